@@ -1,0 +1,72 @@
+# nerve — GNU make build.
+#   make             build/nerve (the CLI) and build/libnerve.a
+#   make run         install missing packages, build, run the default job
+#   make test        install missing packages, then build and run the tests
+#                    twice: plainly and under ASan + UBSan
+#   make deps        install the Debian packages in scripts/debian-packages.txt
+# Variables: BUILD (output folder), SAN=1 (sanitizer build), CFLAGS, WERROR.
+
+BUILD   ?= build
+CC      ?= gcc
+PKGS    := libzip jansson stb zlib
+WERROR  ?= -Werror
+CFLAGS  ?= -O3 -g
+
+ifeq ($(SAN),1)
+CFLAGS   = -O1 -g
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+# Recursive (=) so pkg-config runs only when something is compiled, after
+# `make deps` had its chance to install the packages.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+ALL_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(WERROR) -fopenmp \
+             -Iinclude $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
+LDLIBS     = $(PKG_LIBS) -lm
+LDFLAGS    = -fopenmp $(SANFLAGS)
+
+LIB_SRC  := $(wildcard src/*/*.c)
+CLI_SRC  := $(wildcard cli/*.c)
+TEST_SRC := $(wildcard tests/*/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: all deps run test tests check clean
+all: $(BUILD)/nerve $(BUILD)/libnerve.a
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libnerve.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/nerve: $(CLI_OBJ) $(BUILD)/libnerve.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libnerve.a $(LDLIBS)
+
+$(BUILD)/nerve-tests: $(TEST_OBJ) $(BUILD)/libnerve.a
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libnerve.a $(LDLIBS) $(shell pkg-config --libs criterion)
+
+deps:
+	@scripts/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/nerve info fashion-mnist:test
+
+tests: $(BUILD)/nerve-tests
+
+# One build's suite; `make test` runs it for both builds and sums them.
+check: $(BUILD)/nerve $(BUILD)/nerve-tests
+	NERVE_BIN=$(BUILD)/nerve NERVE_TESTDATA=tests/fixtures $(BUILD)/nerve-tests $(TESTFLAGS)
+
+test: deps
+	@scripts/run-tests.sh
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

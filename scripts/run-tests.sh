@@ -1,0 +1,39 @@
+#!/bin/sh
+# Builds and runs the test suite twice — plainly, then under AddressSanitizer
+# and UndefinedBehaviorSanitizer — and ends with one summary line.
+set -u
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+passed=0
+failed=0
+for build in plain sanitized; do
+    if [ $build = plain ]; then args="BUILD=build"; else args="BUILD=build/san SAN=1"; fi
+    log=$(mktemp)
+    echo "== $build build" >&2
+    if ! make --no-print-directory -j"$jobs" $args all tests >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "== $build build: compilation failed" >&2
+        failed=$((failed + 1))
+        continue
+    fi
+    make --no-print-directory $args check >"$log" 2>&1
+    status=$?
+    cat "$log"
+    line=$(grep 'Synthesis: Tested:' "$log" | tail -n 1)
+    tested=$(echo "$line" | sed -n 's/.*Tested: *\([0-9]*\).*/\1/p')
+    passing=$(echo "$line" | sed -n 's/.*Passing: *\([0-9]*\).*/\1/p')
+    if [ -z "$tested" ] || [ -z "$passing" ]; then
+        echo "== $build build: the test binary gave no summary" >&2
+        failed=$((failed + 1))
+    else
+        passed=$((passed + passing))
+        failed=$((failed + tested - passing))
+        if [ "$status" -ne 0 ] && [ "$tested" -eq "$passing" ]; then
+            echo "== $build build: the test binary exited with status $status" >&2
+            failed=$((failed + 1))
+        fi
+    fi
+    rm -f "$log"
+done
+echo "total: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

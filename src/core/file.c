@@ -1,0 +1,215 @@
+/*
+ * file.c — files in and out: outputs written under a temporary name and
+ * renamed into place, whole-file memory maps, and whole-file reads that
+ * undo gzip on the way.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "nerve/core.h"
+#include "core_internal.h"
+
+/* A missing directory or a permission problem is the user's to fix (exit 2);
+ * a full disk or a failing device is not. */
+static int errno_code(int e)
+{
+    switch (e) {
+    case ENOENT: case EACCES: case EPERM: case ENOTDIR: case EISDIR:
+    case EROFS: case ENAMETOOLONG: case ELOOP:
+        return NERVE_EINPUT;
+    case ENOMEM:
+        return NERVE_ENOMEM;
+    default:
+        return NERVE_EIO;
+    }
+}
+
+int nerve_outfile_open(nerve_outfile *o, const char *path)
+{
+    memset(o, 0, sizeof *o);
+    if (asprintf(&o->tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+        o->tmp = NULL;
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    }
+    o->path = strdup(path);
+    if (!o->path) {
+        free(o->tmp);
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    }
+    o->f = fopen(o->tmp, "wb");
+    if (!o->f) {
+        int e = errno;
+        free(o->tmp);
+        free(o->path);
+        memset(o, 0, sizeof *o);
+        return nerve_error_set(errno_code(e), "%s: cannot create: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+static void outfile_release(nerve_outfile *o)
+{
+    free(o->tmp);
+    free(o->path);
+    memset(o, 0, sizeof *o);
+}
+
+int nerve_outfile_commit(nerve_outfile *o)
+{
+    /* f is NULL when another library wrote the temporary file itself. */
+    int failed = o->f && ferror(o->f);
+    int e = failed ? EIO : 0;
+    if (o->f && fclose(o->f) != 0 && !failed) {
+        failed = 1;
+        e = errno;
+    }
+    o->f = NULL;
+    if (!failed && rename(o->tmp, o->path) != 0) {
+        failed = 1;
+        e = errno;
+    }
+    if (failed) {
+        int code = nerve_error_set(errno_code(e), "%s: cannot write: %s", o->path, strerror(e));
+        unlink(o->tmp);
+        outfile_release(o);
+        return code;
+    }
+    outfile_release(o);
+    return 0;
+}
+
+void nerve_outfile_abort(nerve_outfile *o)
+{
+    if (o->f)
+        fclose(o->f);
+    if (o->tmp)
+        unlink(o->tmp);
+    outfile_release(o);
+}
+
+int nerve_file_map(nerve_storage *st, const char *path)
+{
+    memset(st, 0, sizeof *st);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return nerve_error_set(errno_code(errno), "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return nerve_error_set(NERVE_EINPUT, "%s: not a regular file", path);
+    }
+    if (sb.st_size > 0) {
+        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return nerve_error_set(errno_code(e), "%s: cannot map: %s", path, strerror(e));
+        }
+        madvise(p, (size_t)sb.st_size, MADV_SEQUENTIAL);
+        st->base = p;
+        st->len = (size_t)sb.st_size;
+        st->kind = STORAGE_MAP;
+    }
+    close(fd);
+    return 0;
+}
+
+int nerve_file_read_all(nerve_storage *st, const char *path)
+{
+    memset(st, 0, sizeof *st);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return nerve_error_set(errno_code(errno), "%s: cannot open: %s", path, strerror(errno));
+    gzFile gz = gzdopen(fd, "rb");
+    if (!gz) {
+        close(fd);
+        return nerve_error_set(NERVE_ENOMEM, "%s: out of memory", path);
+    }
+    gzbuffer(gz, 1 << 17);
+    size_t cap = 1 << 20, len = 0;
+    unsigned char *buf = malloc(cap);
+    int rc = buf ? 0 : nerve_error_set(NERVE_ENOMEM, "%s: out of memory", path);
+    while (rc == 0) {
+        if (len == cap) {
+            unsigned char *bigger = cap * 2 > cap ? realloc(buf, cap * 2) : NULL;
+            if (!bigger) {
+                rc = nerve_error_set(NERVE_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        size_t want = cap - len > (1u << 30) ? (1u << 30) : cap - len;
+        int got = gzread(gz, buf + len, (unsigned)want);
+        if (got < 0) {
+            int zerr;
+            const char *msg = gzerror(gz, &zerr);
+            rc = nerve_error_set(NERVE_EINPUT, "%s: corrupt or truncated gzip data (%s)", path, msg);
+        } else if (got == 0) {
+            /* zlib reports a gzip stream cut short only through gzerror. */
+            int zerr;
+            const char *msg = gzerror(gz, &zerr);
+            if (zerr != Z_OK)
+                rc = nerve_error_set(NERVE_EINPUT, "%s: truncated gzip data (%s)", path, msg);
+            break;
+        } else {
+            len += (size_t)got;
+        }
+    }
+    gzclose(gz);
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    /* Hand back an aligned heap block so it frees like any other storage. */
+    rc = storage_alloc(st, len);
+    if (rc == 0)
+        memcpy(st->base, buf, len);
+    free(buf);
+    return rc;
+}
+
+int nerve_file_sniff(nerve_format *format, int *gzipped, const char *path)
+{
+    *format = NERVE_FORMAT_UNKNOWN;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return nerve_error_set(errno_code(errno), "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return nerve_error_set(NERVE_EINPUT, "%s: not a regular file", path);
+    }
+    unsigned char raw[4] = { 0 };
+    ssize_t got = pread(fd, raw, sizeof raw, 0);
+    int gz = got >= 2 && raw[0] == 0x1f && raw[1] == 0x8b;
+    unsigned char head[6] = { 0 };
+    gzFile g = gzdopen(fd, "rb");
+    int n = g ? gzread(g, head, sizeof head) : -1;
+    if (g)
+        gzclose(g);
+    else
+        close(fd);
+    if (gzipped)
+        *gzipped = gz;
+    /* A file cut inside the magic still counts as its format, so the
+     * reader can say it is truncated rather than unknown. */
+    if (!gz && n > 0 && memcmp(head, "\x93NUMPY", (size_t)(n < 6 ? n : 6)) == 0)
+        *format = NERVE_FORMAT_NPY;
+    else if (!gz && got >= 4 && (memcmp(raw, "PK\x03\x04", 4) == 0 || memcmp(raw, "PK\x05\x06", 4) == 0))
+        *format = NERVE_FORMAT_NPZ;
+    else if (n >= 2 && head[0] == 0 && head[1] == 0)
+        *format = NERVE_FORMAT_IDX;
+    if (*format == NERVE_FORMAT_UNKNOWN)
+        return nerve_error_set(NERVE_EINPUT, "%s: not a .npy, .npz or IDX file%s", path,
+                               sb.st_size == 0 ? " (it is empty)" : "");
+    return 0;
+}

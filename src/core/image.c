@@ -1,0 +1,64 @@
+/*
+ * image.c — PNG and JPEG in (stb_image), PNG out (stb_image_write), with
+ * the output written under a temporary name like every other.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+#include "nerve/core.h"
+#include "core_internal.h"
+
+int nerve_image_read(nerve_image *img, const char *path, int channels)
+{
+    memset(img, 0, sizeof *img);
+    if (channels < 0 || channels > 4)
+        return nerve_error_set(NERVE_EINTERNAL, "%s: %d channels asked (0 to 4)", path, channels);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return nerve_error_set(NERVE_EINPUT, "%s: cannot open", path);
+    int w, h, c;
+    unsigned char *pixels = stbi_load_from_file(f, &w, &h, &c, channels);
+    fclose(f);
+    if (!pixels)
+        return nerve_error_set(NERVE_EINPUT, "%s: cannot read as an image (%s)", path,
+                               stbi_failure_reason());
+    img->height = h;
+    img->width = w;
+    img->channels = channels ? channels : c;
+    img->pixels = pixels;
+    return 0;
+}
+
+void nerve_image_free(nerve_image *img)
+{
+    stbi_image_free(img->pixels);
+    memset(img, 0, sizeof *img);
+}
+
+static void write_to_file(void *context, void *data, int size)
+{
+    fwrite(data, 1, (size_t)size, (FILE *)context);
+}
+
+int nerve_image_write_png(const char *path, const nerve_image *img)
+{
+    if (img->channels < 1 || img->channels > 4 || img->width < 1 || img->height < 1 ||
+        img->width > INT32_MAX / img->channels || img->height > INT32_MAX)
+        return nerve_error_set(NERVE_EINTERNAL, "%s: cannot write a %lldx%lldx%lld image as PNG",
+                               path, (long long)img->height, (long long)img->width,
+                               (long long)img->channels);
+    nerve_outfile o;
+    int rc = nerve_outfile_open(&o, path);
+    if (rc < 0)
+        return rc;
+    int stride = (int)(img->width * img->channels);
+    if (!stbi_write_png_to_func(write_to_file, o.f, (int)img->width, (int)img->height,
+                                (int)img->channels, img->pixels, stride)) {
+        nerve_outfile_abort(&o);
+        return nerve_error_set(NERVE_ENOMEM, "%s: cannot encode PNG", path);
+    }
+    return nerve_outfile_commit(&o);
+}
