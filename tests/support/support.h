@@ -1,0 +1,35 @@
+/*
+ * support.h — helpers the tests share: fixture and temporary paths, array
+ * comparison, hand-made bad files, and running the nerve binary.
+ */
+#ifndef NERVE_TEST_SUPPORT_H
+#define NERVE_TEST_SUPPORT_H
+
+#include <stddef.h>
+
+#include "nerve/core.h"
+
+/* tests/fixtures/<rel> (or $NERVE_TESTDATA/<rel>); a static buffer per call
+ * slot, so up to four results may be used at once. */
+const char *fixture(const char *rel);
+
+/* A path inside a fresh temporary folder, removed when the test exits. */
+const char *temp_path(const char *name);
+
+void write_bytes(const char *path, const void *data, size_t len);
+/* write_bytes of a string literal, without its terminating NUL. */
+#define write_literal(path, lit) write_bytes((path), (lit), sizeof(lit) - 1)
+
+/* Writes a .npy file with the given version and header text verbatim (the
+ * length field is computed), followed by data_len zero bytes. */
+void write_npy_raw(const char *path, int major, const char *header, size_t data_len);
+
+/* Asserts that got has the shape, type and values of the .npy at
+ * expect_path (float32 within tol, exactly for int64). */
+void assert_same_as(const nerve_array *got, const char *expect_path, double tol);
+
+/* Runs build/nerve ($NERVE_BIN) with args (NULL-terminated); returns the
+ * exit status and the captured stdout and stderr (static buffers). */
+int run_nerve(const char **args, const char **out, const char **err);
+
+#endif
