@@ -95,17 +95,26 @@ void nerve_outfile_abort(nerve_outfile *o)
     outfile_release(o);
 }
 
-int nerve_file_map(nerve_storage *st, const char *path)
+/* Opens a regular file for reading; a negative NERVE_E* code on failure. */
+static int open_regular(const char *path, struct stat *sb)
 {
-    memset(st, 0, sizeof *st);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return nerve_error_set(errno_code(errno), "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fstat(fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
         close(fd);
         return nerve_error_set(NERVE_EINPUT, "%s: not a regular file", path);
     }
+    return fd;
+}
+
+int nerve_file_map(nerve_storage *st, const char *path)
+{
+    memset(st, 0, sizeof *st);
+    struct stat sb;
+    int fd = open_regular(path, &sb);
+    if (fd < 0)
+        return fd;
     if (sb.st_size > 0) {
         void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) {
@@ -180,14 +189,10 @@ int nerve_file_read_all(nerve_storage *st, const char *path)
 int nerve_file_sniff(nerve_format *format, int *gzipped, const char *path)
 {
     *format = NERVE_FORMAT_UNKNOWN;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return nerve_error_set(errno_code(errno), "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return nerve_error_set(NERVE_EINPUT, "%s: not a regular file", path);
-    }
+    int fd = open_regular(path, &sb);
+    if (fd < 0)
+        return fd;
     unsigned char raw[4] = { 0 };
     ssize_t got = pread(fd, raw, sizeof raw, 0);
     int gz = got >= 2 && raw[0] == 0x1f && raw[1] == 0x8b;
