@@ -40,6 +40,7 @@ enum {
     NERVE_EIO       = -3,  /* the system failed to read or write (disk full, I/O error) */
     NERVE_ENOMEM    = -4,  /* out of memory */
     NERVE_EINTERNAL = -5,  /* a bug in nerve */
+    NERVE_EUNSUPPORTED = -6, /* valid input nerve does not handle (an ONNX op, say) */
 };
 
 /* The message of the last error on this thread ("" if none). */
@@ -111,6 +112,11 @@ int  nerve_mat_from_array(nerve_mat *m, nerve_array *a);
 /* Reads a float32 matrix from .npy (any dtype, converted). */
 int  nerve_mat_read_npy(nerve_mat *m, const char *path);
 int  nerve_mat_write_npy(const char *path, const nerve_mat *m);
+
+/* Converts n elements of type `from` (in the given byte order) into
+ * float32 or int64 (`to`). Floats become int64 by truncation, NaN as 0. */
+void nerve_convert(void *dst, nerve_dtype to, const void *src, nerve_dtype from,
+                   int big_endian, int64_t n);
 
 /* Overflow-checked size arithmetic: 0 on success, -1 on overflow. */
 int nerve_mul_size(size_t a, size_t b, size_t *out);

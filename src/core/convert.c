@@ -96,11 +96,13 @@ static int64_t load_i64(const unsigned char *p, nerve_dtype t, int big)
     return double_to_i64(load_double(p, t, big));
 }
 
-void convert_elements(void *dst, nerve_dtype to, const void *src, nerve_dtype from,
+void nerve_convert(void *dst, nerve_dtype to, const void *src, nerve_dtype from,
                       int big_endian, int64_t n)
 {
     const unsigned char *s = src;
     size_t size = (size_t)nerve_dtype_size(from);
+    if (n == 0)
+        return;
     if (to == from && (!big_endian || size == 1)) {
         memcpy(dst, src, (size_t)n * size);
         return;

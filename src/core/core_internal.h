@@ -16,11 +16,6 @@ int storage_alloc(nerve_storage *st, size_t len);
  * order; label names the data in the error. */
 int npy_parse_descr(const char *descr, nerve_dtype *dtype, int *big_endian, const char *label);
 
-/* Converts n elements of `from` (stored in the given byte order) into
- * float32 or int64. */
-void convert_elements(void *dst, nerve_dtype to, const void *src, nerve_dtype from,
-                      int big_endian, int64_t n);
-
 /* Formats a .npy header (magic to '\n') for a little-endian C-order array,
  * padded so the data starts on a 64-byte boundary and the header is at least
  * min_len bytes. Returns its length, or 0 if cap is too small. */

@@ -32,6 +32,7 @@ const char *nerve_strerror(int code)
     case NERVE_EIO:       return "input/output error";
     case NERVE_ENOMEM:    return "out of memory";
     case NERVE_EINTERNAL: return "internal error";
+    case NERVE_EUNSUPPORTED: return "unsupported";
     default:              return "unknown error";
     }
 }
@@ -40,7 +41,7 @@ int nerve_exit_status(int code)
 {
     if (code >= 0)
         return 0;
-    if (code == NERVE_EINPUT || code == NERVE_EUSAGE)
+    if (code == NERVE_EINPUT || code == NERVE_EUSAGE || code == NERVE_EUNSUPPORTED)
         return 2;
     return 1;
 }

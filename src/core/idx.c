@@ -56,7 +56,7 @@ static int parse_idx(nerve_array *out, nerve_dtype *stored, const unsigned char 
     int rc = nerve_array_alloc(out, want, ndim, shape);
     if (rc < 0)
         return rc;
-    convert_elements(out->data, want, b + header, t, 1, count);   /* IDX is big-endian */
+    nerve_convert(out->data, want, b + header, t, 1, count);   /* IDX is big-endian */
     if (stored)
         *stored = t;
     return 0;

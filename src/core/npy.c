@@ -56,7 +56,7 @@ static int decode_copy(nerve_array *out, const nerve_npy_header *h, const unsign
     int64_t count = nerve_array_count(out);
     const unsigned char *data = base + h->data_offset;
     if (!h->fortran_order || h->ndim < 2) {
-        convert_elements(out->data, want, data, h->dtype, h->big_endian, count);
+        nerve_convert(out->data, want, data, h->dtype, h->big_endian, count);
         return 0;
     }
     nerve_storage tmp;
@@ -66,7 +66,7 @@ static int decode_copy(nerve_array *out, const nerve_npy_header *h, const unsign
         nerve_array_free(out);
         return rc;
     }
-    convert_elements(tmp.base, want, data, h->dtype, h->big_endian, count);
+    nerve_convert(tmp.base, want, data, h->dtype, h->big_endian, count);
     fortran_to_c(out->data, tmp.base, h->ndim, h->shape, elem);
     nerve_storage_free(&tmp);
     return 0;

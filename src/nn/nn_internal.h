@@ -1,0 +1,72 @@
+/*
+ * nn_internal.h — what the nn room's files share: the operator table, the
+ * attribute accessors and the protobuf tensor conversion.
+ */
+#ifndef NERVE_NN_INTERNAL_H
+#define NERVE_NN_INTERNAL_H
+
+#include "nerve/nn.h"
+
+struct Onnx__TensorProto;
+int onnx_tensor_from_proto(nerve_array *out, const struct Onnx__TensorProto *t, const char *label);
+
+/* An operator: reads in[0..n_in) (NULL for omitted optional inputs) and
+ * fills out[0..n_out) (an output the graph does not use is still computed
+ * into a scratch array and freed by the caller). Errors name the node. */
+typedef struct op_context {
+    const nerve_model *model;
+    const nerve_node  *node;
+    int64_t            opset;
+} op_context;
+
+typedef int (*op_fn)(const op_context *c, const nerve_array *const *in, int n_in,
+                     nerve_array *out, int n_out);
+
+typedef struct op_def {
+    const char *name;
+    op_fn       run;
+} op_def;
+
+/* Index into the table for op_type, or -1. */
+int           nn_op_find(const char *op_type);
+const op_def *nn_op(int index);
+
+/* Attributes; the defaults apply when the node lacks the attribute. */
+const nerve_attr *attr_find(const nerve_node *n, const char *name);
+int64_t           attr_int(const nerve_node *n, const char *name, int64_t def);
+float             attr_float(const nerve_node *n, const char *name, float def);
+const char       *attr_string(const nerve_node *n, const char *name, const char *def);
+/* The ints of an INTS attribute, or NULL (count 0) if absent. */
+const int64_t    *attr_ints(const nerve_node *n, const char *name, int64_t *count);
+
+/* An error about a node: "<model>: node '<name>' (<op>): <message>". */
+int node_error(const op_context *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A fresh copy of x. */
+int nn_copy(nerve_array *out, const nerve_array *x);
+/* The numpy broadcast of two shapes. */
+int nn_broadcast_shape(const op_context *c, const nerve_array *a, const nerve_array *b,
+                       int *ndim, int64_t *shape);
+/* An axis attribute in [-rank, rank) made non-negative, or an error. */
+int nn_axis(const op_context *c, int64_t axis, int rank, int *out);
+/* The int64 values of a shape-like input (Reshape's shape, Squeeze's axes). */
+int nn_int_values(const op_context *c, const nerve_array *t, const int64_t **v, int64_t *n);
+
+/* Sliding-window geometry in 3-D (1-D and 2-D windows get leading 1s). */
+typedef struct nn_geometry {
+    int     spatial;                 /* real spatial axes: 1, 2 or 3 */
+    int64_t batch, channels;
+    int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
+} nn_geometry;
+
+/* Geometry from the node's strides, dilations, pads/auto_pad and the given
+ * kernel (one size per real spatial axis). */
+int nn_window(const op_context *c, const nerve_array *x, const int64_t *kernel, int ceil_mode, nn_geometry *g);
+/* Allocates (N, channels, out...) for the geometry. */
+int nn_window_output(nerve_array *out, const nn_geometry *g, int64_t channels);
+
+/* Operator families, one file each. */
+extern const op_def nn_ops_elementwise[], nn_ops_shape[], nn_ops_linear[], nn_ops_conv[],
+                    nn_ops_pool[], nn_ops_norm[];
+
+#endif

@@ -1,0 +1,248 @@
+/*
+ * ops_elementwise.c — arithmetic with ONNX (numpy-style) multidirectional
+ * broadcasting, and the pointwise activations.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "nerve/nn.h"
+#include "nn_internal.h"
+
+/* ---- broadcasting ---------------------------------------------------- */
+
+int nn_broadcast_shape(const op_context *c, const nerve_array *a, const nerve_array *b,
+                       int *ndim, int64_t *shape)
+{
+    int n = a->ndim > b->ndim ? a->ndim : b->ndim;
+    for (int i = 0; i < n; i++) {
+        int ia = i - (n - a->ndim), ib = i - (n - b->ndim);
+        int64_t da = ia >= 0 ? a->shape[ia] : 1, db = ib >= 0 ? b->shape[ib] : 1;
+        if (da != db && da != 1 && db != 1)
+            return node_error(c, NERVE_EINPUT, "shapes do not broadcast: dimension %d is %lld "
+                              "and %lld", i, (long long)da, (long long)db);
+        shape[i] = da == 1 ? db : da;
+    }
+    *ndim = n;
+    return 0;
+}
+
+/* Element strides of t inside an output of ndim dims: 0 where broadcast. */
+static void broadcast_strides(const nerve_array *t, int ndim, const int64_t *shape, int64_t *stride)
+{
+    int64_t s = 1;
+    for (int i = ndim - 1; i >= 0; i--) {
+        int it = i - (ndim - t->ndim);
+        int64_t d = it >= 0 ? t->shape[it] : 1;
+        stride[i] = d == 1 && shape[i] != 1 ? 0 : s;
+        s *= d;
+    }
+}
+
+typedef enum { ADD, SUB, MUL, DIV } binop;
+
+#define BINARY_LOOP(T, out, a, sa, b, sb, n, EXPR)                             \
+    for (int64_t j = 0; j < (n); j++) {                                      \
+        T x = (a)[j * (sa)], y = (b)[j * (sb)];                              \
+        (out)[j] = (EXPR);                                                   \
+    }
+
+static void binary_row_f32(binop op, float *o, const float *a, int64_t sa, const float *b, int64_t sb, int64_t n)
+{
+    switch (op) {
+    case ADD: BINARY_LOOP(float, o, a, sa, b, sb, n, x + y); break;
+    case SUB: BINARY_LOOP(float, o, a, sa, b, sb, n, x - y); break;
+    case MUL: BINARY_LOOP(float, o, a, sa, b, sb, n, x * y); break;
+    case DIV: BINARY_LOOP(float, o, a, sa, b, sb, n, x / y); break;
+    }
+}
+
+static void binary_row_i64(binop op, int64_t *o, const int64_t *a, int64_t sa, const int64_t *b, int64_t sb, int64_t n)
+{
+    /* Wrapping arithmetic as numpy does; division by zero gives 0, not a trap. */
+    switch (op) {
+    case ADD: BINARY_LOOP(int64_t, o, a, sa, b, sb, n, (int64_t)((uint64_t)x + (uint64_t)y)); break;
+    case SUB: BINARY_LOOP(int64_t, o, a, sa, b, sb, n, (int64_t)((uint64_t)x - (uint64_t)y)); break;
+    case MUL: BINARY_LOOP(int64_t, o, a, sa, b, sb, n, (int64_t)((uint64_t)x * (uint64_t)y)); break;
+    case DIV: BINARY_LOOP(int64_t, o, a, sa, b, sb, n, y == 0 || (y == -1 && x == INT64_MIN) ? 0 : x / y); break;
+    }
+}
+
+static int binary(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, binop op)
+{
+    if (n_in < 2 || !in[0] || !in[1])
+        return node_error(c, NERVE_EINPUT, "needs two inputs");
+    const nerve_array *a = in[0], *b = in[1];
+    if (a->dtype != b->dtype)
+        return node_error(c, NERVE_EINPUT, "inputs of different types");
+    int ndim;
+    int64_t shape[NERVE_MAX_DIMS], sa[NERVE_MAX_DIMS], sb[NERVE_MAX_DIMS];
+    int rc = nn_broadcast_shape(c, a, b, &ndim, shape);
+    if (rc < 0 || (rc = nerve_array_alloc(out, a->dtype, ndim, shape)) < 0)
+        return rc;
+    int64_t total = nerve_array_count(out);
+    if (total == 0)
+        return 0;
+    broadcast_strides(a, ndim, shape, sa);
+    broadcast_strides(b, ndim, shape, sb);
+    int64_t inner = ndim ? shape[ndim - 1] : 1;
+    int64_t ia = ndim ? sa[ndim - 1] : 0, ib = ndim ? sb[ndim - 1] : 0;
+    int64_t index[NERVE_MAX_DIMS] = { 0 }, oa = 0, ob = 0;
+    for (int64_t row = 0; row < total / inner; row++) {
+        if (a->dtype == NERVE_F32)
+            binary_row_f32(op, (float *)out->data + row * inner, (const float *)a->data + oa, ia,
+                           (const float *)b->data + ob, ib, inner);
+        else
+            binary_row_i64(op, (int64_t *)out->data + row * inner, (const int64_t *)a->data + oa, ia,
+                           (const int64_t *)b->data + ob, ib, inner);
+        for (int d = ndim - 2; d >= 0; d--) {   /* odometer over the outer dimensions */
+            oa += sa[d];
+            ob += sb[d];
+            if (++index[d] < shape[d])
+                break;
+            oa -= sa[d] * shape[d];
+            ob -= sb[d] * shape[d];
+            index[d] = 0;
+        }
+    }
+    return 0;
+}
+
+static int op_add(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    return binary(c, in, n_in, out, ADD);
+}
+
+static int op_sub(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    return binary(c, in, n_in, out, SUB);
+}
+
+static int op_mul(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    return binary(c, in, n_in, out, MUL);
+}
+
+static int op_div(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    return binary(c, in, n_in, out, DIV);
+}
+
+/* ---- pointwise ------------------------------------------------------- */
+
+int nn_copy(nerve_array *out, const nerve_array *x)
+{
+    int rc = nerve_array_alloc(out, x->dtype, x->ndim, x->shape);
+    if (rc == 0 && nerve_array_count(x))
+        memcpy(out->data, x->data, (size_t)nerve_array_count(x) * (size_t)nerve_dtype_size(x->dtype));
+    return rc;
+}
+
+/* A float copy of in[0] to transform in place. */
+static int float_copy(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out,
+                      float **y, int64_t *n)
+{
+    *y = NULL;
+    *n = 0;
+    if (n_in < 1 || !in[0])
+        return node_error(c, NERVE_EINPUT, "needs an input");
+    if (in[0]->dtype != NERVE_F32)
+        return node_error(c, NERVE_EUNSUPPORTED, "runs on float tensors only");
+    int rc = nn_copy(out, in[0]);
+    *y = out->data;
+    *n = nerve_array_count(out);
+    return rc;
+}
+
+#define POINTWISE(fn, EXPR)                                                               \
+    static int fn(const op_context *c, const nerve_array *const *in, int n_in,           \
+                  nerve_array *out, int n_out)                                            \
+    {                                                                                     \
+        (void)n_out;                                                                      \
+        float *y;                                                                         \
+        int64_t n;                                                                        \
+        int rc = float_copy(c, in, n_in, out, &y, &n);                                    \
+        if (rc < 0)                                                                       \
+            return rc;                                                                    \
+        for (int64_t i = 0; i < n; i++) {                                                 \
+            float x = y[i];                                                               \
+            y[i] = (EXPR);                                                                \
+        }                                                                                 \
+        return 0;                                                                         \
+    }
+
+POINTWISE(op_relu, x > 0 ? x : 0)
+POINTWISE(op_sigmoid, x >= 0 ? 1 / (1 + expf(-x)) : expf(x) / (1 + expf(x)))
+POINTWISE(op_tanh, tanhf(x))
+POINTWISE(op_erf, erff(x))
+
+static int op_leaky_relu(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    float *y, alpha = attr_float(c->node, "alpha", 0.01f);
+    int64_t n;
+    int rc = float_copy(c, in, n_in, out, &y, &n);
+    for (int64_t i = 0; rc == 0 && i < n; i++)
+        y[i] = y[i] >= 0 ? y[i] : alpha * y[i];
+    return rc;
+}
+
+/* Clip: bounds are attributes before opset 11, optional inputs after. */
+static int op_clip(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    float lo = -INFINITY, hi = INFINITY;
+    if (c->opset < 11) {
+        lo = attr_float(c->node, "min", lo);
+        hi = attr_float(c->node, "max", hi);
+    } else {
+        if (n_in > 1 && in[1] && nerve_array_count(in[1]) == 1)
+            lo = in[1]->dtype == NERVE_F32 ? *(float *)in[1]->data : (float)*(int64_t *)in[1]->data;
+        if (n_in > 2 && in[2] && nerve_array_count(in[2]) == 1)
+            hi = in[2]->dtype == NERVE_F32 ? *(float *)in[2]->data : (float)*(int64_t *)in[2]->data;
+    }
+    if (n_in >= 1 && in[0] && in[0]->dtype == NERVE_I64) {
+        int rc = nn_copy(out, in[0]);
+        int64_t *y = out->data;
+        for (int64_t i = 0; rc == 0 && i < nerve_array_count(out); i++)
+            y[i] = y[i] < lo ? (int64_t)lo : y[i] > hi ? (int64_t)hi : y[i];
+        return rc;
+    }
+    float *y;
+    int64_t n;
+    int rc = float_copy(c, in, n_in, out, &y, &n);
+    for (int64_t i = 0; rc == 0 && i < n; i++)
+        y[i] = fminf(fmaxf(y[i], lo), hi);
+    return rc;
+}
+
+static int op_identity(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    if (n_in < 1 || !in[0])
+        return node_error(c, NERVE_EINPUT, "needs an input");
+    return nn_copy(out, in[0]);
+}
+
+/* Dropout at inference is the identity; the optional mask is all true. */
+static int op_dropout(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    int rc = op_identity(c, in, n_in, out, 1);
+    if (rc == 0 && n_out > 1) {
+        rc = nerve_array_alloc(&out[1], NERVE_I64, in[0]->ndim, in[0]->shape);
+        for (int64_t i = 0; rc == 0 && i < nerve_array_count(&out[1]); i++)
+            ((int64_t *)out[1].data)[i] = 1;
+    }
+    return rc;
+}
+
+const op_def nn_ops_elementwise[] = {
+    { "Add", op_add },         { "Sub", op_sub },       { "Mul", op_mul },
+    { "Div", op_div },         { "Relu", op_relu },     { "LeakyRelu", op_leaky_relu },
+    { "Sigmoid", op_sigmoid }, { "Tanh", op_tanh },     { "Clip", op_clip },
+    { "Erf", op_erf },         { "Dropout", op_dropout }, { "Identity", op_identity },
+    { NULL, NULL },
+};

@@ -1,0 +1,134 @@
+/*
+ * ops_linear.c — Gemm and MatMul through OpenBLAS sgemm, with a naive twin
+ * of the matrix product that the tests compare against.
+ */
+#include <cblas.h>
+#include <string.h>
+
+#include "nerve/nn.h"
+#include "nn_internal.h"
+
+/* C (M x N) = A (M x K) B (K x N), all row-major: the reference for tests. */
+void nn_matmul_naive(float *c, const float *a, const float *b, int64_t m, int64_t n, int64_t k)
+{
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double s = 0;
+            for (int64_t p = 0; p < k; p++)
+                s += (double)a[i * k + p] * b[p * n + j];
+            c[i * n + j] = (float)s;
+        }
+}
+
+static int op_gemm(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    if (n_in < 2 || !in[1])
+        return node_error(c, NERVE_EINPUT, "needs A and B");
+    const nerve_array *a = in[0], *b = in[1], *bias = n_in > 2 ? in[2] : NULL;
+    if (a->ndim != 2 || b->ndim != 2 || a->dtype != NERVE_F32 || b->dtype != NERVE_F32)
+        return node_error(c, NERVE_EINPUT, "A and B must be float matrices");
+    int ta = (int)attr_int(c->node, "transA", 0), tb = (int)attr_int(c->node, "transB", 0);
+    float alpha = attr_float(c->node, "alpha", 1), beta = attr_float(c->node, "beta", 1);
+    int64_t m = ta ? a->shape[1] : a->shape[0], k = ta ? a->shape[0] : a->shape[1];
+    int64_t kb = tb ? b->shape[1] : b->shape[0], n = tb ? b->shape[0] : b->shape[1];
+    if (k != kb)
+        return node_error(c, NERVE_EINPUT, "A is %lldx%lld and B %lldx%lld: inner sizes differ",
+                          (long long)m, (long long)k, (long long)kb, (long long)n);
+    int64_t shape[2] = { m, n };
+    int rc = nerve_array_alloc(out, NERVE_F32, 2, shape);
+    if (rc < 0)
+        return rc;
+    float *y = out->data;
+    if (bias && beta != 0) {
+        /* C broadcasts unidirectionally to (M, N). */
+        int64_t bm = bias->ndim == 2 ? bias->shape[0] : 1;
+        int64_t bn = bias->ndim >= 1 ? bias->shape[bias->ndim - 1] : 1;
+        if (bias->dtype != NERVE_F32 || bias->ndim > 2 || (bm != 1 && bm != m) || (bn != 1 && bn != n)) {
+            nerve_array_free(out);
+            return node_error(c, NERVE_EINPUT, "C does not broadcast to %lldx%lld", (long long)m, (long long)n);
+        }
+        const float *cb = bias->data;
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++)
+                y[i * n + j] = beta * cb[(bm == 1 ? 0 : i) * bn + (bn == 1 ? 0 : j)];
+    } else {
+        beta = 0;
+    }
+    if (m && n && k)
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    (int)m, (int)n, (int)k, alpha, a->data, (int)a->shape[1], b->data, (int)b->shape[1],
+                    bias ? 1.0f : 0.0f, y, (int)n);
+    return 0;
+}
+
+/* numpy.matmul: 1-D operands are promoted and the added axis dropped; the
+ * batch axes broadcast. */
+static int op_matmul(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    if (n_in < 2 || !in[1] || in[0]->dtype != NERVE_F32 || in[1]->dtype != NERVE_F32)
+        return node_error(c, NERVE_EINPUT, "needs two float inputs");
+    nerve_array a = *in[0], b = *in[1];   /* views: only the shapes change */
+    int a_vec = a.ndim == 1, b_vec = b.ndim == 1;
+    if (a.ndim == 0 || b.ndim == 0)
+        return node_error(c, NERVE_EINPUT, "inputs must have at least one dimension");
+    if (a_vec) {
+        a.ndim = 2;
+        a.shape[1] = a.shape[0];
+        a.shape[0] = 1;
+    }
+    if (b_vec) {
+        b.ndim = 2;
+        b.shape[1] = 1;
+    }
+    int64_t m = a.shape[a.ndim - 2], k = a.shape[a.ndim - 1], n = b.shape[b.ndim - 1];
+    if (b.shape[b.ndim - 2] != k)
+        return node_error(c, NERVE_EINPUT, "inner sizes differ (%lld and %lld)", (long long)k,
+                          (long long)b.shape[b.ndim - 2]);
+    nerve_array ba = a, bb = b;   /* batch shapes only */
+    ba.ndim -= 2;
+    bb.ndim -= 2;
+    int bnd;
+    int64_t shape[NERVE_MAX_DIMS];
+    int rc = nn_broadcast_shape(c, &ba, &bb, &bnd, shape);
+    if (rc < 0)
+        return rc;
+    int ndim = bnd;
+    if (!a_vec)
+        shape[ndim++] = m;
+    if (!b_vec)
+        shape[ndim++] = n;
+    if ((rc = nerve_array_alloc(out, NERVE_F32, ndim, shape)) < 0)
+        return rc;
+    int64_t batches = 1;
+    for (int d = 0; d < bnd; d++)
+        batches *= shape[d];
+    for (int64_t t = 0; t < batches && m && n; t++) {
+        /* The batch index of each operand under broadcasting. */
+        int64_t rem = t, ia = 0, ib = 0, sa = 1, sb = 1;
+        for (int d = bnd - 1; d >= 0; d--) {
+            int64_t i = rem % shape[d];
+            rem /= shape[d];
+            int da = d - (bnd - ba.ndim), db = d - (bnd - bb.ndim);
+            int64_t na = da >= 0 ? ba.shape[da] : 1, nb = db >= 0 ? bb.shape[db] : 1;
+            ia += (na == 1 ? 0 : i) * sa;
+            ib += (nb == 1 ? 0 : i) * sb;
+            sa *= na;
+            sb *= nb;
+        }
+        float *y = (float *)out->data + t * m * n;
+        if (k == 0)
+            memset(y, 0, (size_t)(m * n) * sizeof *y);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
+                        (const float *)a.data + ia * m * k, (int)k, (const float *)b.data + ib * k * n,
+                        (int)n, 0.0f, y, (int)n);
+    }
+    return 0;
+}
+
+const op_def nn_ops_linear[] = {
+    { "Gemm", op_gemm }, { "MatMul", op_matmul },
+    { NULL, NULL },
+};

@@ -1,0 +1,380 @@
+/*
+ * ops_shape.c — operators that move data without arithmetic: Concat,
+ * Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Constant, Shape, Gather,
+ * Pad. They work on float32 and int64 tensors alike.
+ */
+#include <string.h>
+
+#include "nerve/nn.h"
+#include "nn_internal.h"
+
+int nn_axis(const op_context *c, int64_t axis, int rank, int *out)
+{
+    if (axis < -rank || axis >= rank)
+        return node_error(c, NERVE_EINPUT, "axis %lld is out of range for rank %d", (long long)axis, rank);
+    *out = (int)(axis < 0 ? axis + rank : axis);
+    return 0;
+}
+
+int nn_int_values(const op_context *c, const nerve_array *t, const int64_t **v, int64_t *n)
+{
+    *v = NULL;
+    *n = 0;
+    if (!t || t->dtype != NERVE_I64)
+        return node_error(c, NERVE_EINPUT, "wants an int64 tensor of sizes or axes");
+    *v = t->data;
+    *n = nerve_array_count(t);
+    return 0;
+}
+
+static size_t elem(const nerve_array *t)
+{
+    return (size_t)nerve_dtype_size(t->dtype);
+}
+
+/* A copy of x under another shape with the same element count. */
+static int reshaped(const op_context *c, nerve_array *out, const nerve_array *x, int ndim, const int64_t *shape)
+{
+    int64_t n;
+    if (ndim > NERVE_MAX_DIMS || nerve_shape_count(ndim, shape, &n) < 0 || n != nerve_array_count(x))
+        return node_error(c, NERVE_EINPUT, "cannot reshape %lld elements to the shape asked",
+                          (long long)nerve_array_count(x));
+    int rc = nerve_array_alloc(out, x->dtype, ndim, shape);
+    if (rc == 0 && n)
+        memcpy(out->data, x->data, (size_t)n * elem(x));
+    return rc;
+}
+
+static int op_flatten(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_in; (void)n_out;
+    const nerve_array *x = in[0];
+    int64_t axis = attr_int(c->node, "axis", 1);
+    if (axis < 0)
+        axis += x->ndim;
+    if (axis < 0 || axis > x->ndim)
+        return node_error(c, NERVE_EINPUT, "axis out of range");
+    int64_t shape[2] = { 1, 1 };
+    for (int i = 0; i < x->ndim; i++)
+        shape[i >= axis] *= x->shape[i];
+    return reshaped(c, out, x, 2, shape);
+}
+
+static int op_reshape(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    const nerve_array *x = in[0];
+    const int64_t *want = NULL;
+    int64_t n, shape[NERVE_MAX_DIMS];
+    int rc = n_in > 1 ? nn_int_values(c, in[1], &want, &n)
+                      : (want = attr_ints(c->node, "shape", &n), 0);   /* opset < 5 */
+    if (rc < 0)
+        return rc;
+    if (n > NERVE_MAX_DIMS)
+        return node_error(c, NERVE_EINPUT, "shape has %lld dimensions", (long long)n);
+    int allowzero = (int)attr_int(c->node, "allowzero", 0), infer = -1;
+    int64_t known = 1;
+    for (int i = 0; i < n; i++) {
+        shape[i] = want[i] == 0 && !allowzero ? (i < x->ndim ? x->shape[i] : 0) : want[i];
+        if (shape[i] == -1) {
+            if (infer >= 0)
+                return node_error(c, NERVE_EINPUT, "shape has two -1 dimensions");
+            infer = i;
+        } else if (shape[i] < 0) {
+            return node_error(c, NERVE_EINPUT, "shape has a negative dimension");
+        } else {
+            known *= shape[i];
+        }
+    }
+    if (infer >= 0)
+        shape[infer] = known ? nerve_array_count(x) / known : 0;
+    return reshaped(c, out, x, (int)n, shape);
+}
+
+static int op_transpose(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_in; (void)n_out;
+    const nerve_array *x = in[0];
+    int64_t count, perm[NERVE_MAX_DIMS], shape[NERVE_MAX_DIMS], stride[NERVE_MAX_DIMS];
+    const int64_t *p = attr_ints(c->node, "perm", &count);
+    int seen[NERVE_MAX_DIMS] = { 0 };
+    for (int i = 0; i < x->ndim; i++) {
+        perm[i] = p ? p[i] : x->ndim - 1 - i;
+        if ((p && count != x->ndim) || perm[i] < 0 || perm[i] >= x->ndim || seen[perm[i]]++)
+            return node_error(c, NERVE_EINPUT, "perm is not a permutation of %d axes", x->ndim);
+    }
+    int64_t s = 1;
+    for (int i = x->ndim - 1; i >= 0; i--) {
+        stride[i] = s;
+        s *= x->shape[i];
+    }
+    int64_t ostride[NERVE_MAX_DIMS];
+    for (int i = 0; i < x->ndim; i++) {
+        shape[i] = x->shape[perm[i]];
+        ostride[i] = stride[perm[i]];   /* input stride of output axis i */
+    }
+    int rc = nerve_array_alloc(out, x->dtype, x->ndim, shape);
+    int64_t n = nerve_array_count(out), index[NERVE_MAX_DIMS] = { 0 }, off = 0;
+    size_t es = elem(x);
+    for (int64_t k = 0; rc == 0 && k < n; k++) {
+        memcpy((char *)out->data + (size_t)k * es, (const char *)x->data + (size_t)off * es, es);
+        for (int d = x->ndim - 1; d >= 0; d--) {
+            off += ostride[d];
+            if (++index[d] < shape[d])
+                break;
+            off -= ostride[d] * shape[d];
+            index[d] = 0;
+        }
+    }
+    return rc;
+}
+
+/* Squeeze and Unsqueeze take axes as an attribute before opset 13. */
+static int axes_of(const op_context *c, const nerve_array *const *in, int n_in, const int64_t **axes, int64_t *n)
+{
+    if (c->opset < 13 || n_in < 2 || !in[1]) {
+        *axes = attr_ints(c->node, "axes", n);
+        return 0;
+    }
+    return nn_int_values(c, in[1], axes, n);
+}
+
+static int op_squeeze(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    const nerve_array *x = in[0];
+    const int64_t *axes = NULL;
+    int64_t n, shape[NERVE_MAX_DIMS];
+    int rc = axes_of(c, in, n_in, &axes, &n), drop[NERVE_MAX_DIMS] = { 0 }, ndim = 0;
+    for (int64_t i = 0; rc == 0 && i < n; i++) {
+        int a = 0;
+        if ((rc = nn_axis(c, axes[i], x->ndim, &a)) == 0 && x->shape[a] != 1)
+            rc = node_error(c, NERVE_EINPUT, "cannot squeeze axis %d of size %lld", a, (long long)x->shape[a]);
+        if (rc == 0)
+            drop[a] = 1;
+    }
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < x->ndim; i++)
+        if (!(n ? drop[i] : x->shape[i] == 1))
+            shape[ndim++] = x->shape[i];
+    return reshaped(c, out, x, ndim, shape);
+}
+
+static int op_unsqueeze(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    const nerve_array *x = in[0];
+    const int64_t *axes = NULL;
+    int64_t n, shape[NERVE_MAX_DIMS];
+    int rc = axes_of(c, in, n_in, &axes, &n), add[NERVE_MAX_DIMS] = { 0 };
+    int ndim = x->ndim + (int)n;
+    if (rc == 0 && ndim > NERVE_MAX_DIMS)
+        rc = node_error(c, NERVE_EINPUT, "too many dimensions");
+    for (int64_t i = 0; rc == 0 && i < n; i++) {
+        int a = 0;
+        if ((rc = nn_axis(c, axes[i], ndim, &a)) == 0 && add[a]++)
+            rc = node_error(c, NERVE_EINPUT, "axis %d given twice", a);
+    }
+    if (rc < 0)
+        return rc;
+    for (int i = 0, k = 0; i < ndim; i++)
+        shape[i] = add[i] ? 1 : x->shape[k++];
+    return reshaped(c, out, x, ndim, shape);
+}
+
+static int op_concat(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    const nerve_array *x = in[0];
+    int axis = 0, rc = nn_axis(c, attr_int(c->node, "axis", 1), x->ndim, &axis);
+    if (rc < 0)
+        return rc;
+    int64_t shape[NERVE_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof shape);
+    shape[axis] = 0;
+    for (int k = 0; rc == 0 && k < n_in; k++) {
+        int same = in[k]->ndim == x->ndim && in[k]->dtype == x->dtype;
+        for (int d = 0; same && d < x->ndim; d++)
+            same = d == axis || in[k]->shape[d] == x->shape[d];
+        if (!same)
+            return node_error(c, NERVE_EINPUT, "input %d does not match the others' shape", k);
+        shape[axis] += in[k]->shape[axis];
+    }
+    if (rc < 0 || (rc = nerve_array_alloc(out, x->dtype, x->ndim, shape)) < 0)
+        return rc;
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < axis; d++)
+        outer *= shape[d];
+    for (int d = axis + 1; d < x->ndim; d++)
+        inner *= shape[d];
+    size_t es = elem(x);
+    char *dst = out->data;
+    for (int64_t o = 0; o < outer; o++)
+        for (int k = 0; k < n_in; k++) {
+            size_t bytes = (size_t)(in[k]->shape[axis] * inner) * es;
+            memcpy(dst, (const char *)in[k]->data + (size_t)o * bytes, bytes);
+            dst += bytes;
+        }
+    return 0;
+}
+
+static int op_constant(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)in; (void)n_in; (void)n_out;
+    const nerve_attr *a = c->node->n_attr ? &c->node->attr[0] : NULL;
+    if (!a)
+        return node_error(c, NERVE_EINPUT, "has no value");
+    int64_t one = 1;
+    int rc;
+    if (a->type == NERVE_ATTR_TENSOR)
+        return nn_copy(out, &a->tensor);
+    if (a->type == NERVE_ATTR_FLOAT || a->type == NERVE_ATTR_INT) {
+        rc = nerve_array_alloc(out, a->type == NERVE_ATTR_FLOAT ? NERVE_F32 : NERVE_I64, 0, &one);
+        if (rc == 0 && a->type == NERVE_ATTR_FLOAT)
+            *(float *)out->data = a->f;
+        else if (rc == 0)
+            *(int64_t *)out->data = a->i;
+        return rc;
+    }
+    if (a->type == NERVE_ATTR_FLOATS || a->type == NERVE_ATTR_INTS) {
+        rc = nerve_array_alloc(out, a->type == NERVE_ATTR_FLOATS ? NERVE_F32 : NERVE_I64, 1, &a->count);
+        if (rc == 0 && a->count)
+            memcpy(out->data, a->type == NERVE_ATTR_FLOATS ? (void *)a->floats : (void *)a->ints,
+                   (size_t)a->count * (a->type == NERVE_ATTR_FLOATS ? 4 : 8));
+        return rc;
+    }
+    return node_error(c, NERVE_EUNSUPPORTED, "value of attribute '%s' is not a numeric tensor", a->name);
+}
+
+static int op_shape(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_in; (void)n_out;
+    int rank = in[0]->ndim;
+    int64_t start = attr_int(c->node, "start", 0), end = attr_int(c->node, "end", rank);
+    start = start < 0 ? start + rank : start;
+    end = end < 0 ? end + rank : end;
+    start = start < 0 ? 0 : start > rank ? rank : start;
+    end = end < start ? start : end > rank ? rank : end;
+    int64_t n = end - start;
+    int rc = nerve_array_alloc(out, NERVE_I64, 1, &n);
+    if (rc == 0 && n)
+        memcpy(out->data, in[0]->shape + start, (size_t)n * sizeof(int64_t));
+    return rc;
+}
+
+static int op_gather(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    if (n_in < 2 || !in[1] || in[1]->dtype != NERVE_I64)
+        return node_error(c, NERVE_EINPUT, "wants data and int64 indices");
+    const nerve_array *x = in[0], *idx = in[1];
+    int axis = 0, rc = nn_axis(c, attr_int(c->node, "axis", 0), x->ndim, &axis);
+    if (rc < 0)
+        return rc;
+    int ndim = x->ndim - 1 + idx->ndim;
+    if (ndim > NERVE_MAX_DIMS)
+        return node_error(c, NERVE_EINPUT, "too many dimensions");
+    int64_t shape[NERVE_MAX_DIMS], outer = 1, inner = 1, k = 0;
+    for (int d = 0; d < axis; d++)
+        outer *= (shape[k++] = x->shape[d]);
+    for (int d = 0; d < idx->ndim; d++)
+        shape[k++] = idx->shape[d];
+    for (int d = axis + 1; d < x->ndim; d++)
+        inner *= (shape[k++] = x->shape[d]);
+    if ((rc = nerve_array_alloc(out, x->dtype, ndim, shape)) < 0)
+        return rc;
+    int64_t n_idx = nerve_array_count(idx), size = x->shape[axis];
+    size_t es = elem(x), row = (size_t)inner * es;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t j = 0; j < n_idx; j++) {
+            int64_t i = ((const int64_t *)idx->data)[j];
+            i = i < 0 ? i + size : i;
+            if (i < 0 || i >= size) {
+                nerve_array_free(out);
+                return node_error(c, NERVE_EINPUT, "index %lld out of range for size %lld",
+                                  (long long)((const int64_t *)idx->data)[j], (long long)size);
+            }
+            memcpy((char *)out->data + (size_t)(o * n_idx + j) * row,
+                   (const char *)x->data + (size_t)(o * size + i) * row, row);
+        }
+    return 0;
+}
+
+/* The source index of output coordinate o along a padded axis, or -1 for
+ * the constant. */
+static int64_t pad_source(int64_t o, int64_t before, int64_t size, int mode)
+{
+    int64_t i = o - before;
+    if (i >= 0 && i < size)
+        return i;
+    if (mode == 0 || size == 0)
+        return -1;
+    if (mode == 1) {   /* edge */
+        return i < 0 ? 0 : size - 1;
+    }
+    if (size == 1)     /* reflect */
+        return 0;
+    int64_t period = 2 * (size - 1);
+    i = i % period;
+    i = i < 0 ? i + period : i;
+    return i < size ? i : period - i;
+}
+
+static int op_pad(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    const nerve_array *x = in[0];
+    const int64_t *pads = NULL;
+    int64_t n;
+    float value = 0;
+    int rc = 0;
+    if (c->opset < 11) {
+        pads = attr_ints(c->node, c->opset < 2 ? "paddings" : "pads", &n);
+        value = attr_float(c->node, "value", 0);
+    } else {
+        rc = n_in > 1 ? nn_int_values(c, in[1], &pads, &n) : node_error(c, NERVE_EINPUT, "needs pads");
+        if (rc == 0 && n_in > 2 && in[2] && nerve_array_count(in[2]) == 1)
+            value = in[2]->dtype == NERVE_F32 ? *(const float *)in[2]->data : (float)*(const int64_t *)in[2]->data;
+    }
+    if (rc < 0)
+        return rc;
+    if (n != 2 * x->ndim)
+        return node_error(c, NERVE_EINPUT, "pads has %lld values for rank %d", (long long)n, x->ndim);
+    const char *mode_name = attr_string(c->node, "mode", "constant");
+    int mode = strcmp(mode_name, "constant") == 0 ? 0 : strcmp(mode_name, "edge") == 0 ? 1
+             : strcmp(mode_name, "reflect") == 0 ? 2 : -1;
+    if (mode < 0)
+        return node_error(c, NERVE_EUNSUPPORTED, "mode '%s' (constant, edge, reflect)", mode_name);
+    int64_t shape[NERVE_MAX_DIMS];
+    for (int d = 0; d < x->ndim; d++) {
+        shape[d] = x->shape[d] + pads[d] + pads[d + x->ndim];
+        if (shape[d] < 0)
+            return node_error(c, NERVE_EINPUT, "pads make dimension %d negative", d);
+    }
+    if ((rc = nerve_array_alloc(out, x->dtype, x->ndim, shape)) < 0)
+        return rc;
+    int64_t total = nerve_array_count(out), index[NERVE_MAX_DIMS] = { 0 };
+    for (int64_t k = 0; k < total; k++) {
+        int64_t src = 0;
+        for (int d = 0; d < x->ndim && src >= 0; d++) {
+            int64_t i = pad_source(index[d], pads[d], x->shape[d], mode);
+            src = i < 0 ? -1 : src * x->shape[d] + i;
+        }
+        if (x->dtype == NERVE_F32)
+            ((float *)out->data)[k] = src < 0 ? value : ((const float *)x->data)[src];
+        else
+            ((int64_t *)out->data)[k] = src < 0 ? (int64_t)value : ((const int64_t *)x->data)[src];
+        for (int d = x->ndim - 1; d >= 0 && ++index[d] == shape[d]; d--)
+            index[d] = 0;
+    }
+    return 0;
+}
+
+const op_def nn_ops_shape[] = {
+    { "Concat", op_concat },     { "Flatten", op_flatten },     { "Reshape", op_reshape },
+    { "Transpose", op_transpose }, { "Squeeze", op_squeeze },   { "Unsqueeze", op_unsqueeze },
+    { "Constant", op_constant }, { "Shape", op_shape },         { "Gather", op_gather },
+    { "Pad", op_pad },
+    { NULL, NULL },
+};
