@@ -6,6 +6,7 @@
 #define NERVE_CLI_H
 
 #include <getopt.h>
+#include <stdint.h>
 
 typedef struct cli_command {
     const char *name;
@@ -43,6 +44,9 @@ int cli_fail(int rc);
 /* Parses a whole non-negative integer option value; -1 if it is not one. */
 long cli_parse_count(const char *s);
 
-extern const cli_command cli_info;
+/* Parses sizes like "1,3,224,224" (or 1x3x224x224); -1 if malformed. */
+int cli_parse_shape(const char *s, int64_t *shape, int *ndim);
+
+extern const cli_command cli_info, cli_layers;
 
 #endif

@@ -19,6 +19,26 @@ long cli_parse_count(const char *s)
     return v;
 }
 
+int cli_parse_shape(const char *s, int64_t *shape, int *ndim)
+{
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || v < 1 || n == NERVE_MAX_DIMS)
+            return -1;
+        shape[n++] = v;
+        p = end;
+        if (*p == ',' || *p == 'x')
+            p++;
+        else if (*p)
+            return -1;
+    }
+    *ndim = n;
+    return n > 0 ? 0 : -1;
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;

@@ -10,6 +10,7 @@
 
 static const cli_command *commands[] = {
     &cli_info,
+    &cli_layers,
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

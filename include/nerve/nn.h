@@ -106,4 +106,23 @@ const char *nerve_nn_supported_ops(void);
 /* Number of parameters (initializer elements) a node reads. */
 int64_t nerve_node_param_count(const nerve_model *m, const nerve_node *n);
 
+/* What one tap (a node output) looks like for a given input shape. */
+typedef struct nerve_tap_info {
+    int     value;              /* index into m->values */
+    int     node;               /* the node that computes it */
+    int     ndim;
+    int64_t shape[NERVE_MAX_DIMS];
+    int64_t params;             /* parameters of that node */
+} nerve_tap_info;
+
+/* Runs the model once on zeros of input_shape (for the first graph input;
+ * NULL takes the declared shape with symbolic dimensions set to 1) and
+ * describes every tap. *taps is malloc'd (free it) with *count entries. */
+int nerve_nn_describe(nerve_model *m, int ndim, const int64_t *input_shape,
+                      nerve_tap_info **taps, int *count);
+
+/* Whether a node's output is one of the layers `--layers all` extracts:
+ * activations, pools, concatenations and fully connected outputs. */
+int nerve_nn_is_layer_op(const char *op);
+
 #endif /* NERVE_NN_H */

@@ -1,0 +1,155 @@
+/*
+ * layers.c — `nerve layers MODEL.onnx`: every tap of a model (every node
+ * output) with its operator, output shape and parameter count.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nerve/nn.h"
+#include "cli.h"
+
+static void layers_help(void)
+{
+    printf("usage: nerve layers [options] MODEL.onnx\n"
+           "\n"
+           "Lists every tap of an ONNX model — every node output, in execution order —\n"
+           "with its operator, output shape and the parameters of its node. Shapes come\n"
+           "from running the model once on zeros. Taps marked * are the layers\n"
+           "`nerve extract --layers all` takes (activations, pools, Concat, Gemm).\n"
+           "\n"
+           "options:\n"
+           "  -s, --input-shape DIMS  shape of the first input, e.g. 1,3,224,224\n"
+           "                          (default: as declared, symbolic sizes set to 1)\n"
+           "  -j, --json              one JSON object on stdout\n"
+           "      --ops               list the operators nerve runs and exit\n"
+           CLI_COMMON_HELP
+           "\n"
+           "examples:\n"
+           "  nerve layers resnet18.onnx --input-shape 1,3,224,224\n"
+           "  nerve layers --json model.onnx | jq '.taps[] | select(.layer) | .name'\n");
+}
+
+static void shape_text(char *out, size_t cap, int ndim, const int64_t *shape)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (int d = 0; d < ndim && n < cap; d++)
+        n += (size_t)snprintf(out + n, cap - n, d ? " x %lld" : "%lld", (long long)shape[d]);
+    if (ndim == 0)
+        snprintf(out, cap, "scalar");
+}
+
+static void print_table(const nerve_model *m, const nerve_tap_info *taps, int count)
+{
+    int wname = 4, wop = 2;
+    for (int i = 0; i < count; i++) {
+        int ln = (int)strlen(m->values[taps[i].value].name), lo = (int)strlen(m->nodes[taps[i].node].op);
+        wname = ln > wname ? ln : wname;
+        wop = lo > wop ? lo : wop;
+    }
+    wname = wname > 60 ? 60 : wname;
+    int64_t total = 0;
+    printf("%s: %d nodes, opset %lld, producer '%s'\n\n", m->path, m->n_nodes, (long long)m->opset,
+           m->producer);
+    printf("  %-4s %-*s  %-*s  %-22s %12s\n", "#", wname, "name", wop, "op", "output shape", "params");
+    for (int i = 0; i < count; i++) {
+        const nerve_node *n = &m->nodes[taps[i].node];
+        char shape[256];
+        shape_text(shape, sizeof shape, taps[i].ndim, taps[i].shape);
+        printf("%c %-4d %-*s  %-*s  %-22s %12lld\n", nerve_nn_is_layer_op(n->op) ? '*' : ' ', i + 1,
+               wname, m->values[taps[i].value].name, wop, n->op, shape, (long long)taps[i].params);
+        total += taps[i].params;
+    }
+    printf("\n%d taps, %lld parameters\n", count, (long long)total);
+}
+
+static void print_json(const nerve_model *m, const nerve_tap_info *taps, int count)
+{
+    json_t *list = json_array();
+    for (int i = 0; i < count; i++) {
+        const nerve_node *n = &m->nodes[taps[i].node];
+        json_t *shape = json_array();
+        for (int d = 0; d < taps[i].ndim; d++)
+            json_array_append_new(shape, json_integer(taps[i].shape[d]));
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:o, s:I, s:b}",
+                                              "name", m->values[taps[i].value].name, "node", n->name,
+                                              "op", n->op, "shape", shape, "params", (json_int_t)taps[i].params,
+                                              "layer", nerve_nn_is_layer_op(n->op)));
+    }
+    json_t *root = json_pack("{s:s, s:I, s:s, s:o}", "model", m->path, "opset", (json_int_t)m->opset,
+                             "producer", m->producer, "taps", list);
+    json_dumpf(root, stdout, JSON_INDENT(2));
+    printf("\n");
+    json_decref(root);
+}
+
+static const cli_command *self(void);
+
+static int layers_run(int argc, char **argv)
+{
+    enum { OPT_OPS = 1000 };
+    static const struct option options[] = {
+        { "input-shape", required_argument, 0, 's' },
+        { "json", no_argument, 0, 'j' },
+        { "ops", no_argument, 0, OPT_OPS },
+        CLI_COMMON_LONG,
+        { 0, 0, 0, 0 },
+    };
+    int json = 0, opt, status, ndim = 0;
+    int64_t shape[NERVE_MAX_DIMS];
+    const char *shape_arg = NULL;
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+:s:j" CLI_COMMON_SHORT, options, NULL)) != -1) {
+        int common = cli_common_option(self(), opt, optarg, argv, &status);
+        if (common < 0)
+            return status;
+        if (common)
+            continue;
+        if (opt == 'j')
+            json = 1;
+        else if (opt == 's')
+            shape_arg = optarg;
+        else if (opt == OPT_OPS) {
+            printf("%s\n", nerve_nn_supported_ops());
+            return 0;
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error("layers", optind >= argc ? "no MODEL given" : "one MODEL at a time");
+    if (shape_arg && cli_parse_shape(shape_arg, shape, &ndim) < 0)
+        return cli_usage_error("layers", "--input-shape wants sizes like 1,3,224,224, not '%s'", shape_arg);
+    if ((status = cli_common_finish()) != 0)
+        return status;
+
+    nerve_model m;
+    int rc = nerve_onnx_load(&m, argv[optind]);
+    if (rc < 0)
+        return cli_fail(rc);
+    nerve_tap_info *taps;
+    int count;
+    rc = nerve_nn_describe(&m, ndim, shape_arg ? shape : NULL, &taps, &count);
+    if (rc == 0) {
+        if (json)
+            print_json(&m, taps, count);
+        else
+            print_table(&m, taps, count);
+        free(taps);
+    }
+    nerve_model_free(&m);
+    return rc < 0 ? cli_fail(rc) : 0;
+}
+
+const cli_command cli_layers = {
+    .name = "layers",
+    .summary = "list an ONNX model's taps: name, op, output shape, parameters",
+    .run = layers_run,
+    .help = layers_help,
+};
+
+static const cli_command *self(void)
+{
+    return &cli_layers;
+}
