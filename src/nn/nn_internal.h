@@ -65,6 +65,11 @@ int nn_window(const op_context *c, const nerve_array *x, const int64_t *kernel, 
 /* Allocates (N, channels, out...) for the geometry. */
 int nn_window_output(nerve_array *out, const nn_geometry *g, int64_t channels);
 
+/* Naive twins of the fast kernels, for the tests. */
+void nn_matmul_naive(float *c, const float *a, const float *b, int64_t m, int64_t n, int64_t k);
+void nn_conv_naive(float *y, const float *x, const float *w, const float *b, const nn_geometry *g,
+                   int64_t M, int64_t groups);
+
 /* Operator families, one file each. */
 extern const op_def nn_ops_elementwise[], nn_ops_shape[], nn_ops_linear[], nn_ops_conv[],
                     nn_ops_pool[], nn_ops_norm[];

@@ -13,7 +13,8 @@ static void format_dims(char *out, size_t cap, int ndim, const int64_t *shape)
 {
     size_t n = (size_t)snprintf(out, cap, "(");
     for (int i = 0; i < ndim && n < cap; i++)
-        n += (size_t)snprintf(out + n, cap - n, i ? ", %lld" : "%lld", (long long)shape[i]);
+        n += shape[i] < 0 ? (size_t)snprintf(out + n, cap - n, i ? ", ?" : "?")   /* symbolic */
+                          : (size_t)snprintf(out + n, cap - n, i ? ", %lld" : "%lld", (long long)shape[i]);
     if (n < cap)
         snprintf(out + n, cap - n, ")");
 }
@@ -37,8 +38,6 @@ static int check_input(const nerve_model *m, const nerve_value *v, const nerve_a
         char got[256], want[256];
         format_dims(got, sizeof got, x->ndim, x->shape);
         format_dims(want, sizeof want, v->ndim, v->shape);
-        for (char *p = want; (p = strstr(p, "-1")) != NULL;)
-            memcpy(p, " ?", 2);
         return nerve_error_set(NERVE_EINPUT, "%s: input '%s' has shape %s, the model expects %s",
                                m->path, v->name, got, want);
     }

@@ -1,0 +1,271 @@
+/*
+ * test_ops.c — the fast kernels against their naive twins on random
+ * shapes (convolution through im2col + sgemm, matrix products), and the
+ * model-level bad input: unsupported operators, broken protobuf, missing
+ * initializers, wrong input shapes and types.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nerve/nn.h"
+#include "../../src/nn/nn_internal.h"
+#include "../support/support.h"
+
+static void fill(nerve_rng *r, float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (float)nerve_rng_normal(r);
+}
+
+/* Normalised error: max |a - b| over max |b|. */
+static double relative_error(const float *a, const float *b, int64_t n)
+{
+    double top = 1e-30, worst = 0;
+    for (int64_t i = 0; i < n; i++) {
+        top = fmax(top, fabs(b[i]));
+        worst = fmax(worst, fabs(a[i] - b[i]));
+    }
+    return worst / top;
+}
+
+/* A one-node model, built through the public loader from protobuf bytes is
+ * heavy; the kernels are reached through the operator table instead. */
+static int run_op(const char *op, nerve_node *node, const nerve_array *const *in, int n_in, nerve_array *out)
+{
+    nerve_model m = { .path = "(test)", .opset = 13 };
+    node->op = (char *)op;
+    node->name = (char *)"n";
+    op_context c = { &m, node, 13 };
+    return nn_op(nn_op_find(op))->run(&c, in, n_in, out, 1);
+}
+
+static nerve_attr ints_attr(const char *name, int64_t *v, int64_t n)
+{
+    nerve_attr a = { .name = (char *)name, .type = NERVE_ATTR_INTS, .count = n, .ints = v };
+    return a;
+}
+
+Test(kernels, conv_im2col_matches_naive_across_shapes)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 1);
+    for (int trial = 0; trial < 40; trial++) {
+        int spatial = 1 + (int)nerve_rng_below(&r, 3);
+        int64_t groups = 1 + (int64_t)nerve_rng_below(&r, 3);
+        int64_t C = groups * (1 + (int64_t)nerve_rng_below(&r, 3)), M = groups * (1 + (int64_t)nerve_rng_below(&r, 3));
+        int64_t xs[5] = { 1 + (int64_t)nerve_rng_below(&r, 2), C }, ws[5] = { M, C / groups };
+        int64_t k[3], strides[3], dil[3], pads[6];
+        for (int i = 0; i < spatial; i++) {
+            xs[2 + i] = 6 + (int64_t)nerve_rng_below(&r, 5);
+            k[i] = ws[2 + i] = 1 + (int64_t)nerve_rng_below(&r, 3);
+            strides[i] = 1 + (int64_t)nerve_rng_below(&r, 2);
+            dil[i] = 1 + (int64_t)nerve_rng_below(&r, 2);
+            pads[i] = (int64_t)nerve_rng_below(&r, 2);
+            pads[i + spatial] = (int64_t)nerve_rng_below(&r, 2);
+        }
+        nerve_array x, w, b, y;
+        cr_assert_eq(nerve_array_alloc(&x, NERVE_F32, 2 + spatial, xs), 0);
+        cr_assert_eq(nerve_array_alloc(&w, NERVE_F32, 2 + spatial, ws), 0);
+        cr_assert_eq(nerve_array_alloc(&b, NERVE_F32, 1, &M), 0);
+        fill(&r, x.data, nerve_array_count(&x));
+        fill(&r, w.data, nerve_array_count(&w));
+        fill(&r, b.data, M);
+        nerve_attr attrs[4] = { ints_attr("strides", strides, spatial), ints_attr("dilations", dil, spatial),
+                                ints_attr("pads", pads, 2 * spatial),
+                                { .name = (char *)"group", .type = NERVE_ATTR_INT, .i = groups } };
+        nerve_node node = { .n_attr = 4, .attr = attrs };
+        const nerve_array *in[3] = { &x, &w, &b };
+        cr_assert_eq(run_op("Conv", &node, in, 3, &y), 0, "%s", nerve_error());
+
+        nerve_model m = { .path = "(test)" };
+        op_context c = { &m, &node, 13 };
+        nn_geometry g;
+        cr_assert_eq(nn_window(&c, &x, k, 0, &g), 0);
+        float *ref = malloc((size_t)nerve_array_count(&y) * sizeof *ref);
+        nn_conv_naive(ref, x.data, w.data, b.data, &g, M, groups);
+        double err = relative_error(y.data, ref, nerve_array_count(&y));
+        cr_assert(err < 1e-5, "trial %d (%dD, groups %lld): error %g", trial, spatial, (long long)groups, err);
+        free(ref);
+        nerve_array_free(&x);
+        nerve_array_free(&w);
+        nerve_array_free(&b);
+        nerve_array_free(&y);
+    }
+}
+
+Test(kernels, matmul_batched_broadcast_matches_naive)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 2);
+    int64_t as[3] = { 3, 5, 7 }, bs[2] = { 7, 4 };
+    nerve_array a, b, y;
+    cr_assert_eq(nerve_array_alloc(&a, NERVE_F32, 3, as), 0);
+    cr_assert_eq(nerve_array_alloc(&b, NERVE_F32, 2, bs), 0);
+    fill(&r, a.data, 105);
+    fill(&r, b.data, 28);
+    nerve_node node = { 0 };
+    const nerve_array *in[2] = { &a, &b };
+    cr_assert_eq(run_op("MatMul", &node, in, 2, &y), 0, "%s", nerve_error());
+    cr_assert_eq(y.ndim, 3);
+    cr_assert_eq(y.shape[2], 4);
+    float ref[20];
+    for (int t = 0; t < 3; t++) {
+        nn_matmul_naive(ref, (float *)a.data + t * 35, b.data, 5, 4, 7);
+        cr_assert(relative_error((float *)y.data + t * 20, ref, 20) < 1e-6);
+    }
+    nerve_array_free(&a);
+    nerve_array_free(&b);
+    nerve_array_free(&y);
+}
+
+Test(kernels, gemm_transposes_and_bias_broadcast)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 3);
+    int64_t as[2] = { 6, 4 }, bs[2] = { 5, 6 }, cs[1] = { 5 };   /* A^T (4x6) B^T (6x5) */
+    nerve_array a, b, bias, y;
+    nerve_array_alloc(&a, NERVE_F32, 2, as);
+    nerve_array_alloc(&b, NERVE_F32, 2, bs);
+    nerve_array_alloc(&bias, NERVE_F32, 1, cs);
+    fill(&r, a.data, 24);
+    fill(&r, b.data, 30);
+    fill(&r, bias.data, 5);
+    nerve_attr attrs[4] = { { .name = (char *)"transA", .type = NERVE_ATTR_INT, .i = 1 },
+                            { .name = (char *)"transB", .type = NERVE_ATTR_INT, .i = 1 },
+                            { .name = (char *)"alpha", .type = NERVE_ATTR_FLOAT, .f = 0.5f },
+                            { .name = (char *)"beta", .type = NERVE_ATTR_FLOAT, .f = 2.0f } };
+    nerve_node node = { .n_attr = 4, .attr = attrs };
+    const nerve_array *in[3] = { &a, &b, &bias };
+    cr_assert_eq(run_op("Gemm", &node, in, 3, &y), 0, "%s", nerve_error());
+    float at[24], bt[30], ref[20];
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 4; j++)
+            at[j * 6 + i] = ((float *)a.data)[i * 4 + j];
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 6; j++)
+            bt[j * 5 + i] = ((float *)b.data)[i * 6 + j];
+    nn_matmul_naive(ref, at, bt, 4, 5, 6);
+    for (int i = 0; i < 20; i++)
+        ref[i] = 0.5f * ref[i] + 2.0f * ((float *)bias.data)[i % 5];
+    cr_assert(relative_error(y.data, ref, 20) < 1e-6);
+    nerve_array_free(&a);
+    nerve_array_free(&b);
+    nerve_array_free(&bias);
+    nerve_array_free(&y);
+}
+
+/* ---- bad models and inputs -------------------------------------------- */
+
+static const char *copy_fixture_truncated(const char *rel, double keep)
+{
+    FILE *f = fopen(fixture(rel), "rb");
+    cr_assert(f != NULL);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    const char *path = temp_path("cut.onnx");
+    write_bytes(path, buf, (size_t)((double)n * keep));
+    return path;
+}
+
+Test(bad_model, truncated_or_malformed_protobuf)
+{
+    nerve_model m;
+    const char *path = copy_fixture_truncated("nn/small_cnn.onnx", 0.5);
+    cr_assert_eq(nerve_onnx_load(&m, path), NERVE_EINPUT);
+    cr_assert(strstr(nerve_error(), path) && strstr(nerve_error(), "protobuf"), "%s", nerve_error());
+    path = temp_path("junk.onnx");
+    write_literal(path, "\xff\xff\xff\xff this is not protobuf");
+    cr_assert_eq(nerve_onnx_load(&m, path), NERVE_EINPUT);
+    cr_assert_eq(nerve_onnx_load(&m, "/nonexistent/model.onnx"), NERVE_EINPUT);
+}
+
+Test(bad_model, unsupported_operator_names_op_node_and_supported_set)
+{
+    nerve_model m;
+    const char *path = "/usr/share/libonnx-testdata/data/node/test_einsum_sum/model.onnx";
+    cr_assert_eq(nerve_onnx_load(&m, path), NERVE_EUNSUPPORTED);
+    cr_assert(strstr(nerve_error(), "op 'Einsum'") && strstr(nerve_error(), "node '") &&
+              strstr(nerve_error(), "supported: Add,"), "%s", nerve_error());
+    cr_assert_eq(nerve_exit_status(NERVE_EUNSUPPORTED), 2);
+}
+
+Test(bad_model, missing_initializer)
+{
+    /* Rename an initializer (the last place its name appears in the file,
+     * after the nodes that read it): the Conv that reads it finds nothing. */
+    FILE *f = fopen(fixture("nn/resnet_block.onnx"), "rb");
+    static unsigned char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    const char *name = "stem.0.weight";
+    unsigned char *hit = memmem(buf, n, name, strlen(name));
+    cr_assert(hit != NULL);
+    unsigned char *last = hit;
+    for (unsigned char *p = hit; p; p = memmem(p + 1, n - (size_t)(p + 1 - buf), name, strlen(name)))
+        last = p;
+    last[0] = 'X';
+    const char *path = temp_path("noinit.onnx");
+    write_bytes(path, buf, n);
+    nerve_model m;
+    cr_assert_eq(nerve_onnx_load(&m, path), NERVE_EINPUT);
+    cr_assert(strstr(nerve_error(), "stem.0.weight") && strstr(nerve_error(), "missing initializer"),
+              "%s", nerve_error());
+}
+
+Test(bad_model, input_shape_that_does_not_fit)
+{
+    nerve_model m;
+    cr_assert_eq(nerve_onnx_load(&m, fixture("nn/small_cnn.onnx")), 0, "%s", nerve_error());
+    int64_t shape[4] = { 2, 3, 28, 28 };
+    nerve_array x, y;
+    nerve_array_alloc(&x, NERVE_F32, 4, shape);
+    cr_assert_eq(nerve_nn_run(&m, &x, 1, &y, 1, NULL), NERVE_EINPUT);
+    cr_assert(strstr(nerve_error(), "input 'input' has shape (2, 3, 28, 28), the model expects (?, 1, 28, 28)"),
+              "%s", nerve_error());
+    nerve_array_free(&x);
+    int64_t bad[4] = { 2, 1, 28, 28 };
+    nerve_array_alloc(&x, NERVE_I64, 4, bad);
+    cr_assert_eq(nerve_nn_run(&m, &x, 1, &y, 1, NULL), NERVE_EINPUT);
+    cr_assert(strstr(nerve_error(), "wants float32"), "%s", nerve_error());
+    nerve_array_free(&x);
+    nerve_model_free(&m);
+}
+
+Test(bad_model, non_float_model_input)
+{
+    nerve_model m;
+    const char *path = "/usr/share/libonnx-testdata/data/node/test_add_uint8/model.onnx";
+    cr_assert_eq(nerve_onnx_load(&m, path), 0, "%s", nerve_error());
+    nerve_array in[2] = { 0 }, y;
+    int64_t shape[3] = { 3, 4, 5 };
+    nerve_array_alloc(&in[0], NERVE_F32, 3, shape);
+    nerve_array_alloc(&in[1], NERVE_F32, 3, shape);
+    cr_assert_eq(nerve_nn_run(&m, in, 2, &y, 1, NULL), NERVE_EUNSUPPORTED);
+    cr_assert(strstr(nerve_error(), "input 'x'") && strstr(nerve_error(), "float"), "%s", nerve_error());
+    nerve_array_free(&in[0]);
+    nerve_array_free(&in[1]);
+    nerve_model_free(&m);
+}
+
+Test(model, taps_see_every_node_output_and_intermediates_are_freed)
+{
+    nerve_model m;
+    cr_assert_eq(nerve_onnx_load(&m, fixture("nn/small_cnn.onnx")), 0, "%s", nerve_error());
+    nerve_tap_info *taps;
+    int count;
+    int64_t shape[4] = { 3, 1, 28, 28 };
+    cr_assert_eq(nerve_nn_describe(&m, 4, shape, &taps, &count), 0, "%s", nerve_error());
+    cr_assert_eq(count, m.n_nodes);
+    cr_assert_eq(taps[count - 1].shape[0], 3, "the batch size follows the input shape");
+    cr_assert_eq(taps[count - 1].shape[1], 10);
+    int layers = 0;
+    for (int i = 0; i < count; i++)
+        layers += nerve_nn_is_layer_op(m.nodes[taps[i].node].op);
+    cr_assert_eq(layers, 7, "Relu x3, MaxPool, AveragePool, Gemm x2 (got %d)", layers);
+    free(taps);
+    nerve_model_free(&m);
+}
