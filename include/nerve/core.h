@@ -94,6 +94,8 @@ typedef struct nerve_array {
 
 /* Allocates a zeroed array; free with nerve_array_free. */
 int     nerve_array_alloc(nerve_array *a, nerve_dtype dtype, int ndim, const int64_t *shape);
+/* The same with undefined contents, for outputs a kernel overwrites whole. */
+int     nerve_array_alloc_raw(nerve_array *a, nerve_dtype dtype, int ndim, const int64_t *shape);
 void    nerve_array_free(nerve_array *a);
 int64_t nerve_array_count(const nerve_array *a);  /* number of elements */
 

@@ -25,7 +25,7 @@ int nerve_shape_count(int ndim, const int64_t *shape, int64_t *out)
     return 0;
 }
 
-int storage_alloc(nerve_storage *st, size_t len)
+static int storage_alloc_any(nerve_storage *st, size_t len, int zero)
 {
     /* aligned_alloc wants a multiple of the alignment; keep at least one
      * block so a 0-element array still has a valid, freeable pointer. */
@@ -37,11 +37,17 @@ int storage_alloc(nerve_storage *st, size_t len)
     void *p = aligned_alloc(64, rounded);
     if (!p)
         return nerve_error_set(NERVE_ENOMEM, "out of memory allocating %zu bytes", len);
-    memset(p, 0, rounded);
+    if (zero)
+        memset(p, 0, rounded);
     st->base = p;
     st->len = len;
     st->kind = STORAGE_HEAP;
     return 0;
+}
+
+int storage_alloc(nerve_storage *st, size_t len)
+{
+    return storage_alloc_any(st, len, 1);
 }
 
 void nerve_storage_free(nerve_storage *st)
@@ -84,7 +90,7 @@ int nerve_dtype_is_float(nerve_dtype t)
     return t == NERVE_F32 || t == NERVE_F64 || t == NERVE_F16;
 }
 
-int nerve_array_alloc(nerve_array *a, nerve_dtype dtype, int ndim, const int64_t *shape)
+static int array_alloc(nerve_array *a, nerve_dtype dtype, int ndim, const int64_t *shape, int zero)
 {
     memset(a, 0, sizeof *a);
     if (dtype != NERVE_F32 && dtype != NERVE_I64)
@@ -97,7 +103,7 @@ int nerve_array_alloc(nerve_array *a, nerve_dtype dtype, int ndim, const int64_t
     if (nerve_shape_count(ndim, shape, &count) < 0 ||
         nerve_mul_size((size_t)count, (size_t)nerve_dtype_size(dtype), &bytes) < 0)
         return nerve_error_set(NERVE_EINPUT, "array shape is negative or too large");
-    int rc = storage_alloc(&a->storage, bytes);
+    int rc = storage_alloc_any(&a->storage, bytes, zero);
     if (rc < 0)
         return rc;
     a->dtype = dtype;
@@ -105,6 +111,16 @@ int nerve_array_alloc(nerve_array *a, nerve_dtype dtype, int ndim, const int64_t
     memcpy(a->shape, shape, (size_t)ndim * sizeof *shape);
     a->data = a->storage.base;
     return 0;
+}
+
+int nerve_array_alloc(nerve_array *a, nerve_dtype dtype, int ndim, const int64_t *shape)
+{
+    return array_alloc(a, dtype, ndim, shape, 1);
+}
+
+int nerve_array_alloc_raw(nerve_array *a, nerve_dtype dtype, int ndim, const int64_t *shape)
+{
+    return array_alloc(a, dtype, ndim, shape, 0);
 }
 
 void nerve_array_free(nerve_array *a)

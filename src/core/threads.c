@@ -1,7 +1,11 @@
 /*
  * threads.c — how many threads nerve uses: --threads, else
- * $OMP_NUM_THREADS, else every core. One setting for OpenMP and OpenBLAS.
+ * $OMP_NUM_THREADS, else every core. nerve parallelises with OpenMP at the
+ * outer level and calls BLAS single-threaded inside: OpenBLAS's own thread
+ * pool would fight OpenMP's for the same cores, and split work differently
+ * at different thread counts.
  */
+#include <cblas.h>
 #include <stdlib.h>
 #include <omp.h>
 
@@ -27,6 +31,7 @@ int nerve_threads_init(int requested)
         }
     }
     omp_set_num_threads(n);
+    openblas_set_num_threads(1);
     thread_count = n;
     return n;
 }

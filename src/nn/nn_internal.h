@@ -17,6 +17,7 @@ typedef struct op_context {
     const nerve_model *model;
     const nerve_node  *node;
     int64_t            opset;
+    nerve_array       *consumable;   /* input 0 when no one reads it later: an op may take it */
 } op_context;
 
 typedef int (*op_fn)(const op_context *c, const nerve_array *const *in, int n_in,
@@ -44,6 +45,8 @@ int node_error(const op_context *c, int code, const char *fmt, ...) __attribute_
 
 /* A fresh copy of x. */
 int nn_copy(nerve_array *out, const nerve_array *x);
+/* x itself when it is c's consumable input (then moved into out), else a copy. */
+int nn_take_or_copy(const op_context *c, nerve_array *out, const nerve_array *x);
 /* The numpy broadcast of two shapes. */
 int nn_broadcast_shape(const op_context *c, const nerve_array *a, const nerve_array *b,
                        int *ndim, int64_t *shape);

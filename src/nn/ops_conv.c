@@ -9,79 +9,120 @@
 #include "nerve/nn.h"
 #include "nn_internal.h"
 
-/* Unfolds the windows of one image's channels [c0, c0 + cn) into
- * cols: (cn * kd * kh * kw) x (od * oh * ow). */
-static void im2col(float *cols, const float *x, int64_t c0, int64_t cn, const nn_geometry *g)
+enum { COLUMN_BLOCK = 512 };   /* output positions per work item: fixed, so results do not depend on the thread count */
+
+/* One run of a column row: output positions ow0 .. ow0 + run - 1 of one
+ * output row, reading input row `src` (NULL when the row is in the padding)
+ * at iw = ow * stride + offset. */
+static void unfold_run(float *col, const float *src, int64_t ow0, int64_t run, int64_t stride,
+                       int64_t offset, int64_t W)
+{
+    if (!src) {
+        memset(col, 0, (size_t)run * sizeof *col);
+        return;
+    }
+    if (stride == 1) {
+        /* The positions that land inside the row form one contiguous span. */
+        int64_t lo = -offset - ow0, hi = W - offset - ow0;   /* valid j in [lo, hi) */
+        lo = lo < 0 ? 0 : lo > run ? run : lo;
+        hi = hi < lo ? lo : hi > run ? run : hi;
+        memset(col, 0, (size_t)lo * sizeof *col);
+        memcpy(col + lo, src + ow0 + offset + lo, (size_t)(hi - lo) * sizeof *col);
+        memset(col + hi, 0, (size_t)(run - hi) * sizeof *col);
+        return;
+    }
+    for (int64_t j = 0; j < run; j++) {
+        int64_t iw = (ow0 + j) * stride + offset;
+        col[j] = iw >= 0 && iw < W ? src[iw] : 0;
+    }
+}
+
+/* Unfolds the windows of channels [c0, c0 + cn) of one image for output
+ * positions [j0, j0 + jn) into cols: (cn * kd * kh * kw) rows of jn values,
+ * ld apart. */
+static void im2col(float *cols, int64_t ld, const float *x, int64_t c0, int64_t cn, int64_t j0, int64_t jn,
+                   const nn_geometry *g)
 {
     const int64_t D = g->in[0], H = g->in[1], W = g->in[2];
-    const int64_t OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    const int64_t OH = g->out[1], OW = g->out[2];
     float *col = cols;
     for (int64_t ch = c0; ch < c0 + cn; ch++)
         for (int64_t kd = 0; kd < g->k[0]; kd++)
             for (int64_t kh = 0; kh < g->k[1]; kh++)
-                for (int64_t kw = 0; kw < g->k[2]; kw++)
-                    for (int64_t od = 0; od < OD; od++) {
+                for (int64_t kw = 0; kw < g->k[2]; kw++, col += ld) {
+                    int64_t offset = kw * g->d[2] - g->pb[2];
+                    for (int64_t j = j0; j < j0 + jn;) {
+                        int64_t ow0 = j % OW, oh = j / OW % OH, od = j / (OW * OH);
+                        int64_t run = OW - ow0 < j0 + jn - j ? OW - ow0 : j0 + jn - j;
                         int64_t id = od * g->s[0] - g->pb[0] + kd * g->d[0];
-                        for (int64_t oh = 0; oh < OH; oh++, col += OW) {
-                            int64_t ih = oh * g->s[1] - g->pb[1] + kh * g->d[1];
-                            if (id < 0 || id >= D || ih < 0 || ih >= H) {
-                                memset(col, 0, (size_t)OW * sizeof *col);
-                                continue;
-                            }
-                            const float *row = x + ((ch * D + id) * H + ih) * W;
-                            for (int64_t ow = 0; ow < OW; ow++) {
-                                int64_t iw = ow * g->s[2] - g->pb[2] + kw * g->d[2];
-                                col[ow] = iw >= 0 && iw < W ? row[iw] : 0;
-                            }
-                        }
+                        int64_t ih = oh * g->s[1] - g->pb[1] + kh * g->d[1];
+                        const float *src = id >= 0 && id < D && ih >= 0 && ih < H
+                                           ? x + ((ch * D + id) * H + ih) * W : NULL;
+                        unfold_run(col + (j - j0), src, ow0, run, g->s[2], offset, W);
+                        j += run;
                     }
+                }
 }
 
-static int is_pointwise(const nn_geometry *g)
-{
-    for (int i = 0; i < 3; i++)
-        if (g->k[i] != 1 || g->s[i] != 1 || g->pb[i] != 0 || g->pe[i] != 0)
-            return 0;
-    return 1;
-}
-
-/* y (N, M, out...) = conv(x (N, C, in...), w (M, C/groups, k...)) + b (M). */
+/* y (N, M, out...) = conv(x (N, C, in...), w (M, C/groups, k...)) + b (M).
+ *
+ * The columns of all images are numbered together (image-major), so the
+ * deep layers, whose images have few output positions, still make wide
+ * GEMMs. A work item is (group, block of COLUMN_BLOCK columns): it unfolds
+ * its columns, multiplies them by the group's weights with a
+ * single-threaded sgemm into a scratch block, and scatters the block into
+ * y. Blocks do not depend on the thread count, so neither do the results. */
 static int conv_forward(float *y, const float *x, const float *w, const float *b, const nn_geometry *g,
                         int64_t M, int64_t groups)
 {
-    int64_t cg = g->channels / groups, mg = M / groups;
-    int64_t kvol = g->k[0] * g->k[1] * g->k[2], ivol = g->in[0] * g->in[1] * g->in[2];
-    int64_t ovol = g->out[0] * g->out[1] * g->out[2];
-    int pointwise = is_pointwise(g);
-    float *cols = NULL;
-    if (!pointwise) {
-        size_t bytes;
-        if (nerve_mul_size((size_t)(cg * kvol), (size_t)ovol * sizeof *cols, &bytes) < 0 ||
-            !(cols = malloc(bytes ? bytes : 1)))
-            return nerve_error_set(NERVE_ENOMEM, "out of memory for a convolution's columns");
-    }
-    for (int64_t n = 0; n < g->batch; n++)
-        for (int64_t gi = 0; gi < groups; gi++) {
-            const float *xn = x + n * g->channels * ivol;
-            const float *a = w + gi * mg * cg * kvol;
-            const float *bm = xn + gi * cg * ivol;
-            if (!pointwise) {
-                im2col(cols, xn, gi * cg, cg, g);
-                bm = cols;
+    const int64_t cg = g->channels / groups, mg = M / groups;
+    const int64_t kvol = g->k[0] * g->k[1] * g->k[2], ivol = g->in[0] * g->in[1] * g->in[2];
+    const int64_t ovol = g->out[0] * g->out[1] * g->out[2], rows = cg * kvol;
+    const int64_t columns = g->batch * ovol;
+    const int64_t blocks = (columns + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
+    const int64_t items = groups * blocks;
+    size_t cols_bytes, out_bytes;
+    if (nerve_mul_size((size_t)(rows > 0 ? rows : 1), COLUMN_BLOCK * sizeof(float), &cols_bytes) < 0 ||
+        nerve_mul_size((size_t)(mg > 0 ? mg : 1), COLUMN_BLOCK * sizeof(float), &out_bytes) < 0)
+        return nerve_error_set(NERVE_ENOMEM, "convolution too large");
+    int failed = 0;
+    #pragma omp parallel reduction(|:failed)
+    {
+        float *cols = malloc(cols_bytes), *block = malloc(out_bytes);
+        failed = !cols || !block;
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t item = 0; item < items; item++) {
+            if (failed)
+                continue;
+            int64_t gi = item / blocks, J0 = item % blocks * COLUMN_BLOCK;
+            int64_t jn = columns - J0 < COLUMN_BLOCK ? columns - J0 : COLUMN_BLOCK;
+            /* Unfold image by image: the block may span several. */
+            for (int64_t J = J0; J < J0 + jn;) {
+                int64_t n = J / ovol, j = J % ovol, run = ovol - j < J0 + jn - J ? ovol - j : J0 + jn - J;
+                im2col(cols + (J - J0), jn, x + n * g->channels * ivol, gi * cg, cg, j, run, g);
+                J += run;
             }
-            float *yn = y + (n * M + gi * mg) * ovol;
-            if (mg > 0 && ovol > 0 && cg * kvol > 0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)ovol, (int)(cg * kvol),
-                            1.0f, a, (int)(cg * kvol), bm, (int)ovol, 0.0f, yn, (int)ovol);
+            if (rows > 0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)jn, (int)rows, 1.0f,
+                            w + gi * mg * rows, (int)rows, cols, (int)jn, 0.0f, block, (int)jn);
+            else
+                memset(block, 0, (size_t)(mg * jn) * sizeof *block);
+            for (int64_t J = J0; J < J0 + jn;) {
+                int64_t n = J / ovol, j = J % ovol, run = ovol - j < J0 + jn - J ? ovol - j : J0 + jn - J;
+                for (int64_t m = 0; m < mg; m++) {
+                    float bias = b ? b[gi * mg + m] : 0;
+                    const float *src = block + m * jn + (J - J0);
+                    float *dst = y + (n * M + gi * mg + m) * ovol + j;
+                    for (int64_t k = 0; k < run; k++)
+                        dst[k] = src[k] + bias;
+                }
+                J += run;
+            }
         }
-    free(cols);
-    for (int64_t n = 0; b && n < g->batch; n++)
-        for (int64_t m = 0; m < M; m++) {
-            float *yc = y + (n * M + m) * ovol;
-            for (int64_t i = 0; i < ovol; i++)
-                yc[i] += b[m];
-        }
-    return 0;
+        free(cols);
+        free(block);
+    }
+    return failed ? nerve_error_set(NERVE_ENOMEM, "out of memory for a convolution's columns") : 0;
 }
 
 /* The direct definition, for tests: one output element at a time. */

@@ -77,7 +77,7 @@ static int binary(const op_context *c, const nerve_array *const *in, int n_in, n
     int ndim;
     int64_t shape[NERVE_MAX_DIMS], sa[NERVE_MAX_DIMS], sb[NERVE_MAX_DIMS];
     int rc = nn_broadcast_shape(c, a, b, &ndim, shape);
-    if (rc < 0 || (rc = nerve_array_alloc(out, a->dtype, ndim, shape)) < 0)
+    if (rc < 0 || (rc = nerve_array_alloc_raw(out, a->dtype, ndim, shape)) < 0)
         return rc;
     int64_t total = nerve_array_count(out);
     if (total == 0)
@@ -135,13 +135,24 @@ static int op_div(const op_context *c, const nerve_array *const *in, int n_in, n
 
 int nn_copy(nerve_array *out, const nerve_array *x)
 {
-    int rc = nerve_array_alloc(out, x->dtype, x->ndim, x->shape);
+    int rc = nerve_array_alloc_raw(out, x->dtype, x->ndim, x->shape);
     if (rc == 0 && nerve_array_count(x))
         memcpy(out->data, x->data, (size_t)nerve_array_count(x) * (size_t)nerve_dtype_size(x->dtype));
     return rc;
 }
 
-/* A float copy of in[0] to transform in place. */
+int nn_take_or_copy(const op_context *c, nerve_array *out, const nerve_array *x)
+{
+    if (c->consumable && c->consumable == x) {
+        *out = *c->consumable;
+        memset(c->consumable, 0, sizeof *c->consumable);
+        return 0;
+    }
+    return nn_copy(out, x);
+}
+
+/* A float copy of in[0] (or in[0] itself, if no one needs it) to transform
+ * in place. */
 static int float_copy(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out,
                       float **y, int64_t *n)
 {
@@ -151,7 +162,7 @@ static int float_copy(const op_context *c, const nerve_array *const *in, int n_i
         return node_error(c, NERVE_EINPUT, "needs an input");
     if (in[0]->dtype != NERVE_F32)
         return node_error(c, NERVE_EUNSUPPORTED, "runs on float tensors only");
-    int rc = nn_copy(out, in[0]);
+    int rc = nn_take_or_copy(c, out, in[0]);
     *y = out->data;
     *n = nerve_array_count(out);
     return rc;
@@ -167,6 +178,7 @@ static int float_copy(const op_context *c, const nerve_array *const *in, int n_i
         int rc = float_copy(c, in, n_in, out, &y, &n);                                    \
         if (rc < 0)                                                                       \
             return rc;                                                                    \
+        _Pragma("omp parallel for schedule(static) if (n > 1 << 16)")                     \
         for (int64_t i = 0; i < n; i++) {                                                 \
             float x = y[i];                                                               \
             y[i] = (EXPR);                                                                \

@@ -3,6 +3,7 @@
  * tensors and writing fresh outputs; taps reported as they appear; every
  * intermediate tensor freed right after its last reader.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,7 +78,15 @@ static int run_node(run_state *s, int index, const nerve_run_options *opts)
         return nerve_error_set(NERVE_EINPUT, "%s: node '%s' (%s) has no first input", m->path,
                                n->name, n->op);
     memset(out, 0, sizeof out);
-    op_context c = { m, n, m->opset };
+    op_context c = { m, n, m->opset, NULL };
+    if (n->n_in > 0 && n->in[0] >= 0 && m->values[n->in[0]].producer >= 0 &&
+        m->values[n->in[0]].last_use == index) {
+        int shared = 0;
+        for (int i = 1; i < n->n_in; i++)
+            shared |= n->in[i] == n->in[0];
+        if (!shared)
+            c.consumable = &s->owned[n->in[0]];
+    }
     int rc = nn_op(n->op_index)->run(&c, in, n->n_in, out, n->n_out);
     for (int i = 0; i < n->n_out; i++) {
         int v = n->out[i];
@@ -157,8 +166,15 @@ int nerve_nn_run(nerve_model *m, const nerve_array *inputs, int n_inputs,
             s.tapped[opts->taps[i]] = 1;
 
     int rc = 0;
-    for (int k = 0; k < m->n_nodes && rc == 0; k++)
+    static int profile = -1;
+    if (profile < 0)
+        profile = getenv("NERVE_PROFILE") != NULL;
+    for (int k = 0; k < m->n_nodes && rc == 0; k++) {
+        double t0 = profile ? nerve_now() : 0;
         rc = run_node(&s, k, opts);
+        if (profile)
+            fprintf(stderr, "profile %s %s %.6f\n", m->nodes[k].op, m->nodes[k].name, nerve_now() - t0);
+    }
     for (int i = 0; i < n_outputs && rc == 0; i++)
         rc = take_output(&s, m->outputs[i], &outputs[i]);
     for (int v = 0; v < m->n_values; v++)

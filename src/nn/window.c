@@ -75,5 +75,5 @@ int nn_window_output(nerve_array *out, const nn_geometry *g, int64_t channels)
     int64_t shape[5] = { g->batch, channels };
     for (int i = 0; i < g->spatial; i++)
         shape[2 + i] = g->out[3 - g->spatial + i];
-    return nerve_array_alloc(out, NERVE_F32, 2 + g->spatial, shape);
+    return nerve_array_alloc_raw(out, NERVE_F32, 2 + g->spatial, shape);
 }

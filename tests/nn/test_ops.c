@@ -38,7 +38,7 @@ static int run_op(const char *op, nerve_node *node, const nerve_array *const *in
     nerve_model m = { .path = "(test)", .opset = 13 };
     node->op = (char *)op;
     node->name = (char *)"n";
-    op_context c = { &m, node, 13 };
+    op_context c = { &m, node, 13, NULL };
     return nn_op(nn_op_find(op))->run(&c, in, n_in, out, 1);
 }
 
@@ -81,7 +81,7 @@ Test(kernels, conv_im2col_matches_naive_across_shapes)
         cr_assert_eq(run_op("Conv", &node, in, 3, &y), 0, "%s", nerve_error());
 
         nerve_model m = { .path = "(test)" };
-        op_context c = { &m, &node, 13 };
+        op_context c = { &m, &node, 13, NULL };
         nn_geometry g;
         cr_assert_eq(nn_window(&c, &x, k, 0, &g), 0);
         float *ref = malloc((size_t)nerve_array_count(&y) * sizeof *ref);
