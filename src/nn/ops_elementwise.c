@@ -67,6 +67,33 @@ static void binary_row_i64(binop op, int64_t *o, const int64_t *a, int64_t sa, c
     }
 }
 
+static int same_shape(const nerve_array *a, const nerve_array *b)
+{
+    if (a->ndim != b->ndim)
+        return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->shape[d] != b->shape[d])
+            return 0;
+    return 1;
+}
+
+/* The residual connection's case: equal float shapes, computed in place
+ * when the first input is not needed later. */
+static int binary_same_shape_f32(const op_context *c, const nerve_array *a, const nerve_array *b,
+                                 nerve_array *out, binop op)
+{
+    int rc = nn_take_or_copy(c, out, a);
+    if (rc < 0)
+        return rc;
+    float *y = out->data;
+    const float *x = b->data;
+    int64_t n = nerve_array_count(out);
+    #pragma omp parallel for schedule(static) if (n > 1 << 16)
+    for (int64_t i = 0; i < n; i++)
+        binary_row_f32(op, y + i, y + i, 0, x + i, 0, 1);
+    return 0;
+}
+
 static int binary(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, binop op)
 {
     if (n_in < 2 || !in[0] || !in[1])
@@ -74,6 +101,8 @@ static int binary(const op_context *c, const nerve_array *const *in, int n_in, n
     const nerve_array *a = in[0], *b = in[1];
     if (a->dtype != b->dtype)
         return node_error(c, NERVE_EINPUT, "inputs of different types");
+    if (a->dtype == NERVE_F32 && same_shape(a, b))
+        return binary_same_shape_f32(c, a, b, out, op);
     int ndim;
     int64_t shape[NERVE_MAX_DIMS], sa[NERVE_MAX_DIMS], sb[NERVE_MAX_DIMS];
     int rc = nn_broadcast_shape(c, a, b, &ndim, shape);
