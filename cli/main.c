@@ -11,6 +11,7 @@
 static const cli_command *commands[] = {
     &cli_info,
     &cli_layers,
+    &cli_extract,
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

@@ -108,7 +108,8 @@ static int array_alloc(nerve_array *a, nerve_dtype dtype, int ndim, const int64_
         return rc;
     a->dtype = dtype;
     a->ndim = ndim;
-    memcpy(a->shape, shape, (size_t)ndim * sizeof *shape);
+    if (ndim > 0)
+        memcpy(a->shape, shape, (size_t)ndim * sizeof *shape);
     a->data = a->storage.base;
     return 0;
 }

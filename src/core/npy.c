@@ -202,7 +202,8 @@ int nerve_npy_writer_open(nerve_npy_writer *w, const char *path, nerve_dtype dty
     w->dtype = dtype;
     w->ndim = row_ndim + 1;
     w->shape[0] = INT64_MAX;
-    memcpy(w->shape + 1, row_shape, (size_t)row_ndim * sizeof *row_shape);
+    if (row_ndim > 0)
+        memcpy(w->shape + 1, row_shape, (size_t)row_ndim * sizeof *row_shape);
     char header[1024];
     w->header_len = npy_format_header(header, sizeof header, dtype, w->ndim, w->shape, 0);
     w->shape[0] = 0;

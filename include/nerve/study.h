@@ -1,0 +1,106 @@
+/*
+ * nerve/study.h — the study room: the study directory every analysis reads
+ * and writes, and the extraction that fills it with activation point clouds.
+ *
+ *     nerve_extract_options o;
+ *     nerve_extract_defaults(&o);
+ *     o.model = "cnn.onnx";
+ *     o.data = "fashion-mnist:test";
+ *     o.out = "study";
+ *     if ((rc = nerve_extract(&o)) < 0) ... nerve_error() ...
+ *
+ * writes study/acts/<layer>.npy (N x C float32, one row per input, or
+ * several with --per-input / --mode all), study/inputs/labels.npy,
+ * predictions.npy, confidence.npy and study/manifest.json.
+ */
+#ifndef NERVE_STUDY_H
+#define NERVE_STUDY_H
+
+#include "nerve/core.h"
+#include "nerve/nn.h"
+
+/* ------------------------------------------------------------------------ */
+/* Inputs                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Preprocessing in the manner of torchvision's transforms. */
+typedef struct nerve_preprocess {
+    int64_t resize;        /* shorter side to this many pixels (Resize(int)); 0: keep */
+    int64_t crop;          /* center crop to crop x crop (CenterCrop); 0: none */
+    int     no_scale;      /* keep 8-bit data in 0..255 (ToTensor scales to [0,1]) */
+    int     n_mean, n_std; /* per-channel mean and std (Normalize); 0 values: none */
+    float   mean[4], std[4];
+    int     strict;        /* unreadable images in a folder are an error, not a warning */
+} nerve_preprocess;
+
+typedef struct nerve_inputs {
+    char        *spec;          /* as given: a path or fashion-mnist:SPLIT */
+    int64_t      count;
+    int          ndim;          /* per-input rank: 3 for (C, H, W) */
+    int64_t      shape[3];      /* per-input (C, H, W) after preprocessing */
+    int          has_labels;
+    nerve_array  labels;        /* int64 (count) */
+    int          n_classes;
+    char       **class_names;   /* for image folders, else NULL */
+    int64_t      skipped;       /* unreadable images left out */
+    /* private */
+    nerve_array  data;          /* array sources: (count, C, H, W) float32, unnormalised */
+    float        scale;         /* applied to array data: 1/255 for 8-bit sources */
+    char       **files;         /* folder sources */
+    nerve_preprocess pp;
+} nerve_inputs;
+
+/* Opens inputs: fashion-mnist:train|test, an IDX image file (labels from
+ * a sibling *-labels-* file if present), an .npy array (N, H, W) or
+ * (N, C, H, W), or a folder with one sub-folder of images per class (the
+ * ImageFolder convention). channels (1 or 3; 0 = as stored) is what the model
+ * takes. */
+int  nerve_inputs_open(nerve_inputs *in, const char *spec, int channels, const nerve_preprocess *pp);
+/* Inputs [start, start + n) as a float32 (n, C, H, W) batch, preprocessed. */
+int  nerve_inputs_batch(nerve_inputs *in, int64_t start, int64_t n, nerve_array *batch);
+void nerve_inputs_free(nerve_inputs *in);
+
+/* ------------------------------------------------------------------------ */
+/* From a layer's output to vectors                                         */
+/* ------------------------------------------------------------------------ */
+
+/* How a conv layer's (C, H, W) map becomes vectors; outputs of rank 2 are
+ * vectors already and every mode keeps them as they are. Append-only. */
+typedef enum nerve_vector_mode {
+    NERVE_MODE_RANDOM_POSITION = 0,  /* one (or K) random positions, edges excluded (TopoAct) */
+    NERVE_MODE_MAX_NORM,             /* the position of largest L2 norm (Purvine et al. 2022) */
+    NERVE_MODE_MEAN,                 /* mean over positions */
+    NERVE_MODE_MAX,                  /* max over positions, per channel */
+    NERVE_MODE_FLATTEN,              /* C*H*W */
+    NERVE_MODE_CENTER,               /* the center position */
+    NERVE_MODE_ALL,                  /* every position: H*W rows per input */
+} nerve_vector_mode;
+
+const char *nerve_vector_mode_name(nerve_vector_mode m);
+int         nerve_vector_mode_parse(const char *s, nerve_vector_mode *m);   /* -1 if unknown */
+
+/* ------------------------------------------------------------------------ */
+/* Extraction                                                               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct nerve_extract_options {
+    const char        *model;        /* .onnx */
+    const char        *data;         /* an inputs spec (nerve_inputs_open) */
+    const char        *out;          /* the study directory */
+    const char        *layers;       /* "all" or NAME,NAME (tap names, as `nerve layers` shows) */
+    nerve_vector_mode  mode;
+    int64_t            per_input;    /* positions per input for random-position */
+    int64_t            batch;
+    int64_t            limit;        /* first N inputs only; 0: all */
+    uint64_t           seed;
+    nerve_preprocess   pp;
+} nerve_extract_options;
+
+void nerve_extract_defaults(nerve_extract_options *o);
+int  nerve_extract(const nerve_extract_options *o);
+
+/* The file name (without .npy) a tap's activations are stored under:
+ * the tap name with characters other than [A-Za-z0-9._-] made '_'. */
+void nerve_layer_file_name(char *out, size_t cap, const char *tap);
+
+#endif /* NERVE_STUDY_H */

@@ -1,0 +1,448 @@
+/*
+ * extract.c — `nerve extract`: runs a model over its inputs batch by batch
+ * and streams each chosen layer's vectors to study/acts/<layer>.npy, so no
+ * layer is ever held whole in memory; then the predictions, the labels and
+ * the manifest that records how it was all made.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nerve/study.h"
+#include "study_internal.h"
+
+void nerve_extract_defaults(nerve_extract_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->out = "study";
+    o->layers = "all";
+    o->mode = NERVE_MODE_RANDOM_POSITION;
+    o->per_input = 1;
+    o->batch = 64;
+}
+
+void nerve_layer_file_name(char *out, size_t cap, const char *tap)
+{
+    size_t n = 0;
+    const char *p = tap;
+    while (*p == '/')   /* torch names start with '/' */
+        p++;
+    for (; *p && n + 1 < cap; p++)
+        out[n++] = (char)((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                                  *p == '.' || *p == '-' || *p == '_' ? *p : '_');
+    out[n] = '\0';
+}
+
+static int make_dir(const char *path)
+{
+    if (mkdir(path, 0777) == 0 || errno == EEXIST)
+        return 0;
+    return nerve_error_set(errno == ENOENT || errno == EACCES ? NERVE_EINPUT : NERVE_EIO,
+                           "%s: cannot create folder: %s", path, strerror(errno));
+}
+
+/* One extracted layer. */
+typedef struct layer {
+    int              value;          /* the tap */
+    const char      *name;
+    const char      *op;
+    char             file[256];      /* without .npy */
+    int              ndim;
+    int64_t          shape[NERVE_MAX_DIMS];   /* per input */
+    vector_layout_t  layout;
+    nerve_npy_writer acts, positions;
+    uint64_t         stream;         /* random stream of this layer */
+} layer;
+
+typedef struct extraction {
+    const nerve_extract_options *o;
+    nerve_model   model;
+    nerve_inputs  inputs;
+    layer        *layers;
+    int           n_layers;
+    int          *layer_of_value;    /* value index -> layer index, -1 */
+    int64_t       batch_start;       /* global index of the current batch's first input */
+    float        *rows;
+    int64_t      *positions;
+    nerve_npy_writer predictions, confidence;
+} extraction;
+
+/* ---- choosing layers ------------------------------------------------- */
+
+static int unknown_layer(const extraction *x, const char *name, const nerve_tap_info *taps, int n_taps)
+{
+    char list[2048];
+    size_t n = 0;
+    for (int i = 0; i < n_taps && n < sizeof list - 64; i++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "",
+                              x->model.values[taps[i].value].name);
+    return nerve_error_set(NERVE_EINPUT, "%s: no layer '%s' (layers: %s%s)", x->model.path, name, list,
+                           n >= sizeof list - 64 ? ", ... see nerve layers" : "");
+}
+
+static int add_layer(extraction *x, const nerve_tap_info *t)
+{
+    layer *l = &x->layers[x->n_layers++];
+    memset(l, 0, sizeof *l);
+    l->value = t->value;
+    l->name = x->model.values[t->value].name;
+    l->op = x->model.nodes[t->node].op;
+    nerve_layer_file_name(l->file, sizeof l->file, l->name);
+    l->ndim = t->ndim - 1;
+    memcpy(l->shape, t->shape + 1, (size_t)l->ndim * sizeof *l->shape);
+    l->stream = 0x9e3779b97f4a7c15ull * (uint64_t)(x->n_layers);
+    x->layer_of_value[t->value] = x->n_layers - 1;
+    return vector_layout(&l->layout, x->o->mode, x->o->per_input, l->ndim, l->shape);
+}
+
+static int choose_layers(extraction *x, const int64_t *input_shape, int input_ndim)
+{
+    nerve_tap_info *taps;
+    int n_taps;
+    int rc = nerve_nn_describe(&x->model, input_ndim, input_shape, &taps, &n_taps);
+    if (rc < 0)
+        return rc;
+    x->layers = calloc((size_t)n_taps + 1, sizeof *x->layers);
+    x->layer_of_value = malloc(((size_t)x->model.n_values + 1) * sizeof *x->layer_of_value);
+    if (!x->layers || !x->layer_of_value) {
+        free(taps);
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    }
+    for (int v = 0; v < x->model.n_values; v++)
+        x->layer_of_value[v] = -1;
+    if (strcmp(x->o->layers, "all") == 0) {
+        for (int i = 0; i < n_taps && rc == 0; i++)
+            if (nerve_nn_is_layer_op(x->model.nodes[taps[i].node].op))
+                rc = add_layer(x, &taps[i]);
+    } else {
+        char *names = strdup(x->o->layers), *save = NULL;
+        for (char *name = strtok_r(names, ",", &save); name && rc == 0; name = strtok_r(NULL, ",", &save)) {
+            int found = -1;
+            for (int i = 0; i < n_taps; i++)
+                if (strcmp(x->model.values[taps[i].value].name, name) == 0)
+                    found = i;
+            if (found < 0)
+                rc = unknown_layer(x, name, taps, n_taps);
+            else if (x->layer_of_value[taps[found].value] < 0)
+                rc = add_layer(x, &taps[found]);
+        }
+        free(names);
+    }
+    if (rc == 0 && x->n_layers == 0)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: no layers to extract", x->model.path);
+    free(taps);
+    return rc;
+}
+
+/* ---- writing --------------------------------------------------------- */
+
+static int open_writers(extraction *x)
+{
+    char path[4096];
+    int64_t max_row = 1, max_rows = 1;
+    for (int i = 0; i < x->n_layers; i++) {
+        layer *l = &x->layers[i];
+        snprintf(path, sizeof path, "%s/acts/%s.npy", x->o->out, l->file);
+        int rc = nerve_npy_writer_open(&l->acts, path, NERVE_F32, 1, &l->layout.width_out);
+        if (rc == 0 && l->layout.positions) {
+            int64_t three = 3;   /* input index, y, x */
+            snprintf(path, sizeof path, "%s/acts/%s.positions.npy", x->o->out, l->file);
+            rc = nerve_npy_writer_open(&l->positions, path, NERVE_I64, 1, &three);
+        }
+        if (rc < 0)
+            return rc;
+        max_row = l->layout.width_out > max_row ? l->layout.width_out : max_row;
+        max_rows = l->layout.rows > max_rows ? l->layout.rows : max_rows;
+    }
+    x->rows = malloc((size_t)(max_row * max_rows) * sizeof *x->rows);
+    x->positions = malloc((size_t)(3 * max_rows) * sizeof *x->positions);
+    if (!x->rows || !x->positions)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    snprintf(path, sizeof path, "%s/inputs/predictions.npy", x->o->out);
+    int rc = nerve_npy_writer_open(&x->predictions, path, NERVE_I64, 0, NULL);
+    snprintf(path, sizeof path, "%s/inputs/confidence.npy", x->o->out);
+    return rc < 0 ? rc : nerve_npy_writer_open(&x->confidence, path, NERVE_F32, 0, NULL);
+}
+
+/* Called by the run for each tapped layer of a batch. */
+static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array *t)
+{
+    (void)m;
+    extraction *x = ctx;
+    layer *l = &x->layers[x->layer_of_value[value]];
+    int64_t per = 1;
+    for (int d = 1; d < t->ndim; d++)
+        per *= t->shape[d];
+    for (int64_t i = 0; i < t->shape[0]; i++) {
+        int64_t index = x->batch_start + i;
+        nerve_rng rng;
+        nerve_rng_stream(&rng, x->o->seed ^ l->stream, (uint64_t)index);
+        int64_t *pos = x->positions;
+        vector_rows(x->rows, pos, (const float *)t->data + i * per, &l->layout, &rng);
+        int rc = nerve_npy_writer_append(&l->acts, x->rows, l->layout.rows);
+        for (int64_t r = 0; rc == 0 && l->layout.positions && r < l->layout.rows; r++) {
+            int64_t row[3] = { index, pos[2 * r], pos[2 * r + 1] };
+            rc = nerve_npy_writer_append(&l->positions, row, 1);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Predicted class and its probability from the model's first output: a
+ * softmax is applied unless the rows already are probabilities. */
+static int write_predictions(extraction *x, const nerve_array *y)
+{
+    if (y->dtype != NERVE_F32 || y->ndim != 2)
+        return 0;   /* not a classifier: nothing to predict */
+    int64_t n = y->shape[0], k = y->shape[1];
+    for (int64_t i = 0; i < n; i++) {
+        const float *row = (const float *)y->data + i * k;
+        double sum = 0, top = -INFINITY;
+        int64_t best = 0;
+        int probabilities = 1;
+        for (int64_t j = 0; j < k; j++) {
+            sum += row[j];
+            probabilities &= row[j] >= 0 && row[j] <= 1;
+            if (row[j] > top) {
+                top = row[j];
+                best = j;
+            }
+        }
+        probabilities &= fabs(sum - 1) < 1e-3;
+        double confidence = top;
+        if (!probabilities) {
+            double z = 0;
+            for (int64_t j = 0; j < k; j++)
+                z += exp((double)row[j] - top);
+            confidence = 1 / z;
+        }
+        float c = (float)confidence;
+        int rc = nerve_npy_writer_append(&x->predictions, &best, 1);
+        if (rc == 0)
+            rc = nerve_npy_writer_append(&x->confidence, &c, 1);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The model's view of a batch: (n, C, H, W), or flattened for a model that
+ * takes (n, features). */
+static void fit_to_model(const extraction *x, nerve_array *batch)
+{
+    const nerve_value *v = &x->model.values[x->model.inputs[0]];
+    if (v->ndim == 2) {
+        int64_t n = batch->shape[0], per = nerve_array_count(batch) / (n ? n : 1);
+        batch->ndim = 2;
+        batch->shape[1] = per;
+    }
+}
+
+static int run_batches(extraction *x, int64_t count)
+{
+    int *taps = malloc((size_t)x->n_layers * sizeof *taps);
+    if (!taps)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    for (int i = 0; i < x->n_layers; i++)
+        taps[i] = x->layers[i].value;
+    nerve_run_options opts = { taps, x->n_layers, on_tap, x };
+    nerve_progress bar;
+    nerve_progress_begin(&bar, "extract", count);
+    int rc = 0;
+    for (int64_t start = 0; start < count && rc == 0; start += x->o->batch) {
+        int64_t n = count - start < x->o->batch ? count - start : x->o->batch;
+        nerve_array batch, y;
+        if ((rc = nerve_inputs_batch(&x->inputs, start, n, &batch)) < 0)
+            break;
+        fit_to_model(x, &batch);
+        x->batch_start = start;
+        rc = nerve_nn_run(&x->model, &batch, 1, &y, 1, &opts);
+        nerve_array_free(&batch);
+        if (rc == 0)
+            rc = write_predictions(x, &y);
+        nerve_array_free(&y);
+        nerve_progress_update(&bar, start + n);
+    }
+    nerve_progress_end(&bar);
+    free(taps);
+    return rc;
+}
+
+/* ---- the manifest ---------------------------------------------------- */
+
+static json_t *shape_json(int ndim, const int64_t *shape)
+{
+    json_t *a = json_array();
+    for (int d = 0; d < ndim; d++)
+        json_array_append_new(a, json_integer(shape[d]));
+    return a;
+}
+
+static json_t *floats_json(int n, const float *v)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, json_real(v[i]));
+    return a;
+}
+
+static int write_manifest(const extraction *x, int64_t count, double seconds)
+{
+    const nerve_extract_options *o = x->o;
+    json_t *layers = json_array();
+    for (int i = 0; i < x->n_layers; i++) {
+        const layer *l = &x->layers[i];
+        char file[300], positions[320];
+        snprintf(file, sizeof file, "acts/%s.npy", l->file);
+        snprintf(positions, sizeof positions, "acts/%s.positions.npy", l->file);
+        json_t *entry = json_pack("{s:s, s:s, s:s, s:o, s:s, s:I, s:I}", "name", l->name, "op", l->op,
+                                  "file", file, "shape", shape_json(l->ndim, l->shape),
+                                  "mode", l->layout.spatial ? nerve_vector_mode_name(o->mode) : "vector",
+                                  "rows", (json_int_t)(l->layout.rows * count),
+                                  "dim", (json_int_t)l->layout.width_out);
+        if (l->layout.positions)
+            json_object_set_new(entry, "positions", json_string(positions));
+        json_array_append_new(layers, entry);
+    }
+    json_t *classes = json_array();
+    for (int i = 0; i < x->inputs.n_classes; i++)
+        json_array_append_new(classes, x->inputs.class_names ? json_string(x->inputs.class_names[i])
+                                                             : json_integer(i));
+    json_t *pre = json_pack("{s:I, s:I, s:b, s:o, s:o}", "resize", (json_int_t)o->pp.resize,
+                            "center_crop", (json_int_t)o->pp.crop, "scale_8bit", !o->pp.no_scale,
+                            "mean", floats_json(o->pp.n_mean, o->pp.mean), "std", floats_json(o->pp.n_std, o->pp.std));
+    json_t *root = json_pack(
+        "{s:s, s:{s:s, s:I, s:s}, s:{s:s, s:I, s:I, s:o, s:b, s:o, s:o}, s:{s:s, s:I, s:I, s:I, s:f}, s:o}",
+        "nerve", NERVE_VERSION_STRING,
+        "model", "path", o->model, "opset", (json_int_t)x->model.opset, "producer", x->model.producer,
+        "inputs", "spec", o->data, "count", (json_int_t)count, "skipped", (json_int_t)x->inputs.skipped,
+        "shape", shape_json(3, x->inputs.shape), "labels", x->inputs.has_labels, "classes", classes,
+        "preprocess", pre,
+        "extract", "mode", nerve_vector_mode_name(o->mode), "per_input", (json_int_t)o->per_input,
+        "seed", (json_int_t)o->seed, "batch", (json_int_t)o->batch, "seconds", seconds,
+        "layers", layers);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/manifest.json", o->out);
+    nerve_outfile f;
+    int rc = nerve_outfile_open(&f, path);
+    if (rc == 0) {
+        json_dumpf(root, f.f, JSON_INDENT(2));
+        fputc('\n', f.f);
+        rc = nerve_outfile_commit(&f);
+    }
+    json_decref(root);
+    return rc;
+}
+
+static int write_labels(const extraction *x, int64_t count)
+{
+    if (!x->inputs.has_labels)
+        return 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/inputs/labels.npy", x->o->out);
+    nerve_array labels = x->inputs.labels;
+    labels.shape[0] = count;
+    return nerve_npy_write(path, &labels);
+}
+
+/* ---- the whole ------------------------------------------------------- */
+
+static void abort_writers(extraction *x)
+{
+    for (int i = 0; i < x->n_layers; i++) {
+        if (x->layers[i].acts.out.f)
+            nerve_npy_writer_abort(&x->layers[i].acts);
+        if (x->layers[i].positions.out.f)
+            nerve_npy_writer_abort(&x->layers[i].positions);
+    }
+    if (x->predictions.out.f)
+        nerve_npy_writer_abort(&x->predictions);
+    if (x->confidence.out.f)
+        nerve_npy_writer_abort(&x->confidence);
+}
+
+static int close_writers(extraction *x)
+{
+    int rc = 0;
+    for (int i = 0; i < x->n_layers && rc == 0; i++) {
+        rc = nerve_npy_writer_close(&x->layers[i].acts);
+        if (rc == 0 && x->layers[i].layout.positions)
+            rc = nerve_npy_writer_close(&x->layers[i].positions);
+    }
+    if (rc == 0)
+        rc = nerve_npy_writer_close(&x->predictions);
+    if (rc == 0)
+        rc = nerve_npy_writer_close(&x->confidence);
+    return rc;
+}
+
+static int check_options(const nerve_extract_options *o)
+{
+    if (!o->model || !o->data)
+        return nerve_error_set(NERVE_EUSAGE, "extract needs a model and data");
+    if (o->batch < 1 || o->per_input < 1 || o->limit < 0)
+        return nerve_error_set(NERVE_EUSAGE, "batch and per-input must be positive, limit not negative");
+    return 0;
+}
+
+static int model_channels(const nerve_model *m)
+{
+    const nerve_value *v = &m->values[m->inputs[0]];
+    return v->ndim == 4 && v->shape[1] > 0 ? (int)v->shape[1] : 0;
+}
+
+int nerve_extract(const nerve_extract_options *o)
+{
+    double t0 = nerve_now();
+    extraction x = { .o = o };
+    int rc = check_options(o);
+    if (rc == 0)
+        rc = nerve_onnx_load(&x.model, o->model);
+    if (rc == 0 && x.model.n_inputs != 1)
+        rc = nerve_error_set(NERVE_EUNSUPPORTED, "%s: the model takes %d inputs; nerve extract feeds one",
+                             o->model, x.model.n_inputs);
+    if (rc == 0)
+        rc = nerve_inputs_open(&x.inputs, o->data, model_channels(&x.model), &o->pp);
+    int64_t count = x.inputs.count;
+    if (o->limit > 0 && o->limit < count)
+        count = o->limit;
+    if (rc == 0) {
+        int64_t one[4] = { 1, x.inputs.shape[0], x.inputs.shape[1], x.inputs.shape[2] };
+        const nerve_value *v = &x.model.values[x.model.inputs[0]];
+        if (v->ndim == 2)
+            one[1] *= one[2] * one[3];
+        rc = choose_layers(&x, one, v->ndim == 2 ? 2 : 4);
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/acts", o->out);
+    if (rc == 0 && (rc = make_dir(o->out)) == 0 && (rc = make_dir(path)) == 0) {
+        snprintf(path, sizeof path, "%s/inputs", o->out);
+        rc = make_dir(path);
+    }
+    if (rc == 0)
+        rc = open_writers(&x);
+    if (rc == 0)
+        rc = run_batches(&x, count);
+    if (rc == 0)
+        rc = close_writers(&x);
+    if (rc < 0)
+        abort_writers(&x);   /* the ones still open: nothing half-written stays */
+    if (rc == 0)
+        rc = write_labels(&x, count);
+    if (rc == 0)
+        rc = write_manifest(&x, count, nerve_now() - t0);
+    free(x.layers);
+    free(x.layer_of_value);
+    free(x.rows);
+    free(x.positions);
+    nerve_inputs_free(&x.inputs);
+    nerve_model_free(&x.model);
+    return rc;
+}

@@ -1,0 +1,375 @@
+/*
+ * inputs.c — the inputs a study runs a model on: Fashion-MNIST, IDX and .npy
+ * arrays held in memory, or image folders read batch by batch, all turned
+ * into float32 (N, C, H, W) with torchvision's preprocessing: resize of the
+ * shorter side, center crop, ToTensor's scaling of 8-bit data, Normalize.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <stb_image.h>
+#include <stb_image_resize.h>
+
+#include "nerve/study.h"
+
+/* ---- array sources ---------------------------------------------------- */
+
+/* (N, H, W) gains a channel axis; (N, C, H, W) stays. */
+static int as_images(nerve_inputs *in, const char *label)
+{
+    nerve_array *a = &in->data;
+    if (a->ndim == 3) {
+        a->ndim = 4;
+        a->shape[3] = a->shape[2];
+        a->shape[2] = a->shape[1];
+        a->shape[1] = 1;
+    }
+    if (a->ndim != 4)
+        return nerve_error_set(NERVE_EINPUT, "%s: inputs must be (N, H, W) or (N, C, H, W), not %d-D",
+                               label, a->ndim);
+    in->count = a->shape[0];
+    in->ndim = 3;
+    memcpy(in->shape, a->shape + 1, 3 * sizeof *in->shape);
+    return 0;
+}
+
+static int open_fashion_mnist(nerve_inputs *in, const char *split)
+{
+    int rc = nerve_fashion_mnist_load(&in->data, &in->labels, split);
+    if (rc < 0)
+        return rc;
+    in->has_labels = 1;
+    in->n_classes = 10;
+    in->scale = 1.0f / 255;
+    return as_images(in, in->spec);
+}
+
+/* MNIST-style names pair "...-images-idx3-ubyte[.gz]" with "...-labels-idx1-ubyte[.gz]". */
+static void sibling_labels(nerve_inputs *in, const char *path)
+{
+    const char *at = strstr(path, "images-idx3");
+    if (!at)
+        return;
+    char *labels;
+    if (asprintf(&labels, "%.*slabels-idx1%s", (int)(at - path), path, at + strlen("images-idx3")) < 0)
+        return;
+    struct stat sb;
+    if (stat(labels, &sb) == 0 && nerve_idx_read(&in->labels, NULL, labels, NERVE_I64) == 0)
+        in->has_labels = in->labels.ndim == 1 && in->labels.shape[0] == in->data.shape[0];
+    if (!in->has_labels)
+        nerve_array_free(&in->labels);
+    free(labels);
+}
+
+static int open_array(nerve_inputs *in, const char *path, nerve_format format)
+{
+    nerve_dtype stored = NERVE_F32;
+    int rc;
+    if (format == NERVE_FORMAT_IDX) {
+        rc = nerve_idx_read(&in->data, &stored, path, NERVE_F32);
+        if (rc == 0)
+            sibling_labels(in, path);
+    } else {
+        nerve_npy_header h;
+        rc = nerve_npy_read(&in->data, &h, path, NERVE_F32);
+        stored = h.dtype;
+    }
+    if (rc < 0)
+        return rc;
+    in->scale = stored == NERVE_U8 ? 1.0f / 255 : 1.0f;   /* as ToTensor does */
+    return as_images(in, path);
+}
+
+/* ---- image folders ---------------------------------------------------- */
+
+static int has_image_extension(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot)
+        return 0;
+    char ext[8] = { 0 };
+    for (int i = 0; i < 7 && dot[i + 1]; i++)
+        ext[i] = (char)tolower((unsigned char)dot[i + 1]);
+    return strcmp(ext, "png") == 0 || strcmp(ext, "jpg") == 0 || strcmp(ext, "jpeg") == 0 ||
+           strcmp(ext, "bmp") == 0;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted entries of a folder that pass `keep`. */
+static int list_sorted(const char *dir, int want_dirs, char ***out, int *n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return nerve_error_set(NERVE_EINPUT, "%s: cannot open folder", dir);
+    int cap = 64;
+    char **names = malloc((size_t)cap * sizeof *names);
+    *n = 0;
+    struct dirent *e;
+    while (names && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *full;
+        if (asprintf(&full, "%s/%s", dir, e->d_name) < 0)
+            break;
+        struct stat sb;
+        int is_dir = stat(full, &sb) == 0 && S_ISDIR(sb.st_mode);
+        if (is_dir != want_dirs || (!want_dirs && !has_image_extension(e->d_name))) {
+            free(full);
+            continue;
+        }
+        if (*n == cap) {
+            char **bigger = realloc(names, (size_t)(cap *= 2) * sizeof *names);
+            if (!bigger) {
+                free(full);
+                break;
+            }
+            names = bigger;
+        }
+        names[(*n)++] = full;
+    }
+    closedir(d);
+    if (!names)
+        return nerve_error_set(NERVE_ENOMEM, "%s: out of memory", dir);
+    qsort(names, (size_t)*n, sizeof *names, compare_strings);
+    *out = names;
+    return 0;
+}
+
+static void free_list(char **names, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* The size an image of h x w has after Resize(resize) and CenterCrop(crop). */
+static void preprocessed_size(const nerve_preprocess *pp, int64_t h, int64_t w, int64_t *oh, int64_t *ow)
+{
+    if (pp->resize > 0) {
+        /* torchvision: the shorter side becomes `resize`, the other keeps the ratio (truncated). */
+        if (h <= w) {
+            w = (int64_t)((double)pp->resize * (double)w / (double)h);
+            h = pp->resize;
+        } else {
+            h = (int64_t)((double)pp->resize * (double)h / (double)w);
+            w = pp->resize;
+        }
+    }
+    if (pp->crop > 0)
+        h = w = pp->crop;
+    *oh = h;
+    *ow = w;
+}
+
+static int open_folder(nerve_inputs *in, const char *dir, int channels)
+{
+    char **classes;
+    int n_classes, rc = list_sorted(dir, 1, &classes, &n_classes);
+    if (rc < 0)
+        return rc;
+    if (n_classes == 0) {
+        free_list(classes, 0);
+        return nerve_error_set(NERVE_EINPUT, "%s: no class sub-folders (the ImageFolder layout is "
+                               "DIR/<class>/<image>)", dir);
+    }
+    int64_t cap = 1024, n = 0;
+    in->files = malloc((size_t)cap * sizeof *in->files);
+    int64_t *labels = malloc((size_t)cap * sizeof *labels);
+    in->class_names = calloc((size_t)n_classes, sizeof *in->class_names);
+    int w0 = 0, h0 = 0;
+    for (int c = 0; c < n_classes && rc == 0; c++) {
+        const char *slash = strrchr(classes[c], '/');
+        in->class_names[c] = strdup(slash ? slash + 1 : classes[c]);
+        char **files;
+        int n_files;
+        if ((rc = list_sorted(classes[c], 0, &files, &n_files)) < 0)
+            break;
+        for (int f = 0; f < n_files; f++) {
+            int w, h, comp;
+            if (!stbi_info(files[f], &w, &h, &comp)) {
+                if (in->pp.strict) {
+                    rc = nerve_error_set(NERVE_EINPUT, "%s: unreadable image (%s)", files[f],
+                                         stbi_failure_reason());
+                    break;
+                }
+                fprintf(stderr, "nerve: warning: %s: unreadable image, skipped\n", files[f]);
+                in->skipped++;
+                continue;
+            }
+            if (n == 0) {
+                w0 = w;
+                h0 = h;
+            } else if ((w != w0 || h != h0) && in->pp.crop == 0) {
+                rc = nerve_error_set(NERVE_EINPUT, "%s: %dx%d, but %s is %dx%d; give --resize and "
+                                     "--center-crop to bring images to one size", files[f], w, h,
+                                     in->files[0], w0, h0);
+                break;
+            }
+            if (n == cap) {
+                cap *= 2;
+                in->files = realloc(in->files, (size_t)cap * sizeof *in->files);
+                labels = realloc(labels, (size_t)cap * sizeof *labels);
+            }
+            in->files[n] = strdup(files[f]);
+            labels[n++] = c;
+        }
+        free_list(files, n_files);
+    }
+    free_list(classes, n_classes);
+    in->n_classes = n_classes;
+    in->count = n;
+    if (rc == 0 && n == 0)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: no readable images", dir);
+    if (rc == 0)
+        rc = nerve_array_alloc(&in->labels, NERVE_I64, 1, &n);
+    if (rc == 0) {
+        memcpy(in->labels.data, labels, (size_t)n * sizeof *labels);
+        in->has_labels = 1;
+        in->ndim = 3;
+        in->shape[0] = channels ? channels : 3;
+        preprocessed_size(&in->pp, h0, w0, &in->shape[1], &in->shape[2]);
+        in->scale = 1.0f / 255;
+    }
+    free(labels);
+    return rc;
+}
+
+/* One image file, resized and cropped, into dst (C, H, W) unnormalised. */
+static int load_image(const nerve_inputs *in, const char *path, float *dst)
+{
+    int64_t C = in->shape[0], H = in->shape[1], W = in->shape[2];
+    nerve_image img;
+    int rc = nerve_image_read(&img, path, (int)C);
+    if (rc < 0)
+        return rc;
+    int64_t rh, rw;
+    preprocessed_size(&(nerve_preprocess){ .resize = in->pp.resize }, img.height, img.width, &rh, &rw);
+    uint8_t *resized = img.pixels;
+    if (rh != img.height || rw != img.width) {
+        resized = malloc((size_t)(rh * rw * C));
+        /* A triangle filter widened when shrinking is PIL's antialiased BILINEAR. */
+        if (!resized || !stbir_resize_uint8_generic(img.pixels, (int)img.width, (int)img.height, 0, resized,
+                                                    (int)rw, (int)rh, 0, (int)C, -1, 0, STBIR_EDGE_CLAMP,
+                                                    STBIR_FILTER_TRIANGLE, STBIR_COLORSPACE_LINEAR, NULL)) {
+            free(resized);
+            nerve_image_free(&img);
+            return nerve_error_set(NERVE_ENOMEM, "%s: cannot resize", path);
+        }
+    }
+    if (rh < H || rw < W) {
+        if (resized != img.pixels)
+            free(resized);
+        nerve_image_free(&img);
+        return nerve_error_set(NERVE_EINPUT, "%s: %lldx%lld after resizing, smaller than the %lldx%lld crop",
+                               path, (long long)rh, (long long)rw, (long long)H, (long long)W);
+    }
+    /* torchvision's CenterCrop rounds the offsets. */
+    int64_t top = (int64_t)((double)(rh - H) / 2 + 0.5), left = (int64_t)((double)(rw - W) / 2 + 0.5);
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t y = 0; y < H; y++)
+            for (int64_t x = 0; x < W; x++)
+                dst[(c * H + y) * W + x] = resized[((top + y) * rw + left + x) * C + c];
+    if (resized != img.pixels)
+        free(resized);
+    nerve_image_free(&img);
+    return 0;
+}
+
+/* ---- the common face -------------------------------------------------- */
+
+int nerve_inputs_open(nerve_inputs *in, const char *spec, int channels, const nerve_preprocess *pp)
+{
+    memset(in, 0, sizeof *in);
+    in->spec = strdup(spec);
+    if (pp)
+        in->pp = *pp;
+    if (!in->spec)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    int rc;
+    struct stat sb;
+    if (strncmp(spec, "fashion-mnist:", 14) == 0) {
+        rc = open_fashion_mnist(in, spec + 14);
+    } else if (stat(spec, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        rc = open_folder(in, spec, channels);
+    } else {
+        nerve_format format;
+        rc = nerve_file_sniff(&format, NULL, spec);
+        if (rc == 0 && format == NERVE_FORMAT_NPZ)
+            rc = nerve_error_set(NERVE_EINPUT, "%s: give inputs as one .npy array, an IDX file or an "
+                                 "image folder, not an .npz", spec);
+        else if (rc == 0)
+            rc = open_array(in, spec, format);
+    }
+    if (rc == 0 && in->files == NULL && pp && (pp->resize || pp->crop))
+        rc = nerve_error_set(NERVE_EINPUT, "%s: --resize and --center-crop apply to image folders", spec);
+    if (rc == 0 && channels && in->shape[0] != channels)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: inputs have %lld channels, the model takes %d", spec,
+                             (long long)in->shape[0], channels);
+    for (int i = 0; rc == 0 && i < in->pp.n_mean; i++)
+        if (in->pp.n_mean != in->shape[0] && in->pp.n_mean != 1)
+            rc = nerve_error_set(NERVE_EINPUT, "--mean gives %d values for %lld channels", in->pp.n_mean,
+                                 (long long)in->shape[0]);
+    if (rc == 0 && in->pp.n_std && in->pp.n_std != in->shape[0] && in->pp.n_std != 1)
+        rc = nerve_error_set(NERVE_EINPUT, "--std gives %d values for %lld channels", in->pp.n_std,
+                             (long long)in->shape[0]);
+    if (rc < 0)
+        nerve_inputs_free(in);
+    return rc;
+}
+
+static void normalise(const nerve_inputs *in, float *x, float scale)
+{
+    int64_t C = in->shape[0], plane = in->shape[1] * in->shape[2];
+    for (int64_t c = 0; c < C; c++) {
+        float mean = in->pp.n_mean ? in->pp.mean[in->pp.n_mean == 1 ? 0 : c] : 0;
+        float std = in->pp.n_std ? in->pp.std[in->pp.n_std == 1 ? 0 : c] : 1;
+        float *p = x + c * plane;
+        for (int64_t i = 0; i < plane; i++)
+            p[i] = (p[i] * scale - mean) / std;
+    }
+}
+
+int nerve_inputs_batch(nerve_inputs *in, int64_t start, int64_t n, nerve_array *batch)
+{
+    int64_t shape[4] = { n, in->shape[0], in->shape[1], in->shape[2] };
+    int rc = nerve_array_alloc_raw(batch, NERVE_F32, 4, shape);
+    if (rc < 0)
+        return rc;
+    int64_t per = in->shape[0] * in->shape[1] * in->shape[2];
+    float scale = in->pp.no_scale ? 1.0f : in->scale;
+    for (int64_t i = 0; i < n && rc == 0; i++) {
+        float *dst = (float *)batch->data + i * per;
+        if (in->files)
+            rc = load_image(in, in->files[start + i], dst);
+        else
+            memcpy(dst, (const float *)in->data.data + (start + i) * per, (size_t)per * sizeof *dst);
+        if (rc == 0)
+            normalise(in, dst, scale);
+    }
+    if (rc < 0)
+        nerve_array_free(batch);
+    return rc;
+}
+
+void nerve_inputs_free(nerve_inputs *in)
+{
+    for (int64_t i = 0; in->files && i < in->count; i++)
+        free(in->files[i]);
+    for (int i = 0; in->class_names && i < in->n_classes; i++)
+        free(in->class_names[i]);
+    free(in->files);
+    free(in->class_names);
+    free(in->spec);
+    nerve_array_free(&in->data);
+    nerve_array_free(&in->labels);
+    memset(in, 0, sizeof *in);
+}

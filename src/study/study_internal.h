@@ -1,0 +1,24 @@
+/*
+ * study_internal.h — what the study room's files share.
+ */
+#ifndef NERVE_STUDY_INTERNAL_H
+#define NERVE_STUDY_INTERNAL_H
+
+#include "nerve/study.h"
+
+/* How one input's layer output becomes rows of the point cloud. */
+typedef struct vector_layout_t {
+    nerve_vector_mode mode;
+    int      spatial;                 /* a (C, H, W) map, else a plain vector */
+    int64_t  channels, height, width; /* for a vector, channels is its length */
+    int64_t  rows;                    /* rows per input */
+    int64_t  width_out;               /* values per row */
+    int      positions;               /* whether rows come from map positions */
+} vector_layout_t;
+
+int vector_layout(vector_layout_t *l, nerve_vector_mode mode, int64_t per_input, int ndim, const int64_t *shape);
+/* Fills rows (l->rows x l->width_out) and, if l->positions, positions
+ * (l->rows x 2: y, x) from one input's map. */
+void vector_rows(float *rows, int64_t *positions, const float *map, const vector_layout_t *l, nerve_rng *rng);
+
+#endif

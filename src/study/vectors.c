@@ -1,0 +1,149 @@
+/*
+ * vectors.c — a layer's output for one input, turned into the vectors of
+ * its point cloud: a conv map (C, H, W) by one of the modes (a random
+ * position as TopoAct does, the position of largest norm, mean, max, flatten,
+ * center, every position); any other output flattened to one vector.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "nerve/study.h"
+#include "study_internal.h"
+
+static const char *mode_names[] = {
+    [NERVE_MODE_RANDOM_POSITION] = "random-position", [NERVE_MODE_MAX_NORM] = "max-norm",
+    [NERVE_MODE_MEAN] = "mean",     [NERVE_MODE_MAX] = "max",       [NERVE_MODE_FLATTEN] = "flatten",
+    [NERVE_MODE_CENTER] = "center", [NERVE_MODE_ALL] = "all",
+};
+enum { MODE_COUNT = sizeof mode_names / sizeof mode_names[0] };
+
+const char *nerve_vector_mode_name(nerve_vector_mode m)
+{
+    return (unsigned)m < MODE_COUNT ? mode_names[m] : "?";
+}
+
+int nerve_vector_mode_parse(const char *s, nerve_vector_mode *m)
+{
+    for (int i = 0; i < MODE_COUNT; i++)
+        if (strcmp(s, mode_names[i]) == 0) {
+            *m = (nerve_vector_mode)i;
+            return 0;
+        }
+    return -1;
+}
+
+int vector_layout(vector_layout_t *l, nerve_vector_mode mode, int64_t per_input, int ndim, const int64_t *shape)
+{
+    memset(l, 0, sizeof *l);
+    l->mode = mode;
+    /* (C, H, W) is a map; (C, L) a 1-D map of height 1; anything else a vector. */
+    if (ndim == 3 || ndim == 2) {
+        l->spatial = 1;
+        l->channels = shape[0];
+        l->height = ndim == 3 ? shape[1] : 1;
+        l->width = shape[ndim - 1];
+    } else {
+        int64_t n = 1;
+        for (int d = 0; d < ndim; d++)
+            n *= shape[d];
+        l->channels = n;
+    }
+    if (!l->spatial) {
+        l->rows = 1;
+        l->width_out = l->channels;
+        return 0;
+    }
+    int64_t positions = l->height * l->width;
+    switch (mode) {
+    case NERVE_MODE_RANDOM_POSITION: l->rows = per_input > 0 ? per_input : 1; l->positions = 1; break;
+    case NERVE_MODE_MAX_NORM:
+    case NERVE_MODE_CENTER:          l->rows = 1; l->positions = 1; break;
+    case NERVE_MODE_ALL:             l->rows = positions; l->positions = 1; break;
+    default:                         l->rows = 1; break;
+    }
+    l->width_out = mode == NERVE_MODE_FLATTEN ? l->channels * positions : l->channels;
+    return 0;
+}
+
+/* The range positions are drawn from: edges excluded where there is room. */
+static void inner_range(int64_t size, int64_t *lo, int64_t *n)
+{
+    *lo = size >= 3 ? 1 : 0;
+    *n = size >= 3 ? size - 2 : size;
+}
+
+static void copy_position(float *row, const float *map, const vector_layout_t *l, int64_t y, int64_t x)
+{
+    int64_t plane = l->height * l->width;
+    for (int64_t c = 0; c < l->channels; c++)
+        row[c] = map[c * plane + y * l->width + x];
+}
+
+void vector_rows(float *rows, int64_t *positions, const float *map, const vector_layout_t *l, nerve_rng *rng)
+{
+    if (!l->spatial) {
+        memcpy(rows, map, (size_t)l->channels * sizeof *rows);
+        return;
+    }
+    int64_t plane = l->height * l->width, C = l->channels;
+    switch (l->mode) {
+    case NERVE_MODE_RANDOM_POSITION: {
+        int64_t ylo, yn, xlo, xn;
+        inner_range(l->height, &ylo, &yn);
+        inner_range(l->width, &xlo, &xn);
+        for (int64_t r = 0; r < l->rows; r++) {
+            int64_t y = ylo + (int64_t)nerve_rng_below(rng, (uint64_t)yn);
+            int64_t x = xlo + (int64_t)nerve_rng_below(rng, (uint64_t)xn);
+            copy_position(rows + r * C, map, l, y, x);
+            positions[2 * r] = y;
+            positions[2 * r + 1] = x;
+        }
+        return;
+    }
+    case NERVE_MODE_MAX_NORM: {
+        int64_t best = 0;
+        double best_norm = -1;
+        for (int64_t p = 0; p < plane; p++) {
+            double s = 0;
+            for (int64_t c = 0; c < C; c++)
+                s += (double)map[c * plane + p] * map[c * plane + p];
+            if (s > best_norm) {
+                best_norm = s;
+                best = p;
+            }
+        }
+        copy_position(rows, map, l, best / l->width, best % l->width);
+        positions[0] = best / l->width;
+        positions[1] = best % l->width;
+        return;
+    }
+    case NERVE_MODE_CENTER:
+        copy_position(rows, map, l, l->height / 2, l->width / 2);
+        positions[0] = l->height / 2;
+        positions[1] = l->width / 2;
+        return;
+    case NERVE_MODE_ALL:
+        for (int64_t p = 0; p < plane; p++) {
+            copy_position(rows + p * C, map, l, p / l->width, p % l->width);
+            positions[2 * p] = p / l->width;
+            positions[2 * p + 1] = p % l->width;
+        }
+        return;
+    case NERVE_MODE_MEAN:
+    case NERVE_MODE_MAX:
+        for (int64_t c = 0; c < C; c++) {
+            const float *v = map + c * plane;
+            double s = 0;
+            float m = -INFINITY;
+            for (int64_t p = 0; p < plane; p++) {
+                s += v[p];
+                m = v[p] > m ? v[p] : m;
+            }
+            rows[c] = l->mode == NERVE_MODE_MEAN ? (float)(s / (double)plane) : m;
+        }
+        return;
+    case NERVE_MODE_FLATTEN:
+        memcpy(rows, map, (size_t)(C * plane) * sizeof *rows);
+        return;
+    }
+}
