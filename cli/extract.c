@@ -140,6 +140,7 @@ static int extract_run(int argc, char **argv)
         return cli_usage_error("extract", "--model and --data are required");
     if ((status = cli_common_finish()) != 0)
         return status;
+    nerve_catch_interrupts();
     int rc = nerve_extract(&o);
     if (rc < 0)
         return cli_fail(rc);

@@ -41,6 +41,7 @@ enum {
     NERVE_ENOMEM    = -4,  /* out of memory */
     NERVE_EINTERNAL = -5,  /* a bug in nerve */
     NERVE_EUNSUPPORTED = -6, /* valid input nerve does not handle (an ONNX op, say) */
+    NERVE_EINTERRUPTED = -7, /* stopped by SIGINT/SIGTERM; resumable work was kept */
 };
 
 /* The message of the last error on this thread ("" if none). */
@@ -54,7 +55,8 @@ int nerve_error_set(int code, const char *fmt, ...)
 /* A short name for a code ("bad input", "out of memory", ...). */
 const char *nerve_strerror(int code);
 
-/* The process exit status for a code: 0 ok, 2 bad input or usage, 1 else. */
+/* The process exit status for a code: 0 ok, 2 bad input or usage, 130
+ * interrupted, 1 else. */
 int nerve_exit_status(int code);
 
 /* ------------------------------------------------------------------------ */
@@ -138,8 +140,13 @@ typedef struct nerve_outfile {
 } nerve_outfile;
 
 int  nerve_outfile_open(nerve_outfile *o, const char *path);
+/* The same under a temporary name the caller chooses and that survives the
+ * process: keep > 0 keeps the file's first keep bytes (a resumed write),
+ * failing if it is shorter. */
+int  nerve_outfile_resume(nerve_outfile *o, const char *path, const char *tmp, size_t keep);
 int  nerve_outfile_commit(nerve_outfile *o);   /* flush, close, rename */
 void nerve_outfile_abort(nerve_outfile *o);    /* close and delete */
+void nerve_outfile_suspend(nerve_outfile *o);  /* close, keep the temporary file for a resume */
 
 /* Maps a whole file read-only into st (a 0-byte file maps to nothing). */
 int nerve_file_map(nerve_storage *st, const char *path);
@@ -203,9 +210,15 @@ typedef struct nerve_npy_writer {
 
 int  nerve_npy_writer_open(nerve_npy_writer *w, const char *path, nerve_dtype dtype,
                            int row_ndim, const int64_t *row_shape);
+/* Opens a writer on the temporary file `partial` (kept if the process dies)
+ * holding `rows` rows from an earlier run; rows = 0 starts afresh. */
+int  nerve_npy_writer_resume(nerve_npy_writer *w, const char *path, const char *partial, nerve_dtype dtype,
+                             int row_ndim, const int64_t *row_shape, int64_t rows);
 int  nerve_npy_writer_append(nerve_npy_writer *w, const void *rows, int64_t nrows);
+int  nerve_npy_writer_flush(nerve_npy_writer *w);
 int  nerve_npy_writer_close(nerve_npy_writer *w);  /* fix header, rename into place */
 void nerve_npy_writer_abort(nerve_npy_writer *w);  /* delete the partial file */
+void nerve_npy_writer_suspend(nerve_npy_writer *w); /* close, keep the partial file */
 
 /* ------------------------------------------------------------------------ */
 /* .npz                                                                     */
@@ -296,6 +309,11 @@ double   nerve_rng_normal(nerve_rng *r);             /* N(0, 1) */
 /* ------------------------------------------------------------------------ */
 /* Progress and threads                                                     */
 /* ------------------------------------------------------------------------ */
+
+/* SIGINT and SIGTERM set a flag long loops check between steps, so they
+ * can stop cleanly and keep what a rerun resumes from. */
+void nerve_catch_interrupts(void);
+int  nerve_interrupted(void);
 
 /* Quiet mode silences progress bars (--quiet). */
 void nerve_set_quiet(int quiet);

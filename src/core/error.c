@@ -33,6 +33,7 @@ const char *nerve_strerror(int code)
     case NERVE_ENOMEM:    return "out of memory";
     case NERVE_EINTERNAL: return "internal error";
     case NERVE_EUNSUPPORTED: return "unsupported";
+    case NERVE_EINTERRUPTED: return "interrupted";
     default:              return "unknown error";
     }
 }
@@ -41,6 +42,8 @@ int nerve_exit_status(int code)
 {
     if (code >= 0)
         return 0;
+    if (code == NERVE_EINTERRUPTED)
+        return 130;   /* the shell's convention for SIGINT */
     if (code == NERVE_EINPUT || code == NERVE_EUSAGE || code == NERVE_EUNSUPPORTED)
         return 2;
     return 1;

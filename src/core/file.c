@@ -55,6 +55,34 @@ int nerve_outfile_open(nerve_outfile *o, const char *path)
     return 0;
 }
 
+int nerve_outfile_resume(nerve_outfile *o, const char *path, const char *tmp, size_t keep)
+{
+    memset(o, 0, sizeof *o);
+    o->path = strdup(path);
+    o->tmp = strdup(tmp);
+    if (!o->path || !o->tmp) {
+        free(o->path);
+        free(o->tmp);
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    }
+    struct stat sb;
+    int ok = keep == 0 || (stat(tmp, &sb) == 0 && (size_t)sb.st_size >= keep && truncate(tmp, (off_t)keep) == 0);
+    o->f = ok ? fopen(tmp, keep ? "r+b" : "wb") : NULL;
+    if (o->f && keep && fseek(o->f, 0, SEEK_END) != 0) {
+        fclose(o->f);
+        o->f = NULL;
+    }
+    if (!o->f) {
+        int e = errno;
+        free(o->tmp);
+        free(o->path);
+        memset(o, 0, sizeof *o);
+        return nerve_error_set(ok ? errno_code(e) : NERVE_EINPUT, "%s: cannot %s: %s", tmp,
+                               keep ? "resume" : "create", ok ? strerror(e) : "shorter than recorded");
+    }
+    return 0;
+}
+
 static void outfile_release(nerve_outfile *o)
 {
     free(o->tmp);
@@ -106,6 +134,13 @@ static int open_regular(const char *path, struct stat *sb)
         return nerve_error_set(NERVE_EINPUT, "%s: not a regular file", path);
     }
     return fd;
+}
+
+void nerve_outfile_suspend(nerve_outfile *o)
+{
+    if (o->f)
+        fclose(o->f);
+    outfile_release(o);
 }
 
 int nerve_file_map(nerve_storage *st, const char *path)

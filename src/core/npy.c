@@ -190,8 +190,10 @@ int nerve_npy_write(const char *path, const nerve_array *a)
 
 /* The streaming writer reserves a header long enough for any row count, so
  * the final header always fits in the same bytes. */
-int nerve_npy_writer_open(nerve_npy_writer *w, const char *path, nerve_dtype dtype,
-                          int row_ndim, const int64_t *row_shape)
+/* Fills in the writer's fields; the header is reserved long enough for any
+ * row count, so the final header always fits in the same bytes. */
+static int writer_init(nerve_npy_writer *w, const char *path, nerve_dtype dtype, int row_ndim,
+                       const int64_t *row_shape, char *header, size_t cap)
 {
     memset(w, 0, sizeof *w);
     if (dtype != NERVE_F32 && dtype != NERVE_I64)
@@ -204,13 +206,43 @@ int nerve_npy_writer_open(nerve_npy_writer *w, const char *path, nerve_dtype dty
     w->shape[0] = INT64_MAX;
     if (row_ndim > 0)
         memcpy(w->shape + 1, row_shape, (size_t)row_ndim * sizeof *row_shape);
-    char header[1024];
-    w->header_len = npy_format_header(header, sizeof header, dtype, w->ndim, w->shape, 0);
+    w->header_len = npy_format_header(header, cap, dtype, w->ndim, w->shape, 0);
     w->shape[0] = 0;
-    int rc = nerve_outfile_open(&w->out, path);
-    if (rc < 0)
-        return rc;
-    fwrite(header, 1, w->header_len, w->out.f);
+    return 0;
+}
+
+int nerve_npy_writer_open(nerve_npy_writer *w, const char *path, nerve_dtype dtype,
+                          int row_ndim, const int64_t *row_shape)
+{
+    char header[1024];
+    int rc = writer_init(w, path, dtype, row_ndim, row_shape, header, sizeof header);
+    if (rc == 0)
+        rc = nerve_outfile_open(&w->out, path);
+    if (rc == 0)
+        fwrite(header, 1, w->header_len, w->out.f);
+    return rc;
+}
+
+int nerve_npy_writer_resume(nerve_npy_writer *w, const char *path, const char *partial, nerve_dtype dtype,
+                            int row_ndim, const int64_t *row_shape, int64_t rows)
+{
+    char header[1024];
+    int rc = writer_init(w, path, dtype, row_ndim, row_shape, header, sizeof header);
+    size_t keep = 0;
+    if (rc == 0 && rows > 0)
+        keep = w->header_len + (size_t)(rows * w->row_count) * (size_t)nerve_dtype_size(dtype);
+    if (rc == 0)
+        rc = nerve_outfile_resume(&w->out, path, partial, keep);
+    if (rc == 0 && rows == 0)
+        fwrite(header, 1, w->header_len, w->out.f);
+    w->shape[0] = rows;
+    return rc;
+}
+
+int nerve_npy_writer_flush(nerve_npy_writer *w)
+{
+    if (fflush(w->out.f) != 0)
+        return nerve_error_set(NERVE_EIO, "%s: cannot write rows", w->out.path);
     return 0;
 }
 
@@ -240,4 +272,9 @@ int nerve_npy_writer_close(nerve_npy_writer *w)
 void nerve_npy_writer_abort(nerve_npy_writer *w)
 {
     nerve_outfile_abort(&w->out);
+}
+
+void nerve_npy_writer_suspend(nerve_npy_writer *w)
+{
+    nerve_outfile_suspend(&w->out);
 }

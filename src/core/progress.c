@@ -2,6 +2,7 @@
  * progress.c — a progress bar on stderr for long work (count, rate, ETA),
  * drawn only when stderr is a terminal and nerve is not quiet; and the clock.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -9,6 +10,27 @@
 #include "nerve/core.h"
 
 static int quiet;
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+void nerve_catch_interrupts(void)
+{
+    struct sigaction sa = { 0 };
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int nerve_interrupted(void)
+{
+    return interrupted;
+}
 
 void nerve_set_quiet(int q)
 {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "nerve/study.h"
 #include "study_internal.h"
@@ -141,32 +142,123 @@ static int choose_layers(extraction *x, const int64_t *input_shape, int input_nd
 
 /* ---- writing --------------------------------------------------------- */
 
-static int open_writers(extraction *x)
+/* A writer for <out>/<rel>, continuing its .partial file from `rows` rows. */
+static int open_writer(const extraction *x, nerve_npy_writer *w, const char *rel, nerve_dtype dtype,
+                       int row_ndim, const int64_t *row_shape, int64_t rows)
 {
-    char path[4096];
-    int64_t max_row = 1, max_rows = 1;
+    char path[4096], partial[4200];
+    snprintf(path, sizeof path, "%s/%s", x->o->out, rel);
+    snprintf(partial, sizeof partial, "%s.partial", path);
+    return nerve_npy_writer_resume(w, path, partial, dtype, row_ndim, row_shape, rows);
+}
+
+static int open_writers(extraction *x, int64_t done)
+{
+    char rel[512];
+    int64_t max_row = 1, max_rows = 1, three = 3;   /* positions: input index, y, x */
     for (int i = 0; i < x->n_layers; i++) {
         layer *l = &x->layers[i];
-        snprintf(path, sizeof path, "%s/acts/%s.npy", x->o->out, l->file);
-        int rc = nerve_npy_writer_open(&l->acts, path, NERVE_F32, 1, &l->layout.width_out);
+        snprintf(rel, sizeof rel, "acts/%s.npy", l->file);
+        int rc = open_writer(x, &l->acts, rel, NERVE_F32, 1, &l->layout.width_out, done * l->layout.rows);
         if (rc == 0 && l->layout.positions) {
-            int64_t three = 3;   /* input index, y, x */
-            snprintf(path, sizeof path, "%s/acts/%s.positions.npy", x->o->out, l->file);
-            rc = nerve_npy_writer_open(&l->positions, path, NERVE_I64, 1, &three);
+            snprintf(rel, sizeof rel, "acts/%s.positions.npy", l->file);
+            rc = open_writer(x, &l->positions, rel, NERVE_I64, 1, &three, done * l->layout.rows);
         }
         if (rc < 0)
             return rc;
         max_row = l->layout.width_out > max_row ? l->layout.width_out : max_row;
         max_rows = l->layout.rows > max_rows ? l->layout.rows : max_rows;
     }
-    x->rows = malloc((size_t)(max_row * max_rows) * sizeof *x->rows);
-    x->positions = malloc((size_t)(3 * max_rows) * sizeof *x->positions);
+    if (!x->rows)
+        x->rows = malloc((size_t)(max_row * max_rows) * sizeof *x->rows);
+    if (!x->positions)
+        x->positions = malloc((size_t)(3 * max_rows) * sizeof *x->positions);
     if (!x->rows || !x->positions)
         return nerve_error_set(NERVE_ENOMEM, "out of memory");
-    snprintf(path, sizeof path, "%s/inputs/predictions.npy", x->o->out);
-    int rc = nerve_npy_writer_open(&x->predictions, path, NERVE_I64, 0, NULL);
-    snprintf(path, sizeof path, "%s/inputs/confidence.npy", x->o->out);
-    return rc < 0 ? rc : nerve_npy_writer_open(&x->confidence, path, NERVE_F32, 0, NULL);
+    int rc = open_writer(x, &x->predictions, "inputs/predictions.npy", NERVE_I64, 0, NULL, done);
+    return rc < 0 ? rc : open_writer(x, &x->confidence, "inputs/confidence.npy", NERVE_F32, 0, NULL, done);
+}
+
+/* Applies f to every open writer. */
+static int each_writer(extraction *x, int (*f)(nerve_npy_writer *))
+{
+    int rc = 0;
+    for (int i = 0; i < x->n_layers && rc == 0; i++) {
+        if (x->layers[i].acts.out.f)
+            rc = f(&x->layers[i].acts);
+        if (rc == 0 && x->layers[i].positions.out.f)
+            rc = f(&x->layers[i].positions);
+    }
+    if (rc == 0 && x->predictions.out.f)
+        rc = f(&x->predictions);
+    if (rc == 0 && x->confidence.out.f)
+        rc = f(&x->confidence);
+    return rc;
+}
+
+static int abort_one(nerve_npy_writer *w)
+{
+    nerve_npy_writer_abort(w);
+    return 0;
+}
+
+static int suspend_one(nerve_npy_writer *w)
+{
+    nerve_npy_writer_suspend(w);
+    return 0;
+}
+
+/* ---- resuming -------------------------------------------------------- */
+
+/* Everything that decides the output: a run may continue another only if
+ * they agree on all of it. */
+static void run_key(char *out, size_t cap, const nerve_extract_options *o)
+{
+    struct stat sb;
+    long long size = stat(o->model, &sb) == 0 ? (long long)sb.st_size : -1;
+    long long mtime = size >= 0 ? (long long)sb.st_mtime : 0;
+    snprintf(out, cap, "nerve %s|model %s %lld %lld|data %s|layers %s|mode %d %lld|batch %lld|limit %lld|"
+             "seed %llu|pp %lld %lld %d %d %g %g %g %d %g %g %g", NERVE_VERSION_STRING, o->model, size, mtime,
+             o->data, o->layers, (int)o->mode, (long long)o->per_input, (long long)o->batch,
+             (long long)o->limit, (unsigned long long)o->seed, (long long)o->pp.resize, (long long)o->pp.crop,
+             o->pp.no_scale, o->pp.n_mean, o->pp.mean[0], o->pp.mean[1], o->pp.mean[2], o->pp.n_std,
+             o->pp.std[0], o->pp.std[1], o->pp.std[2]);
+}
+
+static void state_path(char *out, size_t cap, const nerve_extract_options *o)
+{
+    snprintf(out, cap, "%s/.extract-state", o->out);
+}
+
+/* Inputs an interrupted run with the same key left on disk, or 0. */
+static int64_t resumable(const nerve_extract_options *o)
+{
+    char path[4096], key[8192], want[8192];
+    long long done = 0;
+    state_path(path, sizeof path, o);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    run_key(want, sizeof want, o);
+    int ok = fgets(key, sizeof key, f) && fscanf(f, "%lld", &done) == 1;
+    fclose(f);
+    key[strcspn(key, "\n")] = '\0';
+    return ok && strcmp(key, want) == 0 && done > 0 ? done : 0;
+}
+
+/* Records that `done` inputs are on disk: after the writers are flushed. */
+static int save_state(extraction *x, int64_t done)
+{
+    int rc = each_writer(x, nerve_npy_writer_flush);
+    char path[4096], key[8192];
+    state_path(path, sizeof path, x->o);
+    run_key(key, sizeof key, x->o);
+    nerve_outfile f;
+    if (rc == 0 && (rc = nerve_outfile_open(&f, path)) == 0) {
+        fprintf(f.f, "%s\n%lld\n", key, (long long)done);
+        rc = nerve_outfile_commit(&f);
+    }
+    return rc;
 }
 
 /* Called by the run for each tapped layer of a batch. */
@@ -245,7 +337,7 @@ static void fit_to_model(const extraction *x, nerve_array *batch)
     }
 }
 
-static int run_batches(extraction *x, int64_t count)
+static int run_batches(extraction *x, int64_t done, int64_t count)
 {
     int *taps = malloc((size_t)x->n_layers * sizeof *taps);
     if (!taps)
@@ -255,8 +347,9 @@ static int run_batches(extraction *x, int64_t count)
     nerve_run_options opts = { taps, x->n_layers, on_tap, x };
     nerve_progress bar;
     nerve_progress_begin(&bar, "extract", count);
+    nerve_progress_update(&bar, done);
     int rc = 0;
-    for (int64_t start = 0; start < count && rc == 0; start += x->o->batch) {
+    for (int64_t start = done; start < count && rc == 0; start += x->o->batch) {
         int64_t n = count - start < x->o->batch ? count - start : x->o->batch;
         nerve_array batch, y;
         if ((rc = nerve_inputs_batch(&x->inputs, start, n, &batch)) < 0)
@@ -268,7 +361,12 @@ static int run_batches(extraction *x, int64_t count)
         if (rc == 0)
             rc = write_predictions(x, &y);
         nerve_array_free(&y);
+        if (rc == 0)
+            rc = save_state(x, start + n);
         nerve_progress_update(&bar, start + n);
+        if (rc == 0 && nerve_interrupted() && start + n < count)
+            rc = nerve_error_set(NERVE_EINTERRUPTED, "interrupted after %lld of %lld inputs; run the same "
+                                 "command again to resume", (long long)(start + n), (long long)count);
     }
     nerve_progress_end(&bar);
     free(taps);
@@ -354,20 +452,6 @@ static int write_labels(const extraction *x, int64_t count)
 
 /* ---- the whole ------------------------------------------------------- */
 
-static void abort_writers(extraction *x)
-{
-    for (int i = 0; i < x->n_layers; i++) {
-        if (x->layers[i].acts.out.f)
-            nerve_npy_writer_abort(&x->layers[i].acts);
-        if (x->layers[i].positions.out.f)
-            nerve_npy_writer_abort(&x->layers[i].positions);
-    }
-    if (x->predictions.out.f)
-        nerve_npy_writer_abort(&x->predictions);
-    if (x->confidence.out.f)
-        nerve_npy_writer_abort(&x->confidence);
-}
-
 static int close_writers(extraction *x)
 {
     int rc = 0;
@@ -426,14 +510,29 @@ int nerve_extract(const nerve_extract_options *o)
         snprintf(path, sizeof path, "%s/inputs", o->out);
         rc = make_dir(path);
     }
+    int64_t done = rc == 0 ? resumable(o) : 0;
+    if (done > count)
+        done = 0;
+    if (rc == 0 && done > 0 && !nerve_quiet())
+        fprintf(stderr, "nerve: extract: resuming after %lld of %lld inputs\n", (long long)done, (long long)count);
     if (rc == 0)
-        rc = open_writers(&x);
+        rc = open_writers(&x, done);
+    if (rc < 0 && done > 0) {   /* the partial files do not match the record: start afresh */
+        each_writer(&x, abort_one);
+        done = 0;
+        rc = open_writers(&x, 0);
+    }
     if (rc == 0)
-        rc = run_batches(&x, count);
+        rc = run_batches(&x, done, count);
     if (rc == 0)
         rc = close_writers(&x);
-    if (rc < 0)
-        abort_writers(&x);   /* the ones still open: nothing half-written stays */
+    /* Interrupted, the partial files stay for the next run; failed, they go,
+     * and nothing half-written is left under a final name either way. */
+    each_writer(&x, rc == NERVE_EINTERRUPTED ? suspend_one : abort_one);
+    char state[4096];
+    state_path(state, sizeof state, o);
+    if (rc != NERVE_EINTERRUPTED)
+        unlink(state);
     if (rc == 0)
         rc = write_labels(&x, count);
     if (rc == 0)
