@@ -391,7 +391,7 @@ static json_t *floats_json(int n, const float *v)
     return a;
 }
 
-static int write_manifest(const extraction *x, int64_t count, double seconds)
+static int write_manifest(const extraction *x, int64_t count, const sprite_info *sprite, double seconds)
 {
     const nerve_extract_options *o = x->o;
     json_t *layers = json_array();
@@ -426,6 +426,9 @@ static int write_manifest(const extraction *x, int64_t count, double seconds)
         "extract", "mode", nerve_vector_mode_name(o->mode), "per_input", (json_int_t)o->per_input,
         "seed", (json_int_t)o->seed, "batch", (json_int_t)o->batch, "seconds", seconds,
         "layers", layers);
+    json_object_set_new(json_object_get(root, "inputs"), "sprite",
+                        json_pack("{s:s, s:I, s:I, s:I}", "file", "inputs/sprite.png", "count", (json_int_t)sprite->count,
+                                  "side", (json_int_t)sprite->side, "columns", (json_int_t)sprite->columns));
     char path[4096];
     snprintf(path, sizeof path, "%s/manifest.json", o->out);
     nerve_outfile f;
@@ -535,8 +538,14 @@ int nerve_extract(const nerve_extract_options *o)
         unlink(state);
     if (rc == 0)
         rc = write_labels(&x, count);
+    sprite_info sprite = { 0 };
+    if (rc == 0) {
+        char sprite_path[4096];
+        snprintf(sprite_path, sizeof sprite_path, "%s/inputs/sprite.png", o->out);
+        rc = sprite_write(sprite_path, &x.inputs, count, &sprite);
+    }
     if (rc == 0)
-        rc = write_manifest(&x, count, nerve_now() - t0);
+        rc = write_manifest(&x, count, &sprite, nerve_now() - t0);
     free(x.layers);
     free(x.layer_of_value);
     free(x.rows);

@@ -21,4 +21,14 @@ int vector_layout(vector_layout_t *l, nerve_vector_mode mode, int64_t per_input,
  * (l->rows x 2: y, x) from one input's map. */
 void vector_rows(float *rows, int64_t *positions, const float *map, const vector_layout_t *l, nerve_rng *rng);
 
+/* The thumbnail sprite of the inputs: the first SPRITE_MAX_INPUTS inputs,
+ * each in a square cell of at most SPRITE_MAX_SIDE pixels, row by row. */
+enum { SPRITE_MAX_INPUTS = 10000, SPRITE_MAX_SIDE = 32 };
+
+typedef struct sprite_info {
+    int64_t count, side, columns;
+} sprite_info;
+
+int sprite_write(const char *path, nerve_inputs *in, int64_t count, sprite_info *info);
+
 #endif

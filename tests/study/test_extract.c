@@ -186,6 +186,13 @@ Test(extract, fashion_mnist_with_labels_predictions_and_manifest)
               strstr(text, "\"mode\": \"random-position\""), "%s", text);
     snprintf(path, sizeof path, "%s/acts/relu1_Relu_output_0.npy", o.out);
     cr_assert_neq(access(path, F_OK), 0, "only the asked layers are written");
+    nerve_image sprite;   /* 300 thumbnails of 28 px in 18 columns */
+    snprintf(path, sizeof path, "%s/inputs/sprite.png", o.out);
+    cr_assert_eq(nerve_image_read(&sprite, path, 0), 0, "%s", nerve_error());
+    cr_assert_eq(sprite.width, 18 * 28);
+    cr_assert_eq(sprite.height, 17 * 28);
+    cr_assert_eq(sprite.channels, 1);
+    nerve_image_free(&sprite);
     nerve_array_free(&labels);
     nerve_array_free(&pred);
     nerve_array_free(&conf);
