@@ -1,9 +1,12 @@
 /*
  * nn_throughput.c — images per second of nerve's forward pass on an ONNX
- * model: random inputs of the given shape, a warm-up run, then timed runs.
- *   build/bench/nn_throughput MODEL.onnx N,C,H,W [RUNS]
- * Prints one line: "<model> <batch> <images/s>".
+ * model: random inputs of the given shape (or INPUT.npy), a warm-up run,
+ * then timed runs. With EXPECTED.npy (the peer's output for INPUT.npy) it
+ * also prints the largest difference relative to the largest magnitude.
+ *   build/bench/nn_throughput MODEL.onnx N,C,H,W [RUNS [INPUT.npy EXPECTED.npy]]
+ * Prints "<model> <batch> <images/s> [<relative difference>]".
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -27,12 +30,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "nerve: error: %s\n", nerve_error());
         return 2;
     }
-    nerve_array x, y;
-    nerve_array_alloc(&x, NERVE_F32, 4, shape);
-    nerve_rng r;
-    nerve_rng_seed(&r, 0);
-    for (int64_t i = 0; i < nerve_array_count(&x); i++)
-        ((float *)x.data)[i] = (float)nerve_rng_normal(&r);
+    nerve_array x, y, expected = { 0 };
+    if (argc > 5) {
+        if (nerve_npy_read(&x, NULL, argv[4], NERVE_F32) < 0 || nerve_npy_read(&expected, NULL, argv[5], NERVE_F32) < 0) {
+            fprintf(stderr, "nerve: error: %s\n", nerve_error());
+            return 2;
+        }
+    } else {
+        nerve_array_alloc(&x, NERVE_F32, 4, shape);
+        nerve_rng r;
+        nerve_rng_seed(&r, 0);
+        for (int64_t i = 0; i < nerve_array_count(&x); i++)
+            ((float *)x.data)[i] = (float)nerve_rng_normal(&r);
+    }
     double best = 1e30;
     for (int k = 0; k <= runs; k++) {
         double t0 = nerve_now();
@@ -41,11 +51,24 @@ int main(int argc, char **argv)
             return 1;
         }
         double t = nerve_now() - t0;
+        if (k == runs && expected.data) {
+            double top = 0, worst = 0;
+            for (int64_t i = 0; i < nerve_array_count(&expected); i++) {
+                double e = ((float *)expected.data)[i];
+                top = fabs(e) > top ? fabs(e) : top;
+                double d = fabs(((float *)y.data)[i] - e);
+                worst = d > worst ? d : worst;
+            }
+            printf("%s %lld %.2f %.3g\n", argv[1], (long long)shape[0], (double)shape[0] / (best < t ? best : t),
+                   worst / top);
+        }
         nerve_array_free(&y);
         if (k > 0 && t < best)   /* run 0 warms up */
             best = t;
     }
-    printf("%s %lld %.2f\n", argv[1], (long long)shape[0], (double)shape[0] / best);
+    if (!expected.data)
+        printf("%s %lld %.2f\n", argv[1], (long long)shape[0], (double)shape[0] / best);
+    nerve_array_free(&expected);
     nerve_array_free(&x);
     nerve_model_free(&m);
     return 0;
