@@ -55,6 +55,9 @@ int nerve_image_write_png(const char *path, const nerve_image *img)
     if (rc < 0)
         return rc;
     int stride = (int)(img->width * img->channels);
+    /* stb's own deflate is slow at its default level 8; level 2 writes a
+     * 10,000-image sprite several times faster for a slightly larger file. */
+    stbi_write_png_compression_level = 2;
     if (!stbi_write_png_to_func(write_to_file, o.f, (int)img->width, (int)img->height,
                                 (int)img->channels, img->pixels, stride)) {
         nerve_outfile_abort(&o);

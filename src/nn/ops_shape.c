@@ -321,6 +321,36 @@ static int64_t pad_source(int64_t o, int64_t before, int64_t size, int mode)
     return i < size ? i : period - i;
 }
 
+/* Constant padding, row by row: the output is filled with the value, then
+ * each input row (the last axis) copied to its place. Negative pads crop. */
+static int pad_constant_f32(nerve_array *out, const nerve_array *x, const int64_t *pads, float value)
+{
+    float *y = out->data;
+    int64_t total = nerve_array_count(out), rows = nerve_array_count(x) / (x->shape[x->ndim - 1] ? x->shape[x->ndim - 1] : 1);
+    for (int64_t k = 0; k < total; k++)
+        y[k] = value;
+    int nd = x->ndim;
+    int64_t W = x->shape[nd - 1], before = pads[nd - 1];
+    int64_t lo = before < 0 ? -before : 0, hi = W + pads[2 * nd - 1] < W ? W + pads[2 * nd - 1] : W;
+    if (nerve_array_count(x) == 0 || hi <= lo)
+        return 0;
+    int64_t index[NERVE_MAX_DIMS] = { 0 };
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t dst = 0, inside = 1;
+        for (int d = 0; d < nd - 1; d++) {
+            int64_t o = index[d] + pads[d];
+            inside &= o >= 0 && o < out->shape[d];
+            dst = dst * out->shape[d] + o;
+        }
+        if (inside)
+            memcpy(y + dst * out->shape[nd - 1] + before + lo, (const float *)x->data + r * W + lo,
+                   (size_t)(hi - lo) * sizeof *y);
+        for (int d = nd - 2; d >= 0 && ++index[d] == x->shape[d]; d--)
+            index[d] = 0;
+    }
+    return 0;
+}
+
 static int op_pad(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
 {
     (void)n_out;
@@ -354,6 +384,8 @@ static int op_pad(const op_context *c, const nerve_array *const *in, int n_in, n
     }
     if ((rc = nerve_array_alloc(out, x->dtype, x->ndim, shape)) < 0)
         return rc;
+    if (mode == 0 && x->dtype == NERVE_F32 && x->ndim > 0)
+        return pad_constant_f32(out, x, pads, value);
     int64_t total = nerve_array_count(out), index[NERVE_MAX_DIMS] = { 0 };
     for (int64_t k = 0; k < total; k++) {
         int64_t src = 0;
