@@ -269,3 +269,22 @@ Test(model, taps_see_every_node_output_and_intermediates_are_freed)
     free(taps);
     nerve_model_free(&m);
 }
+
+Test(loader, float16_and_float64_tensors_become_float32)
+{
+    const char *names[] = { "nn/tensor_float16.pb", "nn/tensor_float64.pb", "nn/tensor_float64_typed.pb" };
+    for (int i = 0; i < 3; i++) {
+        nerve_array t;
+        cr_assert_eq(nerve_onnx_tensor_read(&t, fixture(names[i])), 0, "%s", nerve_error());
+        assert_same_as(&t, fixture("nn/tensor.expect.npy"), 0);
+        nerve_array_free(&t);
+    }
+}
+
+Test(loader, external_data_is_refused_with_a_way_out)
+{
+    nerve_model m;
+    cr_assert_eq(nerve_onnx_load(&m, fixture("nn/external.onnx")), NERVE_EUNSUPPORTED);
+    cr_assert(strstr(nerve_error(), "external") && strstr(nerve_error(), "save_as_external_data=False"),
+              "%s", nerve_error());
+}
