@@ -68,6 +68,11 @@ int nn_window(const op_context *c, const nerve_array *x, const int64_t *kernel, 
 /* Allocates (N, channels, out...) for the geometry. */
 int nn_window_output(nerve_array *out, const nn_geometry *g, int64_t channels);
 
+/* Stride-1 2-D convolution as shifted GEMMs on the padded image, for large
+ * maps in one group: whether it applies, and the convolution. */
+int nn_conv_shifted_applies(const nn_geometry *g, int64_t groups);
+int nn_conv_shifted(float *y, const float *x, const float *w, const float *b, const nn_geometry *g, int64_t M);
+
 /* Naive twins of the fast kernels, for the tests. */
 void nn_matmul_naive(float *c, const float *a, const float *b, int64_t m, int64_t n, int64_t k);
 void nn_conv_naive(float *y, const float *x, const float *w, const float *b, const nn_geometry *g,

@@ -192,7 +192,10 @@ static int op_conv(const op_context *c, const nerve_array *const *in, int n_in, 
         return node_error(c, NERVE_EINPUT, "B must hold %lld floats", (long long)M);
     if ((rc = nn_window_output(out, &g, M)) < 0)
         return rc;
-    rc = conv_forward(out->data, x->data, w->data, b ? b->data : NULL, &g, M, groups);
+    if (nn_conv_shifted_applies(&g, groups))
+        rc = nn_conv_shifted(out->data, x->data, w->data, b ? b->data : NULL, &g, M);
+    else
+        rc = conv_forward(out->data, x->data, w->data, b ? b->data : NULL, &g, M, groups);
     if (rc < 0)
         nerve_array_free(out);
     return rc;

@@ -96,6 +96,47 @@ Test(kernels, conv_im2col_matches_naive_across_shapes)
     }
 }
 
+Test(kernels, shifted_gemm_conv_on_large_maps_matches_naive)
+{
+    /* Stride 1, 2-D, maps wide enough for the shifted-GEMM path. */
+    nerve_rng r;
+    nerve_rng_seed(&r, 4);
+    int64_t cases[][6] = {   /* H, W, kernel, dilation, pad before, pad after */
+        { 40, 36, 3, 1, 1, 1 }, { 33, 47, 5, 1, 2, 0 }, { 30, 30, 3, 2, 0, 2 }, { 64, 20, 1, 1, 0, 0 },
+    };
+    for (int t = 0; t < 4; t++) {
+        int64_t C = 5, M = 7, *k = cases[t];
+        int64_t xs[4] = { 2, C, k[0], k[1] }, ws[4] = { M, C, k[2], k[2] };
+        int64_t strides[2] = { 1, 1 }, dil[2] = { k[3], k[3] }, pads[4] = { k[4], k[4], k[5], k[5] };
+        nerve_array x, w, b, y;
+        nerve_array_alloc(&x, NERVE_F32, 4, xs);
+        nerve_array_alloc(&w, NERVE_F32, 4, ws);
+        nerve_array_alloc(&b, NERVE_F32, 1, &M);
+        fill(&r, x.data, nerve_array_count(&x));
+        fill(&r, w.data, nerve_array_count(&w));
+        fill(&r, b.data, M);
+        nerve_attr attrs[3] = { ints_attr("strides", strides, 2), ints_attr("dilations", dil, 2),
+                                ints_attr("pads", pads, 4) };
+        nerve_node node = { .n_attr = 3, .attr = attrs };
+        const nerve_array *in[3] = { &x, &w, &b };
+        cr_assert_eq(run_op("Conv", &node, in, 3, &y), 0, "%s", nerve_error());
+        nerve_model m = { .path = "(test)" };
+        op_context c = { &m, &node, 13, NULL };
+        nn_geometry g;
+        cr_assert_eq(nn_window(&c, &x, ws + 2, 0, &g), 0);
+        cr_assert(nn_conv_shifted_applies(&g, 1) || k[2] == 1, "case %d should take the shifted path", t);
+        float *ref = malloc((size_t)nerve_array_count(&y) * sizeof *ref);
+        nn_conv_naive(ref, x.data, w.data, b.data, &g, M, 1);
+        double err = relative_error(y.data, ref, nerve_array_count(&y));
+        cr_assert(err < 1e-5, "case %d: error %g", t, err);
+        free(ref);
+        nerve_array_free(&x);
+        nerve_array_free(&w);
+        nerve_array_free(&b);
+        nerve_array_free(&y);
+    }
+}
+
 Test(kernels, matmul_batched_broadcast_matches_naive)
 {
     nerve_rng r;
