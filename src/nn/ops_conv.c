@@ -21,20 +21,24 @@ static void unfold_run(float *col, const float *src, int64_t ow0, int64_t run, i
         memset(col, 0, (size_t)run * sizeof *col);
         return;
     }
+    /* The positions j whose iw = (ow0 + j) * stride + offset lands inside
+     * the row form one span [lo, hi): zeros around it, no checks within. */
+    int64_t first = (ow0 * stride + offset), lo = 0, hi = run;
+    if (first < 0)
+        lo = (-first + stride - 1) / stride;
+    if (first + (run - 1) * stride >= W)
+        hi = W - 1 - first < 0 ? 0 : (W - 1 - first) / stride + 1;
+    lo = lo > run ? run : lo;
+    hi = hi < lo ? lo : hi;
+    memset(col, 0, (size_t)lo * sizeof *col);
     if (stride == 1) {
-        /* The positions that land inside the row form one contiguous span. */
-        int64_t lo = -offset - ow0, hi = W - offset - ow0;   /* valid j in [lo, hi) */
-        lo = lo < 0 ? 0 : lo > run ? run : lo;
-        hi = hi < lo ? lo : hi > run ? run : hi;
-        memset(col, 0, (size_t)lo * sizeof *col);
-        memcpy(col + lo, src + ow0 + offset + lo, (size_t)(hi - lo) * sizeof *col);
-        memset(col + hi, 0, (size_t)(run - hi) * sizeof *col);
-        return;
+        memcpy(col + lo, src + first + lo, (size_t)(hi - lo) * sizeof *col);
+    } else {
+        const float *p = src + first;
+        for (int64_t j = lo; j < hi; j++)
+            col[j] = p[j * stride];
     }
-    for (int64_t j = 0; j < run; j++) {
-        int64_t iw = (ow0 + j) * stride + offset;
-        col[j] = iw >= 0 && iw < W ? src[iw] : 0;
-    }
+    memset(col + hi, 0, (size_t)(run - hi) * sizeof *col);
 }
 
 /* Unfolds the windows of channels [c0, c0 + cn) of one image for output
