@@ -1,0 +1,57 @@
+/*
+ * nerve/sim.h — the sim room: how similar two layers' representations of
+ * the same N inputs are. Each takes two float32 matrices N x d1 and N x d2
+ * (rows are inputs) and computes in double precision.
+ *
+ *     nerve_mat a, b;                     // from nerve_mat_read_npy
+ *     double cka;
+ *     if ((rc = nerve_sim_cka_linear(&cka, &a, &b)) < 0) ... nerve_error() ...
+ *
+ * References: SVCCA (Raghu et al. 2017) and PWCCA (Morcos et al. 2018)
+ * follow Google's cca_core.py and pwcca.py; CKA (Kornblith et al. 2019)
+ * its authors' formulas, the debiased one with the unbiased HSIC of Song et
+ * al. (2012) as Nguyen et al. (2021) use it; Procrustes as in Ding et al.
+ * (2021) and Williams et al. (2021).
+ */
+#ifndef NERVE_SIM_H
+#define NERVE_SIM_H
+
+#include "nerve/core.h"
+
+/* Canonical correlations, decreasing. rho is malloc'd: free it. */
+typedef struct nerve_cca {
+    int64_t k;          /* number of coefficients: min of the kept dimensions */
+    double *rho;
+    double  mean;       /* mean of rho: the (SV)CCA similarity */
+    int64_t dims_a, dims_b;   /* dimensions CCA ran on (after SVCCA's reduction) */
+} nerve_cca;
+
+void nerve_cca_free(nerve_cca *c);
+
+/* CCA as cca_core.get_cca_similarity with the given epsilon: covariance
+ * blocks scaled by their largest magnitude, neurons of variance below
+ * epsilon dropped, epsilon added to the diagonals. Needs N > d unless
+ * epsilon > 0. */
+int nerve_sim_cca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, double epsilon);
+
+/* SVCCA: each side reduced to its top singular directions explaining
+ * `keep` of the variance (0.99), then CCA with epsilon 1e-10. */
+int nerve_sim_svcca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, double keep);
+
+/* PWCCA: CCA coefficients weighted by how much of the smaller layer each
+ * canonical direction accounts for (pwcca.compute_pwcca). */
+int nerve_sim_pwcca(double *value, nerve_cca *cca, const nerve_mat *a, const nerve_mat *b, double epsilon);
+
+/* CKA with a linear kernel; debiased = 1 uses the unbiased HSIC. */
+int nerve_sim_cka_linear(double *value, const nerve_mat *a, const nerve_mat *b, int debiased);
+
+/* CKA with RBF kernels exp(-|x - y|^2 / (2 s^2)), s^2 = fraction^2 times the
+ * median squared distance (Kornblith et al.'s gram_rbf; fraction 1 there).
+ * Builds N x N Gram matrices: memory grows as N^2. */
+int nerve_sim_cka_rbf(double *value, const nerve_mat *a, const nerve_mat *b, double fraction);
+
+/* Orthogonal Procrustes between the centred, unit-norm representations:
+ * distance sqrt(2 - 2 |A^T B|_*) and angular distance arccos(|A^T B|_*). */
+int nerve_sim_procrustes(double *distance, double *angular, const nerve_mat *a, const nerve_mat *b);
+
+#endif /* NERVE_SIM_H */

@@ -1,0 +1,163 @@
+/*
+ * cka.c — centred kernel alignment (Kornblith et al. 2019). Linear CKA in
+ * feature space, |Y^T X|_F^2 / (|X^T X|_F |Y^T Y|_F), costs d x d products
+ * rather than N x N Grams; its debiased form replaces each HSIC by the
+ * unbiased estimator (Song et al. 2012), written in feature space as in the
+ * authors' code. RBF CKA needs the N x N Grams.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nerve/sim.h"
+#include "sim_internal.h"
+
+static double frobenius_sq(const double *a, int64_t n)
+{
+    double s = 0;
+    for (int64_t i = 0; i < n; i++)
+        s += a[i] * a[i];
+    return s;
+}
+
+/* The unbiased HSIC of centred X and Y, up to a factor that cancels in
+ * CKA, from |X^T Y|_F^2, the rows' squared norms and their totals (the
+ * feature-space form of Kornblith et al.'s code). */
+static double debiased(double xty, const double *rows_x, const double *rows_y, double norm_x, double norm_y,
+                       int64_t n)
+{
+    double dot = 0;
+    for (int64_t i = 0; i < n; i++)
+        dot += rows_x[i] * rows_y[i];
+    return xty - (double)n / ((double)n - 2) * dot + norm_x * norm_y / (((double)n - 1) * ((double)n - 2));
+}
+
+static void row_norms(double *out, const double *x, int64_t n, int64_t d)
+{
+    for (int64_t i = 0; i < n; i++)
+        out[i] = frobenius_sq(x + i * d, d);
+}
+
+int nerve_sim_cka_linear(double *value, const nerve_mat *a, const nerve_mat *b, int unbiased)
+{
+    const char *metric = unbiased ? "cka-debiased" : "cka";
+    int rc = sim_check_pair(a, b, metric);
+    if (rc < 0)
+        return rc;
+    if (unbiased && a->rows < 4)
+        return nerve_error_set(NERVE_EINPUT, "%s: needs at least 4 inputs", metric);
+    int64_t n = a->rows, p = a->cols, q = b->cols;
+    double *x = sim_centered(a, NULL), *y = sim_centered(b, NULL);
+    double *xy = malloc((size_t)(p * q) * sizeof *xy), *xx = malloc((size_t)(p * p) * sizeof *xx);
+    double *yy = malloc((size_t)(q * q) * sizeof *yy);
+    double *rx = malloc((size_t)n * sizeof *rx), *ry = malloc((size_t)n * sizeof *ry);
+    if (!x || !y || !xy || !xx || !yy || !rx || !ry) {
+        rc = nerve_error_set(NERVE_ENOMEM, "%s: out of memory", metric);
+    } else {
+        sim_gram(xy, x, y, n, p, q);
+        sim_gram(xx, x, x, n, p, p);
+        sim_gram(yy, y, y, n, q, q);
+        double hxy = frobenius_sq(xy, p * q), hxx = frobenius_sq(xx, p * p), hyy = frobenius_sq(yy, q * q);
+        if (unbiased) {
+            row_norms(rx, x, n, p);
+            row_norms(ry, y, n, q);
+            double nx = 0, ny = 0;
+            for (int64_t i = 0; i < n; i++) {
+                nx += rx[i];
+                ny += ry[i];
+            }
+            hxy = debiased(hxy, rx, ry, nx, ny, n);
+            hxx = debiased(hxx, rx, rx, nx, nx, n);
+            hyy = debiased(hyy, ry, ry, ny, ny, n);
+        }
+        if (!(hxx > 0 && hyy > 0))
+            rc = nerve_error_set(NERVE_EINPUT, "%s: a layer is constant over all inputs", metric);
+        else
+            *value = hxy / sqrt(hxx * hyy);
+    }
+    free(x); free(y); free(xy); free(xx); free(yy); free(rx); free(ry);
+    return rc;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The centred RBF Gram of m: K_ij = exp(-|xi - xj|^2 / (2 f^2 median)),
+ * then H K H. */
+static double *rbf_gram(const nerve_mat *m, double fraction)
+{
+    int64_t n = m->rows, d = m->cols;
+    double *x = sim_centered(m, NULL), *k = malloc((size_t)(n * n) * sizeof *k);
+    double *sorted = malloc((size_t)(n * n) * sizeof *sorted), *sq = malloc((size_t)n * sizeof *sq);
+    if (!x || !k || !sorted || !sq) {
+        free(x); free(k); free(sorted); free(sq);
+        return NULL;
+    }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)d, 1.0, x, (int)d, x, (int)d,
+                0.0, k, (int)n);
+    for (int64_t i = 0; i < n; i++)
+        sq[i] = k[i * n + i];
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++)
+            k[i * n + j] = fmax(sq[i] + sq[j] - 2 * k[i * n + j], 0);
+    /* np.median over every entry, the zero diagonal included, as gram_rbf does. */
+    memcpy(sorted, k, (size_t)(n * n) * sizeof *sorted);
+    qsort(sorted, (size_t)(n * n), sizeof *sorted, compare_doubles);
+    int64_t mid = n * n / 2;
+    double median = n * n % 2 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
+    double scale = 2 * fraction * fraction * median;
+    for (int64_t i = 0; i < n * n; i++)
+        k[i] = scale > 0 ? exp(-k[i] / scale) : (k[i] == 0);
+    /* Centring: subtract row and column means, add the grand mean. */
+    double *mean = sq, grand = 0;
+    for (int64_t j = 0; j < n; j++) {
+        double s = 0;
+        for (int64_t i = 0; i < n; i++)
+            s += k[i * n + j];
+        mean[j] = s / (double)n;
+        grand += mean[j];
+    }
+    grand /= (double)n;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++)
+            k[i * n + j] -= mean[i] + mean[j] - grand;
+    free(x); free(sorted); free(sq);
+    return k;
+}
+
+int nerve_sim_cka_rbf(double *value, const nerve_mat *a, const nerve_mat *b, double fraction)
+{
+    int rc = sim_check_pair(a, b, "cka-rbf");
+    if (rc < 0)
+        return rc;
+    if (!(fraction > 0))
+        return nerve_error_set(NERVE_EINPUT, "cka-rbf: the bandwidth fraction must be positive, not %g", fraction);
+    int64_t n = a->rows;
+    size_t bytes;
+    if (nerve_mul_size((size_t)n, (size_t)n * 3 * sizeof(double), &bytes) < 0 || n > 60000)
+        return nerve_error_set(NERVE_EINPUT, "cka-rbf: %lld inputs need %lld x %lld Gram matrices; use "
+                               "at most 60000 inputs (or linear CKA)", (long long)n, (long long)n, (long long)n);
+    double *k = rbf_gram(a, fraction), *l = k ? rbf_gram(b, fraction) : NULL;
+    if (!k || !l) {
+        free(k);
+        free(l);
+        return nerve_error_set(NERVE_ENOMEM, "cka-rbf: out of memory for %lld x %lld Grams", (long long)n,
+                               (long long)n);
+    }
+    double kl = 0, kk = 0, ll = 0;
+    for (int64_t i = 0; i < n * n; i++) {
+        kl += k[i] * l[i];
+        kk += k[i] * k[i];
+        ll += l[i] * l[i];
+    }
+    free(k);
+    free(l);
+    if (!(kk > 0 && ll > 0))
+        return nerve_error_set(NERVE_EINPUT, "cka-rbf: a layer is constant over all inputs");
+    *value = kl / sqrt(kk * ll);
+    return 0;
+}
