@@ -12,6 +12,7 @@ static const cli_command *commands[] = {
     &cli_info,
     &cli_layers,
     &cli_extract,
+    &cli_compare,
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

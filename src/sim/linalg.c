@@ -11,6 +11,19 @@
 #include "nerve/sim.h"
 #include "sim_internal.h"
 
+/* The first non-finite value of m, as an element index, or -1. */
+static int64_t first_non_finite(const nerve_mat *m)
+{
+    int64_t n = m->rows * m->cols, bad = 0;
+    #pragma omp parallel for reduction(+:bad) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        bad += !isfinite(m->data[i]);
+    for (int64_t i = 0; bad && i < n; i++)   /* rare: find the first plainly */
+        if (!isfinite(m->data[i]))
+            return i;
+    return -1;
+}
+
 int sim_check_pair(const nerve_mat *a, const nerve_mat *b, const char *metric)
 {
     if (a->rows != b->rows)
@@ -19,12 +32,13 @@ int sim_check_pair(const nerve_mat *a, const nerve_mat *b, const char *metric)
     if (a->rows < 3 || a->cols < 1 || b->cols < 1)
         return nerve_error_set(NERVE_EINPUT, "%s: needs at least 3 inputs and 1 dimension a side", metric);
     const nerve_mat *m[2] = { a, b };
-    for (int s = 0; s < 2; s++)
-        for (int64_t i = 0; i < m[s]->rows * m[s]->cols; i++)
-            if (!isfinite(m[s]->data[i]))
-                return nerve_error_set(NERVE_EINPUT, "%s: layer %c has a NaN or infinite value (input %lld, "
-                                       "column %lld); nerve compares finite data only", metric, s ? 'B' : 'A',
-                                       (long long)(i / m[s]->cols), (long long)(i % m[s]->cols));
+    for (int s = 0; s < 2; s++) {
+        int64_t i = first_non_finite(m[s]);
+        if (i >= 0)
+            return nerve_error_set(NERVE_EINPUT, "%s: layer %c has a NaN or infinite value (input %lld, "
+                                   "column %lld); nerve compares finite data only", metric, s ? 'B' : 'A',
+                                   (long long)(i / m[s]->cols), (long long)(i % m[s]->cols));
+    }
     return 0;
 }
 
@@ -37,11 +51,12 @@ double *sim_centered(const nerve_mat *m, double *means)
         free(mu);
         return NULL;
     }
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i = 0; i < n; i++)   /* row by row: in memory order */
         for (int64_t j = 0; j < d; j++)
             mu[j] += m->data[i * d + j];
     for (int64_t j = 0; j < d; j++)
         mu[j] /= (double)n;
+    #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < d; j++)
             x[i * d + j] = m->data[i * d + j] - mu[j];
@@ -51,10 +66,28 @@ double *sim_centered(const nerve_mat *m, double *means)
     return x;
 }
 
+/* The sim room's products run outside any OpenMP region, so BLAS may use
+ * nerve's threads itself here (elsewhere it runs single-threaded inside
+ * nerve's own parallel loops; see core/threads.c). */
+static void blas_threads(int on)
+{
+    openblas_set_num_threads(on ? nerve_threads() : 1);
+}
+
 void sim_gram(double *c, const double *a, const double *b, int64_t n, int64_t p, int64_t q)
 {
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p, (int)q, (int)n, 1.0, a, (int)p, b, (int)q,
-                0.0, c, (int)q);
+    blas_threads(1);
+    if (a == b && p == q) {
+        /* A^T A: half the work with dsyrk, then mirror the upper triangle. */
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)p, (int)n, 1.0, a, (int)p, 0.0, c, (int)p);
+        for (int64_t i = 0; i < p; i++)
+            for (int64_t j = 0; j < i; j++)
+                c[i * p + j] = c[j * p + i];
+    } else {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p, (int)q, (int)n, 1.0, a, (int)p, b, (int)q,
+                    0.0, c, (int)q);
+    }
+    blas_threads(0);
 }
 
 int sim_inverse_sqrt(double *s, int64_t n)
@@ -100,8 +133,10 @@ int sim_svd(double *s, double *u, double *a, int64_t m, int64_t n)
     double *vt = u ? malloc((size_t)(k * n) * sizeof *vt) : NULL;
     if (u && !vt)
         return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    blas_threads(1);
     lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, u ? 'S' : 'N', (lapack_int)m, (lapack_int)n, a,
                                      (lapack_int)n, s, u, (lapack_int)k, vt, (lapack_int)n);
+    blas_threads(0);
     free(vt);
     if (info != 0)
         return nerve_error_set(NERVE_EINPUT, "a singular value decomposition did not converge");

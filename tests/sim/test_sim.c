@@ -119,3 +119,26 @@ Test(sim, bad_input)
     nerve_mat_free(&wide);
     nerve_mat_free(&a);
 }
+
+Test(sim, compare_cli)
+{
+    const char *out, *err;
+    cr_assert_eq(run_nerve((const char *[]){ "compare", "--help", NULL }, &out, &err), 0);
+    cr_assert(strstr(out, "pwcca"), "%s", out);
+    int status = run_nerve((const char *[]){ "compare", "-M", "svcca", fixture("sim/a.npy"), fixture("sim/b.npy"),
+                                             NULL }, &out, &err);
+    cr_assert_eq(status, 0, "%s", err);
+    cr_assert(strstr(out, "\"metric\": \"svcca\"") && strstr(out, "\"coefficients\"") && strstr(out, "\"value\": 0.5168"),
+              "%s", out);
+    cr_assert(!strstr(out, "\"pwcca\"") && !strstr(out, "\"cka"), "one metric asked, others printed: %s", out);
+    status = run_nerve((const char *[]){ "compare", "-M", "all", fixture("sim/c.npy"), fixture("sim/b.npy"), NULL },
+                       &out, &err);
+    cr_assert_eq(status, 0, "%s", err);
+    cr_assert(strstr(out, "\"procrustes\"") && strstr(out, "\"cka-rbf\""), "%s", out);
+    status = run_nerve((const char *[]){ "compare", fixture("sim/a.npy"), fixture("npy/vector.npy"), NULL }, &out, &err);
+    cr_assert_eq(status, 2);
+    cr_assert(strstr(err, "300 inputs") && strstr(err, "vector.npy has 6"), "%s", err);
+    cr_assert_eq(run_nerve((const char *[]){ "compare", "-M", "cosine", "a", "b", NULL }, &out, &err), 2);
+    cr_assert(strstr(err, "unknown --metric 'cosine'"), "%s", err);
+    cr_assert_eq(run_nerve((const char *[]){ "compare", fixture("sim/a.npy"), NULL }, &out, &err), 2);
+}

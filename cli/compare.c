@@ -1,0 +1,195 @@
+/*
+ * compare.c — `nerve compare A.npy B.npy`: how similar two layers'
+ * representations of the same inputs are, as JSON.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nerve/sim.h"
+#include "cli.h"
+
+static const char *metrics[] = { "cka", "cka-debiased", "cka-rbf", "cca", "svcca", "pwcca", "procrustes" };
+enum { METRIC_COUNT = sizeof metrics / sizeof metrics[0] };
+
+static void compare_help(void)
+{
+    printf("usage: nerve compare [options] A.npy B.npy\n"
+           "\n"
+           "Compares two layers' activations over the same N inputs (N x d1 and N x d2,\n"
+           "rows are inputs; higher-rank arrays are flattened per row) and prints JSON:\n"
+           "  {\"metric\": \"cka\", \"value\": 0.83, ...}\n"
+           "With --metric all, a JSON array of every metric.\n"
+           "\n"
+           "metrics:\n"
+           "  cka            linear CKA (Kornblith et al. 2019)\n"
+           "  cka-debiased   linear CKA with the unbiased HSIC estimator\n"
+           "  cka-rbf        RBF-kernel CKA, bandwidth --rbf-fraction x median distance\n"
+           "                 (builds N x N Gram matrices)\n"
+           "  cca            mean canonical correlation (as Google's cca_core.py)\n"
+           "  svcca          CCA on the top singular directions holding --keep of the\n"
+           "                 variance (Raghu et al. 2017)\n"
+           "  pwcca          projection-weighted CCA (Morcos et al. 2018)\n"
+           "  procrustes     orthogonal Procrustes distance of the centred, unit-norm\n"
+           "                 layers, and the angular shape metric\n"
+           "\n"
+           "options:\n"
+           "  -M, --metric M       one of the above, or all (default: cka)\n"
+           "      --keep F         SVCCA's share of variance kept (default 0.99)\n"
+           "      --epsilon E      CCA/PWCCA ridge (default 0; needs N > d when 0)\n"
+           "      --rbf-fraction F RBF bandwidth as a fraction of the median distance\n"
+           "                       (default 1, as Kornblith et al.'s code)\n"
+           CLI_COMMON_HELP
+           "\n"
+           "examples:\n"
+           "  nerve compare study/acts/relu1.npy study/acts/relu2.npy\n"
+           "  nerve compare --metric all a.npy b.npy | jq '.[] | [.metric, .value]'\n");
+}
+
+typedef struct settings {
+    double keep, epsilon, fraction;
+} settings;
+
+static json_t *doubles(const double *v, int64_t n)
+{
+    json_t *a = json_array();
+    for (int64_t i = 0; i < n; i++)
+        json_array_append_new(a, json_real(v[i]));
+    return a;
+}
+
+/* One metric as a JSON object, or NULL with nerve_error() set. */
+static json_t *measure(const char *metric, const nerve_mat *a, const nerve_mat *b, const settings *s, int *rc)
+{
+    double value = 0, angular = 0;
+    nerve_cca c = { 0 };
+    json_t *o = json_object();
+    json_object_set_new(o, "metric", json_string(metric));
+    if (strcmp(metric, "cka") == 0 || strcmp(metric, "cka-debiased") == 0) {
+        *rc = nerve_sim_cka_linear(&value, a, b, metric[3] != '\0');
+    } else if (strcmp(metric, "cka-rbf") == 0) {
+        *rc = nerve_sim_cka_rbf(&value, a, b, s->fraction);
+        json_object_set_new(o, "rbf_fraction", json_real(s->fraction));
+    } else if (strcmp(metric, "cca") == 0 || strcmp(metric, "svcca") == 0) {
+        *rc = metric[0] == 'c' ? nerve_sim_cca(&c, a, b, s->epsilon) : nerve_sim_svcca(&c, a, b, s->keep);
+        value = c.mean;
+    } else if (strcmp(metric, "pwcca") == 0) {
+        *rc = nerve_sim_pwcca(&value, &c, a, b, s->epsilon);
+    } else {
+        *rc = nerve_sim_procrustes(&value, &angular, a, b);
+        json_object_set_new(o, "angular", json_real(angular));
+    }
+    if (*rc < 0) {
+        json_decref(o);
+        nerve_cca_free(&c);
+        return NULL;
+    }
+    json_object_set_new(o, "value", json_real(value));
+    if (c.rho) {
+        json_object_set_new(o, "dims", json_pack("[I, I]", (json_int_t)c.dims_a, (json_int_t)c.dims_b));
+        json_object_set_new(o, "coefficients", doubles(c.rho, c.k));
+    }
+    nerve_cca_free(&c);
+    return o;
+}
+
+static int parse_fraction(const char *s, double *out, int open_one)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v > 0) || (open_one && v > 1))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static const cli_command *self(void);
+
+static int compare_run(int argc, char **argv)
+{
+    enum { OPT_KEEP = 1000, OPT_EPSILON, OPT_FRACTION };
+    static const struct option options[] = {
+        { "metric", required_argument, 0, 'M' }, { "keep", required_argument, 0, OPT_KEEP },
+        { "epsilon", required_argument, 0, OPT_EPSILON }, { "rbf-fraction", required_argument, 0, OPT_FRACTION },
+        CLI_COMMON_LONG,
+        { 0, 0, 0, 0 },
+    };
+    settings s = { 0.99, 0, 1.0 };
+    const char *metric = "cka";
+    int opt, status;
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+:M:" CLI_COMMON_SHORT, options, NULL)) != -1) {
+        int common = cli_common_option(self(), opt, optarg, argv, &status);
+        if (common < 0)
+            return status;
+        if (common)
+            continue;
+        if (opt == 'M')
+            metric = optarg;
+        else if (opt == OPT_KEEP && parse_fraction(optarg, &s.keep, 1) < 0)
+            return cli_usage_error("compare", "--keep wants a share in (0, 1], not '%s'", optarg);
+        else if (opt == OPT_FRACTION && parse_fraction(optarg, &s.fraction, 0) < 0)
+            return cli_usage_error("compare", "--rbf-fraction wants a positive number, not '%s'", optarg);
+        else if (opt == OPT_EPSILON) {
+            char *end;
+            s.epsilon = strtod(optarg, &end);
+            if (end == optarg || *end || s.epsilon < 0)
+                return cli_usage_error("compare", "--epsilon wants a number >= 0, not '%s'", optarg);
+        }
+    }
+    int known = strcmp(metric, "all") == 0;
+    for (int i = 0; i < METRIC_COUNT; i++)
+        known |= strcmp(metric, metrics[i]) == 0;
+    if (!known)
+        return cli_usage_error("compare", "unknown --metric '%s' (cka, cka-debiased, cka-rbf, cca, svcca, "
+                               "pwcca, procrustes, all)", metric);
+    if (argc - optind != 2)
+        return cli_usage_error("compare", "wants two files, A.npy and B.npy");
+    if ((status = cli_common_finish()) != 0)
+        return status;
+    nerve_mat a, b;
+    int rc = nerve_mat_read_npy(&a, argv[optind]);
+    if (rc < 0)
+        return cli_fail(rc);
+    if ((rc = nerve_mat_read_npy(&b, argv[optind + 1])) < 0) {
+        nerve_mat_free(&a);
+        return cli_fail(rc);
+    }
+    if (a.rows != b.rows) {
+        rc = nerve_error_set(NERVE_EINPUT, "%s has %lld inputs (rows) but %s has %lld: both must describe the "
+                             "same inputs", argv[optind], (long long)a.rows, argv[optind + 1], (long long)b.rows);
+    }
+    int all = strcmp(metric, "all") == 0;
+    json_t *out = all ? json_array() : NULL;
+    for (int i = 0; rc == 0 && i < METRIC_COUNT; i++) {
+        if (!all && strcmp(metric, metrics[i]) != 0)
+            continue;
+        json_t *o = measure(metrics[i], &a, &b, &s, &rc);
+        if (o && all)
+            json_array_append_new(out, o);
+        else if (o)
+            out = o;
+    }
+    if (rc == 0) {
+        json_dumpf(out, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+        printf("\n");
+    }
+    json_decref(out);
+    nerve_mat_free(&a);
+    nerve_mat_free(&b);
+    return rc < 0 ? cli_fail(rc) : 0;
+}
+
+const cli_command cli_compare = {
+    .name = "compare",
+    .summary = "similarity of two layers: CKA, SVCCA, PWCCA, CCA, Procrustes",
+    .run = compare_run,
+    .help = compare_help,
+};
+
+static const cli_command *self(void)
+{
+    return &cli_compare;
+}
