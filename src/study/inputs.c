@@ -185,6 +185,11 @@ static int open_folder(nerve_inputs *in, const char *dir, int channels)
     in->files = malloc((size_t)cap * sizeof *in->files);
     int64_t *labels = malloc((size_t)cap * sizeof *labels);
     in->class_names = calloc((size_t)n_classes, sizeof *in->class_names);
+    if (!in->files || !labels || !in->class_names) {
+        free(labels);
+        free_list(classes, n_classes);
+        return nerve_error_set(NERVE_ENOMEM, "%s: out of memory", dir);
+    }
     int w0 = 0, h0 = 0;
     for (int c = 0; c < n_classes && rc == 0; c++) {
         const char *slash = strrchr(classes[c], '/');
@@ -215,12 +220,23 @@ static int open_folder(nerve_inputs *in, const char *dir, int channels)
                 break;
             }
             if (n == cap) {
+                char **more_files = realloc(in->files, (size_t)cap * 2 * sizeof *in->files);
+                if (more_files)
+                    in->files = more_files;
+                int64_t *more_labels = more_files ? realloc(labels, (size_t)cap * 2 * sizeof *labels) : NULL;
+                if (!more_labels) {
+                    rc = nerve_error_set(NERVE_ENOMEM, "%s: out of memory listing images", dir);
+                    break;
+                }
+                labels = more_labels;
                 cap *= 2;
-                in->files = realloc(in->files, (size_t)cap * sizeof *in->files);
-                labels = realloc(labels, (size_t)cap * sizeof *labels);
             }
-            in->files[n] = strdup(files[f]);
+            if (!(in->files[n] = strdup(files[f]))) {
+                rc = nerve_error_set(NERVE_ENOMEM, "%s: out of memory listing images", dir);
+                break;
+            }
             labels[n++] = c;
+            in->count = n;   /* what nerve_inputs_free must release */
         }
         free_list(files, n_files);
     }
