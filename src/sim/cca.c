@@ -18,17 +18,6 @@ void nerve_cca_free(nerve_cca *c)
     memset(c, 0, sizeof *c);
 }
 
-/* The rows and columns of the symmetric matrix s (n x n) listed in keep,
- * into out (m x m). */
-static void crop(double *out, const double *s, int64_t n, const int64_t *rows, int64_t m,
-                 const int64_t *cols, int64_t k)
-{
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t j = 0; j < k; j++)
-            out[i * k + j] = s[rows[i] * n + cols[j]];
-    (void)n;
-}
-
 /* Neurons whose (scaled) variance reaches epsilon: cca_core's remove_small. */
 static int64_t kept(int64_t *keep, const double *s, int64_t n, double epsilon)
 {
@@ -47,87 +36,83 @@ static double max_abs(const double *x, int64_t n)
     return top;
 }
 
-/* The work of get_cca_similarity on centred data x (n x dx), y (n x dy).
- * Fills out; with u (dx x dx, may be NULL) the left singular vectors and in
- * keep_x the kept neurons of x (for PWCCA). */
-static int cca_centered(nerve_cca *out, const double *x, const double *y, int64_t n, int64_t dx, int64_t dy,
-                        double epsilon, double **u, int64_t **keep_x)
+void sim_cca_side_free(sim_cca_side *s)
+{
+    free(s->keep);
+    free(s->invsqrt);
+    memset(s, 0, sizeof *s);
+}
+
+/* What get_cca_similarity computes from one layer alone: its covariance
+ * (np.cov, divided by n - 1) scaled by the largest magnitude, the neurons
+ * whose scaled variance reaches epsilon, and the inverse square root of
+ * their block with epsilon on the diagonal. */
+int sim_cca_side_init(sim_cca_side *s, const double *x, int64_t n, int64_t d, double epsilon)
+{
+    memset(s, 0, sizeof *s);
+    s->x = x;
+    s->n = n;
+    s->d = d;
+    double *sxx = malloc((size_t)(d * d) * sizeof *sxx);
+    s->keep = malloc((size_t)d * sizeof *s->keep);
+    int rc = sxx && s->keep ? 0 : nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    if (rc == 0) {
+        sim_gram(sxx, x, x, n, d, d);
+        s->scale = max_abs(sxx, d * d) / (double)(n - 1);
+        if (s->scale == 0)
+            rc = nerve_error_set(NERVE_EINPUT, "cca: a layer is constant over all inputs");
+    }
+    for (int64_t i = 0; rc == 0 && i < d * d; i++)
+        sxx[i] /= (double)(n - 1) * s->scale;
+    if (rc == 0 && (s->m = kept(s->keep, sxx, d, epsilon)) == 0)
+        rc = nerve_error_set(NERVE_EINPUT, "cca: every neuron of a layer has variance below epsilon");
+    if (rc == 0 && !(s->invsqrt = malloc((size_t)(s->m * s->m) * sizeof *s->invsqrt)))
+        rc = nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    if (rc == 0) {
+        for (int64_t i = 0; i < s->m; i++)
+            for (int64_t j = 0; j < s->m; j++)
+                s->invsqrt[i * s->m + j] = sxx[s->keep[i] * d + s->keep[j]] + (i == j ? epsilon : 0);
+        rc = sim_inverse_sqrt(s->invsqrt, s->m);
+    }
+    free(sxx);
+    if (rc < 0)
+        sim_cca_side_free(s);
+    return rc;
+}
+
+/* The canonical correlations of two prepared layers: the singular values of
+ * Sxx^-1/2 Sxy Syy^-1/2 on the kept neurons. With u, the left singular
+ * vectors too (a->m x k, for PWCCA). */
+int sim_cca_pair(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, double **u)
 {
     memset(out, 0, sizeof *out);
-    double *sxx = malloc((size_t)(dx * dx) * sizeof *sxx), *syy = malloc((size_t)(dy * dy) * sizeof *syy);
-    double *sxy = malloc((size_t)(dx * dy) * sizeof *sxy);
-    int64_t *kx = malloc((size_t)dx * sizeof *kx), *ky = malloc((size_t)dy * sizeof *ky);
-    double *cxx = NULL, *cyy = NULL, *cxy = NULL, *arr = NULL, *tmp = NULL;
-    int rc = sxx && syy && sxy && kx && ky ? 0 : nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    int64_t n = a->n, mx = a->m, my = b->m, k = mx < my ? mx : my;
+    double *sxy = malloc((size_t)(a->d * b->d) * sizeof *sxy), *cxy = malloc((size_t)(mx * my) * sizeof *cxy);
+    double *tmp = malloc((size_t)(mx * my) * sizeof *tmp), *arr = malloc((size_t)(mx * my) * sizeof *arr);
+    out->rho = malloc((size_t)k * sizeof *out->rho);
+    int rc = sxy && cxy && tmp && arr && out->rho ? 0 : nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    if (rc == 0 && u && !(*u = malloc((size_t)(mx * k) * sizeof **u)))
+        rc = nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
     if (rc == 0) {
-        /* np.cov: divided by n - 1; then each block scaled as cca_core does. */
-        sim_gram(sxx, x, x, n, dx, dx);
-        sim_gram(syy, y, y, n, dy, dy);
-        sim_gram(sxy, x, y, n, dx, dy);
-        double xmax = max_abs(sxx, dx * dx) / (double)(n - 1), ymax = max_abs(syy, dy * dy) / (double)(n - 1);
-        if (xmax == 0 || ymax == 0)
-            rc = nerve_error_set(NERVE_EINPUT, "cca: a layer is constant over all inputs");
-        for (int64_t i = 0; rc == 0 && i < dx * dx; i++)
-            sxx[i] /= (double)(n - 1) * xmax;
-        for (int64_t i = 0; rc == 0 && i < dy * dy; i++)
-            syy[i] /= (double)(n - 1) * ymax;
-        for (int64_t i = 0; rc == 0 && i < dx * dy; i++)
-            sxy[i] /= (double)(n - 1) * sqrt(xmax * ymax);
-    }
-    int64_t mx = 0, my = 0;
-    if (rc == 0) {
-        mx = kept(kx, sxx, dx, epsilon);
-        my = kept(ky, syy, dy, epsilon);
-        if (mx == 0 || my == 0)
-            rc = nerve_error_set(NERVE_EINPUT, "cca: every neuron of a layer has variance below epsilon");
-    }
-    if (rc == 0) {
-        cxx = malloc((size_t)(mx * mx) * sizeof *cxx);
-        cyy = malloc((size_t)(my * my) * sizeof *cyy);
-        cxy = malloc((size_t)(mx * my) * sizeof *cxy);
-        arr = malloc((size_t)(mx * my) * sizeof *arr);
-        tmp = malloc((size_t)(mx * my) * sizeof *tmp);
-        out->rho = malloc((size_t)(mx < my ? mx : my) * sizeof *out->rho);
-        if (!cxx || !cyy || !cxy || !arr || !tmp || !out->rho)
-            rc = nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
-    }
-    if (rc == 0) {
-        crop(cxx, sxx, dx, kx, mx, kx, mx);
-        crop(cyy, syy, dy, ky, my, ky, my);
+        sim_gram(sxy, a->x, b->x, n, a->d, b->d);
+        double norm = (double)(n - 1) * sqrt(a->scale * b->scale);
         for (int64_t i = 0; i < mx; i++)
             for (int64_t j = 0; j < my; j++)
-                cxy[i * my + j] = sxy[kx[i] * dy + ky[j]];
-        for (int64_t i = 0; i < mx; i++)
-            cxx[i * mx + i] += epsilon;
-        for (int64_t i = 0; i < my; i++)
-            cyy[i * my + i] += epsilon;
-        rc = sim_inverse_sqrt(cxx, mx);
-        if (rc == 0)
-            rc = sim_inverse_sqrt(cyy, my);
-    }
-    if (rc == 0) {
-        /* arr = Sxx^-1/2 Sxy Syy^-1/2; its singular values are the correlations. */
+                cxy[i * my + j] = sxy[a->keep[i] * b->d + b->keep[j]] / norm;
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mx, (int)my, (int)my, 1.0, cxy, (int)my,
-                    cyy, (int)my, 0.0, tmp, (int)my);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mx, (int)my, (int)mx, 1.0, cxx, (int)mx,
+                    b->invsqrt, (int)my, 0.0, tmp, (int)my);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mx, (int)my, (int)mx, 1.0, a->invsqrt, (int)mx,
                     tmp, (int)my, 0.0, arr, (int)my);
-        out->k = mx < my ? mx : my;
-        if (u && !(*u = malloc((size_t)(mx * out->k) * sizeof **u)))
-            rc = nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
-        if (rc == 0)
-            rc = sim_svd(out->rho, u ? *u : NULL, arr, mx, my);
+        rc = sim_svd(out->rho, u ? *u : NULL, arr, mx, my);
     }
     if (rc == 0) {
         double sum = 0;
-        for (int64_t i = 0; i < out->k; i++)
+        for (int64_t i = 0; i < k; i++)
             sum += out->rho[i] = fabs(out->rho[i]);
-        out->mean = sum / (double)out->k;
+        out->k = k;
+        out->mean = sum / (double)k;
         out->dims_a = mx;
         out->dims_b = my;
-        if (keep_x) {
-            *keep_x = kx;
-            kx = NULL;
-        }
     } else {
         nerve_cca_free(out);
         if (u) {
@@ -135,8 +120,24 @@ static int cca_centered(nerve_cca *out, const double *x, const double *y, int64_
             *u = NULL;
         }
     }
-    free(sxx); free(syy); free(sxy); free(kx); free(ky);
-    free(cxx); free(cyy); free(cxy); free(arr); free(tmp);
+    free(sxy); free(cxy); free(tmp); free(arr);
+    return rc;
+}
+
+/* get_cca_similarity on centred x (n x dx) and y (n x dy). */
+static int cca_centered(nerve_cca *out, const double *x, const double *y, int64_t n, int64_t dx, int64_t dy,
+                        double epsilon)
+{
+    sim_cca_side a, b;
+    memset(out, 0, sizeof *out);
+    int rc = sim_cca_side_init(&a, x, n, dx, epsilon);
+    if (rc == 0 && (rc = sim_cca_side_init(&b, y, n, dy, epsilon)) < 0)
+        sim_cca_side_free(&a);
+    if (rc < 0)
+        return rc;
+    rc = sim_cca_pair(out, &a, &b, NULL);
+    sim_cca_side_free(&a);
+    sim_cca_side_free(&b);
     return rc;
 }
 
@@ -157,7 +158,7 @@ int nerve_sim_cca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, double
     if (rc < 0)
         return rc;
     double *x = sim_centered(a, NULL), *y = sim_centered(b, NULL);
-    rc = x && y ? cca_centered(out, x, y, a->rows, a->cols, b->cols, epsilon, NULL, NULL)
+    rc = x && y ? cca_centered(out, x, y, a->rows, a->cols, b->cols, epsilon)
                 : nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
     free(x);
     free(y);
@@ -166,7 +167,7 @@ int nerve_sim_cca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, double
 
 /* The top singular directions of centred x (n x d) explaining `keep` of
  * the variance, as scores n x k (u s): SVCCA's reduction. */
-static double *reduce(const double *x, int64_t n, int64_t d, double keep, int64_t *k_out)
+double *sim_svcca_reduce(const double *x, int64_t n, int64_t d, double keep, int64_t *k_out)
 {
     int64_t r = n < d ? n : d;
     double *a = malloc((size_t)(n * d) * sizeof *a), *s = malloc((size_t)r * sizeof *s);
@@ -205,8 +206,8 @@ int nerve_sim_svcca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, doub
     double *x = sim_centered(a, NULL), *y = sim_centered(b, NULL), *rx = NULL, *ry = NULL;
     int64_t kx = 0, ky = 0;
     if (x && y) {
-        rx = reduce(x, a->rows, a->cols, keep, &kx);
-        ry = reduce(y, b->rows, b->cols, keep, &ky);
+        rx = sim_svcca_reduce(x, a->rows, a->cols, keep, &kx);
+        ry = sim_svcca_reduce(y, b->rows, b->cols, keep, &ky);
     }
     if (!rx || !ry)
         rc = nerve_error_set(NERVE_ENOMEM, "svcca: out of memory or an SVD that did not converge");
@@ -214,7 +215,7 @@ int nerve_sim_svcca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, doub
         rc = nerve_error_set(NERVE_EINPUT, "svcca: %lld inputs are too few for %lld and %lld directions",
                              (long long)a->rows, (long long)kx, (long long)ky);
     else   /* the scores are centred already; epsilon as Google's SVCCA tutorial */
-        rc = cca_centered(out, rx, ry, a->rows, kx, ky, 1e-10, NULL, NULL);
+        rc = cca_centered(out, rx, ry, a->rows, kx, ky, SVCCA_EPSILON);
     free(x); free(y); free(rx); free(ry);
     return rc;
 }
@@ -263,6 +264,21 @@ static int pwcca_weights(double *value, const nerve_cca *c, const double *u, con
     return rc;
 }
 
+int sim_pwcca_pair(double *value, nerve_cca *cca, const sim_cca_side *small, const sim_cca_side *large,
+                   const nerve_mat *small_layer, const double *small_means)
+{
+    double *u = NULL;
+    int rc = sim_cca_pair(cca, small, large, &u);
+    if (rc == 0 && cca->dims_a > cca->dims_b)
+        rc = nerve_error_set(NERVE_EINPUT, "pwcca: the smaller layer lost more neurons to epsilon than the other");
+    if (rc == 0)
+        rc = pwcca_weights(value, cca, u, small->keep, small_layer, small->x, small_means);
+    if (rc < 0)
+        nerve_cca_free(cca);
+    free(u);
+    return rc;
+}
+
 int nerve_sim_pwcca(double *value, nerve_cca *cca, const nerve_mat *a, const nerve_mat *b, double epsilon)
 {
     memset(cca, 0, sizeof *cca);
@@ -275,16 +291,15 @@ int nerve_sim_pwcca(double *value, nerve_cca *cca, const nerve_mat *a, const ner
         b = t;
     }
     double *means = malloc((size_t)a->cols * sizeof *means);
-    double *x = sim_centered(a, means), *y = sim_centered(b, NULL), *u = NULL;
-    int64_t *keep = NULL;
-    rc = x && y && means ? cca_centered(cca, x, y, a->rows, a->cols, b->cols, epsilon, &u, &keep)
-                         : nerve_error_set(NERVE_ENOMEM, "pwcca: out of memory");
-    if (rc == 0 && cca->dims_a > cca->dims_b)
-        rc = nerve_error_set(NERVE_EINPUT, "pwcca: the smaller layer lost more neurons to epsilon than the other");
+    double *x = means ? sim_centered(a, means) : NULL, *y = sim_centered(b, NULL);
+    sim_cca_side sa = { 0 }, sb = { 0 };
+    rc = x && y ? sim_cca_side_init(&sa, x, a->rows, a->cols, epsilon) : nerve_error_set(NERVE_ENOMEM, "pwcca: out of memory");
     if (rc == 0)
-        rc = pwcca_weights(value, cca, u, keep, a, x, means);
-    if (rc < 0)
-        nerve_cca_free(cca);
-    free(x); free(y); free(u); free(keep); free(means);
+        rc = sim_cca_side_init(&sb, y, b->rows, b->cols, epsilon);
+    if (rc == 0)
+        rc = sim_pwcca_pair(value, cca, &sa, &sb, a, means);
+    sim_cca_side_free(&sa);
+    sim_cca_side_free(&sb);
+    free(x); free(y); free(means);
     return rc;
 }

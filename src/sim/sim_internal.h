@@ -25,4 +25,28 @@ int sim_inverse_sqrt(double *s, int64_t n);
  * (min(m, n), decreasing); u (m x min(m, n)) if not NULL. */
 int sim_svd(double *s, double *u, double *a, int64_t m, int64_t n);
 
+/* One layer's half of a CCA (cca_core's per-layer work), computed once and
+ * reused against every other layer. */
+typedef struct sim_cca_side {
+    const double *x;        /* centred n x d data (not owned) */
+    int64_t  n, d;
+    double   scale;         /* the largest |covariance|, which cca_core divides by */
+    int64_t  m;             /* neurons kept (scaled variance >= epsilon) */
+    int64_t *keep;          /* their indices */
+    double  *invsqrt;       /* (scaled kept covariance + epsilon I)^-1/2, m x m */
+} sim_cca_side;
+
+#define SVCCA_EPSILON 1e-10   /* as Google's SVCCA tutorial */
+
+int  sim_cca_side_init(sim_cca_side *s, const double *x, int64_t n, int64_t d, double epsilon);
+void sim_cca_side_free(sim_cca_side *s);
+int  sim_cca_pair(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, double **u);
+/* PWCCA of two sides, the first with no more kept neurons than the second;
+ * small_layer and small_means are the first side's data and column means. */
+int  sim_pwcca_pair(double *value, nerve_cca *cca, const sim_cca_side *small, const sim_cca_side *large,
+                    const nerve_mat *small_layer, const double *small_means);
+/* SVCCA's reduction: the scores (n x k) on the top singular directions of
+ * centred x holding `keep` of the variance. */
+double *sim_svcca_reduce(const double *x, int64_t n, int64_t d, double keep, int64_t *k_out);
+
 #endif
