@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nerve/sim.h"
+#include "nerve/study.h"
 #include "cli.h"
 
 static const char *metrics[] = { "cka", "cka-debiased", "cka-rbf", "cca", "svcca", "pwcca", "procrustes" };
@@ -16,11 +17,18 @@ enum { METRIC_COUNT = sizeof metrics / sizeof metrics[0] };
 static void compare_help(void)
 {
     printf("usage: nerve compare [options] A.npy B.npy\n"
+           "       nerve compare --study DIR [--metric M]\n"
            "\n"
            "Compares two layers' activations over the same N inputs (N x d1 and N x d2,\n"
            "rows are inputs; higher-rank arrays are flattened per row) and prints JSON:\n"
            "  {\"metric\": \"cka\", \"value\": 0.83, ...}\n"
            "With --metric all, a JSON array of every metric.\n"
+           "\n"
+           "With --study DIR, every layer of the study that holds one vector per input\n"
+           "against every other: DIR/sim/<metric>.npy (float32, L x L) and\n"
+           "DIR/sim/index.json naming the layers. Default metrics there: cka,\n"
+           "cka-debiased, svcca, pwcca, procrustes (cca with --metric cca; cka-rbf is\n"
+           "not offered for whole studies, its N x N Grams do not scale).\n"
            "\n"
            "metrics:\n"
            "  cka            linear CKA (Kornblith et al. 2019)\n"
@@ -35,7 +43,8 @@ static void compare_help(void)
            "                 layers, and the angular shape metric\n"
            "\n"
            "options:\n"
-           "  -M, --metric M       one of the above, or all (default: cka)\n"
+           "  -M, --metric M       one of the above, or all (default: cka; all with --study)\n"
+           "  -s, --study DIR      layer x layer matrices of a study directory\n"
            "      --keep F         SVCCA's share of variance kept (default 0.99)\n"
            "      --epsilon E      CCA/PWCCA ridge (default 0; needs N > d when 0)\n"
            "      --rbf-fraction F RBF bandwidth as a fraction of the median distance\n"
@@ -44,7 +53,8 @@ static void compare_help(void)
            "\n"
            "examples:\n"
            "  nerve compare study/acts/relu1.npy study/acts/relu2.npy\n"
-           "  nerve compare --metric all a.npy b.npy | jq '.[] | [.metric, .value]'\n");
+           "  nerve compare --metric all a.npy b.npy | jq '.[] | [.metric, .value]'\n"
+           "  nerve compare --study study\n");
 }
 
 typedef struct settings {
@@ -94,6 +104,34 @@ static json_t *measure(const char *metric, const nerve_mat *a, const nerve_mat *
     return o;
 }
 
+/* --study: the matrices of a whole study. */
+static int compare_study(const char *dir, const char *metric, const settings *s)
+{
+    nerve_sim_metric chosen[NERVE_SIM_METRIC_COUNT];
+    int n = 0;
+    if (strcmp(metric, "all") == 0) {
+        const nerve_sim_metric defaults[] = { NERVE_SIM_CKA, NERVE_SIM_CKA_DEBIASED, NERVE_SIM_SVCCA,
+                                              NERVE_SIM_PWCCA, NERVE_SIM_PROCRUSTES };
+        for (n = 0; n < (int)(sizeof defaults / sizeof *defaults); n++)
+            chosen[n] = defaults[n];
+    } else if (nerve_sim_metric_parse(metric, &chosen[0]) == 0) {
+        n = 1;
+    } else {
+        return cli_usage_error("compare", "--metric '%s' is not offered with --study (cka, cka-debiased, cca, "
+                               "svcca, pwcca, procrustes, all)", metric);
+    }
+    nerve_sim_options o = { s->keep, s->epsilon };
+    int skipped = 0;
+    int rc = nerve_study_similarity(dir, chosen, n, &o, &skipped);
+    if (rc < 0)
+        return cli_fail(rc);
+    if (skipped && !nerve_quiet())
+        fprintf(stderr, "nerve: compare: %d layers with several rows per input left out\n", skipped);
+    if (!nerve_quiet())
+        fprintf(stderr, "nerve: compare: wrote %s/sim/index.json\n", dir);
+    return 0;
+}
+
 static int parse_fraction(const char *s, double *out, int open_one)
 {
     char *end;
@@ -111,16 +149,17 @@ static int compare_run(int argc, char **argv)
     enum { OPT_KEEP = 1000, OPT_EPSILON, OPT_FRACTION };
     static const struct option options[] = {
         { "metric", required_argument, 0, 'M' }, { "keep", required_argument, 0, OPT_KEEP },
+        { "study", required_argument, 0, 's' },
         { "epsilon", required_argument, 0, OPT_EPSILON }, { "rbf-fraction", required_argument, 0, OPT_FRACTION },
         CLI_COMMON_LONG,
         { 0, 0, 0, 0 },
     };
     settings s = { 0.99, 0, 1.0 };
-    const char *metric = "cka";
+    const char *metric = NULL, *study = NULL;
     int opt, status;
     opterr = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+:M:" CLI_COMMON_SHORT, options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "+:M:s:" CLI_COMMON_SHORT, options, NULL)) != -1) {
         int common = cli_common_option(self(), opt, optarg, argv, &status);
         if (common < 0)
             return status;
@@ -128,6 +167,8 @@ static int compare_run(int argc, char **argv)
             continue;
         if (opt == 'M')
             metric = optarg;
+        else if (opt == 's')
+            study = optarg;
         else if (opt == OPT_KEEP && parse_fraction(optarg, &s.keep, 1) < 0)
             return cli_usage_error("compare", "--keep wants a share in (0, 1], not '%s'", optarg);
         else if (opt == OPT_FRACTION && parse_fraction(optarg, &s.fraction, 0) < 0)
@@ -139,6 +180,14 @@ static int compare_run(int argc, char **argv)
                 return cli_usage_error("compare", "--epsilon wants a number >= 0, not '%s'", optarg);
         }
     }
+    if (study) {
+        if (optind != argc)
+            return cli_usage_error("compare", "--study takes no files");
+        if ((status = cli_common_finish()) != 0)
+            return status;
+        return compare_study(study, metric ? metric : "all", &s);
+    }
+    metric = metric ? metric : "cka";
     int known = strcmp(metric, "all") == 0;
     for (int i = 0; i < METRIC_COUNT; i++)
         known |= strcmp(metric, metrics[i]) == 0;

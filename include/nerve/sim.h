@@ -54,4 +54,31 @@ int nerve_sim_cka_rbf(double *value, const nerve_mat *a, const nerve_mat *b, dou
  * distance sqrt(2 - 2 |A^T B|_*) and angular distance arccos(|A^T B|_*). */
 int nerve_sim_procrustes(double *distance, double *angular, const nerve_mat *a, const nerve_mat *b);
 
+/* ------------------------------------------------------------------------ */
+/* Layer x layer matrices                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The measures a matrix is made of. Append-only. RBF CKA is left out: its
+ * N x N Grams per layer do not scale to whole studies. */
+typedef enum nerve_sim_metric {
+    NERVE_SIM_CKA = 0, NERVE_SIM_CKA_DEBIASED, NERVE_SIM_CCA, NERVE_SIM_SVCCA, NERVE_SIM_PWCCA,
+    NERVE_SIM_PROCRUSTES,
+} nerve_sim_metric;
+enum { NERVE_SIM_METRIC_COUNT = NERVE_SIM_PROCRUSTES + 1 };
+
+const char *nerve_sim_metric_name(nerve_sim_metric m);
+int         nerve_sim_metric_parse(const char *s, nerve_sim_metric *m);   /* -1 if unknown */
+
+typedef struct nerve_sim_options {
+    double keep;        /* SVCCA's share of variance (0.99) */
+    double epsilon;     /* CCA/PWCCA ridge (0) */
+} nerve_sim_options;
+
+/* out (count x count) = the metric between every pair of layers over the
+ * same inputs, symmetric but for PWCCA, whose entry [i][j] weights by layer
+ * i when both have as many neurons. Each layer's own part is computed once.
+ * bar (may be NULL) advances by one per pair computed. */
+int nerve_sim_matrix(double *out, const nerve_mat *layers, int count, nerve_sim_metric metric,
+                     const nerve_sim_options *o, nerve_progress *bar);
+
 #endif /* NERVE_SIM_H */

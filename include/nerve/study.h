@@ -18,6 +18,7 @@
 
 #include "nerve/core.h"
 #include "nerve/nn.h"
+#include "nerve/sim.h"
 
 /* ------------------------------------------------------------------------ */
 /* Inputs                                                                   */
@@ -98,6 +99,17 @@ typedef struct nerve_extract_options {
 
 void nerve_extract_defaults(nerve_extract_options *o);
 int  nerve_extract(const nerve_extract_options *o);
+
+/* ------------------------------------------------------------------------ */
+/* Similarity between a study's layers                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Writes DIR/sim/<metric>.npy (float32, L x L) for each metric over the
+ * study's layers that hold one vector per input, and DIR/sim/index.json
+ * naming them; *skipped counts the layers left out (several rows per
+ * input). */
+int nerve_study_similarity(const char *dir, const nerve_sim_metric *metrics, int n_metrics,
+                           const nerve_sim_options *o, int *skipped);
 
 /* The file name (without .npy) a tap's activations are stored under:
  * the tap name with characters other than [A-Za-z0-9._-] made '_'. */

@@ -21,10 +21,8 @@ static double frobenius_sq(const double *a, int64_t n)
     return s;
 }
 
-/* The unbiased HSIC of centred X and Y, up to a factor that cancels in
- * CKA, from |X^T Y|_F^2, the rows' squared norms and their totals (the
- * feature-space form of Kornblith et al.'s code). */
-static double debiased(double xty, const double *rows_x, const double *rows_y, double norm_x, double norm_y,
+/* The feature-space form of Kornblith et al.'s code. */
+double sim_debiased_hsic(double xty, const double *rows_x, const double *rows_y, double norm_x, double norm_y,
                        int64_t n)
 {
     double dot = 0;
@@ -67,9 +65,9 @@ int nerve_sim_cka_linear(double *value, const nerve_mat *a, const nerve_mat *b, 
                 nx += rx[i];
                 ny += ry[i];
             }
-            hxy = debiased(hxy, rx, ry, nx, ny, n);
-            hxx = debiased(hxx, rx, rx, nx, nx, n);
-            hyy = debiased(hyy, ry, ry, ny, ny, n);
+            hxy = sim_debiased_hsic(hxy, rx, ry, nx, ny, n);
+            hxx = sim_debiased_hsic(hxx, rx, rx, nx, nx, n);
+            hyy = sim_debiased_hsic(hyy, ry, ry, ny, ny, n);
         }
         if (!(hxx > 0 && hyy > 0))
             rc = nerve_error_set(NERVE_EINPUT, "%s: a layer is constant over all inputs", metric);

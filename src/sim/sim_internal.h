@@ -25,6 +25,11 @@ int sim_inverse_sqrt(double *s, int64_t n);
  * (min(m, n), decreasing); u (m x min(m, n)) if not NULL. */
 int sim_svd(double *s, double *u, double *a, int64_t m, int64_t n);
 
+/* The unbiased HSIC of centred X and Y, up to a factor that cancels in
+ * CKA, from |X^T Y|_F^2, the rows' squared norms and their totals. */
+double sim_debiased_hsic(double xty, const double *rows_x, const double *rows_y, double norm_x, double norm_y,
+                         int64_t n);
+
 /* One layer's half of a CCA (cca_core's per-layer work), computed once and
  * reused against every other layer. */
 typedef struct sim_cca_side {

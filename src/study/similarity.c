@@ -1,0 +1,153 @@
+/*
+ * similarity.c — the layer x layer similarity matrices of a study: every
+ * layer with one vector per input (as the manifest lists them) against
+ * every other, for each measure, into study/sim/<metric>.npy (float32,
+ * L x L) with study/sim/index.json naming the rows.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nerve/sim.h"
+#include "nerve/study.h"
+
+typedef struct study_layers {
+    int        count;
+    nerve_mat *mats;
+    char     **names;
+} study_layers;
+
+static void layers_free(study_layers *s)
+{
+    for (int i = 0; i < s->count; i++) {
+        nerve_mat_free(&s->mats[i]);
+        free(s->names[i]);
+    }
+    free(s->mats);
+    free(s->names);
+    memset(s, 0, sizeof *s);
+}
+
+/* The manifest's layers that hold exactly one row per input. */
+static int load_layers(study_layers *s, const char *dir, int *skipped)
+{
+    memset(s, 0, sizeof *s);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    json_error_t err;
+    json_t *root = json_load_file(path, 0, &err);
+    if (!root)
+        return nerve_error_set(NERVE_EINPUT, "%s: cannot read the study manifest (%s); run nerve extract first",
+                               path, err.text);
+    json_int_t inputs = json_integer_value(json_object_get(json_object_get(root, "inputs"), "count"));
+    json_t *layers = json_object_get(root, "layers");
+    size_t n = json_array_size(layers);
+    int rc = inputs > 0 && n > 0 ? 0 : nerve_error_set(NERVE_EINPUT, "%s: no layers or no inputs listed", path);
+    s->mats = calloc(n + 1, sizeof *s->mats);
+    s->names = calloc(n + 1, sizeof *s->names);
+    if (rc == 0 && (!s->mats || !s->names))
+        rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
+    *skipped = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        json_t *l = json_array_get(layers, i);
+        const char *file = json_string_value(json_object_get(l, "file"));
+        const char *name = json_string_value(json_object_get(l, "name"));
+        if (!file || !name || json_integer_value(json_object_get(l, "rows")) != inputs) {
+            ++*skipped;   /* several rows per input (--mode all, --per-input): not one point per input */
+            continue;
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+        if ((rc = nerve_mat_read_npy(&s->mats[s->count], path)) == 0 && s->mats[s->count].rows != inputs)
+            rc = nerve_error_set(NERVE_EINPUT, "%s: %lld rows, the manifest says %lld", path,
+                                 (long long)s->mats[s->count].rows, (long long)inputs);
+        if (rc == 0 && !(s->names[s->count] = strdup(name)))
+            rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
+        if (rc == 0)
+            s->count++;
+        else
+            nerve_mat_free(&s->mats[s->count]);
+    }
+    json_decref(root);
+    if (rc == 0 && s->count == 0)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: no layer has one vector per input", dir);
+    if (rc < 0)
+        layers_free(s);
+    return rc;
+}
+
+static int write_matrix(const char *dir, nerve_sim_metric metric, const double *m, int count)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sim/%s.npy", dir, nerve_sim_metric_name(metric));
+    int64_t shape[2] = { count, count };
+    nerve_array a;
+    int rc = nerve_array_alloc(&a, NERVE_F32, 2, shape);
+    for (int64_t i = 0; rc == 0 && i < (int64_t)count * count; i++)
+        ((float *)a.data)[i] = (float)m[i];
+    if (rc == 0)
+        rc = nerve_npy_write(path, &a);
+    nerve_array_free(&a);
+    return rc;
+}
+
+static int write_index(const char *dir, const study_layers *s, const nerve_sim_metric *metrics, int n_metrics,
+                       const nerve_sim_options *o)
+{
+    json_t *names = json_array(), *files = json_object();
+    for (int i = 0; i < s->count; i++)
+        json_array_append_new(names, json_string(s->names[i]));
+    for (int k = 0; k < n_metrics; k++) {
+        char file[64];
+        snprintf(file, sizeof file, "sim/%s.npy", nerve_sim_metric_name(metrics[k]));
+        json_object_set_new(files, nerve_sim_metric_name(metrics[k]), json_string(file));
+    }
+    json_t *root = json_pack("{s:o, s:o, s:{s:f, s:f}}", "layers", names, "matrices", files,
+                             "options", "svcca_keep", o->keep, "cca_epsilon", o->epsilon);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sim/index.json", dir);
+    nerve_outfile f;
+    int rc = nerve_outfile_open(&f, path);
+    if (rc == 0) {
+        json_dumpf(root, f.f, JSON_INDENT(2));
+        fputc('\n', f.f);
+        rc = nerve_outfile_commit(&f);
+    }
+    json_decref(root);
+    return rc;
+}
+
+int nerve_study_similarity(const char *dir, const nerve_sim_metric *metrics, int n_metrics,
+                           const nerve_sim_options *o, int *skipped)
+{
+    study_layers s;
+    int rc = load_layers(&s, dir, skipped);
+    if (rc < 0)
+        return rc;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sim", dir);
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        rc = nerve_error_set(NERVE_EIO, "%s: cannot create folder: %s", path, strerror(errno));
+    double *m = malloc((size_t)s.count * (size_t)s.count * sizeof *m);
+    if (rc == 0 && !m)
+        rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
+    int64_t pairs = 0;
+    for (int k = 0; k < n_metrics; k++)   /* PWCCA's matrix is not symmetric: every pair */
+        pairs += metrics[k] == NERVE_SIM_PWCCA ? (int64_t)s.count * s.count : (int64_t)s.count * (s.count + 1) / 2;
+    nerve_progress bar;
+    nerve_progress_begin(&bar, "compare", pairs);
+    for (int k = 0; k < n_metrics && rc == 0; k++) {
+        rc = nerve_sim_matrix(m, s.mats, s.count, metrics[k], o, &bar);
+        if (rc == 0)
+            rc = write_matrix(dir, metrics[k], m, s.count);
+    }
+    nerve_progress_end(&bar);
+    if (rc == 0)
+        rc = write_index(dir, &s, metrics, n_metrics, o);
+    free(m);
+    layers_free(&s);
+    return rc;
+}

@@ -1,0 +1,106 @@
+/*
+ * test_similarity.c — `nerve compare --study`: each entry of every layer x
+ * layer matrix equals the pairwise measure on the same two layers (so the
+ * per-layer caching changes nothing), and layers with several rows per
+ * input are left out.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nerve/sim.h"
+#include "nerve/study.h"
+#include "../support/support.h"
+
+static const char *make_study(const char *name, nerve_vector_mode mode)
+{
+    static char dir[2][4096];
+    static int slot;
+    char *out = dir[slot++ % 2];
+    snprintf(out, 4096, "%s", temp_path(name));
+    nerve_extract_options o;
+    nerve_extract_defaults(&o);
+    char model[4096];
+    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
+    o.model = model;
+    o.data = "fashion-mnist:test";
+    o.out = out;
+    o.limit = 400;
+    o.mode = mode;
+    cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
+    return out;
+}
+
+static double pairwise(nerve_sim_metric metric, const nerve_mat *a, const nerve_mat *b)
+{
+    double v = NAN, w;
+    nerve_cca c = { 0 };
+    switch (metric) {
+    case NERVE_SIM_CKA: cr_assert_eq(nerve_sim_cka_linear(&v, a, b, 0), 0, "%s", nerve_error()); break;
+    case NERVE_SIM_CKA_DEBIASED: cr_assert_eq(nerve_sim_cka_linear(&v, a, b, 1), 0, "%s", nerve_error()); break;
+    case NERVE_SIM_SVCCA: cr_assert_eq(nerve_sim_svcca(&c, a, b, 0.99), 0, "%s", nerve_error()); v = c.mean; break;
+    case NERVE_SIM_PWCCA: cr_assert_eq(nerve_sim_pwcca(&v, &c, a, b, 0), 0, "%s", nerve_error()); break;
+    case NERVE_SIM_PROCRUSTES: cr_assert_eq(nerve_sim_procrustes(&v, &w, a, b), 0, "%s", nerve_error()); break;
+    default: break;
+    }
+    nerve_cca_free(&c);
+    return v;
+}
+
+Test(study_similarity, matrices_equal_the_pairwise_measures)
+{
+    const char *dir = make_study("sim-mean", NERVE_MODE_MEAN);
+    nerve_sim_metric metrics[] = { NERVE_SIM_CKA, NERVE_SIM_CKA_DEBIASED, NERVE_SIM_SVCCA, NERVE_SIM_PWCCA,
+                                   NERVE_SIM_PROCRUSTES };
+    nerve_sim_options o = { 0.99, 0 };
+    int skipped = -1;
+    cr_assert_eq(nerve_study_similarity(dir, metrics, 5, &o, &skipped), 0, "%s", nerve_error());
+    cr_assert_eq(skipped, 0);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    json_t *manifest = json_load_file(path, 0, NULL);
+    json_t *layers = json_object_get(manifest, "layers");
+    int count = (int)json_array_size(layers);
+    cr_assert_eq(count, 7);
+    nerve_mat acts[7];
+    for (int i = 0; i < count; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(json_array_get(layers, i), "file")));
+        cr_assert_eq(nerve_mat_read_npy(&acts[i], path), 0);
+    }
+    for (int k = 0; k < 5; k++) {
+        snprintf(path, sizeof path, "%s/sim/%s.npy", dir, nerve_sim_metric_name(metrics[k]));
+        nerve_mat m;
+        cr_assert_eq(nerve_mat_read_npy(&m, path), 0, "%s", nerve_error());
+        cr_assert_eq(m.rows, count);
+        for (int i = 0; i < count; i++)
+            for (int j = 0; j < count; j += 2) {
+                double want = pairwise(metrics[k], &acts[i], &acts[j]);
+                cr_assert(fabs(m.data[i * count + j] - want) < 1e-5, "%s [%d][%d]: %g, pairwise %g",
+                          nerve_sim_metric_name(metrics[k]), i, j, m.data[i * count + j], want);
+            }
+        nerve_mat_free(&m);
+    }
+    for (int i = 0; i < count; i++)
+        nerve_mat_free(&acts[i]);
+    json_decref(manifest);
+}
+
+Test(study_similarity, layers_with_several_rows_per_input_are_left_out_and_cli)
+{
+    const char *dir = make_study("sim-all", NERVE_MODE_ALL);
+    const char *out, *err;
+    int status = run_nerve((const char *[]){ "compare", "--study", dir, "-M", "cka", NULL }, &out, &err);
+    cr_assert_eq(status, 0, "%s", err);
+    cr_assert(strstr(err, "4 layers with several rows per input left out"), "%s", err);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sim/cka.npy", dir);
+    nerve_mat m;
+    cr_assert_eq(nerve_mat_read_npy(&m, path), 0);
+    cr_assert_eq(m.rows, 3, "fc1, relu3 and fc2 remain");
+    nerve_mat_free(&m);
+    cr_assert_eq(run_nerve((const char *[]){ "compare", "--study", "/nonexistent", NULL }, &out, &err), 2);
+    cr_assert(strstr(err, "manifest"), "%s", err);
+    cr_assert_eq(run_nerve((const char *[]){ "compare", "--study", dir, "-M", "cka-rbf", NULL }, &out, &err), 2);
+}
