@@ -1,0 +1,281 @@
+/*
+ * exact.c — exact k-nearest neighbours by blocked GEMM. Queries are taken
+ * in fixed blocks (the OpenMP work items); each block meets the points
+ * block by block through one sgemm, and a bounded max-heap per query keeps
+ * the k best. The winners' distances are recomputed directly at the end, so
+ * the cancellation in |x|^2 + |y|^2 - 2 x.y costs no accuracy in the
+ * values, and heap order is (distance, index), so ties never depend on the
+ * thread count.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nerve/knn.h"
+
+enum { QUERY_BLOCK = 128, POINT_BLOCK = 1024 };
+
+const char *nerve_metric_name(nerve_metric m)
+{
+    return m == NERVE_METRIC_COSINE ? "cosine" : "euclidean";
+}
+
+int nerve_metric_parse(const char *s, nerve_metric *m)
+{
+    if (strcmp(s, "euclidean") == 0)
+        *m = NERVE_METRIC_EUCLIDEAN;
+    else if (strcmp(s, "cosine") == 0)
+        *m = NERVE_METRIC_COSINE;
+    else
+        return -1;
+    return 0;
+}
+
+void nerve_knn_free(nerve_knn *knn)
+{
+    free(knn->index);
+    free(knn->dist);
+    memset(knn, 0, sizeof *knn);
+}
+
+/* ---- a bounded max-heap of (key, index), worst on top ----------------- */
+
+static int worse(float ka, int64_t ia, float kb, int64_t ib)
+{
+    return ka > kb || (ka == kb && ia > ib);
+}
+
+static void heap_push(float *key, int64_t *idx, int64_t *size, int64_t k, float kv, int64_t iv)
+{
+    if (*size == k) {
+        if (!worse(key[0], idx[0], kv, iv))
+            return;   /* no better than the worst kept */
+        /* Replace the top and sift down. */
+        int64_t i = 0;
+        for (;;) {
+            int64_t l = 2 * i + 1, r = l + 1, m = i;
+            float km = kv;
+            int64_t im = iv;
+            if (l < k && worse(key[l], idx[l], km, im)) {
+                m = l;
+                km = key[l];
+                im = idx[l];
+            }
+            if (r < k && worse(key[r], idx[r], km, im))
+                m = r;
+            if (m == i)
+                break;
+            key[i] = key[m];
+            idx[i] = idx[m];
+            i = m;
+        }
+        key[i] = kv;
+        idx[i] = iv;
+        return;
+    }
+    int64_t i = (*size)++;
+    while (i > 0) {   /* sift up */
+        int64_t p = (i - 1) / 2;
+        if (!worse(kv, iv, key[p], idx[p]))
+            break;
+        key[i] = key[p];
+        idx[i] = idx[p];
+        i = p;
+    }
+    key[i] = kv;
+    idx[i] = iv;
+}
+
+/* ---- distances --------------------------------------------------------- */
+
+static float direct_distance(const float *x, const float *y, int64_t d, nerve_metric metric)
+{
+    double s = 0;
+    if (metric == NERVE_METRIC_EUCLIDEAN) {
+        for (int64_t j = 0; j < d; j++) {
+            double t = (double)x[j] - y[j];
+            s += t * t;
+        }
+        return (float)sqrt(s);
+    }
+    double xx = 0, yy = 0;   /* cosine */
+    for (int64_t j = 0; j < d; j++) {
+        s += (double)x[j] * y[j];
+        xx += (double)x[j] * x[j];
+        yy += (double)y[j] * y[j];
+    }
+    return xx > 0 && yy > 0 ? (float)(1 - s / sqrt(xx * yy)) : 1.0f;
+}
+
+static void squared_norms(float *out, const nerve_mat *m)
+{
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < m->rows; i++) {
+        double s = 0;
+        for (int64_t j = 0; j < m->cols; j++)
+            s += (double)m->data[i * m->cols + j] * m->data[i * m->cols + j];
+        out[i] = (float)s;
+    }
+}
+
+/* For the cosine metric: a copy with every row scaled to unit length, so
+ * 1 - x.y ranks like the cosine distance. */
+static int unit_rows(nerve_mat *out, const nerve_mat *m)
+{
+    int rc = nerve_mat_alloc(out, m->rows, m->cols);
+    if (rc < 0)
+        return rc;
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < m->rows; i++) {
+        double s = 0;
+        for (int64_t j = 0; j < m->cols; j++)
+            s += (double)m->data[i * m->cols + j] * m->data[i * m->cols + j];
+        float f = s > 0 ? (float)(1 / sqrt(s)) : 0;
+        for (int64_t j = 0; j < m->cols; j++)
+            out->data[i * m->cols + j] = m->data[i * m->cols + j] * f;
+    }
+    return 0;
+}
+
+/* Sorts a query's k heap entries nearest first, with exact distances. */
+static void finish_query(float *dist, int64_t *index, const int64_t *idx, int64_t k, const float *q,
+                         const nerve_mat *points, nerve_metric metric)
+{
+    for (int64_t j = 0; j < k; j++) {
+        index[j] = idx[j];
+        dist[j] = direct_distance(q, points->data + idx[j] * points->cols, points->cols, metric);
+    }
+    /* Insertion sort by (distance, index): k is small. */
+    for (int64_t a = 1; a < k; a++) {
+        float dv = dist[a];
+        int64_t iv = index[a];
+        int64_t b = a - 1;
+        while (b >= 0 && worse(dist[b], index[b], dv, iv)) {
+            dist[b + 1] = dist[b];
+            index[b + 1] = index[b];
+            b--;
+        }
+        dist[b + 1] = dv;
+        index[b + 1] = iv;
+    }
+}
+
+static int knn_blocked(nerve_knn *out, const nerve_mat *queries, const nerve_mat *points, int64_t k,
+                       nerve_metric metric, int exclude_self)
+{
+    memset(out, 0, sizeof *out);
+    const char *what = exclude_self ? "knn" : "knn query";
+    if (k < 1 || k > points->rows - exclude_self)
+        return nerve_error_set(NERVE_EINPUT, "%s: k = %lld, but there are %lld points", what, (long long)k,
+                               (long long)points->rows);
+    if (queries->cols != points->cols)
+        return nerve_error_set(NERVE_EINPUT, "%s: queries have %lld dimensions, points %lld", what,
+                               (long long)queries->cols, (long long)points->cols);
+    nerve_mat uq = { 0 }, up = { 0 };
+    const nerve_mat *q = queries, *p = points;
+    int rc = 0;
+    if (metric == NERVE_METRIC_COSINE) {
+        rc = unit_rows(&up, points);
+        if (rc == 0 && queries != points)
+            rc = unit_rows(&uq, queries);
+        p = &up;
+        q = queries == points ? &up : &uq;
+    }
+    int64_t nq = q->rows, np = p->rows, d = p->cols;
+    float *qn = malloc((size_t)nq * sizeof *qn), *pn = malloc((size_t)np * sizeof *pn);
+    out->index = malloc((size_t)(nq * k) * sizeof *out->index);
+    out->dist = malloc((size_t)(nq * k) * sizeof *out->dist);
+    if (rc == 0 && (!qn || !pn || !out->index || !out->dist))
+        rc = nerve_error_set(NERVE_ENOMEM, "%s: out of memory", what);
+    if (rc == 0) {
+        squared_norms(qn, q);
+        squared_norms(pn, p);
+        out->n = nq;
+        out->k = k;
+    }
+    int failed = 0;
+    int64_t blocks = (nq + QUERY_BLOCK - 1) / QUERY_BLOCK;
+    #pragma omp parallel reduction(|:failed) if (rc == 0)
+    {
+        float *g = malloc((size_t)QUERY_BLOCK * POINT_BLOCK * sizeof *g);
+        float *key = malloc((size_t)(QUERY_BLOCK * k) * sizeof *key);
+        int64_t *idx = malloc((size_t)(QUERY_BLOCK * k) * sizeof *idx), size[QUERY_BLOCK];
+        failed = !g || !key || !idx;
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < blocks; b++) {
+            if (failed || rc < 0)
+                continue;
+            int64_t q0 = b * QUERY_BLOCK, qb = nq - q0 < QUERY_BLOCK ? nq - q0 : QUERY_BLOCK;
+            memset(size, 0, sizeof size);
+            for (int64_t p0 = 0; p0 < np; p0 += POINT_BLOCK) {
+                int64_t pb = np - p0 < POINT_BLOCK ? np - p0 : POINT_BLOCK;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qb, (int)pb, (int)d, 1.0f,
+                            q->data + q0 * d, (int)d, p->data + p0 * d, (int)d, 0.0f, g, (int)pb);
+                for (int64_t i = 0; i < qb; i++)
+                    for (int64_t j = 0; j < pb; j++) {
+                        if (exclude_self && q0 + i == p0 + j)
+                            continue;
+                        float dist2 = qn[q0 + i] + pn[p0 + j] - 2 * g[i * pb + j];
+                        heap_push(key + i * k, idx + i * k, &size[i], k, dist2, p0 + j);
+                    }
+            }
+            for (int64_t i = 0; i < qb; i++)
+                finish_query(out->dist + (q0 + i) * k, out->index + (q0 + i) * k, idx + i * k, k,
+                             q->data + (q0 + i) * d, p, metric);
+        }
+        free(g);
+        free(key);
+        free(idx);
+    }
+    if (rc == 0 && failed)
+        rc = nerve_error_set(NERVE_ENOMEM, "%s: out of memory", what);
+    free(qn);
+    free(pn);
+    nerve_mat_free(&uq);
+    nerve_mat_free(&up);
+    if (rc < 0)
+        nerve_knn_free(out);
+    return rc;
+}
+
+int nerve_knn_exact(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_metric metric)
+{
+    return knn_blocked(out, points, points, k, metric, 1);
+}
+
+int nerve_knn_query(nerve_knn *out, const nerve_mat *queries, const nerve_mat *points, int64_t k,
+                    nerve_metric metric)
+{
+    return knn_blocked(out, queries, points, k, metric, 0);
+}
+
+int nerve_knn_naive(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_metric metric)
+{
+    memset(out, 0, sizeof *out);
+    int64_t n = points->rows, d = points->cols;
+    if (k < 1 || k >= n)
+        return nerve_error_set(NERVE_EINPUT, "knn: k = %lld, but there are %lld points", (long long)k, (long long)n);
+    out->index = malloc((size_t)(n * k) * sizeof *out->index);
+    out->dist = malloc((size_t)(n * k) * sizeof *out->dist);
+    float *key = malloc((size_t)k * sizeof *key);
+    int64_t *idx = malloc((size_t)k * sizeof *idx);
+    if (!out->index || !out->dist || !key || !idx) {
+        free(key);
+        free(idx);
+        nerve_knn_free(out);
+        return nerve_error_set(NERVE_ENOMEM, "knn: out of memory");
+    }
+    out->n = n;
+    out->k = k;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t size = 0;
+        for (int64_t j = 0; j < n; j++)
+            if (j != i)
+                heap_push(key, idx, &size, k, direct_distance(points->data + i * d, points->data + j * d, d, metric), j);
+        finish_query(out->dist + i * k, out->index + i * k, idx, k, points->data + i * d, points, metric);
+    }
+    free(key);
+    free(idx);
+    return 0;
+}
