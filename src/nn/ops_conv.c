@@ -33,6 +33,10 @@ static void unfold_run(float *col, const float *src, int64_t ow0, int64_t run, i
     memset(col, 0, (size_t)lo * sizeof *col);
     if (stride == 1) {
         memcpy(col + lo, src + first + lo, (size_t)(hi - lo) * sizeof *col);
+    } else if (stride == 2) {   /* the stem of most CNNs: a constant stride the compiler vectorises */
+        const float *p = src + first;
+        for (int64_t j = lo; j < hi; j++)
+            col[j] = p[2 * j];
     } else {
         const float *p = src + first;
         for (int64_t j = lo; j < hi; j++)
@@ -41,29 +45,44 @@ static void unfold_run(float *col, const float *src, int64_t ow0, int64_t run, i
     memset(col + hi, 0, (size_t)(run - hi) * sizeof *col);
 }
 
+/* A stretch of consecutive output positions within one output row. */
+typedef struct run_t {
+    int64_t j;            /* offset within the block's columns */
+    int64_t od, oh, ow0, length;
+} run_t;
+
 /* Unfolds the windows of channels [c0, c0 + cn) of one image for output
  * positions [j0, j0 + jn) into cols: (cn * kd * kh * kw) rows of jn values,
- * ld apart. */
+ * ld apart. The runs (where output rows start and stop) are the same for
+ * every row of cols, so they are found once. jn <= COLUMN_BLOCK. */
 static void im2col(float *cols, int64_t ld, const float *x, int64_t c0, int64_t cn, int64_t j0, int64_t jn,
                    const nn_geometry *g)
 {
     const int64_t D = g->in[0], H = g->in[1], W = g->in[2];
     const int64_t OH = g->out[1], OW = g->out[2];
+    run_t runs[COLUMN_BLOCK + 1];
+    int64_t n_runs = 0;
+    for (int64_t j = j0; j < j0 + jn;) {
+        run_t *r = &runs[n_runs++];
+        r->j = j - j0;
+        r->ow0 = j % OW;
+        r->oh = j / OW % OH;
+        r->od = j / (OW * OH);
+        r->length = OW - r->ow0 < j0 + jn - j ? OW - r->ow0 : j0 + jn - j;
+        j += r->length;
+    }
     float *col = cols;
     for (int64_t ch = c0; ch < c0 + cn; ch++)
         for (int64_t kd = 0; kd < g->k[0]; kd++)
             for (int64_t kh = 0; kh < g->k[1]; kh++)
                 for (int64_t kw = 0; kw < g->k[2]; kw++, col += ld) {
                     int64_t offset = kw * g->d[2] - g->pb[2];
-                    for (int64_t j = j0; j < j0 + jn;) {
-                        int64_t ow0 = j % OW, oh = j / OW % OH, od = j / (OW * OH);
-                        int64_t run = OW - ow0 < j0 + jn - j ? OW - ow0 : j0 + jn - j;
-                        int64_t id = od * g->s[0] - g->pb[0] + kd * g->d[0];
-                        int64_t ih = oh * g->s[1] - g->pb[1] + kh * g->d[1];
+                    for (int64_t r = 0; r < n_runs; r++) {
+                        int64_t id = runs[r].od * g->s[0] - g->pb[0] + kd * g->d[0];
+                        int64_t ih = runs[r].oh * g->s[1] - g->pb[1] + kh * g->d[1];
                         const float *src = id >= 0 && id < D && ih >= 0 && ih < H
                                            ? x + ((ch * D + id) * H + ih) * W : NULL;
-                        unfold_run(col + (j - j0), src, ow0, run, g->s[2], offset, W);
-                        j += run;
+                        unfold_run(col + runs[r].j, src, runs[r].ow0, runs[r].length, g->s[2], offset, W);
                     }
                 }
 }
