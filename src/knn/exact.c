@@ -14,7 +14,7 @@
 
 #include "nerve/knn.h"
 
-enum { QUERY_BLOCK = 128, POINT_BLOCK = 1024 };
+enum { QUERY_BLOCK = 512, POINT_BLOCK = 1024 };   /* measured best on 100,000 x 128 */
 
 const char *nerve_metric_name(nerve_metric m)
 {
@@ -85,6 +85,26 @@ static void heap_push(float *key, int64_t *idx, int64_t *size, int64_t k, float 
     }
     key[i] = kv;
     idx[i] = iv;
+}
+
+/* One query against a block of points: the squared distances in one pass
+ * the compiler vectorises, then only those that beat the k-th best so far
+ * go to the heap (after the first block, very few). */
+static void scan_row(float *row, float qn, const float *pn, int64_t pb, int64_t p0, int64_t self,
+                     float *key, int64_t *idx, int64_t *size, int64_t k)
+{
+    for (int64_t j = 0; j < pb; j++)
+        row[j] = qn + pn[j] - 2 * row[j];
+    if (self >= p0 && self < p0 + pb)
+        row[self - p0] = INFINITY;
+    float bound = *size == k ? key[0] : INFINITY;
+    for (int64_t j = 0; j < pb; j++)
+        if (row[j] <= bound) {
+            if (self == p0 + j)
+                continue;
+            heap_push(key, idx, size, k, row[j], p0 + j);
+            bound = *size == k ? key[0] : INFINITY;
+        }
 }
 
 /* ---- distances --------------------------------------------------------- */
@@ -213,12 +233,8 @@ static int knn_blocked(nerve_knn *out, const nerve_mat *queries, const nerve_mat
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qb, (int)pb, (int)d, 1.0f,
                             q->data + q0 * d, (int)d, p->data + p0 * d, (int)d, 0.0f, g, (int)pb);
                 for (int64_t i = 0; i < qb; i++)
-                    for (int64_t j = 0; j < pb; j++) {
-                        if (exclude_self && q0 + i == p0 + j)
-                            continue;
-                        float dist2 = qn[q0 + i] + pn[p0 + j] - 2 * g[i * pb + j];
-                        heap_push(key + i * k, idx + i * k, &size[i], k, dist2, p0 + j);
-                    }
+                    scan_row(g + i * pb, qn[q0 + i], pn + p0, pb, p0, exclude_self ? q0 + i : -1,
+                             key + i * k, idx + i * k, &size[i], k);
             }
             for (int64_t i = 0; i < qb; i++)
                 finish_query(out->dist + (q0 + i) * k, out->index + (q0 + i) * k, idx + i * k, k,
