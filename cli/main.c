@@ -13,6 +13,7 @@ static const cli_command *commands[] = {
     &cli_layers,
     &cli_extract,
     &cli_compare,
+    &cli_embed,
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

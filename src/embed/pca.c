@@ -1,0 +1,114 @@
+/*
+ * pca.c — principal component analysis through the eigen-decomposition of
+ * the d x d covariance (cheap for activations: N is large, d moderate),
+ * in double precision, with scikit-learn's conventions: variances divided
+ * by N - 1, and signs chosen so each score column's largest entry (in
+ * magnitude) is positive (svd_flip).
+ */
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nerve/embed.h"
+
+void nerve_pca_free(nerve_pca *p)
+{
+    nerve_mat_free(&p->scores);
+    free(p->components);
+    free(p->explained);
+    free(p->explained_ratio);
+    free(p->mean);
+    memset(p, 0, sizeof *p);
+}
+
+static double *centred(const nerve_mat *m, double *mean)
+{
+    int64_t n = m->rows, d = m->cols;
+    double *x = malloc((size_t)(n * d) * sizeof *x);
+    if (!x)
+        return NULL;
+    memset(mean, 0, (size_t)d * sizeof *mean);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++)
+            mean[j] += m->data[i * d + j];
+    for (int64_t j = 0; j < d; j++)
+        mean[j] /= (double)n;
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++)
+            x[i * d + j] = m->data[i * d + j] - mean[j];
+    return x;
+}
+
+/* Makes the entry of largest magnitude in each score column positive,
+ * flipping the component with it (scikit-learn's svd_flip on U). */
+static void flip_signs(nerve_pca *p, const double *scores)
+{
+    for (int64_t c = 0; c < p->k; c++) {
+        double top = 0;
+        for (int64_t i = 0; i < p->n; i++)
+            if (fabs(scores[i * p->k + c]) > fabs(top))
+                top = scores[i * p->k + c];
+        double s = top < 0 ? -1 : 1;
+        for (int64_t j = 0; j < p->d; j++)
+            p->components[c * p->d + j] *= s;
+        for (int64_t i = 0; i < p->n; i++)
+            p->scores.data[i * p->k + c] = (float)(s * scores[i * p->k + c]);
+    }
+}
+
+int nerve_pca_fit(nerve_pca *p, const nerve_mat *points, int64_t k)
+{
+    memset(p, 0, sizeof *p);
+    int64_t n = points->rows, d = points->cols;
+    if (n < 2 || k < 1 || k > d || k > n)
+        return nerve_error_set(NERVE_EINPUT, "pca: %lld components asked of %lld points in %lld dimensions",
+                               (long long)k, (long long)n, (long long)d);
+    for (int64_t i = 0; i < n * d; i++)
+        if (!isfinite(points->data[i]))
+            return nerve_error_set(NERVE_EINPUT, "pca: a NaN or infinite value (point %lld, column %lld)",
+                                   (long long)(i / d), (long long)(i % d));
+    p->n = n;
+    p->d = d;
+    p->k = k;
+    p->mean = malloc((size_t)d * sizeof *p->mean);
+    p->components = malloc((size_t)(k * d) * sizeof *p->components);
+    p->explained = malloc((size_t)k * sizeof *p->explained);
+    p->explained_ratio = malloc((size_t)k * sizeof *p->explained_ratio);
+    double *x = p->mean ? centred(points, p->mean) : NULL;
+    double *cov = malloc((size_t)(d * d) * sizeof *cov), *w = malloc((size_t)d * sizeof *w);
+    double *scores = malloc((size_t)(n * k) * sizeof *scores);
+    int rc = x && cov && w && scores && p->components && p->explained && p->explained_ratio
+             ? nerve_mat_alloc(&p->scores, n, k) : nerve_error_set(NERVE_ENOMEM, "pca: out of memory");
+    if (rc == 0) {
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)n, 1.0 / (double)(n - 1), x, (int)d, 0.0,
+                    cov, (int)d);
+        if (LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)d, cov, (lapack_int)d, w) != 0)
+            rc = nerve_error_set(NERVE_EINPUT, "pca: the eigen-decomposition did not converge");
+    }
+    if (rc == 0) {
+        /* Eigenvalues come in increasing order: the components are the last k columns. */
+        double total = 0;
+        for (int64_t j = 0; j < d; j++)
+            total += fmax(w[j], 0);
+        for (int64_t c = 0; c < k; c++) {
+            int64_t col = d - 1 - c;
+            p->explained[c] = fmax(w[col], 0);
+            p->explained_ratio[c] = total > 0 ? p->explained[c] / total : 0;
+            for (int64_t j = 0; j < d; j++)
+                p->components[c * d + j] = cov[j * d + col];
+        }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)k, (int)d, 1.0, x, (int)d,
+                    p->components, (int)d, 0.0, scores, (int)k);
+        flip_signs(p, scores);
+    }
+    free(x);
+    free(cov);
+    free(w);
+    free(scores);
+    if (rc < 0)
+        nerve_pca_free(p);
+    return rc;
+}
