@@ -122,6 +122,14 @@ int  nerve_mat_write_npy(const char *path, const nerve_mat *m);
 void nerve_convert(void *dst, nerve_dtype to, const void *src, nerve_dtype from,
                    int big_endian, int64_t n);
 
+/* A shape as Python writes it, "(2, 3)", "(3,)", "()"; negative (symbolic)
+ * dimensions print as "?". Truncated to cap. */
+void nerve_shape_format(char *out, size_t cap, int ndim, const int64_t *shape);
+
+/* A malloc'd double-precision copy of m with each column's mean removed;
+ * means (may be NULL) receives the m->cols means. NULL if out of memory. */
+double *nerve_mat_centered(const nerve_mat *m, double *means);
+
 /* Overflow-checked size arithmetic: 0 on success, -1 on overflow. */
 int nerve_mul_size(size_t a, size_t b, size_t *out);
 /* Product of a shape; -1 on overflow or a negative dimension. */
@@ -147,6 +155,9 @@ int  nerve_outfile_resume(nerve_outfile *o, const char *path, const char *tmp, s
 int  nerve_outfile_commit(nerve_outfile *o);   /* flush, close, rename */
 void nerve_outfile_abort(nerve_outfile *o);    /* close and delete */
 void nerve_outfile_suspend(nerve_outfile *o);  /* close, keep the temporary file for a resume */
+
+/* Creates a folder (its parent must exist); one that exists already is fine. */
+int nerve_dir_create(const char *path);
 
 /* Maps a whole file read-only into st (a 0-byte file maps to nothing). */
 int nerve_file_map(nerve_storage *st, const char *path);

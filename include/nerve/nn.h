@@ -80,9 +80,6 @@ void nerve_model_free(nerve_model *m);
 /* Reads a serialized TensorProto (the .pb files of ONNX's test data). */
 int nerve_onnx_tensor_read(nerve_array *out, const char *path);
 
-/* The index of the value called name, or -1. */
-int nerve_model_find_value(const nerve_model *m, const char *name);
-
 /* Called with each tapped value as it is computed; a negative return stops
  * the run with that code. */
 typedef int (*nerve_tap_fn)(void *ctx, const nerve_model *m, int value, const nerve_array *t);

@@ -2,6 +2,7 @@
  * array.c — n-dimensional arrays and float32 matrices, their storage (heap
  * or memory map) and overflow-checked size arithmetic.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -135,6 +136,42 @@ int64_t nerve_array_count(const nerve_array *a)
     int64_t n = 0;
     nerve_shape_count(a->ndim, a->shape, &n);
     return n;
+}
+
+void nerve_shape_format(char *out, size_t cap, int ndim, const int64_t *shape)
+{
+    size_t n = (size_t)snprintf(out, cap, "(");
+    for (int i = 0; i < ndim && n < cap; i++) {
+        const char *sep = i + 1 < ndim ? ", " : ndim == 1 ? "," : "";
+        n += shape[i] < 0 ? (size_t)snprintf(out + n, cap - n, "?%s", sep)
+                          : (size_t)snprintf(out + n, cap - n, "%lld%s", (long long)shape[i], sep);
+    }
+    if (n < cap)
+        snprintf(out + n, cap - n, ")");
+}
+
+double *nerve_mat_centered(const nerve_mat *m, double *means)
+{
+    int64_t n = m->rows, d = m->cols;
+    double *x = malloc((size_t)(n * d) * sizeof *x), *mu = calloc((size_t)d + 1, sizeof *mu);
+    if (!x || !mu) {
+        free(x);
+        free(mu);
+        return NULL;
+    }
+    for (int64_t i = 0; i < n; i++)   /* row by row: in memory order */
+        for (int64_t j = 0; j < d; j++)
+            mu[j] += m->data[i * d + j];
+    for (int64_t j = 0; j < d; j++)
+        mu[j] /= (double)n;
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++)
+            x[i * d + j] = m->data[i * d + j] - mu[j];
+    if (means)
+        memcpy(means, mu, (size_t)d * sizeof *mu);
+    free(mu);
+    return x;
 }
 
 int nerve_mat_alloc(nerve_mat *m, int64_t rows, int64_t cols)

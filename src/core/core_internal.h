@@ -12,10 +12,6 @@ enum { STORAGE_NONE = 0, STORAGE_HEAP, STORAGE_MAP };
 /* A zeroed, 64-byte aligned heap block of len bytes. */
 int storage_alloc(nerve_storage *st, size_t len);
 
-/* Parses a .npy "descr" string ("<f4", "|u1", ...) into a type and byte
- * order; label names the data in the error. */
-int npy_parse_descr(const char *descr, nerve_dtype *dtype, int *big_endian, const char *label);
-
 /* Formats a .npy header (magic to '\n') for a little-endian C-order array,
  * padded so the data starts on a 64-byte boundary and the header is at least
  * min_len bytes. Returns its length, or 0 if cap is too small. */

@@ -123,6 +123,13 @@ void nerve_outfile_abort(nerve_outfile *o)
     outfile_release(o);
 }
 
+int nerve_dir_create(const char *path)
+{
+    if (mkdir(path, 0777) == 0 || errno == EEXIST)
+        return 0;
+    return nerve_error_set(errno_code(errno), "%s: cannot create folder: %s", path, strerror(errno));
+}
+
 /* Opens a regular file for reading; a negative NERVE_E* code on failure. */
 static int open_regular(const char *path, struct stat *sb)
 {

@@ -9,16 +9,6 @@
 #include "nerve/core.h"
 #include "core_internal.h"
 
-static void format_shape(char *out, size_t cap, int ndim, const int64_t *shape)
-{
-    size_t n = (size_t)snprintf(out, cap, "(");
-    for (int i = 0; i < ndim && n < cap; i++)
-        n += (size_t)snprintf(out + n, cap - n, "%lld%s", (long long)shape[i],
-                              i + 1 < ndim ? ", " : ndim == 1 ? "," : "");
-    if (n < cap)
-        snprintf(out + n, cap - n, ")");
-}
-
 /* Checks that the data the header promises is there; gives its byte size. */
 static int check_data_size(const nerve_npy_header *h, size_t len, const char *label, size_t *bytes)
 {
@@ -26,12 +16,12 @@ static int check_data_size(const nerve_npy_header *h, size_t len, const char *la
     int64_t count;
     if (nerve_shape_count(h->ndim, h->shape, &count) < 0 ||
         nerve_mul_size((size_t)count, (size_t)nerve_dtype_size(h->dtype), bytes) < 0) {
-        format_shape(shape, sizeof shape, h->ndim, h->shape);
+        nerve_shape_format(shape, sizeof shape, h->ndim, h->shape);
         return nerve_error_set(NERVE_EINPUT, "%s: shape %s is too large (its size overflows)",
                                label, shape);
     }
     if (*bytes > len - h->data_offset) {
-        format_shape(shape, sizeof shape, h->ndim, h->shape);
+        nerve_shape_format(shape, sizeof shape, h->ndim, h->shape);
         return nerve_error_set(NERVE_EINPUT, "%s: shape %s of %s needs %zu bytes of data but "
                                "the file has %zu after the header (truncated?)", label, shape,
                                h->descr, *bytes, len - h->data_offset);

@@ -123,7 +123,9 @@ static int parse_shape(cursor *c, nerve_npy_header *h)
     }
 }
 
-int npy_parse_descr(const char *descr, nerve_dtype *dtype, int *big_endian, const char *label)
+/* Parses a .npy "descr" string ("<f4", "|u1", ...) into a type and byte
+ * order; label names the data in the error. */
+static int npy_parse_descr(const char *descr, nerve_dtype *dtype, int *big_endian, const char *label)
 {
     const char *d = descr;
     char order = '=';

@@ -23,25 +23,6 @@ void nerve_pca_free(nerve_pca *p)
     memset(p, 0, sizeof *p);
 }
 
-static double *centred(const nerve_mat *m, double *mean)
-{
-    int64_t n = m->rows, d = m->cols;
-    double *x = malloc((size_t)(n * d) * sizeof *x);
-    if (!x)
-        return NULL;
-    memset(mean, 0, (size_t)d * sizeof *mean);
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++)
-            mean[j] += m->data[i * d + j];
-    for (int64_t j = 0; j < d; j++)
-        mean[j] /= (double)n;
-    #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++)
-            x[i * d + j] = m->data[i * d + j] - mean[j];
-    return x;
-}
-
 /* Makes the entry of largest magnitude in each score column positive,
  * flipping the component with it (scikit-learn's svd_flip on U). */
 static void flip_signs(nerve_pca *p, const double *scores)
@@ -77,7 +58,7 @@ int nerve_pca_fit(nerve_pca *p, const nerve_mat *points, int64_t k)
     p->components = malloc((size_t)(k * d) * sizeof *p->components);
     p->explained = malloc((size_t)k * sizeof *p->explained);
     p->explained_ratio = malloc((size_t)k * sizeof *p->explained_ratio);
-    double *x = p->mean ? centred(points, p->mean) : NULL;
+    double *x = p->mean ? nerve_mat_centered(points, p->mean) : NULL;
     double *cov = malloc((size_t)(d * d) * sizeof *cov), *w = malloc((size_t)d * sizeof *w);
     double *scores = malloc((size_t)(n * k) * sizeof *scores);
     int rc = x && cov && w && scores && p->components && p->explained && p->explained_ratio

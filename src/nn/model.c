@@ -67,14 +67,6 @@ static void map_put(name_map *m, const char *key, int index)
     m->index[i] = index;
 }
 
-int nerve_model_find_value(const nerve_model *m, const char *name)
-{
-    for (int i = 0; i < m->n_values; i++)
-        if (strcmp(m->values[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
 static int oom(const char *path)
 {
     return nerve_error_set(NERVE_ENOMEM, "%s: out of memory", path);

@@ -10,16 +10,6 @@
 #include "nerve/nn.h"
 #include "nn_internal.h"
 
-static void format_dims(char *out, size_t cap, int ndim, const int64_t *shape)
-{
-    size_t n = (size_t)snprintf(out, cap, "(");
-    for (int i = 0; i < ndim && n < cap; i++)
-        n += shape[i] < 0 ? (size_t)snprintf(out + n, cap - n, i ? ", ?" : "?")   /* symbolic */
-                          : (size_t)snprintf(out + n, cap - n, i ? ", %lld" : "%lld", (long long)shape[i]);
-    if (n < cap)
-        snprintf(out + n, cap - n, ")");
-}
-
 /* Checks a given input against the graph's declaration (rank and fixed dims). */
 static int check_input(const nerve_model *m, const nerve_value *v, const nerve_array *x)
 {
@@ -37,8 +27,8 @@ static int check_input(const nerve_model *m, const nerve_value *v, const nerve_a
         fits = v->shape[i] < 0 || v->shape[i] == x->shape[i];
     if (!fits) {
         char got[256], want[256];
-        format_dims(got, sizeof got, x->ndim, x->shape);
-        format_dims(want, sizeof want, v->ndim, v->shape);
+        nerve_shape_format(got, sizeof got, x->ndim, x->shape);
+        nerve_shape_format(want, sizeof want, v->ndim, v->shape);
         return nerve_error_set(NERVE_EINPUT, "%s: input '%s' has shape %s, the model expects %s",
                                m->path, v->name, got, want);
     }

@@ -157,7 +157,7 @@ int nerve_sim_cca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, double
     int rc = check_cca_shape(a, b, epsilon, "cca");
     if (rc < 0)
         return rc;
-    double *x = sim_centered(a, NULL), *y = sim_centered(b, NULL);
+    double *x = nerve_mat_centered(a, NULL), *y = nerve_mat_centered(b, NULL);
     rc = x && y ? cca_centered(out, x, y, a->rows, a->cols, b->cols, epsilon)
                 : nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
     free(x);
@@ -203,7 +203,7 @@ int nerve_sim_svcca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, doub
     int rc = sim_check_pair(a, b, "svcca");
     if (rc < 0)
         return rc;
-    double *x = sim_centered(a, NULL), *y = sim_centered(b, NULL), *rx = NULL, *ry = NULL;
+    double *x = nerve_mat_centered(a, NULL), *y = nerve_mat_centered(b, NULL), *rx = NULL, *ry = NULL;
     int64_t kx = 0, ky = 0;
     if (x && y) {
         rx = sim_svcca_reduce(x, a->rows, a->cols, keep, &kx);
@@ -291,7 +291,7 @@ int nerve_sim_pwcca(double *value, nerve_cca *cca, const nerve_mat *a, const ner
         b = t;
     }
     double *means = malloc((size_t)a->cols * sizeof *means);
-    double *x = means ? sim_centered(a, means) : NULL, *y = sim_centered(b, NULL);
+    double *x = means ? nerve_mat_centered(a, means) : NULL, *y = nerve_mat_centered(b, NULL);
     sim_cca_side sa = { 0 }, sb = { 0 };
     rc = x && y ? sim_cca_side_init(&sa, x, a->rows, a->cols, epsilon) : nerve_error_set(NERVE_ENOMEM, "pwcca: out of memory");
     if (rc == 0)

@@ -46,7 +46,7 @@ int nerve_sim_cka_linear(double *value, const nerve_mat *a, const nerve_mat *b, 
     if (unbiased && a->rows < 4)
         return nerve_error_set(NERVE_EINPUT, "%s: needs at least 4 inputs", metric);
     int64_t n = a->rows, p = a->cols, q = b->cols;
-    double *x = sim_centered(a, NULL), *y = sim_centered(b, NULL);
+    double *x = nerve_mat_centered(a, NULL), *y = nerve_mat_centered(b, NULL);
     double *xy = malloc((size_t)(p * q) * sizeof *xy), *xx = malloc((size_t)(p * p) * sizeof *xx);
     double *yy = malloc((size_t)(q * q) * sizeof *yy);
     double *rx = malloc((size_t)n * sizeof *rx), *ry = malloc((size_t)n * sizeof *ry);
@@ -89,7 +89,7 @@ static int compare_doubles(const void *a, const void *b)
 static double *rbf_gram(const nerve_mat *m, double fraction)
 {
     int64_t n = m->rows, d = m->cols;
-    double *x = sim_centered(m, NULL), *k = malloc((size_t)(n * n) * sizeof *k);
+    double *x = nerve_mat_centered(m, NULL), *k = malloc((size_t)(n * n) * sizeof *k);
     double *sorted = malloc((size_t)(n * n) * sizeof *sorted), *sq = malloc((size_t)n * sizeof *sq);
     if (!x || !k || !sorted || !sq) {
         free(x); free(k); free(sorted); free(sq);

@@ -42,30 +42,6 @@ int sim_check_pair(const nerve_mat *a, const nerve_mat *b, const char *metric)
     return 0;
 }
 
-double *sim_centered(const nerve_mat *m, double *means)
-{
-    int64_t n = m->rows, d = m->cols;
-    double *x = malloc((size_t)(n * d) * sizeof *x), *mu = calloc((size_t)d, sizeof *mu);
-    if (!x || !mu) {
-        free(x);
-        free(mu);
-        return NULL;
-    }
-    for (int64_t i = 0; i < n; i++)   /* row by row: in memory order */
-        for (int64_t j = 0; j < d; j++)
-            mu[j] += m->data[i * d + j];
-    for (int64_t j = 0; j < d; j++)
-        mu[j] /= (double)n;
-    #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++)
-            x[i * d + j] = m->data[i * d + j] - mu[j];
-    if (means)
-        memcpy(means, mu, (size_t)d * sizeof *mu);
-    free(mu);
-    return x;
-}
-
 /* The sim room's products run outside any OpenMP region, so BLAS may use
  * nerve's threads itself here (elsewhere it runs single-threaded inside
  * nerve's own parallel loops; see core/threads.c). */

@@ -46,7 +46,7 @@ static int prepare(prepared *p, const nerve_mat *m, nerve_sim_metric metric, con
     p->d = m->cols;
     int64_t n = m->rows;
     p->means = malloc((size_t)m->cols * sizeof *p->means);
-    p->x = p->means ? sim_centered(m, p->means) : NULL;
+    p->x = p->means ? nerve_mat_centered(m, p->means) : NULL;
     if (!p->x)
         return nerve_error_set(NERVE_ENOMEM, "out of memory preparing a layer");
     if (metric == NERVE_SIM_CKA || metric == NERVE_SIM_CKA_DEBIASED) {

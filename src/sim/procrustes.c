@@ -27,7 +27,7 @@ int nerve_sim_procrustes(double *distance, double *angular, const nerve_mat *a, 
     if (rc < 0)
         return rc;
     int64_t n = a->rows, p = a->cols, q = b->cols, k = p < q ? p : q;
-    double *x = sim_centered(a, NULL), *y = sim_centered(b, NULL);
+    double *x = nerve_mat_centered(a, NULL), *y = nerve_mat_centered(b, NULL);
     double *xy = malloc((size_t)(p * q) * sizeof *xy), *s = malloc((size_t)k * sizeof *s);
     if (!x || !y || !xy || !s) {
         rc = nerve_error_set(NERVE_ENOMEM, "procrustes: out of memory");

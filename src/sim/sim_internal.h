@@ -10,10 +10,6 @@
 /* Checks that a and b describe the same N >= 2 inputs with finite values. */
 int sim_check_pair(const nerve_mat *a, const nerve_mat *b, const char *metric);
 
-/* A malloc'd double copy of m (N x d) with each column's mean removed;
- * means (may be NULL) receives the d means. */
-double *sim_centered(const nerve_mat *m, double *means);
-
 /* C (p x q) = A^T B for A (n x p), B (n x q), all row-major double. */
 void sim_gram(double *c, const double *a, const double *b, int64_t n, int64_t p, int64_t q);
 

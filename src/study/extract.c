@@ -5,7 +5,6 @@
  * the manifest that records how it was all made.
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -37,14 +36,6 @@ void nerve_layer_file_name(char *out, size_t cap, const char *tap)
         out[n++] = (char)((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
                                   *p == '.' || *p == '-' || *p == '_' ? *p : '_');
     out[n] = '\0';
-}
-
-static int make_dir(const char *path)
-{
-    if (mkdir(path, 0777) == 0 || errno == EEXIST)
-        return 0;
-    return nerve_error_set(errno == ENOENT || errno == EACCES ? NERVE_EINPUT : NERVE_EIO,
-                           "%s: cannot create folder: %s", path, strerror(errno));
 }
 
 /* One extracted layer. */
@@ -431,15 +422,7 @@ static int write_manifest(const extraction *x, int64_t count, const sprite_info 
                                   "side", (json_int_t)sprite->side, "columns", (json_int_t)sprite->columns));
     char path[4096];
     snprintf(path, sizeof path, "%s/manifest.json", o->out);
-    nerve_outfile f;
-    int rc = nerve_outfile_open(&f, path);
-    if (rc == 0) {
-        json_dumpf(root, f.f, JSON_INDENT(2));
-        fputc('\n', f.f);
-        rc = nerve_outfile_commit(&f);
-    }
-    json_decref(root);
-    return rc;
+    return study_write_json(path, root);
 }
 
 static int write_labels(const extraction *x, int64_t count)
@@ -509,9 +492,9 @@ int nerve_extract(const nerve_extract_options *o)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/acts", o->out);
-    if (rc == 0 && (rc = make_dir(o->out)) == 0 && (rc = make_dir(path)) == 0) {
+    if (rc == 0 && (rc = nerve_dir_create(o->out)) == 0 && (rc = nerve_dir_create(path)) == 0) {
         snprintf(path, sizeof path, "%s/inputs", o->out);
-        rc = make_dir(path);
+        rc = nerve_dir_create(path);
     }
     int64_t done = rc == 0 ? resumable(o) : 0;
     if (done > count)

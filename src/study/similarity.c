@@ -5,15 +5,14 @@
  * L x L) with study/sim/index.json naming the rows.
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "nerve/sim.h"
 #include "nerve/study.h"
+#include "study_internal.h"
 
 typedef struct study_layers {
     int        count;
@@ -109,15 +108,7 @@ static int write_index(const char *dir, const study_layers *s, const nerve_sim_m
                              "options", "svcca_keep", o->keep, "cca_epsilon", o->epsilon);
     char path[4096];
     snprintf(path, sizeof path, "%s/sim/index.json", dir);
-    nerve_outfile f;
-    int rc = nerve_outfile_open(&f, path);
-    if (rc == 0) {
-        json_dumpf(root, f.f, JSON_INDENT(2));
-        fputc('\n', f.f);
-        rc = nerve_outfile_commit(&f);
-    }
-    json_decref(root);
-    return rc;
+    return study_write_json(path, root);
 }
 
 int nerve_study_similarity(const char *dir, const nerve_sim_metric *metrics, int n_metrics,
@@ -129,8 +120,7 @@ int nerve_study_similarity(const char *dir, const nerve_sim_metric *metrics, int
         return rc;
     char path[4096];
     snprintf(path, sizeof path, "%s/sim", dir);
-    if (mkdir(path, 0777) != 0 && errno != EEXIST)
-        rc = nerve_error_set(NERVE_EIO, "%s: cannot create folder: %s", path, strerror(errno));
+    rc = nerve_dir_create(path);
     double *m = malloc((size_t)s.count * (size_t)s.count * sizeof *m);
     if (rc == 0 && !m)
         rc = nerve_error_set(NERVE_ENOMEM, "out of memory");

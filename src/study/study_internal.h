@@ -31,4 +31,9 @@ typedef struct sprite_info {
 
 int sprite_write(const char *path, nerve_inputs *in, int64_t count, sprite_info *info);
 
+/* Writes root as indented JSON to path (through a temporary file) and
+ * releases root. */
+struct json_t;
+int study_write_json(const char *path, struct json_t *root);
+
 #endif
