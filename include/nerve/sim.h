@@ -74,11 +74,12 @@ typedef struct nerve_sim_options {
     double epsilon;     /* CCA/PWCCA ridge (0) */
 } nerve_sim_options;
 
-/* out (count x count) = the metric between every pair of layers over the
- * same inputs, symmetric but for PWCCA, whose entry [i][j] weights by layer
- * i when both have as many neurons. Each layer's own part is computed once.
- * bar (may be NULL) advances by one per pair computed. */
-int nerve_sim_matrix(double *out, const nerve_mat *layers, int count, nerve_sim_metric metric,
-                     const nerve_sim_options *o, nerve_progress *bar);
+/* out[k] (count x count) = metrics[k] between every pair of layers over
+ * the same inputs, symmetric but for PWCCA, whose entry [i][j] weights by
+ * layer i when both have as many neurons. Each layer is centred once, and
+ * each metric's per-layer part computed once, not once per pair. bar (may
+ * be NULL) advances by one per pair computed. */
+int nerve_sim_matrices(double *const *out, const nerve_mat *layers, int count, const nerve_sim_metric *metrics,
+                       int n_metrics, const nerve_sim_options *o, nerve_progress *bar);
 
 #endif /* NERVE_SIM_H */

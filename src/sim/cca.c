@@ -223,10 +223,12 @@ int nerve_sim_svcca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, doub
 /* pwcca.compute_pwcca with x the side with fewer kept neurons: the weights
  * are how much each canonical direction accounts for x's (uncentred)
  * activations, once the directions are orthonormalised by QR. */
-static int pwcca_weights(double *value, const nerve_cca *c, const double *u, const int64_t *keep,
-                         const nerve_mat *a, const double *xc, const double *means)
+static int pwcca_weights(double *value, const nerve_cca *c, const double *u, const sim_cca_side *side,
+                         const double *means)
 {
-    int64_t n = a->rows, d = a->cols, m = c->dims_a, k = c->k;
+    const int64_t *keep = side->keep;
+    const double *xc = side->x;
+    int64_t n = side->n, d = side->d, m = c->dims_a, k = c->k;
     double *dirns = malloc((size_t)(n * m) * sizeof *dirns), *tau = malloc((size_t)m * sizeof *tau);
     double *proj = malloc((size_t)(m * m) * sizeof *proj), *acts = malloc((size_t)(n * m) * sizeof *acts);
     if (!dirns || !tau || !proj || !acts) {
@@ -264,15 +266,17 @@ static int pwcca_weights(double *value, const nerve_cca *c, const double *u, con
     return rc;
 }
 
-int sim_pwcca_pair(double *value, nerve_cca *cca, const sim_cca_side *small, const sim_cca_side *large,
-                   const nerve_mat *small_layer, const double *small_means)
+int sim_pwcca_pair(double *value, nerve_cca *cca, const sim_cca_side *a, const double *means_a,
+                   const sim_cca_side *b, const double *means_b)
 {
+    if (b->d < a->d)   /* the smaller layer first, as the reference's working branch needs */
+        return sim_pwcca_pair(value, cca, b, means_b, a, means_a);
     double *u = NULL;
-    int rc = sim_cca_pair(cca, small, large, &u);
+    int rc = sim_cca_pair(cca, a, b, &u);
     if (rc == 0 && cca->dims_a > cca->dims_b)
         rc = nerve_error_set(NERVE_EINPUT, "pwcca: the smaller layer lost more neurons to epsilon than the other");
     if (rc == 0)
-        rc = pwcca_weights(value, cca, u, small->keep, small_layer, small->x, small_means);
+        rc = pwcca_weights(value, cca, u, a, means_a);
     if (rc < 0)
         nerve_cca_free(cca);
     free(u);
@@ -285,21 +289,16 @@ int nerve_sim_pwcca(double *value, nerve_cca *cca, const nerve_mat *a, const ner
     int rc = check_cca_shape(a, b, epsilon, "pwcca");
     if (rc < 0)
         return rc;
-    if (b->cols < a->cols) {   /* the smaller layer first, as the reference's working branch needs */
-        const nerve_mat *t = a;
-        a = b;
-        b = t;
-    }
-    double *means = malloc((size_t)a->cols * sizeof *means);
-    double *x = means ? nerve_mat_centered(a, means) : NULL, *y = nerve_mat_centered(b, NULL);
+    double *ma = malloc((size_t)a->cols * sizeof *ma), *mb = malloc((size_t)b->cols * sizeof *mb);
+    double *x = ma ? nerve_mat_centered(a, ma) : NULL, *y = mb ? nerve_mat_centered(b, mb) : NULL;
     sim_cca_side sa = { 0 }, sb = { 0 };
     rc = x && y ? sim_cca_side_init(&sa, x, a->rows, a->cols, epsilon) : nerve_error_set(NERVE_ENOMEM, "pwcca: out of memory");
     if (rc == 0)
         rc = sim_cca_side_init(&sb, y, b->rows, b->cols, epsilon);
     if (rc == 0)
-        rc = sim_pwcca_pair(value, cca, &sa, &sb, a, means);
+        rc = sim_pwcca_pair(value, cca, &sa, ma, &sb, mb);
     sim_cca_side_free(&sa);
     sim_cca_side_free(&sb);
-    free(x); free(y); free(means);
+    free(x); free(y); free(ma); free(mb);
     return rc;
 }

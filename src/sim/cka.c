@@ -13,17 +13,9 @@
 #include "nerve/sim.h"
 #include "sim_internal.h"
 
-static double frobenius_sq(const double *a, int64_t n)
-{
-    double s = 0;
-    for (int64_t i = 0; i < n; i++)
-        s += a[i] * a[i];
-    return s;
-}
-
 /* The feature-space form of Kornblith et al.'s code. */
 double sim_debiased_hsic(double xty, const double *rows_x, const double *rows_y, double norm_x, double norm_y,
-                       int64_t n)
+                         int64_t n)
 {
     double dot = 0;
     for (int64_t i = 0; i < n; i++)
@@ -31,10 +23,46 @@ double sim_debiased_hsic(double xty, const double *rows_x, const double *rows_y,
     return xty - (double)n / ((double)n - 2) * dot + norm_x * norm_y / (((double)n - 1) * ((double)n - 2));
 }
 
-static void row_norms(double *out, const double *x, int64_t n, int64_t d)
+void sim_cka_side_free(sim_cka_side *s)
 {
-    for (int64_t i = 0; i < n; i++)
-        out[i] = frobenius_sq(x + i * d, d);
+    free(s->row_sq);
+    memset(s, 0, sizeof *s);
+}
+
+int sim_cka_side_init(sim_cka_side *s, const double *x, int64_t n, int64_t d, int unbiased)
+{
+    memset(s, 0, sizeof *s);
+    s->x = x;
+    s->n = n;
+    s->d = d;
+    double *g = malloc((size_t)(d * d) * sizeof *g);
+    if (!g || (unbiased && !(s->row_sq = malloc((size_t)n * sizeof *s->row_sq)))) {
+        free(g);
+        return nerve_error_set(NERVE_ENOMEM, "cka: out of memory");
+    }
+    sim_gram(g, x, x, n, d, d);
+    s->self = sim_frobenius_sq(g, d * d);
+    free(g);
+    if (unbiased) {
+        for (int64_t i = 0; i < n; i++)
+            s->total_sq += s->row_sq[i] = sim_frobenius_sq(x + i * d, d);
+        s->self = sim_debiased_hsic(s->self, s->row_sq, s->row_sq, s->total_sq, s->total_sq, n);
+    }
+    return 0;
+}
+
+int sim_cka_pair(double *value, const sim_cka_side *a, const sim_cka_side *b)
+{
+    double *g = malloc((size_t)(a->d * b->d) * sizeof *g);
+    if (!g)
+        return nerve_error_set(NERVE_ENOMEM, "cka: out of memory");
+    sim_gram(g, a->x, b->x, a->n, a->d, b->d);
+    double cross = sim_frobenius_sq(g, a->d * b->d);
+    free(g);
+    if (a->row_sq)
+        cross = sim_debiased_hsic(cross, a->row_sq, b->row_sq, a->total_sq, b->total_sq, a->n);
+    *value = a->self > 0 && b->self > 0 ? cross / sqrt(a->self * b->self) : NAN;
+    return 0;
 }
 
 int nerve_sim_cka_linear(double *value, const nerve_mat *a, const nerve_mat *b, int unbiased)
@@ -45,36 +73,20 @@ int nerve_sim_cka_linear(double *value, const nerve_mat *a, const nerve_mat *b, 
         return rc;
     if (unbiased && a->rows < 4)
         return nerve_error_set(NERVE_EINPUT, "%s: needs at least 4 inputs", metric);
-    int64_t n = a->rows, p = a->cols, q = b->cols;
     double *x = nerve_mat_centered(a, NULL), *y = nerve_mat_centered(b, NULL);
-    double *xy = malloc((size_t)(p * q) * sizeof *xy), *xx = malloc((size_t)(p * p) * sizeof *xx);
-    double *yy = malloc((size_t)(q * q) * sizeof *yy);
-    double *rx = malloc((size_t)n * sizeof *rx), *ry = malloc((size_t)n * sizeof *ry);
-    if (!x || !y || !xy || !xx || !yy || !rx || !ry) {
-        rc = nerve_error_set(NERVE_ENOMEM, "%s: out of memory", metric);
-    } else {
-        sim_gram(xy, x, y, n, p, q);
-        sim_gram(xx, x, x, n, p, p);
-        sim_gram(yy, y, y, n, q, q);
-        double hxy = frobenius_sq(xy, p * q), hxx = frobenius_sq(xx, p * p), hyy = frobenius_sq(yy, q * q);
-        if (unbiased) {
-            row_norms(rx, x, n, p);
-            row_norms(ry, y, n, q);
-            double nx = 0, ny = 0;
-            for (int64_t i = 0; i < n; i++) {
-                nx += rx[i];
-                ny += ry[i];
-            }
-            hxy = sim_debiased_hsic(hxy, rx, ry, nx, ny, n);
-            hxx = sim_debiased_hsic(hxx, rx, rx, nx, nx, n);
-            hyy = sim_debiased_hsic(hyy, ry, ry, ny, ny, n);
-        }
-        if (!(hxx > 0 && hyy > 0))
-            rc = nerve_error_set(NERVE_EINPUT, "%s: a layer is constant over all inputs", metric);
-        else
-            *value = hxy / sqrt(hxx * hyy);
-    }
-    free(x); free(y); free(xy); free(xx); free(yy); free(rx); free(ry);
+    sim_cka_side sa = { 0 }, sb = { 0 };
+    rc = x && y ? sim_cka_side_init(&sa, x, a->rows, a->cols, unbiased)
+                : nerve_error_set(NERVE_ENOMEM, "%s: out of memory", metric);
+    if (rc == 0)
+        rc = sim_cka_side_init(&sb, y, b->rows, b->cols, unbiased);
+    if (rc == 0)
+        rc = sim_cka_pair(value, &sa, &sb);
+    if (rc == 0 && isnan(*value))
+        rc = nerve_error_set(NERVE_EINPUT, "%s: a layer is constant over all inputs", metric);
+    sim_cka_side_free(&sa);
+    sim_cka_side_free(&sb);
+    free(x);
+    free(y);
     return rc;
 }
 

@@ -50,6 +50,14 @@ static void blas_threads(int on)
     openblas_set_num_threads(on ? nerve_threads() : 1);
 }
 
+double sim_frobenius_sq(const double *a, int64_t n)
+{
+    double s = 0;
+    for (int64_t i = 0; i < n; i++)
+        s += a[i] * a[i];
+    return s;
+}
+
 void sim_gram(double *c, const double *a, const double *b, int64_t n, int64_t p, int64_t q)
 {
     blas_threads(1);

@@ -1,8 +1,10 @@
 /*
- * matrix.c — layer x layer similarity matrices. Whatever a measure needs
- * from one layer alone (its centred data, |X^T X|_F, SVCCA's reduction,
- * CCA's whitening, its unit-norm copy) is computed once per layer; each
- * pair then costs only the cross term X^T Y and what follows from it.
+ * matrix.c — layer x layer similarity matrices. Each layer is centred once
+ * for every metric; what a metric needs from one layer alone (|X^T X|_F,
+ * SVCCA's reduction, CCA's whitening, a unit-norm copy) once per metric;
+ * each pair then costs only the cross term X^T Y and what follows from it.
+ * The per-layer and per-pair steps are the same ones the pairwise
+ * functions use.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -11,127 +13,75 @@
 #include "nerve/sim.h"
 #include "sim_internal.h"
 
+/* One layer's centred data, shared by every metric. */
+typedef struct centred {
+    double *x, *means;
+} centred;
+
 /* One layer, prepared for one metric. */
 typedef struct prepared {
-    const nerve_mat *layer;
-    double  *x;            /* centred (unit norm for procrustes; SVCCA scores for svcca) */
-    int64_t  d;
-    double  *means;        /* column means (pwcca) */
-    double   self;         /* |X^T X|_F^2, biased or unbiased (cka) */
-    double  *row_sq;       /* squared row norms (cka-debiased) */
-    double   total_sq;
-    sim_cca_side side;     /* cca, svcca, pwcca */
+    const centred *base;
+    int64_t       n, d;
+    double       *own;     /* SVCCA scores or the unit-norm copy, owned */
+    sim_cka_side  cka;
+    sim_cca_side  cca;
 } prepared;
 
 static void prepared_free(prepared *p)
 {
-    free(p->x);
-    free(p->means);
-    free(p->row_sq);
-    sim_cca_side_free(&p->side);
+    free(p->own);
+    sim_cka_side_free(&p->cka);
+    sim_cca_side_free(&p->cca);
+    memset(p, 0, sizeof *p);
 }
 
-static double frobenius_sq(const double *a, int64_t n)
-{
-    double s = 0;
-    for (int64_t i = 0; i < n; i++)
-        s += a[i] * a[i];
-    return s;
-}
-
-static int prepare(prepared *p, const nerve_mat *m, nerve_sim_metric metric, const nerve_sim_options *o)
+static int prepare(prepared *p, const centred *base, int64_t n, int64_t d, nerve_sim_metric metric,
+                   const nerve_sim_options *o)
 {
     memset(p, 0, sizeof *p);
-    p->layer = m;
-    p->d = m->cols;
-    int64_t n = m->rows;
-    p->means = malloc((size_t)m->cols * sizeof *p->means);
-    p->x = p->means ? nerve_mat_centered(m, p->means) : NULL;
-    if (!p->x)
-        return nerve_error_set(NERVE_ENOMEM, "out of memory preparing a layer");
-    if (metric == NERVE_SIM_CKA || metric == NERVE_SIM_CKA_DEBIASED) {
-        double *g = malloc((size_t)(p->d * p->d) * sizeof *g);
-        if (!g)
-            return nerve_error_set(NERVE_ENOMEM, "out of memory preparing a layer");
-        sim_gram(g, p->x, p->x, n, p->d, p->d);
-        p->self = frobenius_sq(g, p->d * p->d);
-        free(g);
-        if (metric == NERVE_SIM_CKA_DEBIASED) {
-            if (!(p->row_sq = malloc((size_t)n * sizeof *p->row_sq)))
-                return nerve_error_set(NERVE_ENOMEM, "out of memory preparing a layer");
-            for (int64_t i = 0; i < n; i++)
-                p->total_sq += p->row_sq[i] = frobenius_sq(p->x + i * p->d, p->d);
-            p->self = sim_debiased_hsic(p->self, p->row_sq, p->row_sq, p->total_sq, p->total_sq, n);
-        }
-        return 0;
-    }
-    if (metric == NERVE_SIM_PROCRUSTES) {
-        double s = sqrt(frobenius_sq(p->x, n * p->d));
-        for (int64_t i = 0; s > 0 && i < n * p->d; i++)
-            p->x[i] /= s;
-        return 0;
-    }
-    if (metric == NERVE_SIM_SVCCA) {
-        int64_t k;
-        double *scores = sim_svcca_reduce(p->x, n, p->d, o->keep, &k);
-        if (!scores)
-            return nerve_error_set(NERVE_ENOMEM, "svcca: out of memory or an SVD that did not converge");
-        free(p->x);
-        p->x = scores;
-        p->d = k;
-        return sim_cca_side_init(&p->side, p->x, n, k, SVCCA_EPSILON);
-    }
-    return sim_cca_side_init(&p->side, p->x, n, p->d, o->epsilon);   /* cca, pwcca */
-}
-
-static int pair_value(double *v, const prepared *a, const prepared *b, nerve_sim_metric metric, int64_t n)
-{
-    nerve_cca c;
-    int rc = 0;
+    p->base = base;
+    p->n = n;
+    p->d = d;
     switch (metric) {
     case NERVE_SIM_CKA:
-    case NERVE_SIM_CKA_DEBIASED: {
-        double *g = malloc((size_t)(a->d * b->d) * sizeof *g);
-        if (!g)
-            return nerve_error_set(NERVE_ENOMEM, "out of memory");
-        sim_gram(g, a->x, b->x, n, a->d, b->d);
-        double cross = frobenius_sq(g, a->d * b->d);
-        free(g);
-        if (metric == NERVE_SIM_CKA_DEBIASED)
-            cross = sim_debiased_hsic(cross, a->row_sq, b->row_sq, a->total_sq, b->total_sq, n);
-        *v = a->self > 0 && b->self > 0 ? cross / sqrt(a->self * b->self) : NAN;
+    case NERVE_SIM_CKA_DEBIASED:
+        return sim_cka_side_init(&p->cka, base->x, n, d, metric == NERVE_SIM_CKA_DEBIASED);
+    case NERVE_SIM_PROCRUSTES:
+        if (!(p->own = malloc((size_t)(n * d) * sizeof *p->own)))
+            return nerve_error_set(NERVE_ENOMEM, "out of memory preparing a layer");
+        memcpy(p->own, base->x, (size_t)(n * d) * sizeof *p->own);
+        sim_unit_norm(p->own, n * d);
         return 0;
+    case NERVE_SIM_SVCCA:
+        if (!(p->own = sim_svcca_reduce(base->x, n, d, o->keep, &p->d)))
+            return nerve_error_set(NERVE_ENOMEM, "svcca: out of memory or an SVD that did not converge");
+        return sim_cca_side_init(&p->cca, p->own, n, p->d, SVCCA_EPSILON);
+    default:   /* cca, pwcca */
+        return sim_cca_side_init(&p->cca, base->x, n, d, o->epsilon);
     }
-    case NERVE_SIM_PROCRUSTES: {
-        int64_t k = a->d < b->d ? a->d : b->d;
-        double *g = malloc((size_t)(a->d * b->d) * sizeof *g), *s = malloc((size_t)k * sizeof *s);
-        rc = g && s ? 0 : nerve_error_set(NERVE_ENOMEM, "out of memory");
-        if (rc == 0) {
-            sim_gram(g, a->x, b->x, n, a->d, b->d);
-            rc = sim_svd(s, NULL, g, a->d, b->d);
-        }
-        double nuclear = 0;
-        for (int64_t i = 0; rc == 0 && i < k; i++)
-            nuclear += s[i];
-        if (rc == 0)
-            *v = sqrt(fmax(2 - 2 * fmin(nuclear, 1), 0));
-        free(g);
-        free(s);
-        return rc;
-    }
-    case NERVE_SIM_PWCCA: {
-        const prepared *small = a->d <= b->d ? a : b, *large = a->d <= b->d ? b : a;
-        rc = sim_pwcca_pair(v, &c, &small->side, &large->side, small->layer, small->means);
+}
+
+static int pair_value(double *v, const prepared *a, const prepared *b, nerve_sim_metric metric)
+{
+    nerve_cca c = { 0 };
+    double angular;
+    int rc;
+    switch (metric) {
+    case NERVE_SIM_CKA:
+    case NERVE_SIM_CKA_DEBIASED:
+        return sim_cka_pair(v, &a->cka, &b->cka);
+    case NERVE_SIM_PROCRUSTES:
+        return sim_procrustes_pair(v, &angular, a->own, b->own, a->n, a->d, b->d);
+    case NERVE_SIM_PWCCA:
+        rc = sim_pwcca_pair(v, &c, &a->cca, a->base->means, &b->cca, b->base->means);
         break;
-    }
     default:   /* cca, svcca */
-        rc = sim_cca_pair(&c, &a->side, &b->side, NULL);
+        rc = sim_cca_pair(&c, &a->cca, &b->cca, NULL);
         if (rc == 0)
             *v = c.mean;
         break;
     }
-    if (rc == 0)
-        nerve_cca_free(&c);
+    nerve_cca_free(&c);
     return rc;
 }
 
@@ -155,8 +105,7 @@ int nerve_sim_metric_parse(const char *s, nerve_sim_metric *m)
     return -1;
 }
 
-int nerve_sim_matrix(double *out, const nerve_mat *layers, int count, nerve_sim_metric metric,
-                     const nerve_sim_options *o, nerve_progress *bar)
+static int check_layers(const nerve_mat *layers, int count, nerve_sim_metric metric, const nerve_sim_options *o)
 {
     for (int i = 1; i < count; i++) {
         int rc = sim_check_pair(&layers[0], &layers[i], nerve_sim_metric_name(metric));
@@ -169,20 +118,26 @@ int nerve_sim_matrix(double *out, const nerve_mat *layers, int count, nerve_sim_
                                    "more inputs than dimensions; use svcca or a ridge epsilon > 0",
                                    nerve_sim_metric_name(metric), i, (long long)layers[i].cols,
                                    (long long)layers[i].rows);
+    return 0;
+}
+
+/* One metric's matrix over the centred layers. */
+static int one_matrix(double *out, const nerve_mat *layers, const centred *base, int count, nerve_sim_metric metric,
+                      const nerve_sim_options *o, nerve_progress *bar)
+{
     prepared *p = calloc((size_t)count + 1, sizeof *p);
     if (!p)
         return nerve_error_set(NERVE_ENOMEM, "out of memory");
     int rc = 0, ready = 0;
     for (; ready < count && rc == 0; ready++)
-        rc = prepare(&p[ready], &layers[ready], metric, o);
-    int64_t n = count ? layers[0].rows : 0;
+        rc = prepare(&p[ready], &base[ready], layers[ready].rows, layers[ready].cols, metric, o);
     /* PWCCA weights by the first layer when both have as many neurons, so
      * its matrix is not symmetric: entry [i][j] puts layer i first. */
     int symmetric = metric != NERVE_SIM_PWCCA;
     for (int i = 0; i < count && rc == 0; i++)
         for (int j = symmetric ? i : 0; j < count && rc == 0; j++) {
             double v = 0;
-            if ((rc = pair_value(&v, &p[i], &p[j], metric, n)) == 0) {
+            if ((rc = pair_value(&v, &p[i], &p[j], metric)) == 0) {
                 out[i * count + j] = v;
                 if (symmetric)
                     out[j * count + i] = v;
@@ -193,5 +148,30 @@ int nerve_sim_matrix(double *out, const nerve_mat *layers, int count, nerve_sim_
     for (int i = 0; i < ready; i++)
         prepared_free(&p[i]);
     free(p);
+    return rc;
+}
+
+int nerve_sim_matrices(double *const *out, const nerve_mat *layers, int count, const nerve_sim_metric *metrics,
+                       int n_metrics, const nerve_sim_options *o, nerve_progress *bar)
+{
+    int rc = 0;
+    for (int k = 0; k < n_metrics && rc == 0; k++)
+        rc = check_layers(layers, count, metrics[k], o);
+    centred *base = calloc((size_t)count + 1, sizeof *base);
+    if (rc == 0 && !base)
+        rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
+    for (int i = 0; i < count && rc == 0; i++) {
+        base[i].means = malloc((size_t)layers[i].cols * sizeof *base[i].means);
+        base[i].x = base[i].means ? nerve_mat_centered(&layers[i], base[i].means) : NULL;
+        if (!base[i].x)
+            rc = nerve_error_set(NERVE_ENOMEM, "out of memory centring a layer");
+    }
+    for (int k = 0; k < n_metrics && rc == 0; k++)
+        rc = one_matrix(out[k], layers, base, count, metrics[k], o, bar);
+    for (int i = 0; base && i < count; i++) {
+        free(base[i].x);
+        free(base[i].means);
+    }
+    free(base);
     return rc;
 }

@@ -11,29 +11,21 @@
 #include "nerve/sim.h"
 #include "sim_internal.h"
 
-static void unit_norm(double *x, int64_t n)
+void sim_unit_norm(double *x, int64_t n)
 {
-    double s = 0;
-    for (int64_t i = 0; i < n; i++)
-        s += x[i] * x[i];
-    s = s > 0 ? 1 / sqrt(s) : 0;
+    double s = sqrt(sim_frobenius_sq(x, n));
+    s = s > 0 ? 1 / s : 0;
     for (int64_t i = 0; i < n; i++)
         x[i] *= s;
 }
 
-int nerve_sim_procrustes(double *distance, double *angular, const nerve_mat *a, const nerve_mat *b)
+int sim_procrustes_pair(double *distance, double *angular, const double *x, const double *y, int64_t n, int64_t p,
+                        int64_t q)
 {
-    int rc = sim_check_pair(a, b, "procrustes");
-    if (rc < 0)
-        return rc;
-    int64_t n = a->rows, p = a->cols, q = b->cols, k = p < q ? p : q;
-    double *x = nerve_mat_centered(a, NULL), *y = nerve_mat_centered(b, NULL);
+    int64_t k = p < q ? p : q;
     double *xy = malloc((size_t)(p * q) * sizeof *xy), *s = malloc((size_t)k * sizeof *s);
-    if (!x || !y || !xy || !s) {
-        rc = nerve_error_set(NERVE_ENOMEM, "procrustes: out of memory");
-    } else {
-        unit_norm(x, n * p);
-        unit_norm(y, n * q);
+    int rc = xy && s ? 0 : nerve_error_set(NERVE_ENOMEM, "procrustes: out of memory");
+    if (rc == 0) {
         sim_gram(xy, x, y, n, p, q);
         rc = sim_svd(s, NULL, xy, p, q);
     }
@@ -45,6 +37,25 @@ int nerve_sim_procrustes(double *distance, double *angular, const nerve_mat *a, 
         *distance = sqrt(fmax(2 - 2 * nuclear, 0));
         *angular = acos(nuclear);
     }
-    free(x); free(y); free(xy); free(s);
+    free(xy);
+    free(s);
+    return rc;
+}
+
+int nerve_sim_procrustes(double *distance, double *angular, const nerve_mat *a, const nerve_mat *b)
+{
+    int rc = sim_check_pair(a, b, "procrustes");
+    if (rc < 0)
+        return rc;
+    double *x = nerve_mat_centered(a, NULL), *y = nerve_mat_centered(b, NULL);
+    if (!x || !y) {
+        rc = nerve_error_set(NERVE_ENOMEM, "procrustes: out of memory");
+    } else {
+        sim_unit_norm(x, a->rows * a->cols);
+        sim_unit_norm(y, b->rows * b->cols);
+        rc = sim_procrustes_pair(distance, angular, x, y, a->rows, a->cols, b->cols);
+    }
+    free(x);
+    free(y);
     return rc;
 }

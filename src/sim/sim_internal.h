@@ -10,6 +10,9 @@
 /* Checks that a and b describe the same N >= 2 inputs with finite values. */
 int sim_check_pair(const nerve_mat *a, const nerve_mat *b, const char *metric);
 
+/* The sum of squares of n values (a squared Frobenius norm). */
+double sim_frobenius_sq(const double *a, int64_t n);
+
 /* C (p x q) = A^T B for A (n x p), B (n x q), all row-major double. */
 void sim_gram(double *c, const double *a, const double *b, int64_t n, int64_t p, int64_t q);
 
@@ -42,12 +45,33 @@ typedef struct sim_cca_side {
 int  sim_cca_side_init(sim_cca_side *s, const double *x, int64_t n, int64_t d, double epsilon);
 void sim_cca_side_free(sim_cca_side *s);
 int  sim_cca_pair(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, double **u);
-/* PWCCA of two sides, the first with no more kept neurons than the second;
- * small_layer and small_means are the first side's data and column means. */
-int  sim_pwcca_pair(double *value, nerve_cca *cca, const sim_cca_side *small, const sim_cca_side *large,
-                    const nerve_mat *small_layer, const double *small_means);
+/* PWCCA of two sides with their column means; the side with fewer neurons
+ * goes first (a on a tie), as the reference's working branch needs. */
+int  sim_pwcca_pair(double *value, nerve_cca *cca, const sim_cca_side *a, const double *means_a,
+                    const sim_cca_side *b, const double *means_b);
 /* SVCCA's reduction: the scores (n x k) on the top singular directions of
  * centred x holding `keep` of the variance. */
 double *sim_svcca_reduce(const double *x, int64_t n, int64_t d, double keep, int64_t *k_out);
+
+/* One layer's part of linear CKA: |X^T X|_F^2 (debiased if unbiased),
+ * and for the debiased form the rows' squared norms and their total. */
+typedef struct sim_cka_side {
+    const double *x;        /* centred n x d data (not owned) */
+    int64_t  n, d;
+    double   self;
+    double  *row_sq;        /* NULL for the biased form */
+    double   total_sq;
+} sim_cka_side;
+
+int  sim_cka_side_init(sim_cka_side *s, const double *x, int64_t n, int64_t d, int unbiased);
+void sim_cka_side_free(sim_cka_side *s);
+/* CKA of two sides of the same form; NaN when a side is constant. */
+int  sim_cka_pair(double *value, const sim_cka_side *a, const sim_cka_side *b);
+
+/* Scales n values to unit Frobenius norm, in place (zeros stay zeros). */
+void sim_unit_norm(double *x, int64_t n);
+/* Procrustes distance and angle of centred, unit-norm x (n x p), y (n x q). */
+int  sim_procrustes_pair(double *distance, double *angular, const double *x, const double *y, int64_t n,
+                         int64_t p, int64_t q);
 
 #endif

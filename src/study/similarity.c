@@ -121,23 +121,26 @@ int nerve_study_similarity(const char *dir, const nerve_sim_metric *metrics, int
     char path[4096];
     snprintf(path, sizeof path, "%s/sim", dir);
     rc = nerve_dir_create(path);
-    double *m = malloc((size_t)s.count * (size_t)s.count * sizeof *m);
-    if (rc == 0 && !m)
+    size_t cells = (size_t)s.count * (size_t)s.count;
+    double *all = malloc((size_t)n_metrics * cells * sizeof *all + 1);
+    double *out[NERVE_SIM_METRIC_COUNT];
+    if (rc == 0 && (!all || n_metrics > NERVE_SIM_METRIC_COUNT))
         rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
+    for (int k = 0; rc == 0 && k < n_metrics; k++)
+        out[k] = all + (size_t)k * cells;
     int64_t pairs = 0;
     for (int k = 0; k < n_metrics; k++)   /* PWCCA's matrix is not symmetric: every pair */
         pairs += metrics[k] == NERVE_SIM_PWCCA ? (int64_t)s.count * s.count : (int64_t)s.count * (s.count + 1) / 2;
     nerve_progress bar;
     nerve_progress_begin(&bar, "compare", pairs);
-    for (int k = 0; k < n_metrics && rc == 0; k++) {
-        rc = nerve_sim_matrix(m, s.mats, s.count, metrics[k], o, &bar);
-        if (rc == 0)
-            rc = write_matrix(dir, metrics[k], m, s.count);
-    }
+    if (rc == 0)
+        rc = nerve_sim_matrices(out, s.mats, s.count, metrics, n_metrics, o, &bar);
     nerve_progress_end(&bar);
+    for (int k = 0; k < n_metrics && rc == 0; k++)
+        rc = write_matrix(dir, metrics[k], out[k], s.count);
     if (rc == 0)
         rc = write_index(dir, &s, metrics, n_metrics, o);
-    free(m);
+    free(all);
     layers_free(&s);
     return rc;
 }
