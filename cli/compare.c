@@ -142,8 +142,6 @@ static int parse_fraction(const char *s, double *out, int open_one)
     return 0;
 }
 
-static const cli_command *self(void);
-
 static int compare_run(int argc, char **argv)
 {
     enum { OPT_KEEP = 1000, OPT_EPSILON, OPT_FRACTION };
@@ -160,7 +158,7 @@ static int compare_run(int argc, char **argv)
     opterr = 0;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "+:M:s:" CLI_COMMON_SHORT, options, NULL)) != -1) {
-        int common = cli_common_option(self(), opt, optarg, argv, &status);
+        int common = cli_common_option(&cli_compare, opt, optarg, argv, &status);
         if (common < 0)
             return status;
         if (common)
@@ -237,8 +235,3 @@ const cli_command cli_compare = {
     .run = compare_run,
     .help = compare_help,
 };
-
-static const cli_command *self(void)
-{
-    return &cli_compare;
-}

@@ -31,8 +31,6 @@ static void embed_help(void)
            "  nerve embed -k 2 -o relu3.pca.npy study/acts/relu3_Relu_output_0.npy\n");
 }
 
-static const cli_command *self(void);
-
 static int embed_run(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -47,7 +45,7 @@ static int embed_run(int argc, char **argv)
     opterr = 0;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "+:m:k:o:" CLI_COMMON_SHORT, options, NULL)) != -1) {
-        int common = cli_common_option(self(), opt, optarg, argv, &status);
+        int common = cli_common_option(&cli_embed, opt, optarg, argv, &status);
         if (common < 0)
             return status;
         if (common)
@@ -103,8 +101,3 @@ const cli_command cli_embed = {
     .run = embed_run,
     .help = embed_help,
 };
-
-static const cli_command *self(void)
-{
-    return &cli_embed;
-}

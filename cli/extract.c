@@ -67,8 +67,6 @@ static int parse_floats(const char *s, float *v, int *n)
     return *p || *n == 0 ? -1 : 0;
 }
 
-static const cli_command *self(void);
-
 static int extract_run(int argc, char **argv)
 {
     enum { OPT_MODE = 1000, OPT_PER_INPUT, OPT_SEED, OPT_RESIZE, OPT_CROP, OPT_MEAN, OPT_STD, OPT_NO_SCALE, OPT_STRICT };
@@ -91,7 +89,7 @@ static int extract_run(int argc, char **argv)
     opterr = 0;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "+:m:d:o:l:b:n:" CLI_COMMON_SHORT, options, NULL)) != -1) {
-        int common = cli_common_option(self(), opt, optarg, argv, &status);
+        int common = cli_common_option(&cli_extract, opt, optarg, argv, &status);
         if (common < 0)
             return status;
         if (common)
@@ -155,8 +153,3 @@ const cli_command cli_extract = {
     .run = extract_run,
     .help = extract_help,
 };
-
-static const cli_command *self(void)
-{
-    return &cli_extract;
-}

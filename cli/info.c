@@ -179,15 +179,11 @@ static int describe_npz(sink *s, const char *path)
     for (int64_t i = 0; i < z.count; i++) {
         char label[4096];
         snprintf(label, sizeof label, "%s:%s", path, z.names[i]);
-        /* Read once as float to learn the type, again as int64 if integer:
-         * members are small next to whole files, and this keeps one path. */
         nerve_npy_header h;
         nerve_array a;
-        rc = nerve_npz_read(&z, z.names[i], NERVE_F32, &a, &h);
-        if (rc == 0 && summary_type(h.dtype) == NERVE_I64) {
-            nerve_array_free(&a);
-            rc = nerve_npz_read(&z, z.names[i], NERVE_I64, &a, &h);
-        }
+        rc = nerve_npz_read_header(&z, z.names[i], &h);
+        if (rc == 0)
+            rc = nerve_npz_read(&z, z.names[i], summary_type(h.dtype), &a, &h);
         if (rc < 0) {
             int status = cli_fail(rc);
             worst = status > worst ? status : worst;
@@ -259,8 +255,6 @@ static int describe_argument(sink *s, const char *arg)
     return worst;
 }
 
-static const cli_command *self(void);
-
 static int info_run(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -272,7 +266,7 @@ static int info_run(int argc, char **argv)
     opterr = 0;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "+:j" CLI_COMMON_SHORT, options, NULL)) != -1) {
-        int common = cli_common_option(self(), opt, optarg, argv, &status);
+        int common = cli_common_option(&cli_info, opt, optarg, argv, &status);
         if (common < 0)
             return status;
         if (common == 0 && opt == 'j')
@@ -305,8 +299,3 @@ const cli_command cli_info = {
     .run = info_run,
     .help = info_help,
 };
-
-static const cli_command *self(void)
-{
-    return &cli_info;
-}

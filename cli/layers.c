@@ -85,8 +85,6 @@ static void print_json(const nerve_model *m, const nerve_tap_info *taps, int cou
     json_decref(root);
 }
 
-static const cli_command *self(void);
-
 static int layers_run(int argc, char **argv)
 {
     enum { OPT_OPS = 1000 };
@@ -103,7 +101,7 @@ static int layers_run(int argc, char **argv)
     opterr = 0;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "+:s:j" CLI_COMMON_SHORT, options, NULL)) != -1) {
-        int common = cli_common_option(self(), opt, optarg, argv, &status);
+        int common = cli_common_option(&cli_layers, opt, optarg, argv, &status);
         if (common < 0)
             return status;
         if (common)
@@ -148,8 +146,3 @@ const cli_command cli_layers = {
     .run = layers_run,
     .help = layers_help,
 };
-
-static const cli_command *self(void)
-{
-    return &cli_layers;
-}

@@ -246,6 +246,8 @@ int  nerve_npz_open(nerve_npz *z, const char *path);
 /* Reads member `name` ("x" or "x.npy") converted to `want`. h may be NULL. */
 int  nerve_npz_read(nerve_npz *z, const char *name, nerve_dtype want,
                     nerve_array *out, nerve_npy_header *h);
+/* Only the header of member `name`: reads no more of it than that. */
+int  nerve_npz_read_header(nerve_npz *z, const char *name, nerve_npy_header *h);
 void nerve_npz_close(nerve_npz *z);
 
 typedef struct nerve_npz_member {

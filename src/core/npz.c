@@ -109,25 +109,68 @@ static int read_member_bytes(nerve_npz *z, int64_t index, const char *label,
     return rc;
 }
 
+/* The .npy member called name: its index and a "file:member" label for
+ * errors (malloc'd, the caller frees it even on failure). */
+static int find_npy_member(nerve_npz *z, const char *name, int64_t *index, char **label)
+{
+    *index = find_member(z, name);
+    if (asprintf(label, "%s:%s", z->path, *index >= 0 ? z->names[*index] : name) < 0) {
+        *label = NULL;
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    }
+    if (*index < 0)
+        return nerve_error_set(NERVE_EINPUT, "%s: no such member", *label);
+    if (!ends_with(z->names[*index], ".npy"))
+        return nerve_error_set(NERVE_EINPUT, "%s: member is not a .npy array", *label);
+    return 0;
+}
+
 int nerve_npz_read(nerve_npz *z, const char *name, nerve_dtype want, nerve_array *out,
                    nerve_npy_header *h)
 {
     memset(out, 0, sizeof *out);
-    char *label = NULL;
-    int64_t index = find_member(z, name);
-    if (asprintf(&label, "%s:%s", z->path, index >= 0 ? z->names[index] : name) < 0)
-        return nerve_error_set(NERVE_ENOMEM, "out of memory");
-    int rc;
+    char *label;
+    int64_t index;
     unsigned char *buf = NULL;
     size_t len = 0;
-    if (index < 0)
-        rc = nerve_error_set(NERVE_EINPUT, "%s: no such member", label);
-    else if (!ends_with(z->names[index], ".npy"))
-        rc = nerve_error_set(NERVE_EINPUT, "%s: member is not a .npy array", label);
-    else
+    int rc = find_npy_member(z, name, &index, &label);
+    if (rc == 0)
         rc = read_member_bytes(z, index, label, &buf, &len);
     if (rc == 0)
         rc = nerve_npy_read_mem(out, h, buf, len, label, want);
+    free(buf);
+    free(label);
+    return rc;
+}
+
+int nerve_npz_read_header(nerve_npz *z, const char *name, nerve_npy_header *h)
+{
+    char *label;
+    int64_t index;
+    int rc = find_npy_member(z, name, &index, &label);
+    zip_file_t *f = rc == 0 ? zip_fopen_index(z->zip, (zip_uint64_t)index, 0) : NULL;
+    if (rc == 0 && !f)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: cannot open the member (%s)", label, zip_strerror(z->zip));
+    /* The preamble gives the header's length; read just that much. */
+    unsigned char pre[12], *buf = NULL;
+    zip_int64_t got = f ? zip_fread(f, pre, sizeof pre) : 0;
+    if (rc == 0 && got < 10)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: truncated: shorter than a .npy header", label);
+    if (rc == 0) {
+        size_t start = pre[6] == 1 ? 10 : 12;
+        size_t hlen = start == 10 ? (size_t)pre[8] | (size_t)pre[9] << 8
+                    : (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
+        size_t total = start + hlen;
+        if (!(buf = malloc(total > sizeof pre ? total : sizeof pre)))
+            rc = nerve_error_set(NERVE_ENOMEM, "%s: out of memory", label);
+        if (rc == 0) {
+            memcpy(buf, pre, (size_t)got);
+            zip_int64_t more = total > (size_t)got ? zip_fread(f, buf + got, total - (size_t)got) : 0;
+            rc = nerve_npy_parse_header(h, buf, (size_t)got + (size_t)(more > 0 ? more : 0), label);
+        }
+    }
+    if (f)
+        zip_fclose(f);
     free(buf);
     free(label);
     return rc;

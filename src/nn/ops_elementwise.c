@@ -87,10 +87,13 @@ static int binary_same_shape_f32(const op_context *c, const nerve_array *a, cons
         return rc;
     float *y = out->data;
     const float *x = b->data;
-    int64_t n = nerve_array_count(out);
-    #pragma omp parallel for schedule(static) if (n > 1 << 16)
-    for (int64_t i = 0; i < n; i++)
-        binary_row_f32(op, y + i, y + i, 0, x + i, 0, 1);
+    enum { CHUNK = 1 << 14 };
+    int64_t n = nerve_array_count(out), chunks = (n + CHUNK - 1) / CHUNK;
+    #pragma omp parallel for schedule(static) if (chunks > 4)
+    for (int64_t k = 0; k < chunks; k++) {
+        int64_t start = k * CHUNK, len = n - start < CHUNK ? n - start : CHUNK;
+        binary_row_f32(op, y + start, y + start, 1, x + start, 1, len);
+    }
     return 0;
 }
 
@@ -136,29 +139,18 @@ static int binary(const op_context *c, const nerve_array *const *in, int n_in, n
     return 0;
 }
 
-static int op_add(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
-{
-    (void)n_out;
-    return binary(c, in, n_in, out, ADD);
-}
+#define BINARY_OP(fn, op)                                                                 \
+    static int fn(const op_context *c, const nerve_array *const *in, int n_in,           \
+                  nerve_array *out, int n_out)                                            \
+    {                                                                                     \
+        (void)n_out;                                                                      \
+        return binary(c, in, n_in, out, op);                                              \
+    }
 
-static int op_sub(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
-{
-    (void)n_out;
-    return binary(c, in, n_in, out, SUB);
-}
-
-static int op_mul(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
-{
-    (void)n_out;
-    return binary(c, in, n_in, out, MUL);
-}
-
-static int op_div(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
-{
-    (void)n_out;
-    return binary(c, in, n_in, out, DIV);
-}
+BINARY_OP(op_add, ADD)
+BINARY_OP(op_sub, SUB)
+BINARY_OP(op_mul, MUL)
+BINARY_OP(op_div, DIV)
 
 /* ---- pointwise ------------------------------------------------------- */
 

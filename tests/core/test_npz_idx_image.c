@@ -33,6 +33,21 @@ Test(npz, numpy_savez_stored)
     check_npz_members(fixture("npz/stored.npz"));
 }
 
+Test(npz, header_alone_of_a_deflated_member)
+{
+    nerve_npz z;
+    cr_assert_eq(nerve_npz_open(&z, fixture("npz/deflated.npz")), 0, "%s", nerve_error());
+    nerve_npy_header h;
+    cr_assert_eq(nerve_npz_read_header(&z, "b", &h), 0, "%s", nerve_error());
+    cr_assert_eq(h.dtype, NERVE_I64);
+    cr_assert_eq(h.ndim, 1);
+    cr_assert_eq(h.shape[0], 5);
+    nerve_npz_close(&z);
+    cr_assert_eq(nerve_npz_open(&z, fixture("npz/not_npy_member.npz")), 0);
+    cr_assert_eq(nerve_npz_read_header(&z, "readme.txt", &h), NERVE_EINPUT);
+    nerve_npz_close(&z);
+}
+
 Test(npz, numpy_savez_compressed)
 {
     check_npz_members(fixture("npz/deflated.npz"));
