@@ -128,15 +128,19 @@ static float direct_distance(const float *x, const float *y, int64_t d, nerve_me
     return xx > 0 && yy > 0 ? (float)(1 - s / sqrt(xx * yy)) : 1.0f;
 }
 
+static double row_squared_norm(const float *x, int64_t d)
+{
+    double s = 0;
+    for (int64_t j = 0; j < d; j++)
+        s += (double)x[j] * x[j];
+    return s;
+}
+
 static void squared_norms(float *out, const nerve_mat *m)
 {
     #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < m->rows; i++) {
-        double s = 0;
-        for (int64_t j = 0; j < m->cols; j++)
-            s += (double)m->data[i * m->cols + j] * m->data[i * m->cols + j];
-        out[i] = (float)s;
-    }
+    for (int64_t i = 0; i < m->rows; i++)
+        out[i] = (float)row_squared_norm(m->data + i * m->cols, m->cols);
 }
 
 /* For the cosine metric: a copy with every row scaled to unit length, so
@@ -148,9 +152,7 @@ static int unit_rows(nerve_mat *out, const nerve_mat *m)
         return rc;
     #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < m->rows; i++) {
-        double s = 0;
-        for (int64_t j = 0; j < m->cols; j++)
-            s += (double)m->data[i * m->cols + j] * m->data[i * m->cols + j];
+        double s = row_squared_norm(m->data + i * m->cols, m->cols);
         float f = s > 0 ? (float)(1 / sqrt(s)) : 0;
         for (int64_t j = 0; j < m->cols; j++)
             out->data[i * m->cols + j] = m->data[i * m->cols + j] * f;

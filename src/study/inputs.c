@@ -151,23 +151,27 @@ static void free_list(char **names, int n)
     free(names);
 }
 
-/* The size an image of h x w has after Resize(resize) and CenterCrop(crop). */
-static void preprocessed_size(const nerve_preprocess *pp, int64_t h, int64_t w, int64_t *oh, int64_t *ow)
+/* The size an image of h x w has after torchvision's Resize(resize): the
+ * shorter side becomes `resize`, the other keeps the ratio (truncated). */
+static void resized_size(int64_t resize, int64_t h, int64_t w, int64_t *oh, int64_t *ow)
 {
-    if (pp->resize > 0) {
-        /* torchvision: the shorter side becomes `resize`, the other keeps the ratio (truncated). */
-        if (h <= w) {
-            w = (int64_t)((double)pp->resize * (double)w / (double)h);
-            h = pp->resize;
-        } else {
-            h = (int64_t)((double)pp->resize * (double)h / (double)w);
-            w = pp->resize;
-        }
-    }
-    if (pp->crop > 0)
-        h = w = pp->crop;
     *oh = h;
     *ow = w;
+    if (resize > 0 && h <= w) {
+        *ow = (int64_t)((double)resize * (double)w / (double)h);
+        *oh = resize;
+    } else if (resize > 0) {
+        *oh = (int64_t)((double)resize * (double)h / (double)w);
+        *ow = resize;
+    }
+}
+
+/* ... and then CenterCrop(crop). */
+static void preprocessed_size(const nerve_preprocess *pp, int64_t h, int64_t w, int64_t *oh, int64_t *ow)
+{
+    resized_size(pp->resize, h, w, oh, ow);
+    if (pp->crop > 0)
+        *oh = *ow = pp->crop;
 }
 
 static int open_folder(nerve_inputs *in, const char *dir, int channels)
@@ -268,7 +272,7 @@ static int load_image(const nerve_inputs *in, const char *path, float *dst)
     if (rc < 0)
         return rc;
     int64_t rh, rw;
-    preprocessed_size(&(nerve_preprocess){ .resize = in->pp.resize }, img.height, img.width, &rh, &rw);
+    resized_size(in->pp.resize, img.height, img.width, &rh, &rw);
     uint8_t *resized = img.pixels;
     if (rh != img.height || rw != img.width) {
         resized = malloc((size_t)(rh * rw * C));
