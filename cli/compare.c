@@ -157,7 +157,7 @@ static int compare_run(int argc, char **argv)
     int opt, status;
     opterr = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+:M:s:" CLI_COMMON_SHORT, options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":M:s:" CLI_COMMON_SHORT, options, NULL)) != -1) {
         int common = cli_common_option(&cli_compare, opt, optarg, argv, &status);
         if (common < 0)
             return status;

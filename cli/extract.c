@@ -88,7 +88,7 @@ static int extract_run(int argc, char **argv)
     long v;
     opterr = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+:m:d:o:l:b:n:" CLI_COMMON_SHORT, options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":m:d:o:l:b:n:" CLI_COMMON_SHORT, options, NULL)) != -1) {
         int common = cli_common_option(&cli_extract, opt, optarg, argv, &status);
         if (common < 0)
             return status;

@@ -265,7 +265,7 @@ static int info_run(int argc, char **argv)
     int json = 0, opt, status;
     opterr = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+:j" CLI_COMMON_SHORT, options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":j" CLI_COMMON_SHORT, options, NULL)) != -1) {
         int common = cli_common_option(&cli_info, opt, optarg, argv, &status);
         if (common < 0)
             return status;

@@ -100,7 +100,7 @@ static int layers_run(int argc, char **argv)
     const char *shape_arg = NULL;
     opterr = 0;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+:s:j" CLI_COMMON_SHORT, options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":s:j" CLI_COMMON_SHORT, options, NULL)) != -1) {
         int common = cli_common_option(&cli_layers, opt, optarg, argv, &status);
         if (common < 0)
             return status;

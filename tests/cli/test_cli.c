@@ -65,6 +65,18 @@ Test(cli, info_json_is_machine_readable)
     cr_assert(strstr(out, "\"descr\": \"<f4\""), "%s", out);
 }
 
+Test(cli, options_may_follow_the_files)
+{
+    const char *out, *err;
+    int status = run_nerve((const char *[]){ "info", fixture("npy/vector.npy"), "--json", NULL }, &out, &err);
+    cr_assert_eq(status, 0, "%s", err);
+    cr_assert(strstr(out, "\"shape\""), "%s", out);
+    status = run_nerve((const char *[]){ "layers", fixture("nn/small_cnn.onnx"), "--input-shape", "3,1,28,28", NULL },
+                       &out, &err);
+    cr_assert_eq(status, 0, "%s", err);
+    cr_assert(strstr(out, "3 x 10"), "%s", out);
+}
+
 Test(cli, info_empty_rows_is_valid)
 {
     const char *out, *err;
