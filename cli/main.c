@@ -14,6 +14,7 @@ static const cli_command *commands[] = {
     &cli_extract,
     &cli_compare,
     &cli_embed,
+    &cli_mapper,
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

@@ -26,6 +26,9 @@ typedef enum nerve_metric {
 const char *nerve_metric_name(nerve_metric m);
 int         nerve_metric_parse(const char *s, nerve_metric *m);   /* -1 if unknown */
 
+/* The distance of x and y (d floats each), computed directly in double. */
+double nerve_knn_distance(const float *x, const float *y, int64_t d, nerve_metric metric);
+
 typedef struct nerve_knn {
     int64_t  n, k;
     int64_t *index;     /* n x k, nearest first */
@@ -39,6 +42,27 @@ int  nerve_knn_exact(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_m
 int  nerve_knn_query(nerve_knn *out, const nerve_mat *queries, const nerve_mat *points, int64_t k,
                      nerve_metric metric);
 void nerve_knn_free(nerve_knn *knn);
+
+/* The k nearest other points of every point, exact for small clouds and
+ * by NN-descent (nerve_knn_descent) for large ones: the choice rests on the
+ * pairwise work, N^2 d. */
+int  nerve_knn_build(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_metric metric, uint64_t seed);
+/* Approximate k nearest neighbours by NN-descent (Dong, Charikar and Li,
+ * 2011), seeded; the result does not depend on the thread count. */
+int  nerve_knn_descent(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_metric metric, uint64_t seed);
+
+/* Every point's neighbours within a radius (distance <= radius, as
+ * scikit-learn's radius_neighbors), the point itself included, ascending by
+ * index. The GEMM's float distances decide only clear cases; pairs near the
+ * radius are decided by the distance computed directly in double. */
+typedef struct nerve_radius {
+    int64_t  n;
+    int64_t *start;     /* n + 1 offsets */
+    int32_t *index;     /* neighbours of i: index[start[i] .. start[i + 1]) */
+} nerve_radius;
+
+int  nerve_knn_radius(nerve_radius *out, const nerve_mat *points, double radius, nerve_metric metric);
+void nerve_radius_free(nerve_radius *r);
 
 /* The naive twin: every distance computed directly, for the tests. */
 int  nerve_knn_naive(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_metric metric);

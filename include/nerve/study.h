@@ -19,6 +19,7 @@
 #include "nerve/core.h"
 #include "nerve/nn.h"
 #include "nerve/sim.h"
+#include "nerve/mapper.h"
 
 /* ------------------------------------------------------------------------ */
 /* Inputs                                                                   */
@@ -110,6 +111,21 @@ int  nerve_extract(const nerve_extract_options *o);
  * input). */
 int nerve_study_similarity(const char *dir, const nerve_sim_metric *metrics, int n_metrics,
                            const nerve_sim_options *o, int *skipped);
+
+/* ------------------------------------------------------------------------ */
+/* Mapper graphs of a study's layers                                        */
+/* ------------------------------------------------------------------------ */
+
+typedef struct nerve_study_mapper_summary {
+    int layers, skipped;
+} nerve_study_mapper_summary;
+
+/* Writes DIR/mapper/<layer>.json for every layer (rows = inputs x K), with
+ * the study's labels, predictions and confidences as node figures; the
+ * links between consecutive layers over the same rows in
+ * DIR/mapper/links/<a>__<b>.json; and DIR/mapper/index.json. */
+int nerve_study_mapper(const char *dir, const char *lens, const nerve_mapper_params *p,
+                       nerve_study_mapper_summary *sum);
 
 /* The file name (without .npy) a tap's activations are stored under:
  * the tap name with characters other than [A-Za-z0-9._-] made '_'. */

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nerve/knn.h"
+#include "knn_internal.h"
 
 enum { QUERY_BLOCK = 512, POINT_BLOCK = 1024 };   /* measured best on 100,000 x 128 */
 
@@ -107,66 +107,13 @@ static void scan_row(float *row, float qn, const float *pn, int64_t pb, int64_t 
         }
 }
 
-/* ---- distances --------------------------------------------------------- */
-
-static float direct_distance(const float *x, const float *y, int64_t d, nerve_metric metric)
-{
-    double s = 0;
-    if (metric == NERVE_METRIC_EUCLIDEAN) {
-        for (int64_t j = 0; j < d; j++) {
-            double t = (double)x[j] - y[j];
-            s += t * t;
-        }
-        return (float)sqrt(s);
-    }
-    double xx = 0, yy = 0;   /* cosine */
-    for (int64_t j = 0; j < d; j++) {
-        s += (double)x[j] * y[j];
-        xx += (double)x[j] * x[j];
-        yy += (double)y[j] * y[j];
-    }
-    return xx > 0 && yy > 0 ? (float)(1 - s / sqrt(xx * yy)) : 1.0f;
-}
-
-static double row_squared_norm(const float *x, int64_t d)
-{
-    double s = 0;
-    for (int64_t j = 0; j < d; j++)
-        s += (double)x[j] * x[j];
-    return s;
-}
-
-static void squared_norms(float *out, const nerve_mat *m)
-{
-    #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < m->rows; i++)
-        out[i] = (float)row_squared_norm(m->data + i * m->cols, m->cols);
-}
-
-/* For the cosine metric: a copy with every row scaled to unit length, so
- * 1 - x.y ranks like the cosine distance. */
-static int unit_rows(nerve_mat *out, const nerve_mat *m)
-{
-    int rc = nerve_mat_alloc(out, m->rows, m->cols);
-    if (rc < 0)
-        return rc;
-    #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < m->rows; i++) {
-        double s = row_squared_norm(m->data + i * m->cols, m->cols);
-        float f = s > 0 ? (float)(1 / sqrt(s)) : 0;
-        for (int64_t j = 0; j < m->cols; j++)
-            out->data[i * m->cols + j] = m->data[i * m->cols + j] * f;
-    }
-    return 0;
-}
-
 /* Sorts a query's k heap entries nearest first, with exact distances. */
 static void finish_query(float *dist, int64_t *index, const int64_t *idx, int64_t k, const float *q,
                          const nerve_mat *points, nerve_metric metric)
 {
     for (int64_t j = 0; j < k; j++) {
         index[j] = idx[j];
-        dist[j] = direct_distance(q, points->data + idx[j] * points->cols, points->cols, metric);
+        dist[j] = knn_distance(q, points->data + idx[j] * points->cols, points->cols, metric);
     }
     /* Insertion sort by (distance, index): k is small. */
     for (int64_t a = 1; a < k; a++) {
@@ -198,9 +145,9 @@ static int knn_blocked(nerve_knn *out, const nerve_mat *queries, const nerve_mat
     const nerve_mat *q = queries, *p = points;
     int rc = 0;
     if (metric == NERVE_METRIC_COSINE) {
-        rc = unit_rows(&up, points);
+        rc = knn_unit_rows(&up, points);
         if (rc == 0 && queries != points)
-            rc = unit_rows(&uq, queries);
+            rc = knn_unit_rows(&uq, queries);
         p = &up;
         q = queries == points ? &up : &uq;
     }
@@ -211,8 +158,8 @@ static int knn_blocked(nerve_knn *out, const nerve_mat *queries, const nerve_mat
     if (rc == 0 && (!qn || !pn || !out->index || !out->dist))
         rc = nerve_error_set(NERVE_ENOMEM, "%s: out of memory", what);
     if (rc == 0) {
-        squared_norms(qn, q);
-        squared_norms(pn, p);
+        knn_squared_norms(qn, q);
+        knn_squared_norms(pn, p);
         out->n = nq;
         out->k = k;
     }
@@ -290,7 +237,7 @@ int nerve_knn_naive(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_me
         int64_t size = 0;
         for (int64_t j = 0; j < n; j++)
             if (j != i)
-                heap_push(key, idx, &size, k, direct_distance(points->data + i * d, points->data + j * d, d, metric), j);
+                heap_push(key, idx, &size, k, knn_distance(points->data + i * d, points->data + j * d, d, metric), j);
         finish_query(out->dist + i * k, out->index + i * k, idx, k, points->data + i * d, points, metric);
     }
     free(key);

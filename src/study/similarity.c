@@ -35,42 +35,33 @@ static void layers_free(study_layers *s)
 static int load_layers(study_layers *s, const char *dir, int *skipped)
 {
     memset(s, 0, sizeof *s);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
-    json_error_t err;
-    json_t *root = json_load_file(path, 0, &err);
-    if (!root)
-        return nerve_error_set(NERVE_EINPUT, "%s: cannot read the study manifest (%s); run nerve extract first",
-                               path, err.text);
-    json_int_t inputs = json_integer_value(json_object_get(json_object_get(root, "inputs"), "count"));
-    json_t *layers = json_object_get(root, "layers");
-    size_t n = json_array_size(layers);
-    int rc = inputs > 0 && n > 0 ? 0 : nerve_error_set(NERVE_EINPUT, "%s: no layers or no inputs listed", path);
-    s->mats = calloc(n + 1, sizeof *s->mats);
-    s->names = calloc(n + 1, sizeof *s->names);
-    if (rc == 0 && (!s->mats || !s->names))
+    study_manifest m;
+    int rc = study_manifest_read(&m, dir);
+    if (rc < 0)
+        return rc;
+    s->mats = calloc((size_t)m.count + 1, sizeof *s->mats);
+    s->names = calloc((size_t)m.count + 1, sizeof *s->names);
+    if (!s->mats || !s->names)
         rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
     *skipped = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        json_t *l = json_array_get(layers, i);
-        const char *file = json_string_value(json_object_get(l, "file"));
-        const char *name = json_string_value(json_object_get(l, "name"));
-        if (!file || !name || json_integer_value(json_object_get(l, "rows")) != inputs) {
+    for (int i = 0; rc == 0 && i < m.count; i++) {
+        if (m.layers[i].rows != m.inputs) {
             ++*skipped;   /* several rows per input (--mode all, --per-input): not one point per input */
             continue;
         }
-        snprintf(path, sizeof path, "%s/%s", dir, file);
-        if ((rc = nerve_mat_read_npy(&s->mats[s->count], path)) == 0 && s->mats[s->count].rows != inputs)
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, m.layers[i].file);
+        if ((rc = nerve_mat_read_npy(&s->mats[s->count], path)) == 0 && s->mats[s->count].rows != m.inputs)
             rc = nerve_error_set(NERVE_EINPUT, "%s: %lld rows, the manifest says %lld", path,
-                                 (long long)s->mats[s->count].rows, (long long)inputs);
-        if (rc == 0 && !(s->names[s->count] = strdup(name)))
+                                 (long long)s->mats[s->count].rows, (long long)m.inputs);
+        if (rc == 0 && !(s->names[s->count] = strdup(m.layers[i].name)))
             rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
         if (rc == 0)
             s->count++;
         else
             nerve_mat_free(&s->mats[s->count]);
     }
-    json_decref(root);
+    study_manifest_free(&m);
     if (rc == 0 && s->count == 0)
         rc = nerve_error_set(NERVE_EINPUT, "%s: no layer has one vector per input", dir);
     if (rc < 0)

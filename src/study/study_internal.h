@@ -36,4 +36,20 @@ int sprite_write(const char *path, nerve_inputs *in, int64_t count, sprite_info 
 struct json_t;
 int study_write_json(const char *path, struct json_t *root);
 
+/* A study's manifest as the analyses need it. */
+typedef struct study_layer {
+    char   *name;     /* the tap name */
+    char   *file;     /* relative to the study: acts/<name>.npy */
+    int64_t rows;     /* inputs x rows per input */
+} study_layer;
+
+typedef struct study_manifest {
+    int64_t      inputs;
+    int          count;
+    study_layer *layers;
+} study_manifest;
+
+int  study_manifest_read(study_manifest *m, const char *dir);
+void study_manifest_free(study_manifest *m);
+
 #endif

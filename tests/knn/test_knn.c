@@ -117,3 +117,74 @@ Test(knn, bad_input)
     nerve_mat_free(&m);
     nerve_mat_free(&q);
 }
+
+Test(knn, radius_lists_equal_the_direct_distances)
+{
+    nerve_mat m;
+    random_points(&m, 700, 6, 9);
+    for (int metric = 0; metric < 2; metric++) {
+        double r = metric == NERVE_METRIC_COSINE ? 0.3 : 2.0;
+        nerve_radius nb;
+        cr_assert_eq(nerve_knn_radius(&nb, &m, r, (nerve_metric)metric), 0, "%s", nerve_error());
+        for (int64_t i = 0; i < m.rows; i++) {
+            int64_t e = nb.start[i];
+            for (int64_t j = 0; j < m.rows; j++) {
+                double d = nerve_knn_distance(m.data + i * 6, m.data + j * 6, 6, (nerve_metric)metric);
+                int in = j == i || d <= r;
+                int listed = e < nb.start[i + 1] && nb.index[e] == j;
+                cr_assert_eq(listed, in, "%s: %lld-%lld at %g (r %g)", nerve_metric_name((nerve_metric)metric),
+                             (long long)i, (long long)j, d, r);
+                e += listed;
+            }
+        }
+        nerve_radius_free(&nb);
+    }
+    nerve_mat_free(&m);
+}
+
+/* Points near a 3-dimensional subspace of R^32: the low intrinsic
+ * dimension of activations, where NN-descent is meant to work. */
+static void low_dimensional_points(nerve_mat *m, int64_t n)
+{
+    cr_assert_eq(nerve_mat_alloc(m, n, 32), 0);
+    nerve_rng r;
+    nerve_rng_seed(&r, 4);
+    float basis[3][32];
+    for (int a = 0; a < 3; a++)
+        for (int j = 0; j < 32; j++)
+            basis[a][j] = (float)nerve_rng_normal(&r);
+    for (int64_t i = 0; i < n; i++) {
+        double c[3] = { nerve_rng_normal(&r), nerve_rng_normal(&r), nerve_rng_normal(&r) };
+        for (int j = 0; j < 32; j++)
+            m->data[i * 32 + j] = (float)(c[0] * basis[0][j] + c[1] * basis[1][j] + c[2] * basis[2][j] +
+                                          0.05 * nerve_rng_normal(&r));
+    }
+}
+
+Test(knn, descent_recall_and_thread_independence)
+{
+    nerve_mat m;
+    low_dimensional_points(&m, 6000);
+    nerve_knn exact, one, two;
+    cr_assert_eq(nerve_knn_exact(&exact, &m, 15, NERVE_METRIC_EUCLIDEAN), 0);
+    nerve_threads_init(1);
+    cr_assert_eq(nerve_knn_descent(&one, &m, 15, NERVE_METRIC_EUCLIDEAN, 3), 0, "%s", nerve_error());
+    nerve_threads_init(2);
+    cr_assert_eq(nerve_knn_descent(&two, &m, 15, NERVE_METRIC_EUCLIDEAN, 3), 0);
+    cr_assert_eq(memcmp(one.index, two.index, (size_t)(m.rows * 15) * sizeof *one.index), 0,
+                 "the thread count changed the result");
+    int64_t hit = 0;
+    for (int64_t i = 0; i < m.rows; i++)
+        for (int a = 0; a < 15; a++)
+            for (int b = 0; b < 15; b++)
+                if (one.index[i * 15 + b] == exact.index[i * 15 + a]) {
+                    hit++;
+                    break;
+                }
+    double recall = (double)hit / (double)(m.rows * 15);
+    cr_assert_geq(recall, 0.95, "recall %.4f", recall);
+    nerve_knn_free(&exact);
+    nerve_knn_free(&one);
+    nerve_knn_free(&two);
+    nerve_mat_free(&m);
+}

@@ -1,0 +1,195 @@
+/*
+ * mapper.c — every layer's Mapper graph in a study: DIR/mapper/<layer>.json
+ * with the inputs' labels, predictions and confidences as node figures,
+ * the links between consecutive layers' nodes (shared inputs) in
+ * DIR/mapper/links/, and DIR/mapper/index.json naming them all.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nerve/mapper.h"
+#include "study_internal.h"
+
+/* The inputs' metadata, repeated for layers with several rows per input. */
+typedef struct study_meta {
+    nerve_array labels, predictions, confidence;
+    int64_t    *row_labels, *row_predictions;
+    float      *row_confidence;
+} study_meta;
+
+static void study_meta_free(study_meta *m)
+{
+    nerve_array_free(&m->labels);
+    nerve_array_free(&m->predictions);
+    nerve_array_free(&m->confidence);
+    free(m->row_labels);
+    free(m->row_predictions);
+    free(m->row_confidence);
+    memset(m, 0, sizeof *m);
+}
+
+/* Reads DIR/inputs/NAME.npy if it is there. */
+static int read_optional(nerve_array *a, const char *dir, const char *name, nerve_dtype want, int64_t inputs)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/inputs/%s.npy", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    fclose(f);
+    nerve_npy_header h;
+    int rc = nerve_npy_read(a, &h, path, want);
+    if (rc == 0 && nerve_array_count(a) != inputs)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: %lld values, the study has %lld inputs", path,
+                             (long long)nerve_array_count(a), (long long)inputs);
+    return rc;
+}
+
+/* meta for a layer of rows = inputs x per rows. */
+static int layer_meta(nerve_mapper_meta *out, study_meta *m, int64_t inputs, int64_t per)
+{
+    int64_t rows = inputs * per;
+    free(m->row_labels);
+    free(m->row_predictions);
+    free(m->row_confidence);
+    m->row_labels = m->labels.data ? malloc((size_t)rows * sizeof *m->row_labels) : NULL;
+    m->row_predictions = m->predictions.data ? malloc((size_t)rows * sizeof *m->row_predictions) : NULL;
+    m->row_confidence = m->confidence.data ? malloc((size_t)rows * sizeof *m->row_confidence) : NULL;
+    if ((m->labels.data && !m->row_labels) || (m->predictions.data && !m->row_predictions) ||
+        (m->confidence.data && !m->row_confidence))
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    for (int64_t r = 0; r < rows; r++) {
+        if (m->row_labels)
+            m->row_labels[r] = ((const int64_t *)m->labels.data)[r / per];
+        if (m->row_predictions)
+            m->row_predictions[r] = ((const int64_t *)m->predictions.data)[r / per];
+        if (m->row_confidence)
+            m->row_confidence[r] = ((const float *)m->confidence.data)[r / per];
+    }
+    out->labels = m->row_labels;
+    out->predictions = m->row_predictions;
+    out->confidence = m->row_confidence;
+    return 0;
+}
+
+/* "acts/x.npy" -> "x" */
+static void file_stem(char *out, size_t cap, const char *file)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    size_t n = strlen(base);
+    snprintf(out, cap, "%.*s", (int)(n > 4 && strcmp(base + n - 4, ".npy") == 0 ? n - 4 : n), base);
+}
+
+static int write_links(const char *dir, const char *rel, const nerve_mapper_graph *a, const nerve_mapper_graph *b)
+{
+    nerve_mapper_links l;
+    int rc = nerve_mapper_links_between(&l, a, b);
+    if (rc < 0)
+        return rc;
+    json_t *src = json_array(), *dst = json_array(), *shared = json_array();
+    for (int64_t i = 0; i < l.n; i++) {
+        json_array_append_new(src, json_integer(l.a[i]));
+        json_array_append_new(dst, json_integer(l.b[i]));
+        json_array_append_new(shared, json_integer(l.shared[i]));
+    }
+    nerve_mapper_links_free(&l);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    return study_write_json(path, json_pack("{s:o, s:o, s:o}", "source", src, "target", dst, "shared", shared));
+}
+
+static json_t *layer_entry(const study_layer *l, const char *graph, const nerve_mapper_graph *g)
+{
+    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "name", l->name, "graph", graph, "rows",
+                     (json_int_t)l->rows, "nodes", (json_int_t)g->n_nodes, "edges", (json_int_t)g->n_edges,
+                     "components", (json_int_t)g->components, "loops", (json_int_t)g->loops, "branch_points",
+                     (json_int_t)g->branch_points, "leaves", (json_int_t)g->leaves, "eps", g->eps);
+}
+
+/* One layer: its graph written, kept in *g for the links to the next. */
+static int map_layer(nerve_mapper_graph *g, const char *dir, const study_layer *l, const char *lens_spec,
+                     const nerve_mapper_params *p, const nerve_mapper_meta *meta, char *graph_rel, size_t cap)
+{
+    char path[4096], stem[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, l->file);
+    nerve_mat x;
+    nerve_lens lens = { 0 };
+    int rc = nerve_mat_read_npy(&x, path);
+    if (rc < 0)
+        return rc;
+    if ((rc = nerve_lens_compute(&lens, lens_spec, &x, meta)) == 0)
+        rc = nerve_mapper_build(g, &x, &lens, p, meta);
+    file_stem(stem, sizeof stem, l->file);
+    snprintf(graph_rel, cap, "mapper/%s.json", stem);
+    snprintf(path, sizeof path, "%s/%s", dir, graph_rel);
+    if (rc == 0)
+        rc = nerve_mapper_write(path, NERVE_GRAPH_JSON, g, p, &lens);
+    nerve_lens_free(&lens);
+    nerve_mat_free(&x);
+    return rc;
+}
+
+int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mapper_params *p,
+                       nerve_study_mapper_summary *sum)
+{
+    memset(sum, 0, sizeof *sum);
+    study_manifest m;
+    study_meta sm = { 0 };
+    int rc = study_manifest_read(&m, dir);
+    if (rc < 0)
+        return rc;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/mapper", dir);
+    if ((rc = nerve_dir_create(path)) == 0) {
+        snprintf(path, sizeof path, "%s/mapper/links", dir);
+        rc = nerve_dir_create(path);
+    }
+    if (rc == 0 && (rc = read_optional(&sm.labels, dir, "labels", NERVE_I64, m.inputs)) == 0 &&
+        (rc = read_optional(&sm.predictions, dir, "predictions", NERVE_I64, m.inputs)) == 0)
+        rc = read_optional(&sm.confidence, dir, "confidence", NERVE_F32, m.inputs);
+    json_t *layers = json_array(), *links = json_array();
+    nerve_mapper_graph prev = { 0 }, g = { 0 };
+    const study_layer *prev_layer = NULL;
+    for (int i = 0; rc == 0 && i < m.count; i++) {
+        const study_layer *l = &m.layers[i];
+        if (l->rows % m.inputs != 0) {
+            sum->skipped++;
+            continue;
+        }
+        nerve_mapper_meta meta = { .seed = p->seed };
+        char graph_rel[1200], links_rel[2600], a[1024], b[1024];
+        if ((rc = layer_meta(&meta, &sm, m.inputs, l->rows / m.inputs)) < 0 ||
+            (rc = map_layer(&g, dir, l, lens_spec, p, &meta, graph_rel, sizeof graph_rel)) < 0)
+            break;
+        json_array_append_new(layers, layer_entry(l, graph_rel, &g));
+        if (prev_layer && prev_layer->rows == l->rows) {
+            file_stem(a, sizeof a, prev_layer->file);
+            file_stem(b, sizeof b, l->file);
+            snprintf(links_rel, sizeof links_rel, "mapper/links/%s__%s.json", a, b);
+            if ((rc = write_links(dir, links_rel, &prev, &g)) == 0)
+                json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "from", prev_layer->name, "to", l->name,
+                                                       "file", links_rel));
+        }
+        nerve_mapper_graph_free(&prev);
+        prev = g;
+        memset(&g, 0, sizeof g);
+        prev_layer = l;
+        sum->layers++;
+    }
+    if (rc == 0) {
+        snprintf(path, sizeof path, "%s/mapper/index.json", dir);
+        rc = study_write_json(path, json_pack("{s:s, s:s, s:I, s:f, s:O, s:O}", "lens", lens_spec, "cover",
+                                              nerve_cover_name(p->cover), "intervals", (json_int_t)p->intervals,
+                                              "overlap", p->overlap, "layers", layers, "links", links));
+    }
+    json_decref(layers);
+    json_decref(links);
+    nerve_mapper_graph_free(&prev);
+    nerve_mapper_graph_free(&g);
+    study_meta_free(&sm);
+    study_manifest_free(&m);
+    return rc;
+}
