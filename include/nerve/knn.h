@@ -28,6 +28,9 @@ int         nerve_metric_parse(const char *s, nerve_metric *m);   /* -1 if unkno
 
 /* The distance of x and y (d floats each), computed directly in double. */
 double nerve_knn_distance(const float *x, const float *y, int64_t d, nerve_metric metric);
+/* The same in float arithmetic with several partial sums: faster, for
+ * approximate searches. */
+float  nerve_knn_distance_float(const float *x, const float *y, int64_t d, nerve_metric metric);
 
 typedef struct nerve_knn {
     int64_t  n, k;

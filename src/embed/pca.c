@@ -40,6 +40,54 @@ static void flip_signs(nerve_pca *p, const double *scores)
     }
 }
 
+enum { PCA_BLOCK = 4096 };   /* rows converted to centred doubles at a time */
+
+static void column_means(double *mean, const nerve_mat *m)
+{
+    int64_t d = m->cols;
+    memset(mean, 0, (size_t)d * sizeof *mean);
+    for (int64_t i = 0; i < m->rows; i++)
+        for (int64_t j = 0; j < d; j++)
+            mean[j] += m->data[i * d + j];
+    for (int64_t j = 0; j < d; j++)
+        mean[j] /= (double)m->rows;
+}
+
+/* Rows [r0, r0 + rb) of m, centred, as doubles. */
+static void centred_block(double *out, const nerve_mat *m, const double *mean, int64_t r0, int64_t rb)
+{
+    int64_t d = m->cols;
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < rb; i++)
+        for (int64_t j = 0; j < d; j++)
+            out[i * d + j] = m->data[(r0 + i) * d + j] - mean[j];
+}
+
+/* The covariance (upper triangle), block by block: the centred data is
+ * never held whole, so memory stays near the input's size. */
+static void covariance(double *cov, double *block, const nerve_mat *m, const double *mean)
+{
+    int64_t n = m->rows, d = m->cols;
+    for (int64_t r0 = 0; r0 < n; r0 += PCA_BLOCK) {
+        int64_t rb = n - r0 < PCA_BLOCK ? n - r0 : PCA_BLOCK;
+        centred_block(block, m, mean, r0, rb);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)rb, 1.0 / (double)(n - 1), block, (int)d,
+                    r0 == 0 ? 0.0 : 1.0, cov, (int)d);
+    }
+}
+
+static void project(double *scores, double *block, const nerve_mat *m, const double *mean,
+                    const double *components, int64_t k)
+{
+    int64_t n = m->rows, d = m->cols;
+    for (int64_t r0 = 0; r0 < n; r0 += PCA_BLOCK) {
+        int64_t rb = n - r0 < PCA_BLOCK ? n - r0 : PCA_BLOCK;
+        centred_block(block, m, mean, r0, rb);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rb, (int)k, (int)d, 1.0, block, (int)d,
+                    components, (int)d, 0.0, scores + r0 * k, (int)k);
+    }
+}
+
 int nerve_pca_fit(nerve_pca *p, const nerve_mat *points, int64_t k)
 {
     memset(p, 0, sizeof *p);
@@ -58,14 +106,14 @@ int nerve_pca_fit(nerve_pca *p, const nerve_mat *points, int64_t k)
     p->components = malloc((size_t)(k * d) * sizeof *p->components);
     p->explained = malloc((size_t)k * sizeof *p->explained);
     p->explained_ratio = malloc((size_t)k * sizeof *p->explained_ratio);
-    double *x = p->mean ? nerve_mat_centered(points, p->mean) : NULL;
+    double *block = malloc((size_t)(PCA_BLOCK * d) * sizeof *block);
     double *cov = malloc((size_t)(d * d) * sizeof *cov), *w = malloc((size_t)d * sizeof *w);
     double *scores = malloc((size_t)(n * k) * sizeof *scores);
-    int rc = x && cov && w && scores && p->components && p->explained && p->explained_ratio
+    int rc = p->mean && block && cov && w && scores && p->components && p->explained && p->explained_ratio
              ? nerve_mat_alloc(&p->scores, n, k) : nerve_error_set(NERVE_ENOMEM, "pca: out of memory");
     if (rc == 0) {
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)n, 1.0 / (double)(n - 1), x, (int)d, 0.0,
-                    cov, (int)d);
+        column_means(p->mean, points);
+        covariance(cov, block, points, p->mean);
         if (LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)d, cov, (lapack_int)d, w) != 0)
             rc = nerve_error_set(NERVE_EINPUT, "pca: the eigen-decomposition did not converge");
     }
@@ -81,11 +129,10 @@ int nerve_pca_fit(nerve_pca *p, const nerve_mat *points, int64_t k)
             for (int64_t j = 0; j < d; j++)
                 p->components[c * d + j] = cov[j * d + col];
         }
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)k, (int)d, 1.0, x, (int)d,
-                    p->components, (int)d, 0.0, scores, (int)k);
+        project(scores, block, points, p->mean, p->components, k);
         flip_signs(p, scores);
     }
-    free(x);
+    free(block);
     free(cov);
     free(w);
     free(scores);

@@ -4,10 +4,12 @@
  * lists; each round samples every point's new and old neighbours (with
  * reverse neighbours) as candidates, compares candidates pairwise (the
  * local join), and keeps the closer ones; it stops when a round changes
- * fewer than DELTA * N * K entries.
+ * fewer than DELTA * N * K entries. The first lists come from the leaves of
+ * two random projection trees, which saves most of the early rounds.
  *
- * Determinism: the candidates are drawn in one sequential pass from a
- * seeded generator; the local join reads the lists but writes only
+ * Determinism: the candidates' priorities are hashes of (seed, round,
+ * entry) and each thread fills its own points' candidates scanning every
+ * entry in one order; the trees' leaves are disjoint; the local join reads the lists but writes only
  * per-block update buffers; the updates are then applied in block order,
  * each thread applying those aimed at its own points. So the result depends
  * on the seed only, not on the thread count.
@@ -68,25 +70,6 @@ static int list_try(lists *L, int64_t i, float d, int32_t j)
     return 1;
 }
 
-/* ---- squared distances in float, four lanes the compiler vectorises ---- */
-
-static float squared_distance(const float *x, const float *y, int64_t d)
-{
-    float acc[8] = { 0 };
-    int64_t j = 0;
-    for (; j + 8 <= d; j += 8)
-        for (int t = 0; t < 8; t++) {
-            float v = x[j + t] - y[j + t];
-            acc[t] += v * v;
-        }
-    float s = 0;
-    for (; j < d; j++)
-        s += (x[j] - y[j]) * (x[j] - y[j]);
-    for (int t = 0; t < 8; t++)
-        s += acc[t];
-    return s;
-}
-
 /* ---- candidates --------------------------------------------------------- */
 
 /* Per point, up to c candidates kept by smallest random priority. */
@@ -125,41 +108,58 @@ static void candidate_push(candidates *C, int64_t i, int32_t j, float pr)
     index[a] = j;
 }
 
-static void candidates_clear(candidates *C, int64_t n)
+/* A priority in [0, 1) for list entry (i, a) in a round: a hash, so
+ * every thread computes the same one. */
+static float priority(uint64_t seed, int round, int64_t i, int64_t a)
 {
-    for (int64_t e = 0; e < n * C->c; e++) {
-        C->index[e] = -1;
-        C->prio[e] = INFINITY;
-    }
+    uint64_t z = seed ^ ((uint64_t)round << 56) ^ ((uint64_t)i << 8) ^ (uint64_t)a;
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (float)(z >> 40) * (1.0f / 16777216.0f);
 }
 
 /* New and old candidates with reverse neighbours; the new ones drawn are
- * then no longer fresh. */
-static void draw_candidates(candidates *fresh, candidates *old, lists *L, nerve_rng *r)
+ * then no longer fresh. Each thread fills the candidate lists of its own
+ * points, scanning every entry in the same order, so the lists do not
+ * depend on the thread count. */
+static void draw_candidates(candidates *fresh, candidates *old, lists *L, uint64_t seed, int round)
 {
     int64_t n = L->n, k = L->k;
-    candidates_clear(fresh, n);
-    candidates_clear(old, n);
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t a = 0; a < k; a++) {
-            int32_t j = L->index[i * k + a];
-            if (j < 0)
-                continue;
-            float pr = (float)nerve_rng_uniform(r);
-            candidates *C = L->fresh[i * k + a] ? fresh : old;
-            candidate_push(C, i, j, pr);
-            candidate_push(C, j, (int32_t)i, pr);
-        }
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t a = 0; a < k; a++) {
-            if (!L->fresh[i * k + a])
-                continue;
-            for (int64_t b = 0; b < fresh->c; b++)
-                if (fresh->index[i * fresh->c + b] == L->index[i * k + a]) {
-                    L->fresh[i * k + a] = 0;
-                    break;
-                }
-        }
+    #pragma omp parallel
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        for (int64_t i = t; i < n; i += nt)
+            for (int64_t e = 0; e < fresh->c; e++) {
+                fresh->index[i * fresh->c + e] = old->index[i * old->c + e] = -1;
+                fresh->prio[i * fresh->c + e] = old->prio[i * old->c + e] = INFINITY;
+            }
+        #pragma omp barrier
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t a = 0; a < k; a++) {
+                int32_t j = L->index[i * k + a];
+                if (j < 0 || (i % nt != t && j % nt != t))
+                    continue;
+                float pr = priority(seed, round, i, a);
+                candidates *C = L->fresh[i * k + a] ? fresh : old;
+                if (i % nt == t)
+                    candidate_push(C, i, j, pr);
+                if (j % nt == t)
+                    candidate_push(C, j, (int32_t)i, pr);
+            }
+        #pragma omp barrier
+        for (int64_t i = t; i < n; i += nt)
+            for (int64_t a = 0; a < k; a++) {
+                if (!L->fresh[i * k + a])
+                    continue;
+                for (int64_t b = 0; b < fresh->c; b++)
+                    if (fresh->index[i * fresh->c + b] == L->index[i * k + a]) {
+                        L->fresh[i * k + a] = 0;
+                        break;
+                    }
+            }
+    }
 }
 
 /* ---- the local join ----------------------------------------------------- */
@@ -190,7 +190,7 @@ static int updates_push(updates *U, int32_t a, int32_t b, float d)
 
 static int try_pair(updates *U, const lists *L, const nerve_mat *x, int32_t a, int32_t b)
 {
-    float d = squared_distance(x->data + a * x->cols, x->data + b * x->cols, x->cols);
+    float d = knn_squared_distance(x->data + a * x->cols, x->data + b * x->cols, x->cols);
     if (d < L->dist[a * L->k] || d < L->dist[b * L->k])
         return updates_push(U, a, b, d);
     return 0;
@@ -247,29 +247,129 @@ static int64_t round_of_descent(lists *L, const candidates *fresh, const candida
 
 /* ---- set-up and result -------------------------------------------------- */
 
-/* k random distinct other points per point, from the point's own stream. */
-static void random_lists(lists *L, const nerve_mat *x, uint64_t seed)
+/* ---- initial lists: random projection trees ---------------------------- */
+
+/* Splits idx[0..n) in two halves by the side of a random hyperplane (the
+ * perpendicular bisector of two random members), recursively, until the
+ * pieces hold at most leaf points; the leaves' point pairs seed the lists
+ * (pynndescent's initialisation), which saves most of the early rounds. */
+typedef struct rp_tree {
+    const nerve_mat *x;
+    int32_t         *idx;
+    float           *proj;     /* scratch, one per point */
+    int64_t          leaf;
+    int64_t         *leaf_start;
+    int64_t          n_leaves;
+} rp_tree;
+
+static void swap32(int32_t *a, int32_t *b, float *pa, float *pb)
 {
-    int64_t n = L->n, k = L->k;
-    #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        nerve_rng r;
-        nerve_rng_stream(&r, seed, (uint64_t)i);
-        for (int64_t a = 0; a < k; a++) {
-            L->dist[i * k + a] = INFINITY;
-            L->index[i * k + a] = -1;
-            L->fresh[i * k + a] = 1;
+    int32_t t = *a;
+    *a = *b;
+    *b = t;
+    float u = *pa;
+    *pa = *pb;
+    *pb = u;
+}
+
+/* Reorders idx[lo..hi) so the smaller half (by proj) comes first. */
+static void median_partition(int32_t *idx, float *proj, int64_t lo, int64_t hi, int64_t mid)
+{
+    while (hi - lo > 1) {
+        float pivot = proj[lo + (hi - lo) / 2];
+        int64_t i = lo, j = hi - 1;
+        while (i <= j) {
+            while (proj[i] < pivot)
+                i++;
+            while (proj[j] > pivot)
+                j--;
+            if (i <= j)
+                swap32(&idx[i], &idx[j], &proj[i], &proj[j]), i++, j--;
         }
-        for (int64_t got = 0; got < k;) {
-            int32_t j = (int32_t)nerve_rng_below(&r, (uint64_t)n);
-            if (j == i)
-                continue;
-            got += list_try(L, i, squared_distance(x->data + i * x->cols, x->data + j * x->cols, x->cols), j);
-        }
+        if (mid <= j)
+            hi = j + 1;
+        else if (mid >= i)
+            lo = i;
+        else
+            return;
     }
 }
 
-/* Each list sorted nearest first with the distances recomputed directly. */
+static void rp_split(rp_tree *t, int64_t lo, int64_t hi, nerve_rng *r)
+{
+    int64_t n = hi - lo, d = t->x->cols;
+    if (n <= t->leaf) {
+        t->leaf_start[t->n_leaves++] = lo;
+        return;
+    }
+    const float *a = t->x->data + (int64_t)t->idx[lo + (int64_t)nerve_rng_below(r, (uint64_t)n)] * d;
+    const float *b = t->x->data + (int64_t)t->idx[lo + (int64_t)nerve_rng_below(r, (uint64_t)n)] * d;
+    for (int64_t i = lo; i < hi; i++) {
+        const float *p = t->x->data + (int64_t)t->idx[i] * d;
+        float s = 0;
+        for (int64_t j = 0; j < d; j++)
+            s += (p[j] - 0.5f * (a[j] + b[j])) * (a[j] - b[j]);
+        t->proj[i] = s;
+    }
+    int64_t mid = lo + n / 2;
+    median_partition(t->idx, t->proj, lo, hi, mid);
+    rp_split(t, lo, mid, r);
+    rp_split(t, mid, hi, r);
+}
+
+/* Every pair inside each leaf of one tree; leaves are disjoint, so each
+ * is a work item that writes only its own points' lists. */
+static void seed_from_tree(lists *L, const nerve_mat *x, rp_tree *t, int64_t n)
+{
+    t->leaf_start[t->n_leaves] = n;
+    #pragma omp parallel for schedule(dynamic, 16)
+    for (int64_t f = 0; f < t->n_leaves; f++)
+        for (int64_t a = t->leaf_start[f]; a < t->leaf_start[f + 1]; a++)
+            for (int64_t b = a + 1; b < t->leaf_start[f + 1]; b++) {
+                int32_t i = t->idx[a], j = t->idx[b];
+                float dd = knn_squared_distance(x->data + (int64_t)i * x->cols, x->data + (int64_t)j * x->cols, x->cols);
+                list_try(L, i, dd, j);
+                list_try(L, j, dd, i);
+            }
+}
+
+enum { RP_TREES = 2 };
+
+static int initial_lists(lists *L, const nerve_mat *x, uint64_t seed)
+{
+    int64_t n = L->n, k = L->k;
+    for (int64_t e = 0; e < n * k; e++) {
+        L->dist[e] = INFINITY;
+        L->index[e] = -1;
+        L->fresh[e] = 1;
+    }
+    rp_tree t = { .x = x, .leaf = 2 * k + 2 > 32 ? 2 * k + 2 : 32 };
+    t.idx = malloc((size_t)n * sizeof *t.idx);
+    t.proj = malloc((size_t)n * sizeof *t.proj);
+    t.leaf_start = malloc((size_t)(n / 2 + 2) * sizeof *t.leaf_start);
+    if (!t.idx || !t.proj || !t.leaf_start) {
+        free(t.idx);
+        free(t.proj);
+        free(t.leaf_start);
+        return -1;
+    }
+    for (int tree = 0; tree < RP_TREES; tree++) {
+        nerve_rng r;
+        nerve_rng_stream(&r, seed, 0x7265650000ULL + (uint64_t)tree);
+        for (int64_t i = 0; i < n; i++)
+            t.idx[i] = (int32_t)i;
+        t.n_leaves = 0;
+        rp_split(&t, 0, n, &r);
+        seed_from_tree(L, x, &t, n);
+    }
+    free(t.idx);
+    free(t.proj);
+    free(t.leaf_start);
+    return 0;
+}
+
+/* Each list sorted nearest first with the distances recomputed directly
+ * (in float, with several partial sums). */
 static void finish(nerve_knn *out, const lists *L, const nerve_mat *orig, nerve_metric metric)
 {
     int64_t n = L->n, k = L->k;
@@ -278,8 +378,8 @@ static void finish(nerve_knn *out, const lists *L, const nerve_mat *orig, nerve_
         struct { float d; int32_t j; } e[256];
         for (int64_t a = 0; a < k; a++) {
             e[a].j = L->index[i * k + a];
-            e[a].d = nerve_knn_distance(orig->data + i * orig->cols, orig->data + (int64_t)e[a].j * orig->cols,
-                                        orig->cols, metric);
+            e[a].d = nerve_knn_distance_float(orig->data + i * orig->cols, orig->data + (int64_t)e[a].j * orig->cols,
+                                       orig->cols, metric);
         }
         for (int64_t a = 1; a < k; a++) {   /* insertion sort by (distance, index) */
             float dv = e[a].d;
@@ -327,11 +427,10 @@ int nerve_knn_descent(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_
                     !blocks || !out->index || !out->dist))
         rc = nerve_error_set(NERVE_ENOMEM, "knn descent: out of memory");
     if (rc == 0) {
-        nerve_rng r;
-        nerve_rng_seed(&r, seed ^ 0x6e6e64657363656eULL);
-        random_lists(&L, x, seed);
+        if (initial_lists(&L, x, seed) < 0)
+            rc = nerve_error_set(NERVE_ENOMEM, "knn descent: out of memory");
         for (int round = 0; round < MAX_ROUNDS && rc == 0; round++) {
-            draw_candidates(&fresh, &old, &L, &r);
+            draw_candidates(&fresh, &old, &L, seed, round);
             int64_t changes = round_of_descent(&L, &fresh, &old, x, blocks, n_blocks);
             if (changes < 0)
                 rc = nerve_error_set(NERVE_ENOMEM, "knn descent: out of memory");

@@ -62,3 +62,43 @@ int knn_unit_rows(nerve_mat *out, const nerve_mat *m)
     return 0;
 }
 
+
+float knn_squared_distance(const float *x, const float *y, int64_t d)
+{
+    float acc[8] = { 0 };
+    int64_t j = 0;
+    for (; j + 8 <= d; j += 8)
+        for (int t = 0; t < 8; t++) {
+            float v = x[j + t] - y[j + t];
+            acc[t] += v * v;
+        }
+    float s = 0;
+    for (; j < d; j++)
+        s += (x[j] - y[j]) * (x[j] - y[j]);
+    for (int t = 0; t < 8; t++)
+        s += acc[t];
+    return s;
+}
+
+static float dot(const float *x, const float *y, int64_t d)
+{
+    float acc[8] = { 0 };
+    int64_t j = 0;
+    for (; j + 8 <= d; j += 8)
+        for (int t = 0; t < 8; t++)
+            acc[t] += x[j + t] * y[j + t];
+    float s = 0;
+    for (; j < d; j++)
+        s += x[j] * y[j];
+    for (int t = 0; t < 8; t++)
+        s += acc[t];
+    return s;
+}
+
+float nerve_knn_distance_float(const float *x, const float *y, int64_t d, nerve_metric metric)
+{
+    if (metric == NERVE_METRIC_EUCLIDEAN)
+        return sqrtf(knn_squared_distance(x, y, d));
+    float xy = dot(x, y, d), xx = dot(x, x, d), yy = dot(y, y, d);
+    return xx > 0 && yy > 0 ? 1 - xy / sqrtf(xx * yy) : 1.0f;
+}

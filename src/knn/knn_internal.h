@@ -6,6 +6,8 @@
 
 /* The distance of x and y (d floats), computed directly in double. */
 float  knn_distance(const float *x, const float *y, int64_t d, nerve_metric metric);
+/* |x - y|^2 in float, with eight partial sums the compiler vectorises. */
+float  knn_squared_distance(const float *x, const float *y, int64_t d);
 double knn_row_squared_norm(const float *x, int64_t d);
 /* out[i] = |row i|^2 for every row of m. */
 void   knn_squared_norms(float *out, const nerve_mat *m);

@@ -291,7 +291,7 @@ static int choose_neighbours(nerve_knn *nn, element_job *job, const nerve_cover 
     if (use != NERVE_NEIGHBOURS_KNN)
         return 0;
     int64_t k = p->knn_k < job->x->rows - 1 ? p->knn_k : job->x->rows - 1;
-    int rc = nerve_knn_build(nn, job->x, k, p->metric, p->seed);
+    int rc = mapper_neighbour_graph(nn, job->x, k, p->metric, p->seed);
     job->nn = rc == 0 ? nn : NULL;
     return rc;
 }
@@ -305,15 +305,17 @@ int nerve_mapper_build(nerve_mapper_graph *g, const nerve_mat *points, const ner
         return rc;
     g->n_points = points->rows;
     element_job job = { .x = points, .p = p, .eps = p->eps };
-    if (p->cluster == NERVE_CLUSTER_DBSCAN && p->eps == 0)
-        rc = nerve_mapper_auto_eps(&job.eps, points, p->min_samples < 2 ? 2 : p->min_samples, p->metric, p->seed);
-    g->eps = p->cluster == NERVE_CLUSTER_DBSCAN ? job.eps : 0;
     nerve_cover c = { 0 };
     nerve_knn nn = { 0 };
-    if (rc == 0)
-        rc = nerve_cover_build(&c, lens, p->cover, p->intervals, p->overlap);
+    rc = nerve_cover_build(&c, lens, p->cover, p->intervals, p->overlap);
     if (rc == 0)
         rc = choose_neighbours(&nn, &job, &c, g);
+    if (rc == 0 && p->cluster == NERVE_CLUSTER_DBSCAN && p->eps == 0) {
+        int64_t ms = p->min_samples < 2 ? 2 : p->min_samples;
+        rc = job.nn && ms - 2 < job.nn->k ? mapper_eps_from_graph(&job.eps, job.nn, ms)
+                                          : nerve_mapper_auto_eps(&job.eps, points, ms, p->metric, p->seed);
+    }
+    g->eps = p->cluster == NERVE_CLUSTER_DBSCAN ? job.eps : 0;
     g->n_elements = c.n_elements;
     int32_t *labels = rc == 0 ? malloc((size_t)c.start[c.n_elements] * sizeof *labels + 1) : NULL;
     int64_t *n_clusters = rc == 0 ? calloc((size_t)c.n_elements + 1, sizeof *n_clusters) : NULL;

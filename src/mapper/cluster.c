@@ -206,7 +206,7 @@ static int by_double(const void *a, const void *b)
 
 /* The knee of an ascending curve: on axes scaled to [0, 1], the point
  * farthest below the chord from the first point to the last. */
-static double knee(const double *y, int64_t n)
+double mapper_knee(const double *y, int64_t n)
 {
     if (n < 3 || !(y[n - 1] > y[0]))
         return y[n - 1];
@@ -266,7 +266,7 @@ int nerve_mapper_auto_eps(double *eps, const nerve_mat *points, int64_t min_samp
         for (int64_t i = 0; i < q.rows; i++)
             kth[i] = nn.dist[i * min_samples + min_samples - 1];
         qsort(kth, (size_t)q.rows, sizeof *kth, by_double);
-        *eps = knee(kth, q.rows);
+        *eps = mapper_knee(kth, q.rows);
         if (!(*eps > 0))
             rc = nerve_error_set(NERVE_EINPUT, "automatic eps: the %lld-th neighbour distances are all 0 "
                                  "(duplicated points); give --eps", (long long)min_samples);

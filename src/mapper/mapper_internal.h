@@ -13,6 +13,17 @@ int64_t mapper_dbscan(int32_t *labels, const nerve_radius *nb, int64_t min_sampl
  * of a bins-bin histogram of the heights); returns the cluster count. */
 int64_t mapper_linkage(int32_t *labels, const nerve_mat *x, nerve_metric metric, double cut, int64_t bins);
 
+/* The knee of an ascending curve: on axes scaled to [0, 1], the point
+ * farthest below the chord from the first point to the last. */
+double mapper_knee(const double *y, int64_t n);
+
+/* The kNN graph of knn mode: NN-descent on the leading principal
+ * components (for wide points), distances recomputed on the full vectors. */
+int  mapper_neighbour_graph(nerve_knn *nn, const nerve_mat *x, int64_t k, nerve_metric metric, uint64_t seed);
+/* Automatic eps from such a graph: the knee of every point's
+ * min_samples-th neighbour distance (itself counted). */
+int  mapper_eps_from_graph(double *eps, const nerve_knn *nn, int64_t min_samples);
+
 /* The graph's edges from its nodes' member lists, through an inverted
  * index (point -> nodes holding it). */
 int  mapper_edges(nerve_mapper_graph *g, int64_t min_intersection);
