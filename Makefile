@@ -8,7 +8,7 @@
 
 BUILD   ?= build
 CC      ?= gcc
-PKGS    := libzip jansson stb zlib libprotobuf-c openblas lapacke
+PKGS    := libzip jansson stb zlib libprotobuf-c openblas lapacke fftw3
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 WERROR  ?= -Werror
 CFLAGS  ?= -O3 -g

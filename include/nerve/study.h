@@ -127,6 +127,19 @@ typedef struct nerve_study_mapper_summary {
 int nerve_study_mapper(const char *dir, const char *lens, const nerve_mapper_params *p,
                        nerve_study_mapper_summary *sum);
 
+/* The layers a study's manifest lists. */
+typedef struct nerve_study_layer_list {
+    int      count;
+    int64_t  inputs;
+    char   **names;    /* tap names */
+    char   **files;    /* relative to the study: acts/<stem>.npy */
+    char   **stems;    /* file names without folder and .npy */
+    int64_t *rows;     /* inputs x rows per input */
+} nerve_study_layer_list;
+
+int  nerve_study_layers(nerve_study_layer_list *out, const char *dir);
+void nerve_study_layer_list_free(nerve_study_layer_list *l);
+
 /* The file name (without .npy) a tap's activations are stored under:
  * the tap name with characters other than [A-Za-z0-9._-] made '_'. */
 void nerve_layer_file_name(char *out, size_t cap, const char *tap);

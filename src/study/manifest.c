@@ -57,3 +57,49 @@ int study_manifest_read(study_manifest *m, const char *dir)
         study_manifest_free(m);
     return rc;
 }
+
+void nerve_study_layer_list_free(nerve_study_layer_list *l)
+{
+    for (int i = 0; i < l->count; i++) {
+        free(l->names[i]);
+        free(l->files[i]);
+        free(l->stems[i]);
+    }
+    free(l->names);
+    free(l->files);
+    free(l->stems);
+    free(l->rows);
+    memset(l, 0, sizeof *l);
+}
+
+int nerve_study_layers(nerve_study_layer_list *out, const char *dir)
+{
+    memset(out, 0, sizeof *out);
+    study_manifest m;
+    int rc = study_manifest_read(&m, dir);
+    if (rc < 0)
+        return rc;
+    out->inputs = m.inputs;
+    out->names = calloc((size_t)m.count + 1, sizeof *out->names);
+    out->files = calloc((size_t)m.count + 1, sizeof *out->files);
+    out->stems = calloc((size_t)m.count + 1, sizeof *out->stems);
+    out->rows = calloc((size_t)m.count + 1, sizeof *out->rows);
+    if (!out->names || !out->files || !out->stems || !out->rows)
+        rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
+    for (int i = 0; rc == 0 && i < m.count; i++) {
+        const char *base = strrchr(m.layers[i].file, '/');
+        base = base ? base + 1 : m.layers[i].file;
+        size_t n = strlen(base);
+        out->names[i] = strdup(m.layers[i].name);
+        out->files[i] = strdup(m.layers[i].file);
+        out->stems[i] = strndup(base, n > 4 && strcmp(base + n - 4, ".npy") == 0 ? n - 4 : n);
+        out->rows[i] = m.layers[i].rows;
+        out->count++;
+        if (!out->names[i] || !out->files[i] || !out->stems[i])
+            rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
+    }
+    study_manifest_free(&m);
+    if (rc < 0)
+        nerve_study_layer_list_free(out);
+    return rc;
+}
