@@ -17,7 +17,7 @@ enum { METRIC_COUNT = sizeof metrics / sizeof metrics[0] };
 static void compare_help(void)
 {
     printf("usage: nerve compare [options] A.npy B.npy\n"
-           "       nerve compare --study DIR [--metric M]\n"
+           "       nerve compare --study DIR [--study DIR2] [--metric M]\n"
            "\n"
            "Compares two layers' activations over the same N inputs (N x d1 and N x d2,\n"
            "rows are inputs; higher-rank arrays are flattened per row) and prints JSON:\n"
@@ -29,6 +29,10 @@ static void compare_help(void)
            "DIR/sim/index.json naming the layers. Default metrics there: cka,\n"
            "cka-debiased, svcca, pwcca, procrustes (cca with --metric cca; cka-rbf is\n"
            "not offered for whole studies, its N x N Grams do not scale).\n"
+           "With a second --study DIR2 (another model, or another checkpoint of the same\n"
+           "model, extracted from the same inputs), DIR's layers against DIR2's, inputs\n"
+           "matched by id (their place in those inputs; the first min(N, N2)):\n"
+           "DIR/sim/vs_<DIR2's name>/<metric>.npy (L x L2) and index.json there.\n"
            "\n"
            "metrics:\n"
            "  cka            linear CKA (Kornblith et al. 2019)\n"
@@ -44,7 +48,8 @@ static void compare_help(void)
            "\n"
            "options:\n"
            "  -M, --metric M       one of the above, or all (default: cka; all with --study)\n"
-           "  -s, --study DIR      layer x layer matrices of a study directory\n"
+           "  -s, --study DIR      layer x layer matrices of a study directory; given\n"
+           "                       twice, the first study's layers against the second's\n"
            "      --keep F         SVCCA's share of variance kept (default 0.99)\n"
            "      --epsilon E      CCA/PWCCA ridge (default 0; needs N > d when 0)\n"
            "      --rbf-fraction F RBF bandwidth as a fraction of the median distance\n"
@@ -54,7 +59,8 @@ static void compare_help(void)
            "examples:\n"
            "  nerve compare study/acts/relu1.npy study/acts/relu2.npy\n"
            "  nerve compare --metric all a.npy b.npy | jq '.[] | [.metric, .value]'\n"
-           "  nerve compare --study study\n");
+           "  nerve compare --study study\n"
+           "  nerve compare --study final --study epoch1 --metric svcca\n");
 }
 
 typedef struct settings {
@@ -104,8 +110,8 @@ static json_t *measure(const char *metric, const nerve_mat *a, const nerve_mat *
     return o;
 }
 
-/* --study: the matrices of a whole study. */
-static int compare_study(const char *dir, const char *metric, const settings *s)
+/* --study: the matrices of a whole study, or of two against each other. */
+static int compare_study(const char *dir, const char *other, const char *metric, const settings *s)
 {
     nerve_sim_metric chosen[NERVE_SIM_METRIC_COUNT];
     int n = 0;
@@ -122,13 +128,16 @@ static int compare_study(const char *dir, const char *metric, const settings *s)
     }
     nerve_sim_options o = { s->keep, s->epsilon };
     int skipped = 0;
-    int rc = nerve_study_similarity(dir, chosen, n, &o, &skipped);
+    int rc = other ? nerve_study_similarity_between(dir, other, chosen, n, &o, &skipped)
+                   : nerve_study_similarity(dir, chosen, n, &o, &skipped);
     if (rc < 0)
         return cli_fail(rc);
     if (skipped && !nerve_quiet())
         fprintf(stderr, "nerve: compare: %d layers with several rows per input left out\n", skipped);
-    if (!nerve_quiet())
+    if (!nerve_quiet() && !other)
         fprintf(stderr, "nerve: compare: wrote %s/sim/index.json\n", dir);
+    if (!nerve_quiet() && other)
+        fprintf(stderr, "nerve: compare: wrote the matrices against %s under %s/sim/\n", other, dir);
     return 0;
 }
 
@@ -153,7 +162,7 @@ static int compare_run(int argc, char **argv)
         { 0, 0, 0, 0 },
     };
     settings s = { 0.99, 0, 1.0 };
-    const char *metric = NULL, *study = NULL;
+    const char *metric = NULL, *study = NULL, *other = NULL;
     int opt, status;
     opterr = 0;
     optind = 1;
@@ -165,8 +174,10 @@ static int compare_run(int argc, char **argv)
             continue;
         if (opt == 'M')
             metric = optarg;
+        else if (opt == 's' && study && other)
+            return cli_usage_error("compare", "--study at most twice");
         else if (opt == 's')
-            study = optarg;
+            *(study ? &other : &study) = optarg;
         else if (opt == OPT_KEEP && parse_fraction(optarg, &s.keep, 1) < 0)
             return cli_usage_error("compare", "--keep wants a share in (0, 1], not '%s'", optarg);
         else if (opt == OPT_FRACTION && parse_fraction(optarg, &s.fraction, 0) < 0)
@@ -183,7 +194,7 @@ static int compare_run(int argc, char **argv)
             return cli_usage_error("compare", "--study takes no files");
         if ((status = cli_common_finish()) != 0)
             return status;
-        return compare_study(study, metric ? metric : "all", &s);
+        return compare_study(study, other, metric ? metric : "all", &s);
     }
     metric = metric ? metric : "cka";
     int known = strcmp(metric, "all") == 0;

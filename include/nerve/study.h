@@ -112,6 +112,13 @@ int  nerve_extract(const nerve_extract_options *o);
 int nerve_study_similarity(const char *dir, const nerve_sim_metric *metrics, int n_metrics,
                            const nerve_sim_options *o, int *skipped);
 
+/* The same between two studies over the same inputs (two models, or two
+ * checkpoints of one model), inputs matched by id (their place in the
+ * inputs both were extracted from; the first min(N_a, N_b)): writes
+ * DIR/sim/vs_<other>/<metric>.npy (L_a x L_b) and index.json there. */
+int nerve_study_similarity_between(const char *dir, const char *other, const nerve_sim_metric *metrics,
+                                   int n_metrics, const nerve_sim_options *o, int *skipped);
+
 /* ------------------------------------------------------------------------ */
 /* Mapper graphs of a study's layers                                        */
 /* ------------------------------------------------------------------------ */

@@ -16,6 +16,7 @@ void study_manifest_free(study_manifest *m)
         free(m->layers[i].file);
     }
     free(m->layers);
+    free(m->spec);
     memset(m, 0, sizeof *m);
 }
 
@@ -29,12 +30,16 @@ int study_manifest_read(study_manifest *m, const char *dir)
     if (!root)
         return nerve_error_set(NERVE_EINPUT, "%s: cannot read the study manifest (%s); run nerve extract first",
                                path, err.text);
-    m->inputs = json_integer_value(json_object_get(json_object_get(root, "inputs"), "count"));
+    json_t *inputs = json_object_get(root, "inputs");
+    m->inputs = json_integer_value(json_object_get(inputs, "count"));
+    m->skipped = json_integer_value(json_object_get(inputs, "skipped"));
+    const char *spec = json_string_value(json_object_get(inputs, "spec"));
     json_t *layers = json_object_get(root, "layers");
     size_t n = json_array_size(layers);
     int rc = m->inputs > 0 && n > 0 ? 0 : nerve_error_set(NERVE_EINPUT, "%s: no layers or no inputs listed", path);
     m->layers = calloc(n + 1, sizeof *m->layers);
-    if (rc == 0 && !m->layers)
+    m->spec = strdup(spec ? spec : "");
+    if (rc == 0 && (!m->layers || !m->spec))
         rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
     for (size_t i = 0; rc == 0 && i < n; i++) {
         json_t *l = json_array_get(layers, i);

@@ -5,6 +5,7 @@
  * L x L) with study/sim/index.json naming the rows.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@ typedef struct study_layers {
     int        count;
     nerve_mat *mats;
     char     **names;
+    int64_t    inputs, skipped;
+    char      *spec;
 } study_layers;
 
 static void layers_free(study_layers *s)
@@ -28,6 +31,7 @@ static void layers_free(study_layers *s)
     }
     free(s->mats);
     free(s->names);
+    free(s->spec);
     memset(s, 0, sizeof *s);
 }
 
@@ -41,7 +45,10 @@ static int load_layers(study_layers *s, const char *dir, int *skipped)
         return rc;
     s->mats = calloc((size_t)m.count + 1, sizeof *s->mats);
     s->names = calloc((size_t)m.count + 1, sizeof *s->names);
-    if (!s->mats || !s->names)
+    s->spec = strdup(m.spec);
+    s->inputs = m.inputs;
+    s->skipped = m.skipped;
+    if (!s->mats || !s->names || !s->spec)
         rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
     *skipped = 0;
     for (int i = 0; rc == 0 && i < m.count; i++) {
@@ -69,19 +76,26 @@ static int load_layers(study_layers *s, const char *dir, int *skipped)
     return rc;
 }
 
-static int write_matrix(const char *dir, nerve_sim_metric metric, const double *m, int count)
+/* Writes rows x cols of the matrix m (stride ld) as float32 .npy. */
+static int write_block(const char *path, const double *m, int64_t ld, int64_t rows, int64_t cols)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/sim/%s.npy", dir, nerve_sim_metric_name(metric));
-    int64_t shape[2] = { count, count };
+    int64_t shape[2] = { rows, cols };
     nerve_array a;
     int rc = nerve_array_alloc(&a, NERVE_F32, 2, shape);
-    for (int64_t i = 0; rc == 0 && i < (int64_t)count * count; i++)
-        ((float *)a.data)[i] = (float)m[i];
+    for (int64_t i = 0; rc == 0 && i < rows; i++)
+        for (int64_t j = 0; j < cols; j++)
+            ((float *)a.data)[i * cols + j] = (float)m[i * ld + j];
     if (rc == 0)
         rc = nerve_npy_write(path, &a);
     nerve_array_free(&a);
     return rc;
+}
+
+static int write_matrix(const char *dir, nerve_sim_metric metric, const double *m, int count)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sim/%s.npy", dir, nerve_sim_metric_name(metric));
+    return write_block(path, m, count, count, count);
 }
 
 static int write_index(const char *dir, const study_layers *s, const nerve_sim_metric *metrics, int n_metrics,
@@ -133,5 +147,110 @@ int nerve_study_similarity(const char *dir, const nerve_sim_metric *metrics, int
         rc = write_index(dir, &s, metrics, n_metrics, o);
     free(all);
     layers_free(&s);
+    return rc;
+}
+
+/* ---- two studies -------------------------------------------------------- */
+
+/* The other study's folder name, made safe as a file name. */
+static void study_label(char *out, size_t cap, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    const char *base = dir + n;
+    while (base > dir && base[-1] != '/')
+        base--;
+    snprintf(out, cap, "%.*s", (int)(dir + n - base), base);
+    for (char *c = out; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '.' || *c == '-' || *c == '_'))
+            *c = '_';
+}
+
+/* Inputs are matched by id, their place in the inputs both studies name:
+ * the same source, nothing skipped, the first min(N_a, N_b) in common. */
+static int common_inputs(int64_t *n, const study_layers *a, const study_layers *b, const char *da, const char *db)
+{
+    if (strcmp(a->spec, b->spec) != 0)
+        return nerve_error_set(NERVE_EINPUT, "%s and %s were extracted from different inputs (%s, %s): no ids to match",
+                               da, db, a->spec, b->spec);
+    if (a->skipped || b->skipped)
+        return nerve_error_set(NERVE_EINPUT, "%s: unreadable inputs were skipped, so ids do not line up with %s",
+                               a->skipped ? da : db, a->skipped ? db : da);
+    *n = a->inputs < b->inputs ? a->inputs : b->inputs;
+    return 0;
+}
+
+static int write_between_index(const char *dir, const char *rel, const char *other, const study_layers *a,
+                               const study_layers *b, int64_t inputs, const nerve_sim_metric *metrics, int n_metrics)
+{
+    json_t *rows = json_array(), *cols = json_array(), *files = json_object();
+    for (int i = 0; i < a->count; i++)
+        json_array_append_new(rows, json_string(a->names[i]));
+    for (int i = 0; i < b->count; i++)
+        json_array_append_new(cols, json_string(b->names[i]));
+    for (int k = 0; k < n_metrics; k++) {
+        char file[4200];
+        snprintf(file, sizeof file, "%s/%s.npy", rel, nerve_sim_metric_name(metrics[k]));
+        json_object_set_new(files, nerve_sim_metric_name(metrics[k]), json_string(file));
+    }
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s/index.json", dir, rel);
+    return study_write_json(path, json_pack("{s:s, s:I, s:o, s:o, s:o}", "other_study", other, "inputs",
+                                            (json_int_t)inputs, "rows", rows, "columns", cols, "matrices", files));
+}
+
+int nerve_study_similarity_between(const char *dir, const char *other, const nerve_sim_metric *metrics,
+                                   int n_metrics, const nerve_sim_options *o, int *skipped)
+{
+    study_layers a, b = { 0 };
+    int skip_b = 0;
+    int rc = load_layers(&a, dir, skipped);
+    if (rc < 0)
+        return rc;
+    int64_t n = 0;
+    if ((rc = load_layers(&b, other, &skip_b)) == 0)
+        rc = common_inputs(&n, &a, &b, dir, other);
+    *skipped += skip_b;
+    int count = a.count + b.count;
+    nerve_mat *all = rc == 0 ? calloc((size_t)count, sizeof *all) : NULL;
+    double *cells = rc == 0 ? malloc((size_t)n_metrics * (size_t)count * (size_t)count * sizeof *cells) : NULL;
+    double *out[NERVE_SIM_METRIC_COUNT];
+    if (rc == 0 && (!all || !cells || n_metrics > NERVE_SIM_METRIC_COUNT))
+        rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
+    /* Both studies' layers as one list over the common inputs (views: the
+     * first n rows); the block of A's rows and B's columns is the answer. */
+    for (int i = 0; rc == 0 && i < count; i++) {
+        all[i] = i < a.count ? a.mats[i] : b.mats[i - a.count];
+        all[i].rows = n;
+    }
+    for (int k = 0; rc == 0 && k < n_metrics; k++)
+        out[k] = cells + (size_t)k * count * count;
+    int64_t pairs = 0;
+    for (int k = 0; k < n_metrics; k++)
+        pairs += metrics[k] == NERVE_SIM_PWCCA ? (int64_t)count * count : (int64_t)count * (count + 1) / 2;
+    nerve_progress bar;
+    nerve_progress_begin(&bar, "compare", pairs);
+    if (rc == 0)
+        rc = nerve_sim_matrices(out, all, count, metrics, n_metrics, o, &bar);
+    nerve_progress_end(&bar);
+    char label[1024], rel[1100], path[4300];
+    study_label(label, sizeof label, other);
+    snprintf(rel, sizeof rel, "sim/vs_%s", label);
+    snprintf(path, sizeof path, "%s/sim", dir);
+    if (rc == 0 && (rc = nerve_dir_create(path)) == 0) {
+        snprintf(path, sizeof path, "%s/%s", dir, rel);
+        rc = nerve_dir_create(path);
+    }
+    for (int k = 0; rc == 0 && k < n_metrics; k++) {
+        snprintf(path, sizeof path, "%s/%s/%s.npy", dir, rel, nerve_sim_metric_name(metrics[k]));
+        rc = write_block(path, out[k] + a.count, count, a.count, b.count);
+    }
+    if (rc == 0)
+        rc = write_between_index(dir, rel, other, &a, &b, n, metrics, n_metrics);
+    free(all);
+    free(cells);
+    layers_free(&a);
+    layers_free(&b);
     return rc;
 }

@@ -45,6 +45,8 @@ typedef struct study_layer {
 
 typedef struct study_manifest {
     int64_t      inputs;
+    char        *spec;       /* the inputs as given to extract */
+    int64_t      skipped;    /* inputs left out (unreadable images) */
     int          count;
     study_layer *layers;
 } study_manifest;

@@ -104,3 +104,65 @@ Test(study_similarity, layers_with_several_rows_per_input_are_left_out_and_cli)
     cr_assert(strstr(err, "manifest"), "%s", err);
     cr_assert_eq(run_nerve((const char *[]){ "compare", "--study", dir, "-M", "cka-rbf", NULL }, &out, &err), 2);
 }
+
+/* A study's layer as a matrix (first n rows). */
+static void study_layer(nerve_mat *m, const char *dir, int i, int64_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    json_t *manifest = json_load_file(path, 0, NULL);
+    json_t *l = json_array_get(json_object_get(manifest, "layers"), (size_t)i);
+    snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(l, "file")));
+    json_decref(manifest);
+    cr_assert_eq(nerve_mat_read_npy(m, path), 0, "%s", nerve_error());
+    m->rows = n;
+}
+
+Test(study_similarity, two_studies_match_inputs_by_id)
+{
+    const char *a = make_study("sim-a", NERVE_MODE_MEAN);   /* 400 inputs */
+    char b[4096];
+    snprintf(b, sizeof b, "%s", temp_path("sim-b"));
+    nerve_extract_options o;
+    nerve_extract_defaults(&o);
+    char model[4096];
+    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
+    o.model = model;
+    o.data = "fashion-mnist:test";
+    o.out = b;
+    o.limit = 300;                                           /* fewer: ids 0..299 in common */
+    o.mode = NERVE_MODE_MAX;
+    cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
+    nerve_sim_metric metrics[] = { NERVE_SIM_CKA, NERVE_SIM_PWCCA };
+    nerve_sim_options so = { 0.99, 0 };
+    int skipped = 0;
+    cr_assert_eq(nerve_study_similarity_between(a, b, metrics, 2, &so, &skipped), 0, "%s", nerve_error());
+    for (int k = 0; k < 2; k++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/sim/vs_sim-b/%s.npy", a, nerve_sim_metric_name(metrics[k]));
+        nerve_mat m;
+        cr_assert_eq(nerve_mat_read_npy(&m, path), 0, "%s", nerve_error());
+        cr_assert_eq(m.rows, 7);
+        cr_assert_eq(m.cols, 7);
+        for (int i = 0; i < 7; i += 3)
+            for (int j = 0; j < 7; j += 2) {
+                nerve_mat x, y;
+                study_layer(&x, a, i, 300);
+                study_layer(&y, b, j, 300);
+                double want = pairwise(metrics[k], &x, &y);
+                cr_assert(fabs(m.data[i * 7 + j] - want) < 1e-5, "%s [%d][%d]: %g, pairwise %g",
+                          nerve_sim_metric_name(metrics[k]), i, j, m.data[i * 7 + j], want);
+                nerve_mat_free(&x);
+                nerve_mat_free(&y);
+            }
+        nerve_mat_free(&m);
+    }
+    /* Studies of different inputs have no ids in common. */
+    char c[4096];
+    snprintf(c, sizeof c, "%s", temp_path("sim-c"));
+    o.out = c;
+    o.data = "fashion-mnist:train";
+    cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
+    cr_assert_eq(nerve_study_similarity_between(a, c, metrics, 1, &so, &skipped), NERVE_EINPUT);
+    cr_assert(strstr(nerve_error(), "different inputs"), "%s", nerve_error());
+}
