@@ -73,6 +73,11 @@ int nn_window_output(nerve_array *out, const nn_geometry *g, int64_t channels);
 int nn_conv_shifted_applies(const nn_geometry *g, int64_t groups);
 int nn_conv_shifted(float *y, const float *x, const float *w, const float *b, const nn_geometry *g, int64_t M);
 
+/* 3 x 3, stride-1, pad-1 convolution by Winograd's F(2 x 2, 3 x 3), for
+ * layers of at least 16 channels in and out in one group. */
+int nn_conv_winograd_applies(const nn_geometry *g, int64_t groups, int64_t M);
+int nn_conv_winograd(float *y, const float *x, const float *w, const float *b, const nn_geometry *g, int64_t M);
+
 /* Naive twins of the fast kernels, for the tests. */
 void nn_matmul_naive(float *c, const float *a, const float *b, int64_t m, int64_t n, int64_t k);
 void nn_conv_naive(float *y, const float *x, const float *w, const float *b, const nn_geometry *g,

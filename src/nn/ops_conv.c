@@ -215,7 +215,9 @@ static int op_conv(const op_context *c, const nerve_array *const *in, int n_in, 
         return node_error(c, NERVE_EINPUT, "B must hold %lld floats", (long long)M);
     if ((rc = nn_window_output(out, &g, M)) < 0)
         return rc;
-    if (nn_conv_shifted_applies(&g, groups))
+    if (nn_conv_winograd_applies(&g, groups, M))
+        rc = nn_conv_winograd(out->data, x->data, w->data, b ? b->data : NULL, &g, M);
+    else if (nn_conv_shifted_applies(&g, groups))
         rc = nn_conv_shifted(out->data, x->data, w->data, b ? b->data : NULL, &g, M);
     else
         rc = conv_forward(out->data, x->data, w->data, b ? b->data : NULL, &g, M, groups);

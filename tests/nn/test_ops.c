@@ -137,6 +137,49 @@ Test(kernels, shifted_gemm_conv_on_large_maps_matches_naive)
     }
 }
 
+Test(kernels, winograd_conv_matches_naive)
+{
+    /* 3 x 3, stride 1, pad 1, >= 16 channels: Winograd F(2x2, 3x3), on
+     * odd and even maps, bands of tile rows and several small images per
+     * work item, with and without bias. */
+    nerve_rng r;
+    nerve_rng_seed(&r, 8);
+    int64_t cases[][5] = {   /* N, C, M, H, W */
+        { 2, 16, 24, 37, 30 }, { 9, 32, 16, 8, 9 }, { 1, 16, 16, 56, 57 }, { 5, 20, 17, 9, 8 },
+    };
+    for (int t = 0; t < 4; t++) {
+        int64_t *k = cases[t], M = k[2];
+        int64_t xs[4] = { k[0], k[1], k[3], k[4] }, ws[4] = { M, k[1], 3, 3 };
+        int64_t pads[4] = { 1, 1, 1, 1 };
+        nerve_array x, w, b, y;
+        nerve_array_alloc(&x, NERVE_F32, 4, xs);
+        nerve_array_alloc(&w, NERVE_F32, 4, ws);
+        nerve_array_alloc(&b, NERVE_F32, 1, &M);
+        fill(&r, x.data, nerve_array_count(&x));
+        fill(&r, w.data, nerve_array_count(&w));
+        fill(&r, b.data, M);
+        nerve_attr attrs[1] = { ints_attr("pads", pads, 4) };
+        nerve_node node = { .n_attr = 1, .attr = attrs };
+        const nerve_array *in[3] = { &x, &w, &b };
+        int n_in = t == 3 ? 2 : 3;
+        cr_assert_eq(run_op("Conv", &node, in, n_in, &y), 0, "%s", nerve_error());
+        nerve_model m = { .path = "(test)" };
+        op_context c = { &m, &node, 13, NULL };
+        nn_geometry g;
+        cr_assert_eq(nn_window(&c, &x, ws + 2, 0, &g), 0);
+        cr_assert(nn_conv_winograd_applies(&g, 1, M), "case %d should take the Winograd path", t);
+        float *ref = malloc((size_t)nerve_array_count(&y) * sizeof *ref);
+        nn_conv_naive(ref, x.data, w.data, n_in == 3 ? b.data : NULL, &g, M, 1);
+        double err = relative_error(y.data, ref, nerve_array_count(&y));
+        cr_assert(err < 1e-5, "case %d: error %g", t, err);
+        free(ref);
+        nerve_array_free(&x);
+        nerve_array_free(&w);
+        nerve_array_free(&b);
+        nerve_array_free(&y);
+    }
+}
+
 Test(kernels, matmul_batched_broadcast_matches_naive)
 {
     nerve_rng r;
