@@ -122,4 +122,47 @@ int nerve_nn_describe(nerve_model *m, int ndim, const int64_t *input_shape,
  * activations, pools, concatenations and fully connected outputs. */
 int nerve_nn_is_layer_op(const char *op);
 
+/* ------------------------------------------------------------------------ */
+/* Gradients                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* A tape: one forward pass with every tensor kept, then gradients by
+ * reverse mode. In training mode BatchNormalization normalises with the
+ * batch's statistics (and moves the model's running ones) and Dropout
+ * drops (masks seeded by (seed, step, node)).
+ *
+ *     nerve_tape t;
+ *     nerve_tape_init(&t, &model, 1, seed);
+ *     nerve_tape_forward(&t, &x, 1);             // t.val[v]: every value's tensor
+ *     nerve_nn_cross_entropy(&loss, &dlogits, NULL, t.val[out], labels);
+ *     nerve_tape_backward(&t, out, &dlogits);    // t.grad[p]: each parameter's gradient
+ *     nerve_tape_free(&t);
+ *
+ * Operators with gradients: Conv (2-D), Gemm, MatMul (by a matrix), Relu,
+ * LeakyRelu, Sigmoid, Tanh, MaxPool, AveragePool (2-D), GlobalAveragePool,
+ * GlobalMaxPool, BatchNormalization, Add, Sub, Mul (broadcasting), Concat,
+ * Flatten, Reshape, Squeeze, Unsqueeze, Dropout, Identity, LRN, Softmax,
+ * LogSoftmax. */
+typedef struct nerve_tape {
+    nerve_model        *m;
+    const nerve_array **val;     /* per value: its tensor after the forward pass */
+    nerve_array        *owned;   /* per value: the tensors the pass computed */
+    nerve_array        *grad;    /* per value: its gradient after the backward pass */
+    nerve_array        *saved;   /* per node: what training mode keeps for the backward step */
+    int                 training;
+    uint64_t            seed, step;
+} nerve_tape;
+
+int  nerve_tape_init(nerve_tape *t, nerve_model *m, int training, uint64_t seed);
+int  nerve_tape_forward(nerve_tape *t, const nerve_array *inputs, int n_inputs);
+/* Gradients of sum(dvalue * value) for every float value it depends on. */
+int  nerve_tape_backward(nerve_tape *t, int value, const nerve_array *dvalue);
+void nerve_tape_clear(nerve_tape *t);
+void nerve_tape_free(nerve_tape *t);
+
+/* Softmax cross-entropy of (N, K) logits against labels: the mean loss,
+ * its gradient (may be NULL) and the count of correct argmaxes (may be NULL). */
+int nerve_nn_cross_entropy(double *loss, nerve_array *dlogits, int64_t *correct, const nerve_array *logits,
+                           const int64_t *labels);
+
 #endif /* NERVE_NN_H */

@@ -47,6 +47,8 @@ int node_error(const op_context *c, int code, const char *fmt, ...) __attribute_
 int nn_copy(nerve_array *out, const nerve_array *x);
 /* x itself when it is c's consumable input (then moved into out), else a copy. */
 int nn_take_or_copy(const op_context *c, nerve_array *out, const nerve_array *x);
+/* Element strides of t inside an output of ndim dims: 0 where broadcast. */
+void nn_broadcast_strides(const nerve_array *t, int ndim, const int64_t *shape, int64_t *stride);
 /* The numpy broadcast of two shapes. */
 int nn_broadcast_shape(const op_context *c, const nerve_array *a, const nerve_array *b,
                        int *ndim, int64_t *shape);

@@ -26,8 +26,7 @@ int nn_broadcast_shape(const op_context *c, const nerve_array *a, const nerve_ar
     return 0;
 }
 
-/* Element strides of t inside an output of ndim dims: 0 where broadcast. */
-static void broadcast_strides(const nerve_array *t, int ndim, const int64_t *shape, int64_t *stride)
+void nn_broadcast_strides(const nerve_array *t, int ndim, const int64_t *shape, int64_t *stride)
 {
     int64_t s = 1;
     for (int i = ndim - 1; i >= 0; i--) {
@@ -114,8 +113,8 @@ static int binary(const op_context *c, const nerve_array *const *in, int n_in, n
     int64_t total = nerve_array_count(out);
     if (total == 0)
         return 0;
-    broadcast_strides(a, ndim, shape, sa);
-    broadcast_strides(b, ndim, shape, sb);
+    nn_broadcast_strides(a, ndim, shape, sa);
+    nn_broadcast_strides(b, ndim, shape, sb);
     int64_t inner = ndim ? shape[ndim - 1] : 1;
     int64_t ia = ndim ? sa[ndim - 1] : 0, ib = ndim ? sb[ndim - 1] : 0;
     int64_t index[NERVE_MAX_DIMS] = { 0 }, oa = 0, ob = 0;

@@ -1,0 +1,285 @@
+/*
+ * tape.c — reverse-mode gradients on a model's graph. The forward pass runs
+ * the nodes in order like nerve_nn_run but keeps every tensor (the tape);
+ * in training mode BatchNormalization uses the batch's statistics (and
+ * updates the running ones in the model) and Dropout drops, seeded. The
+ * backward pass walks the nodes in reverse, hands each operator's backward
+ * step the gradient of its output, and adds up the gradients of its
+ * inputs; parameters (float initializers) end with theirs in grad[].
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nerve/nn.h"
+#include "grad_internal.h"
+
+void nerve_tape_clear(nerve_tape *t)
+{
+    for (int v = 0; t->m && v < t->m->n_values; v++) {
+        nerve_array_free(&t->owned[v]);
+        nerve_array_free(&t->grad[v]);
+        t->val[v] = NULL;
+    }
+    for (int k = 0; t->m && k < t->m->n_nodes; k++)
+        nerve_array_free(&t->saved[k]);
+}
+
+void nerve_tape_free(nerve_tape *t)
+{
+    nerve_tape_clear(t);
+    free(t->val);
+    free(t->owned);
+    free(t->grad);
+    free(t->saved);
+    memset(t, 0, sizeof *t);
+}
+
+int nerve_tape_init(nerve_tape *t, nerve_model *m, int training, uint64_t seed)
+{
+    memset(t, 0, sizeof *t);
+    t->m = m;
+    t->training = training;
+    t->seed = seed;
+    t->val = calloc((size_t)m->n_values + 1, sizeof *t->val);
+    t->owned = calloc((size_t)m->n_values + 1, sizeof *t->owned);
+    t->grad = calloc((size_t)m->n_values + 1, sizeof *t->grad);
+    t->saved = calloc((size_t)m->n_nodes + 1, sizeof *t->saved);
+    if (!t->val || !t->owned || !t->grad || !t->saved) {
+        nerve_tape_free(t);
+        return nerve_error_set(NERVE_ENOMEM, "%s: out of memory", m->path);
+    }
+    return 0;
+}
+
+/* ---- training-mode forward steps ---------------------------------------- */
+
+/* BatchNormalization on the batch's statistics; saves mean and 1/std per
+ * channel for the backward step and moves the running statistics
+ * (momentum as ONNX: running = running * momentum + batch * (1 - momentum);
+ * the running variance takes the unbiased batch variance, as PyTorch). */
+static int batch_norm_train(nerve_tape *t, const nerve_node *n, const nerve_array *const *in, nerve_array *out,
+                            nerve_array *saved)
+{
+    const nerve_array *x = in[0];
+    int64_t N = x->shape[0], C = x->shape[1], inner = nerve_array_count(x) / (N * C), two_c = 2 * C;
+    float eps = attr_float(n, "epsilon", 1e-5f), momentum = attr_float(n, "momentum", 0.9f);
+    int rc = nerve_array_alloc(out, NERVE_F32, x->ndim, x->shape);
+    if (rc == 0)
+        rc = nerve_array_alloc(saved, NERVE_F32, 1, &two_c);
+    if (rc < 0)
+        return rc;
+    const float *xd = x->data, *scale = in[1]->data, *bias = in[2]->data;
+    float *rmean = t->m->values[n->in[3]].data.data, *rvar = t->m->values[n->in[4]].data.data;
+    float *y = out->data, *s = saved->data;
+    double count = (double)(N * inner);
+    #pragma omp parallel for schedule(static)
+    for (int64_t ch = 0; ch < C; ch++) {
+        double sum = 0, sq = 0;
+        for (int64_t b = 0; b < N; b++)
+            for (int64_t i = 0; i < inner; i++)
+                sum += xd[(b * C + ch) * inner + i];
+        double mean = sum / count;
+        for (int64_t b = 0; b < N; b++)
+            for (int64_t i = 0; i < inner; i++) {
+                double d = xd[(b * C + ch) * inner + i] - mean;
+                sq += d * d;
+            }
+        double var = sq / count, invstd = 1 / sqrt(var + eps);
+        s[ch] = (float)mean;
+        s[C + ch] = (float)invstd;
+        float a = (float)(scale[ch] * invstd), c0 = (float)(bias[ch] - mean * scale[ch] * invstd);
+        for (int64_t b = 0; b < N; b++)
+            for (int64_t i = 0; i < inner; i++) {
+                int64_t at = (b * C + ch) * inner + i;
+                y[at] = xd[at] * a + c0;
+            }
+        rmean[ch] = (float)(rmean[ch] * momentum + mean * (1 - momentum));
+        rvar[ch] = (float)(rvar[ch] * momentum + (count > 1 ? sq / (count - 1) : var) * (1 - momentum));
+    }
+    return 0;
+}
+
+/* Dropout: each element kept with probability 1 - ratio and scaled by
+ * 1 / (1 - ratio); the scaled mask is saved. The stream is (seed, step,
+ * node), so a rerun draws the same masks. */
+static int dropout_train(nerve_tape *t, int k, const nerve_array *x, nerve_array *out, nerve_array *saved)
+{
+    float ratio = attr_float(&t->m->nodes[k], "ratio", 0.5f);
+    int rc = nerve_array_alloc(out, NERVE_F32, x->ndim, x->shape);
+    if (rc == 0)
+        rc = nerve_array_alloc(saved, NERVE_F32, x->ndim, x->shape);
+    if (rc < 0)
+        return rc;
+    nerve_rng r;
+    nerve_rng_stream(&r, t->seed, t->step * (uint64_t)t->m->n_nodes + (uint64_t)k);
+    float keep = ratio < 1 ? 1 / (1 - ratio) : 0;
+    float *mask = saved->data, *y = out->data;
+    const float *xd = x->data;
+    for (int64_t i = 0; i < nerve_array_count(x); i++) {
+        mask[i] = nerve_rng_uniform(&r) >= ratio ? keep : 0;
+        y[i] = xd[i] * mask[i];
+    }
+    return 0;
+}
+
+/* ---- forward ------------------------------------------------------------ */
+
+static int forward_node(nerve_tape *t, int k)
+{
+    nerve_model *m = t->m;
+    const nerve_node *n = &m->nodes[k];
+    const nerve_array *in[64];
+    nerve_array out[16];
+    if (n->n_in > 64 || n->n_out > 16)
+        return nerve_error_set(NERVE_EUNSUPPORTED, "%s: node '%s' has too many inputs or outputs", m->path, n->name);
+    for (int i = 0; i < n->n_in; i++)
+        in[i] = n->in[i] >= 0 ? t->val[n->in[i]] : NULL;
+    memset(out, 0, sizeof out);
+    op_context c = { m, n, m->opset, NULL };
+    int rc;
+    if (t->training && strcmp(n->op, "BatchNormalization") == 0 && n->n_in >= 5)
+        rc = batch_norm_train(t, n, in, &out[0], &t->saved[k]);
+    else if (t->training && strcmp(n->op, "Dropout") == 0)
+        rc = dropout_train(t, k, in[0], &out[0], &t->saved[k]);
+    else
+        rc = nn_op(n->op_index)->run(&c, in, n->n_in, out, n->n_out);
+    for (int i = 0; i < n->n_out; i++) {
+        int v = n->out[i];
+        if (rc < 0 || v < 0 || (t->training && i > 0 && strcmp(n->op, "BatchNormalization") == 0)) {
+            nerve_array_free(&out[i]);
+            continue;
+        }
+        t->owned[v] = out[i];
+        t->val[v] = &t->owned[v];
+    }
+    return rc;
+}
+
+int nerve_tape_forward(nerve_tape *t, const nerve_array *inputs, int n_inputs)
+{
+    nerve_model *m = t->m;
+    nerve_tape_clear(t);
+    if (n_inputs != m->n_inputs)
+        return nerve_error_set(NERVE_EINPUT, "%s: the model takes %d inputs, %d given", m->path, m->n_inputs,
+                               n_inputs);
+    for (int v = 0; v < m->n_values; v++)
+        if (m->values[v].constant)
+            t->val[v] = &m->values[v].data;
+    for (int i = 0; i < n_inputs; i++)
+        t->val[m->inputs[i]] = &inputs[i];
+    int rc = 0;
+    for (int k = 0; k < m->n_nodes && rc == 0; k++)
+        rc = forward_node(t, k);
+    t->step++;
+    return rc;
+}
+
+/* ---- backward ----------------------------------------------------------- */
+
+static int accumulate(nerve_array *into, nerve_array *add)
+{
+    if (!into->data) {
+        *into = *add;
+        memset(add, 0, sizeof *add);
+        return 0;
+    }
+    float *d = into->data;
+    const float *s = add->data;
+    for (int64_t i = 0; i < nerve_array_count(into); i++)
+        d[i] += s[i];
+    nerve_array_free(add);
+    return 0;
+}
+
+static int backward_node(nerve_tape *t, int k)
+{
+    nerve_model *m = t->m;
+    const nerve_node *n = &m->nodes[k];
+    if (n->n_out < 1 || n->out[0] < 0 || !t->grad[n->out[0]].data)
+        return 0;   /* nothing downstream of this node needs its output */
+    grad_fn fn = nn_grad_find(n->op);
+    if (!fn)
+        return nerve_error_set(NERVE_EUNSUPPORTED, "%s: node '%s': no gradient for %s", m->path, n->name, n->op);
+    const nerve_array *in[64];
+    nerve_array din[64];
+    int need[64];
+    memset(din, 0, sizeof din);
+    for (int i = 0; i < n->n_in && i < 64; i++) {
+        in[i] = n->in[i] >= 0 ? t->val[n->in[i]] : NULL;
+        need[i] = in[i] && in[i]->dtype == NERVE_F32;
+    }
+    nerve_array outs[16];
+    for (int i = 0; i < n->n_out && i < 16; i++)
+        outs[i] = n->out[i] >= 0 && t->val[n->out[i]] ? *t->val[n->out[i]] : (nerve_array){ 0 };
+    op_context c = { m, n, m->opset, NULL };
+    grad_args a = { &c, in, n->n_in, outs, &t->grad[n->out[0]], need, din, t->saved[k].data ? &t->saved[k] : NULL };
+    int rc = fn(&a);
+    for (int i = 0; i < n->n_in; i++) {
+        if (rc == 0 && din[i].data)
+            rc = accumulate(&t->grad[n->in[i]], &din[i]);
+        nerve_array_free(&din[i]);
+    }
+    if (m->values[n->out[0]].producer >= 0 && !m->values[n->out[0]].constant)
+        nerve_array_free(&t->grad[n->out[0]]);   /* used up */
+    return rc;
+}
+
+int nerve_tape_backward(nerve_tape *t, int value, const nerve_array *dvalue)
+{
+    const nerve_array *y = t->val[value];
+    if (!y || dvalue->ndim != y->ndim || nerve_array_count(dvalue) != nerve_array_count(y))
+        return nerve_error_set(NERVE_EINPUT, "%s: the gradient of '%s' does not match its shape", t->m->path,
+                               t->m->values[value].name);
+    int rc = nerve_array_alloc(&t->grad[value], NERVE_F32, y->ndim, y->shape);
+    if (rc < 0)
+        return rc;
+    memcpy(t->grad[value].data, dvalue->data, (size_t)nerve_array_count(y) * sizeof(float));
+    for (int k = t->m->n_nodes - 1; k >= 0 && rc == 0; k--)
+        rc = backward_node(t, k);
+    return rc;
+}
+
+/* ---- the loss ----------------------------------------------------------- */
+
+int nerve_nn_cross_entropy(double *loss, nerve_array *dlogits, int64_t *correct, const nerve_array *logits,
+                           const int64_t *labels)
+{
+    if (logits->ndim != 2 || logits->dtype != NERVE_F32)
+        return nerve_error_set(NERVE_EINPUT, "cross-entropy: logits must be an (N, classes) float matrix");
+    int64_t N = logits->shape[0], K = logits->shape[1];
+    int rc = dlogits ? nerve_array_alloc(dlogits, NERVE_F32, 2, logits->shape) : 0;
+    if (rc < 0)
+        return rc;
+    const float *z = logits->data;
+    double total = 0;
+    int64_t right = 0;
+    for (int64_t i = 0; i < N; i++) {
+        if (labels[i] < 0 || labels[i] >= K) {
+            if (dlogits)
+                nerve_array_free(dlogits);
+            return nerve_error_set(NERVE_EINPUT, "cross-entropy: label %lld of row %lld is outside 0..%lld",
+                                   (long long)labels[i], (long long)i, (long long)K - 1);
+        }
+        const float *row = z + i * K;
+        int64_t best = 0;
+        float top = row[0];
+        for (int64_t k = 1; k < K; k++)
+            if (row[k] > top) {
+                top = row[k];
+                best = k;
+            }
+        double sum = 0;
+        for (int64_t k = 0; k < K; k++)
+            sum += exp((double)row[k] - top);
+        total += log(sum) - ((double)row[labels[i]] - top);
+        right += best == labels[i];
+        for (int64_t k = 0; dlogits && k < K; k++)
+            ((float *)dlogits->data)[i * K + k] =
+                (float)((exp((double)row[k] - top) / sum - (k == labels[i])) / (double)N);
+    }
+    *loss = total / (double)N;
+    if (correct)
+        *correct = right;
+    return 0;
+}

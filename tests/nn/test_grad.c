@@ -1,0 +1,344 @@
+/*
+ * test_grad.c — every operator's backward step against finite differences
+ * of its forward pass: for a random output weighting dy, the gradient of
+ * sum(dy * y) with respect to each input, at random coordinates.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "nerve/nn.h"
+#include "../../src/nn/grad_internal.h"
+#include "../support/support.h"
+
+typedef struct op_case {
+    const char *op;
+    int64_t     opset;
+    nerve_attr *attr;
+    int         n_attr;
+    int         n_in;
+    nerve_array in[5];
+    int         check[5];        /* inputs to check */
+    float       step;            /* finite-difference step */
+    float       away_from;       /* keep inputs this far from 0 (kinks of Relu and friends) */
+} op_case;
+
+static nerve_attr ints(const char *name, int64_t *v, int64_t n)
+{
+    return (nerve_attr){ .name = (char *)name, .type = NERVE_ATTR_INTS, .count = n, .ints = v };
+}
+
+static nerve_attr one_int(const char *name, int64_t v)
+{
+    return (nerve_attr){ .name = (char *)name, .type = NERVE_ATTR_INT, .i = v };
+}
+
+static nerve_attr one_float(const char *name, float v)
+{
+    return (nerve_attr){ .name = (char *)name, .type = NERVE_ATTR_FLOAT, .f = v };
+}
+
+static void random_tensor(nerve_array *a, int ndim, const int64_t *shape, nerve_rng *r, float away)
+{
+    cr_assert_eq(nerve_array_alloc(a, NERVE_F32, ndim, shape), 0);
+    float *d = a->data;
+    for (int64_t i = 0; i < nerve_array_count(a); i++) {
+        float v = (float)nerve_rng_normal(r);
+        if (away > 0 && fabsf(v) < away)
+            v = v < 0 ? v - away : v + away;
+        d[i] = v;
+    }
+}
+
+static int forward(const op_case *t, nerve_node *node, nerve_array *out)
+{
+    nerve_model m = { .path = "(test)", .opset = t->opset };
+    op_context c = { &m, node, t->opset, NULL };
+    const nerve_array *in[5];
+    for (int i = 0; i < t->n_in; i++)
+        in[i] = &t->in[i];
+    memset(out, 0, 3 * sizeof *out);
+    return nn_op(nn_op_find(t->op))->run(&c, in, t->n_in, out, 1);
+}
+
+static double weighted_sum(const nerve_array *y, const nerve_array *dy)
+{
+    double s = 0;
+    for (int64_t i = 0; i < nerve_array_count(y); i++)
+        s += (double)((const float *)y->data)[i] * ((const float *)dy->data)[i];
+    return s;
+}
+
+/* Checks the analytic gradients of the case's inputs at up to 12 random
+ * coordinates each; saved is handed to the backward step (BN statistics). */
+static void check_case(op_case *t, const nerve_array *saved, nerve_rng *r)
+{
+    nerve_node node = { .name = (char *)"n", .op = (char *)t->op, .n_attr = t->n_attr, .attr = t->attr };
+    nerve_array out[3], dy;
+    cr_assert_eq(forward(t, &node, out), 0, "%s: %s", t->op, nerve_error());
+    random_tensor(&dy, out[0].ndim, out[0].shape, r, 0);
+    nerve_model m = { .path = "(test)", .opset = t->opset };
+    op_context c = { &m, &node, t->opset, NULL };
+    const nerve_array *in[5];
+    nerve_array din[5];
+    int need[5];
+    memset(din, 0, sizeof din);
+    for (int i = 0; i < t->n_in; i++) {
+        in[i] = &t->in[i];
+        need[i] = t->check[i];
+    }
+    grad_fn fn = nn_grad_find(t->op);
+    cr_assert(fn, "%s has no gradient", t->op);
+    grad_args a = { &c, in, t->n_in, out, &dy, need, din, saved };
+    cr_assert_eq(fn(&a), 0, "%s: %s", t->op, nerve_error());
+    for (int i = 0; i < t->n_in; i++) {
+        if (!t->check[i])
+            continue;
+        cr_assert(din[i].data, "%s: no gradient for input %d", t->op, i);
+        float *x = t->in[i].data;
+        int64_t n = nerve_array_count(&t->in[i]);
+        for (int trial = 0; trial < 12 && trial < n; trial++) {
+            int64_t at = (int64_t)nerve_rng_below(r, (uint64_t)n);
+            float keep = x[at];
+            nerve_array plus[3], minus[3];
+            x[at] = keep + t->step;
+            cr_assert_eq(forward(t, &node, plus), 0);
+            x[at] = keep - t->step;
+            cr_assert_eq(forward(t, &node, minus), 0);
+            x[at] = keep;
+            double num = (weighted_sum(&plus[0], &dy) - weighted_sum(&minus[0], &dy)) / (2.0 * t->step);
+            double ana = ((float *)din[i].data)[at];
+            cr_assert(fabs(num - ana) <= 2e-2 * fmax(1, fabs(num)), "%s: input %d [%lld]: numeric %g, analytic %g",
+                      t->op, i, (long long)at, num, ana);
+            for (int k = 0; k < 3; k++) {
+                nerve_array_free(&plus[k]);
+                nerve_array_free(&minus[k]);
+            }
+        }
+        nerve_array_free(&din[i]);
+    }
+    for (int k = 0; k < 3; k++)
+        nerve_array_free(&out[k]);
+    nerve_array_free(&dy);
+}
+
+static void free_case(op_case *t)
+{
+    for (int i = 0; i < t->n_in; i++)
+        nerve_array_free(&t->in[i]);
+}
+
+/* A case with inputs of the given shapes (ndim 0 ends the list). */
+static op_case make_case(const char *op, int64_t opset, nerve_rng *r, float away, int n_in,
+                         const int64_t shapes[][5], const int *ndims, const int *check)
+{
+    op_case t = { .op = op, .opset = opset, .n_in = n_in, .step = 1e-2f, .away_from = away };
+    for (int i = 0; i < n_in; i++) {
+        random_tensor(&t.in[i], ndims[i], shapes[i], r, away);
+        t.check[i] = check[i];
+    }
+    return t;
+}
+
+Test(grad, pointwise_activations)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 1);
+    const char *ops[] = { "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Identity" };
+    const int64_t shapes[][5] = { { 3, 4, 5 } };
+    int ndims[] = { 3 }, check[] = { 1 };
+    for (int k = 0; k < 5; k++) {
+        op_case t = make_case(ops[k], 13, &r, 0.05f, 1, shapes, ndims, check);
+        check_case(&t, NULL, &r);
+        free_case(&t);
+    }
+}
+
+Test(grad, broadcasting_add_sub_mul)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 2);
+    const char *ops[] = { "Add", "Sub", "Mul" };
+    const int64_t shapes[][5] = { { 2, 3, 4 }, { 3, 1 } };
+    int ndims[] = { 3, 2 }, check[] = { 1, 1 };
+    for (int k = 0; k < 3; k++) {
+        op_case t = make_case(ops[k], 13, &r, 0, 2, shapes, ndims, check);
+        check_case(&t, NULL, &r);
+        free_case(&t);
+    }
+}
+
+Test(grad, gemm_every_transpose_and_matmul)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 3);
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            const int64_t shapes[][5] = { { ta ? 5 : 4, ta ? 4 : 5 }, { tb ? 3 : 5, tb ? 5 : 3 }, { 3 } };
+            int ndims[] = { 2, 2, 1 }, check[] = { 1, 1, 1 };
+            op_case t = make_case("Gemm", 13, &r, 0, 3, shapes, ndims, check);
+            nerve_attr attrs[] = { one_int("transA", ta), one_int("transB", tb), one_float("alpha", 0.7f),
+                                   one_float("beta", 1.3f) };
+            t.attr = attrs;
+            t.n_attr = 4;
+            check_case(&t, NULL, &r);
+            free_case(&t);
+        }
+    const int64_t shapes[][5] = { { 2, 3, 4 }, { 4, 5 } };
+    int ndims[] = { 3, 2 }, check[] = { 1, 1 };
+    op_case t = make_case("MatMul", 13, &r, 0, 2, shapes, ndims, check);
+    check_case(&t, NULL, &r);
+    free_case(&t);
+}
+
+Test(grad, conv_with_stride_pads_dilation_and_groups)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 4);
+    int64_t cases[][7] = {   /* C, M, groups, kernel, stride, dilation, pad */
+        { 3, 4, 1, 3, 1, 1, 1 }, { 4, 6, 2, 3, 2, 1, 0 }, { 2, 3, 1, 2, 1, 2, 1 }, { 16, 16, 1, 3, 1, 1, 1 },
+    };
+    for (int k = 0; k < 4; k++) {
+        int64_t *p = cases[k];
+        const int64_t shapes[][5] = { { 2, p[0], 9, 8 }, { p[1], p[0] / p[2], p[3], p[3] }, { p[1] } };
+        int ndims[] = { 4, 4, 1 }, check[] = { 1, 1, 1 };
+        op_case t = make_case("Conv", 13, &r, 0, 3, shapes, ndims, check);
+        int64_t strides[] = { p[4], p[4] }, dil[] = { p[5], p[5] }, pads[] = { p[6], p[6], p[6], p[6] };
+        nerve_attr attrs[] = { ints("strides", strides, 2), ints("dilations", dil, 2), ints("pads", pads, 4),
+                               one_int("group", p[2]) };
+        t.attr = attrs;
+        t.n_attr = 4;
+        check_case(&t, NULL, &r);
+        free_case(&t);
+    }
+}
+
+Test(grad, pooling)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 5);
+    const char *ops[] = { "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool" };
+    for (int k = 0; k < 4; k++) {
+        const int64_t shapes[][5] = { { 2, 3, 7, 6 } };
+        int ndims[] = { 4 }, check[] = { 1 };
+        op_case t = make_case(ops[k], 13, &r, 0, 1, shapes, ndims, check);
+        int64_t kernel[] = { 3, 2 }, strides[] = { 2, 2 }, pads[] = { 1, 0, 1, 1 };
+        nerve_attr attrs[] = { ints("kernel_shape", kernel, 2), ints("strides", strides, 2), ints("pads", pads, 4),
+                               one_int("count_include_pad", 1) };
+        t.attr = attrs;
+        t.n_attr = k < 2 ? 4 : 0;
+        t.step = 1e-3f;   /* small enough that no maximum changes place */
+        check_case(&t, NULL, &r);
+        free_case(&t);
+    }
+}
+
+Test(grad, batch_norm_training_and_inference)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 6);
+    for (int training = 0; training < 2; training++) {
+        const int64_t shapes[][5] = { { 4, 3, 2, 2 }, { 3 }, { 3 }, { 3 }, { 3 } };
+        int ndims[] = { 4, 1, 1, 1, 1 }, check[] = { 1, 1, 1, 0, 0 };
+        op_case t = make_case("BatchNormalization", 14, &r, 0, 5, shapes, ndims, check);
+        float *var = t.in[4].data;
+        for (int c = 0; c < 3; c++)
+            var[c] = fabsf(var[c]) + 0.5f;
+        nerve_attr attrs[] = { one_int("training_mode", training) };
+        t.attr = attrs;
+        t.n_attr = 1;
+        /* Training: the statistics the forward pass normalised with. */
+        nerve_array saved = { 0 };
+        if (training) {
+            int64_t two_c = 6;
+            cr_assert_eq(nerve_array_alloc(&saved, NERVE_F32, 1, &two_c), 0);
+            const float *x = t.in[0].data;
+            for (int c = 0; c < 3; c++) {
+                double s = 0, q = 0;
+                for (int n = 0; n < 4; n++)
+                    for (int i = 0; i < 4; i++)
+                        s += x[(n * 3 + c) * 4 + i];
+                double mean = s / 16;
+                for (int n = 0; n < 4; n++)
+                    for (int i = 0; i < 4; i++)
+                        q += (x[(n * 3 + c) * 4 + i] - mean) * (x[(n * 3 + c) * 4 + i] - mean);
+                ((float *)saved.data)[c] = (float)mean;
+                ((float *)saved.data)[3 + c] = (float)(1 / sqrt(q / 16 + 1e-5));
+            }
+        }
+        check_case(&t, training ? &saved : NULL, &r);
+        nerve_array_free(&saved);
+        free_case(&t);
+    }
+}
+
+Test(grad, lrn_softmax_concat_reshape)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 7);
+    {
+        const int64_t shapes[][5] = { { 2, 5, 3, 2 } };
+        int ndims[] = { 4 }, check[] = { 1 };
+        op_case t = make_case("LRN", 13, &r, 0, 1, shapes, ndims, check);
+        nerve_attr attrs[] = { one_int("size", 3), one_float("alpha", 0.5f), one_float("beta", 0.75f),
+                               one_float("bias", 1.0f) };
+        t.attr = attrs;
+        t.n_attr = 4;
+        check_case(&t, NULL, &r);
+        free_case(&t);
+    }
+    const char *soft[] = { "Softmax", "LogSoftmax" };
+    for (int k = 0; k < 2; k++) {
+        const int64_t shapes[][5] = { { 3, 4, 5 } };
+        int ndims[] = { 3 }, check[] = { 1 };
+        op_case t = make_case(soft[k], 13, &r, 0, 1, shapes, ndims, check);
+        nerve_attr attrs[] = { one_int("axis", 1) };
+        t.attr = attrs;
+        t.n_attr = 1;
+        check_case(&t, NULL, &r);
+        free_case(&t);
+    }
+    {
+        const int64_t shapes[][5] = { { 2, 3, 4 }, { 2, 2, 4 } };
+        int ndims[] = { 3, 3 }, check[] = { 1, 1 };
+        op_case t = make_case("Concat", 13, &r, 0, 2, shapes, ndims, check);
+        nerve_attr attrs[] = { one_int("axis", 1) };
+        t.attr = attrs;
+        t.n_attr = 1;
+        check_case(&t, NULL, &r);
+        free_case(&t);
+    }
+    {
+        const int64_t shapes[][5] = { { 2, 3, 4 } };
+        int ndims[] = { 3 }, check[] = { 1 };
+        op_case t = make_case("Flatten", 13, &r, 0, 1, shapes, ndims, check);
+        check_case(&t, NULL, &r);
+        free_case(&t);
+    }
+}
+
+Test(grad, softmax_cross_entropy)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 8);
+    int64_t shape[2] = { 5, 4 }, labels[5] = { 0, 3, 1, 1, 2 };
+    nerve_array z, dz;
+    random_tensor(&z, 2, shape, &r, 0);
+    double loss;
+    cr_assert_eq(nerve_nn_cross_entropy(&loss, &dz, NULL, &z, labels), 0);
+    float *zd = z.data;
+    for (int at = 0; at < 20; at += 3) {
+        float keep = zd[at];
+        double lp, lm;
+        zd[at] = keep + 1e-2f;
+        nerve_nn_cross_entropy(&lp, NULL, NULL, &z, labels);
+        zd[at] = keep - 1e-2f;
+        nerve_nn_cross_entropy(&lm, NULL, NULL, &z, labels);
+        zd[at] = keep;
+        double num = (lp - lm) / 2e-2;
+        cr_assert(fabs(num - ((float *)dz.data)[at]) < 1e-3, "[%d]: numeric %g, analytic %g", at, num,
+                  ((float *)dz.data)[at]);
+    }
+    nerve_array_free(&z);
+    nerve_array_free(&dz);
+}
