@@ -15,6 +15,7 @@ static const cli_command *commands[] = {
     &cli_compare,
     &cli_embed,
     &cli_mapper,
+    &cli_train,
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

@@ -150,6 +150,7 @@ typedef struct nerve_tape {
     nerve_array        *grad;    /* per value: its gradient after the backward pass */
     nerve_array        *saved;   /* per node: what training mode keeps for the backward step */
     int                 training;
+    int                 input_grads;   /* also the graph inputs' gradients (off by default) */
     uint64_t            seed, step;
 } nerve_tape;
 
@@ -164,5 +165,66 @@ void nerve_tape_free(nerve_tape *t);
  * its gradient (may be NULL) and the count of correct argmaxes (may be NULL). */
 int nerve_nn_cross_entropy(double *loss, nerve_array *dlogits, int64_t *correct, const nerve_array *logits,
                            const int64_t *labels);
+
+/* ------------------------------------------------------------------------ */
+/* Writing ONNX, built-in architectures, training                           */
+/* ------------------------------------------------------------------------ */
+
+/* Writes the model as ONNX (IR 8, the model's opset, initializers as raw
+ * data), atomically. */
+int nerve_onnx_write(const nerve_model *m, const char *path, const char *graph_name);
+
+typedef enum nerve_arch {
+    NERVE_ARCH_CNN_SMALL = 0,   /* conv-bn-relu-pool x2, conv-relu, global average pool, fc-relu, fc */
+    NERVE_ARCH_MLP,             /* 784-256-128-10 with ReLUs */
+    NERVE_ARCH_RESNET_MINI,     /* a stem and three residual blocks (32, 64, 128 channels) */
+} nerve_arch;
+
+extern const char NERVE_ARCH_NAMES[];      /* "cnn-small, mlp, resnet-mini" */
+extern const char NERVE_DATASET_NAMES[];   /* "fashion-mnist" */
+const char *nerve_arch_name(nerve_arch a);
+int         nerve_arch_parse(const char *s, nerve_arch *a);
+/* An untrained model for (N, 1, 28, 28) inputs, PyTorch's default
+ * initialisation from the seed; *params (malloc'd, n_params) lists the
+ * trainable values. */
+int nerve_arch_build(nerve_model *m, nerve_arch arch, uint64_t seed, int **params, int *n_params);
+
+typedef enum nerve_optimizer { NERVE_OPT_ADAM = 0, NERVE_OPT_SGD } nerve_optimizer;
+
+enum { NERVE_TRAIN_MAX_EPOCHS = 100 };
+
+typedef struct nerve_train_result {
+    int     epochs;                                  /* completed */
+    int64_t steps, checkpoints_written;
+    double  learning_rate;
+    double  loss[NERVE_TRAIN_MAX_EPOCHS];            /* mean training loss per epoch */
+    double  train_accuracy[NERVE_TRAIN_MAX_EPOCHS];
+    double  test_accuracy[NERVE_TRAIN_MAX_EPOCHS];
+    double  seconds[NERVE_TRAIN_MAX_EPOCHS];         /* training time per epoch (no evaluation) */
+} nerve_train_result;
+
+typedef struct nerve_train_options {
+    nerve_arch      arch;
+    const char     *dataset;       /* "fashion-mnist" */
+    nerve_optimizer optimizer;
+    int64_t         epochs, batch;
+    double          lr;            /* 0: 1e-3 for Adam, 1e-2 for SGD */
+    double          momentum;      /* SGD */
+    uint64_t        seed;
+    const double   *checkpoints;   /* fractions of training in [0, 1] */
+    int             n_checkpoints;
+    const char     *out;           /* the model's .onnx */
+    void          (*on_epoch)(void *ctx, int epoch, const nerve_train_result *r);
+    void           *ctx;
+} nerve_train_options;
+
+void nerve_train_defaults(nerve_train_options *o);
+/* Trains, evaluating on the test split after each epoch; writes o->out and
+ * the checkpoints (nerve_checkpoint_path). */
+int  nerve_train(const nerve_train_options *o, nerve_train_result *r);
+/* The share of a dataset split a model classifies correctly. */
+int  nerve_nn_accuracy(double *accuracy, nerve_model *m, const char *dataset, const char *split);
+/* "<model without .onnx>.ckpt<percent>.onnx" */
+void nerve_checkpoint_path(char *out, size_t cap, const char *model_path, double fraction);
 
 #endif /* NERVE_NN_H */

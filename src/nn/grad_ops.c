@@ -10,6 +10,7 @@
  */
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,12 @@
 static int alloc_like(nerve_array *out, const nerve_array *like)
 {
     return nerve_array_alloc(out, NERVE_F32, like->ndim, like->shape);   /* zeroed */
+}
+
+/* For gradients every element of which is written: no zeroing. */
+static int alloc_like_raw(nerve_array *out, const nerve_array *like)
+{
+    return nerve_array_alloc_raw(out, NERVE_F32, like->ndim, like->shape);
 }
 
 static int want(const grad_args *a, int i)
@@ -32,7 +39,7 @@ static int grad_pointwise(const grad_args *a)
 {
     if (!want(a, 0))
         return 0;
-    int rc = alloc_like(&a->din[0], a->in[0]);
+    int rc = alloc_like_raw(&a->din[0], a->in[0]);
     if (rc < 0)
         return rc;
     const float *x = a->in[0]->data, *y = a->out[0].data, *dy = a->dout->data;
@@ -40,20 +47,27 @@ static int grad_pointwise(const grad_args *a)
     int64_t n = nerve_array_count(a->in[0]);
     const char *op = a->c->node->op;
     float alpha = attr_float(a->c->node, "alpha", 0.01f);
-    if (strcmp(op, "Relu") == 0)
-        for (int64_t i = 0; i < n; i++)
-            dx[i] = x[i] > 0 ? dy[i] : 0;
-    else if (strcmp(op, "LeakyRelu") == 0)
-        for (int64_t i = 0; i < n; i++)
-            dx[i] = x[i] > 0 ? dy[i] : alpha * dy[i];
-    else if (strcmp(op, "Sigmoid") == 0)
-        for (int64_t i = 0; i < n; i++)
-            dx[i] = dy[i] * y[i] * (1 - y[i]);
-    else if (strcmp(op, "Tanh") == 0)
-        for (int64_t i = 0; i < n; i++)
-            dx[i] = dy[i] * (1 - y[i] * y[i]);
-    else   /* Identity, Dropout in inference */
-        memcpy(dx, dy, (size_t)n * sizeof *dx);
+    int kind = strcmp(op, "Relu") == 0 ? 0 : strcmp(op, "LeakyRelu") == 0 ? 1 : strcmp(op, "Sigmoid") == 0 ? 2
+             : strcmp(op, "Tanh") == 0 ? 3 : 4;   /* 4: Identity, Dropout in inference */
+    #pragma omp parallel if (n > 65536)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t lo = n * t / nt, hi = n * (t + 1) / nt;   /* one loop per kind, so each vectorises */
+        if (kind == 0)
+            for (int64_t i = lo; i < hi; i++)
+                dx[i] = x[i] > 0 ? dy[i] : 0;
+        else if (kind == 1)
+            for (int64_t i = lo; i < hi; i++)
+                dx[i] = x[i] > 0 ? dy[i] : alpha * dy[i];
+        else if (kind == 2)
+            for (int64_t i = lo; i < hi; i++)
+                dx[i] = dy[i] * y[i] * (1 - y[i]);
+        else if (kind == 3)
+            for (int64_t i = lo; i < hi; i++)
+                dx[i] = dy[i] * (1 - y[i] * y[i]);
+        else
+            memcpy(dx + lo, dy + lo, (size_t)(hi - lo) * sizeof *dx);
+    }
     return 0;
 }
 
@@ -203,21 +217,43 @@ static int grad_matmul(const grad_args *a)
 
 enum { CHUNK = 8 };   /* images per partial weight-gradient sum */
 
+/* The output columns [lo, hi) whose input column ow * s - pb + j * d is
+ * inside [0, W). */
+static void valid_columns(int64_t *lo, int64_t *hi, int64_t j, const nn_geometry *g)
+{
+    int64_t off = j * g->d[2] - g->pb[2], s = g->s[2], W = g->in[2], OW = g->out[2];
+    int64_t first = off >= 0 ? 0 : (-off + s - 1) / s;
+    int64_t last = W - 1 - off < 0 ? -1 : (W - 1 - off) / s;   /* largest ow with iw <= W - 1 */
+    *lo = first < OW ? first : OW;
+    *hi = last + 1 < OW ? last + 1 : OW;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
 /* cols (C kh kw x OH OW) of one image's channels [c0, c0 + cn). */
 static void im2col_2d(float *cols, const float *x, int64_t c0, int64_t cn, const nn_geometry *g)
 {
-    int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2], KH = g->k[1], KW = g->k[2];
+    int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2], KH = g->k[1], KW = g->k[2], s = g->s[2];
     for (int64_t c = 0; c < cn; c++)
         for (int64_t i = 0; i < KH; i++)
             for (int64_t j = 0; j < KW; j++) {
                 float *row = cols + ((c * KH + i) * KW + j) * OH * OW;
+                int64_t lo, hi, off = j * g->d[2] - g->pb[2];
+                valid_columns(&lo, &hi, j, g);
                 for (int64_t oh = 0; oh < OH; oh++) {
                     int64_t ih = oh * g->s[1] - g->pb[1] + i * g->d[1];
-                    for (int64_t ow = 0; ow < OW; ow++) {
-                        int64_t iw = ow * g->s[2] - g->pb[2] + j * g->d[2];
-                        row[oh * OW + ow] = ih >= 0 && ih < H && iw >= 0 && iw < W
-                                                ? x[((c0 + c) * H + ih) * W + iw] : 0;
+                    float *dst = row + oh * OW;
+                    if (ih < 0 || ih >= H) {
+                        memset(dst, 0, (size_t)OW * sizeof *dst);
+                        continue;
                     }
+                    const float *src = x + ((c0 + c) * H + ih) * W + off;
+                    for (int64_t ow = 0; ow < lo; ow++)
+                        dst[ow] = 0;
+                    for (int64_t ow = lo; ow < hi; ow++)
+                        dst[ow] = src[ow * s];
+                    for (int64_t ow = hi; ow < OW; ow++)
+                        dst[ow] = 0;
                 }
             }
 }
@@ -225,20 +261,21 @@ static void im2col_2d(float *cols, const float *x, int64_t c0, int64_t cn, const
 /* The transpose: adds cols back into the image's channels [c0, c0 + cn). */
 static void col2im_2d(float *dx, const float *cols, int64_t c0, int64_t cn, const nn_geometry *g)
 {
-    int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2], KH = g->k[1], KW = g->k[2];
+    int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2], KH = g->k[1], KW = g->k[2], s = g->s[2];
     for (int64_t c = 0; c < cn; c++)
         for (int64_t i = 0; i < KH; i++)
             for (int64_t j = 0; j < KW; j++) {
                 const float *row = cols + ((c * KH + i) * KW + j) * OH * OW;
+                int64_t lo, hi, off = j * g->d[2] - g->pb[2];
+                valid_columns(&lo, &hi, j, g);
                 for (int64_t oh = 0; oh < OH; oh++) {
                     int64_t ih = oh * g->s[1] - g->pb[1] + i * g->d[1];
                     if (ih < 0 || ih >= H)
                         continue;
-                    for (int64_t ow = 0; ow < OW; ow++) {
-                        int64_t iw = ow * g->s[2] - g->pb[2] + j * g->d[2];
-                        if (iw >= 0 && iw < W)
-                            dx[((c0 + c) * H + ih) * W + iw] += row[oh * OW + ow];
-                    }
+                    float *dst = dx + ((c0 + c) * H + ih) * W + off;
+                    const float *src = row + oh * OW;
+                    for (int64_t ow = lo; ow < hi; ow++)
+                        dst[ow * s] += src[ow];
                 }
             }
 }
@@ -294,14 +331,16 @@ static int grad_conv(const grad_args *a)
         for (int64_t i = 0; i < wcount; i++)
             ((float *)a->din[1].data)[i] += partial[ch * wcount + i];
     free(partial);
-    if (need_b)
-        for (int64_t n = 0; n < N; n++)
-            for (int64_t m = 0; m < M; m++) {
-                double s = 0;
+    if (need_b) {
+        #pragma omp parallel for schedule(static)
+        for (int64_t m = 0; m < M; m++) {
+            double s = 0;
+            for (int64_t n = 0; n < N; n++)
                 for (int64_t p = 0; p < P; p++)
                     s += dy[(n * M + m) * P + p];
-                ((float *)a->din[2].data)[m] += (float)s;
-            }
+            ((float *)a->din[2].data)[m] = (float)s;
+        }
+    }
     return failed ? nerve_error_set(NERVE_ENOMEM, "out of memory for a convolution's gradient") : 0;
 }
 
@@ -342,6 +381,22 @@ static int grad_pool(const grad_args *a)
         return rc < 0 ? rc : node_error(a->c, NERVE_EINPUT, "needs kernel_shape");
     int count_pad = (int)attr_int(a->c->node, "count_include_pad", 0);
     int64_t OH = g.out[1], OW = g.out[2];
+    if (is_max && g.k[1] == 2 && g.k[2] == 2 && g.s[1] == 2 && g.s[2] == 2 && g.d[1] == 1 && g.d[2] == 1 &&
+        g.pb[1] == 0 && g.pb[2] == 0 && 2 * OH <= H && 2 * OW <= W) {
+        /* The common 2 x 2 window, stride 2, no padding: no bounds to check. */
+        #pragma omp parallel for schedule(static)
+        for (int64_t p = 0; p < NC; p++)
+            for (int64_t oh = 0; oh < OH; oh++)
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    int64_t at = (p * H + 2 * oh) * W + 2 * ow, best = at;
+                    int64_t cand[3] = { at + 1, at + W, at + W + 1 };
+                    for (int q = 0; q < 3; q++)
+                        best = xd[cand[q]] > xd[best] ? cand[q] : best;
+                    dx[best] += dy[(p * OH + oh) * OW + ow];
+                }
+        return 0;
+    }
+    #pragma omp parallel for schedule(static)
     for (int64_t p = 0; p < NC; p++)
         for (int64_t oh = 0; oh < OH; oh++)
             for (int64_t ow = 0; ow < OW; ow++) {
@@ -385,33 +440,40 @@ static int grad_batch_norm(const grad_args *a)
     float eps = attr_float(a->c->node, "epsilon", 1e-5f);
     const float *saved = a->saved && a->saved->data ? a->saved->data : NULL;   /* mean[C], invstd[C] */
     int rc;
-    for (int i = 0; i < 3; i++)
-        if (want(a, i) && (rc = alloc_like(&a->din[i], a->in[i])) < 0)
+    for (int i = 0; i < 3; i++)   /* every element is written */
+        if (want(a, i) && (rc = alloc_like_raw(&a->din[i], a->in[i])) < 0)
             return rc;
+    #pragma omp parallel for schedule(static)
     for (int64_t ch = 0; ch < C; ch++) {
-        double mean = saved ? saved[ch] : ((const float *)a->in[3]->data)[ch];
-        double invstd = saved ? saved[C + ch] : 1 / sqrt(((const float *)a->in[4]->data)[ch] + eps);
-        double sum_dy = 0, sum_dy_xhat = 0;
-        for (int64_t n = 0; n < N; n++)
+        float mean = saved ? saved[ch] : ((const float *)a->in[3]->data)[ch];
+        float invstd = saved ? saved[C + ch] : (float)(1 / sqrt(((const float *)a->in[4]->data)[ch] + eps));
+        double sum_dy = 0, sum_dy_x = 0;
+        for (int64_t n = 0; n < N; n++) {
+            const float *xr = xd + (n * C + ch) * inner, *gr = dy + (n * C + ch) * inner;
+            float s1 = 0, s2 = 0;
             for (int64_t i = 0; i < inner; i++) {
-                int64_t at = (n * C + ch) * inner + i;
-                sum_dy += dy[at];
-                sum_dy_xhat += dy[at] * (xd[at] - mean) * invstd;
+                s1 += gr[i];
+                s2 += gr[i] * xr[i];
             }
+            sum_dy += s1;
+            sum_dy_x += s2;
+        }
+        double sum_dy_xhat = (sum_dy_x - mean * sum_dy) * invstd;
         if (want(a, 1))
             ((float *)a->din[1].data)[ch] = (float)sum_dy_xhat;
         if (want(a, 2))
             ((float *)a->din[2].data)[ch] = (float)sum_dy;
         if (!want(a, 0))
             continue;
-        double count = (double)(N * inner), k = scale[ch] * invstd;
-        for (int64_t n = 0; n < N; n++)
-            for (int64_t i = 0; i < inner; i++) {
-                int64_t at = (n * C + ch) * inner + i;
-                double xhat = (xd[at] - mean) * invstd;
-                ((float *)a->din[0].data)[at] =
-                    (float)(saved ? k * (dy[at] - sum_dy / count - xhat * sum_dy_xhat / count) : k * dy[at]);
-            }
+        double count = (double)(N * inner);
+        float k = scale[ch] * invstd, mdy = saved ? (float)(sum_dy / count) : 0;
+        float mxh = saved ? (float)(sum_dy_xhat / count) : 0;
+        for (int64_t n = 0; n < N; n++) {
+            const float *xr = xd + (n * C + ch) * inner, *gr = dy + (n * C + ch) * inner;
+            float *dr = (float *)a->din[0].data + (n * C + ch) * inner;
+            for (int64_t i = 0; i < inner; i++)
+                dr[i] = k * (gr[i] - mdy - (xr[i] - mean) * invstd * mxh);
+        }
     }
     return 0;
 }

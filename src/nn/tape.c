@@ -64,7 +64,7 @@ static int batch_norm_train(nerve_tape *t, const nerve_node *n, const nerve_arra
     const nerve_array *x = in[0];
     int64_t N = x->shape[0], C = x->shape[1], inner = nerve_array_count(x) / (N * C), two_c = 2 * C;
     float eps = attr_float(n, "epsilon", 1e-5f), momentum = attr_float(n, "momentum", 0.9f);
-    int rc = nerve_array_alloc(out, NERVE_F32, x->ndim, x->shape);
+    int rc = nerve_array_alloc_raw(out, NERVE_F32, x->ndim, x->shape);
     if (rc == 0)
         rc = nerve_array_alloc(saved, NERVE_F32, 1, &two_c);
     if (rc < 0)
@@ -76,15 +76,21 @@ static int batch_norm_train(nerve_tape *t, const nerve_node *n, const nerve_arra
     #pragma omp parallel for schedule(static)
     for (int64_t ch = 0; ch < C; ch++) {
         double sum = 0, sq = 0;
-        for (int64_t b = 0; b < N; b++)
+        for (int64_t b = 0; b < N; b++) {   /* float sums per row, double across rows */
+            const float *row = xd + (b * C + ch) * inner;
+            float s = 0;
             for (int64_t i = 0; i < inner; i++)
-                sum += xd[(b * C + ch) * inner + i];
+                s += row[i];
+            sum += s;
+        }
         double mean = sum / count;
-        for (int64_t b = 0; b < N; b++)
-            for (int64_t i = 0; i < inner; i++) {
-                double d = xd[(b * C + ch) * inner + i] - mean;
-                sq += d * d;
-            }
+        for (int64_t b = 0; b < N; b++) {
+            const float *row = xd + (b * C + ch) * inner;
+            float s = 0, m = (float)mean;
+            for (int64_t i = 0; i < inner; i++)
+                s += (row[i] - m) * (row[i] - m);
+            sq += s;
+        }
         double var = sq / count, invstd = 1 / sqrt(var + eps);
         s[ch] = (float)mean;
         s[C + ch] = (float)invstd;
@@ -207,7 +213,8 @@ static int backward_node(nerve_tape *t, int k)
     memset(din, 0, sizeof din);
     for (int i = 0; i < n->n_in && i < 64; i++) {
         in[i] = n->in[i] >= 0 ? t->val[n->in[i]] : NULL;
-        need[i] = in[i] && in[i]->dtype == NERVE_F32;
+        int is_input = n->in[i] >= 0 && m->values[n->in[i]].producer < 0 && !m->values[n->in[i]].constant;
+        need[i] = in[i] && in[i]->dtype == NERVE_F32 && (!is_input || t->input_grads);
     }
     nerve_array outs[16];
     for (int i = 0; i < n->n_out && i < 16; i++)

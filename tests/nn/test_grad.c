@@ -233,6 +233,22 @@ Test(grad, pooling)
     }
 }
 
+Test(grad, max_pool_two_by_two)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 9);
+    const int64_t shapes[][5] = { { 2, 3, 8, 9 } };
+    int ndims[] = { 4 }, check[] = { 1 };
+    op_case t = make_case("MaxPool", 13, &r, 0, 1, shapes, ndims, check);
+    int64_t kernel[] = { 2, 2 };
+    nerve_attr attrs[] = { ints("kernel_shape", kernel, 2), ints("strides", kernel, 2) };
+    t.attr = attrs;
+    t.n_attr = 2;
+    t.step = 1e-3f;
+    check_case(&t, NULL, &r);
+    free_case(&t);
+}
+
 Test(grad, batch_norm_training_and_inference)
 {
     nerve_rng r;
