@@ -29,10 +29,12 @@ static void train_help(void)
            "  -d, --data D          %s (default)\n"
            "      --optimizer O     adam (default) or sgd (with momentum)\n"
            "  -e, --epochs N        (default 3)\n"
-           "  -b, --batch N         (default 64)\n"
-           "      --lr L            learning rate (default 0.001 for adam, 0.01 for sgd)\n"
+           "  -b, --batch N         (default 16)\n"
+           "      --lr L            peak learning rate (default 0.003 for adam, 0.03 for sgd)\n"
+           "      --schedule S      cosine (default: decays to 0 over training) or constant\n"
            "      --momentum M      for sgd (default 0.9)\n"
            "      --seed S          initial weights, shuffling, dropout (default 0)\n"
+           "      --limit N         train on the first N images only (quick trials)\n"
            "      --checkpoints F,F save the model at these fractions of training too,\n"
            "                        as <out>.ckpt<percent>.onnx (e.g. 0,0.35,0.75,1)\n"
            "  -o, --out FILE        where to write the model (default: the cache)\n"
@@ -142,6 +144,16 @@ static int train_option(train_cli *t, int opt, const char *arg)
                    ? cli_usage_error("train", "--checkpoints wants fractions in [0, 1] like 0,0.35,0.75,1, not '%s'", arg)
                    : 0;
     case 6: t->force = 1; return 0;
+    case 7:
+        if (strcmp(arg, "cosine") != 0 && strcmp(arg, "constant") != 0)
+            return cli_usage_error("train", "unknown --schedule '%s' (cosine, constant)", arg);
+        t->o.schedule = strcmp(arg, "constant") == 0 ? NERVE_SCHEDULE_CONSTANT : NERVE_SCHEDULE_COSINE;
+        return 0;
+    case 8:
+        if ((v = cli_parse_count(arg)) < 1)
+            return cli_usage_error("train", "--limit wants a positive count, not '%s'", arg);
+        t->o.limit = v;
+        return 0;
     }
     return cli_usage_error("train", "unexpected option");
 }
@@ -211,7 +223,8 @@ static int train_run(int argc, char **argv)
         { "out", required_argument, 0, 'o' },       { "optimizer", required_argument, 0, 1 },
         { "lr", required_argument, 0, 2 },          { "momentum", required_argument, 0, 3 },
         { "seed", required_argument, 0, 4 },        { "checkpoints", required_argument, 0, 5 },
-        { "force", no_argument, 0, 6 },
+        { "force", no_argument, 0, 6 },        { "schedule", required_argument, 0, 7 },
+        { "limit", required_argument, 0, 8 },
         CLI_COMMON_LONG,
         { 0, 0, 0, 0 },
     };
@@ -236,9 +249,10 @@ static int train_run(int argc, char **argv)
         int rc = cache_dir(dir, sizeof dir);
         if (rc < 0)
             return cli_fail(rc);
-        snprintf(path, sizeof path, "%s/%s-s%llu-e%lld-b%lld-%s-lr%g.onnx", dir, nerve_arch_name(t.o.arch),
+        snprintf(path, sizeof path, "%s/%s-s%llu-e%lld-b%lld-%s-lr%g-%s-n%lld.onnx", dir, nerve_arch_name(t.o.arch),
                  (unsigned long long)t.o.seed, (long long)t.o.epochs, (long long)t.o.batch,
-                 t.o.optimizer == NERVE_OPT_SGD ? "sgd" : "adam", t.o.lr);
+                 t.o.optimizer == NERVE_OPT_SGD ? "sgd" : "adam", t.o.lr,
+                 t.o.schedule == NERVE_SCHEDULE_CONSTANT ? "constant" : "cosine", (long long)t.o.limit);
         t.out = path;
         json_t *cached = t.force || t.o.n_checkpoints ? NULL : cached_record(path);
         if (cached) {

@@ -190,6 +190,7 @@ int         nerve_arch_parse(const char *s, nerve_arch *a);
 int nerve_arch_build(nerve_model *m, nerve_arch arch, uint64_t seed, int **params, int *n_params);
 
 typedef enum nerve_optimizer { NERVE_OPT_ADAM = 0, NERVE_OPT_SGD } nerve_optimizer;
+typedef enum nerve_schedule { NERVE_SCHEDULE_COSINE = 0, NERVE_SCHEDULE_CONSTANT } nerve_schedule;
 
 enum { NERVE_TRAIN_MAX_EPOCHS = 100 };
 
@@ -208,9 +209,11 @@ typedef struct nerve_train_options {
     const char     *dataset;       /* "fashion-mnist" */
     nerve_optimizer optimizer;
     int64_t         epochs, batch;
-    double          lr;            /* 0: 1e-3 for Adam, 1e-2 for SGD */
+    double          lr;            /* 0: 3e-3 for Adam, 3e-2 for SGD */
+    nerve_schedule  schedule;      /* cosine decay to 0 over training (default), or constant */
     double          momentum;      /* SGD */
     uint64_t        seed;
+    int64_t         limit;         /* train on the first N images only; 0: all */
     const double   *checkpoints;   /* fractions of training in [0, 1] */
     int             n_checkpoints;
     const char     *out;           /* the model's .onnx */

