@@ -16,6 +16,7 @@ static const cli_command *commands[] = {
     &cli_embed,
     &cli_mapper,
     &cli_train,
+    &cli_ph,
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

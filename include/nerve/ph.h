@@ -1,0 +1,71 @@
+/*
+ * nerve/ph.h — the ph room: persistent homology of a layer's point cloud.
+ * Vietoris-Rips persistence barcodes in dimensions 0 to 3 with Z/2
+ * coefficients, computed as ripser computes them (persistent cohomology,
+ * clearing, coboundaries enumerated implicitly in the combinatorial number
+ * system), from points or from a distance matrix.
+ *
+ *     nerve_ph_options o;
+ *     nerve_ph_defaults(&o);
+ *     o.max_dim = 1;
+ *     nerve_ph ph;
+ *     if ((rc = nerve_ph_points(&ph, &acts, &o)) < 0) ...
+ *     // ph.dgm[1].birth[i], ph.dgm[1].death[i] (INFINITY: essential)
+ *     nerve_ph_free(&ph);
+ */
+#ifndef NERVE_PH_H
+#define NERVE_PH_H
+
+#include "nerve/core.h"
+#include "nerve/knn.h"
+
+enum { NERVE_PH_MAX_DIM = 3 };
+
+typedef struct nerve_diagram {
+    int64_t n;
+    double *birth, *death;   /* death = INFINITY for classes that never die */
+} nerve_diagram;
+
+typedef struct nerve_ph {
+    int           max_dim;
+    int64_t       points;
+    nerve_diagram dgm[NERVE_PH_MAX_DIM + 1];
+} nerve_ph;
+
+typedef struct nerve_ph_options {
+    int          max_dim;      /* 0 to 3 (default 1) */
+    double       threshold;    /* largest edge; INFINITY (default): no limit */
+    nerve_metric metric;       /* for point clouds */
+} nerve_ph_options;
+
+void nerve_ph_defaults(nerve_ph_options *o);
+
+/* From a point cloud (N x d). */
+int  nerve_ph_points(nerve_ph *out, const nerve_mat *points, const nerve_ph_options *o);
+/* From a full symmetric N x N distance matrix (row-major, zero diagonal). */
+int  nerve_ph_distances(nerve_ph *out, const double *dist, int64_t n, const nerve_ph_options *o);
+void nerve_ph_free(nerve_ph *ph);
+
+/* Checks a square matrix read from a file: finite, symmetric, zero on the
+ * diagonal, no negative entries; label names it in errors. */
+int  nerve_ph_check_distances(const double *dist, int64_t n, const char *label);
+
+/* ---- inputs ------------------------------------------------------------- */
+
+/* ripser's `point-cloud` text format: one point per line, coordinates
+ * separated by commas or spaces. */
+int nerve_ph_read_points_text(nerve_mat *out, const char *path);
+/* ripser's `lower-distance` format: the entries below the diagonal, row by
+ * row; *out becomes the full n x n matrix (malloc'd). */
+int nerve_ph_read_lower_distance(double **out, int64_t *n, const char *path);
+
+typedef enum nerve_subsample { NERVE_SUBSAMPLE_MAXMIN = 0, NERVE_SUBSAMPLE_RANDOM } nerve_subsample;
+
+const char *nerve_subsample_name(nerve_subsample s);
+int         nerve_subsample_parse(const char *s, nerve_subsample *out);
+/* m landmarks of x (all when m >= N): max-min (farthest point first, from a
+ * seeded start) or uniform; picked (may be NULL) receives their rows. */
+int nerve_ph_subsample(nerve_mat *out, int64_t *picked, const nerve_mat *x, int64_t m, nerve_subsample how,
+                       nerve_metric metric, uint64_t seed);
+
+#endif /* NERVE_PH_H */

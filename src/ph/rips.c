@@ -1,0 +1,632 @@
+/*
+ * rips.c — Vietoris-Rips persistence barcodes with Z/2 coefficients, by
+ * the method of Bauer's ripser: dimension 0 by union-find over the edges
+ * in filtration order; each higher dimension by reducing the coboundary
+ * matrix (persistent cohomology), columns taken in decreasing filtration
+ * order, with clearing (simplices paired in the dimension below are not
+ * columns), simplices named by their index in the combinatorial number
+ * system and their cofaces enumerated from it, never stored.
+ *
+ * The filtration order of simplices: by diameter, then by index (the
+ * larger index first in a coboundary's pivot choice, as ripser), so the
+ * pairs are ripser's.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nerve/ph.h"
+
+void nerve_ph_defaults(nerve_ph_options *o)
+{
+    *o = (nerve_ph_options){ .max_dim = 1, .threshold = INFINITY, .metric = NERVE_METRIC_EUCLIDEAN };
+}
+
+void nerve_ph_free(nerve_ph *ph)
+{
+    for (int d = 0; d <= NERVE_PH_MAX_DIM; d++) {
+        free(ph->dgm[d].birth);
+        free(ph->dgm[d].death);
+    }
+    memset(ph, 0, sizeof *ph);
+}
+
+/* ---- the complex -------------------------------------------------------- */
+
+typedef struct rips {
+    int64_t       n;
+    const double *dist;        /* n x n */
+    double        threshold;
+    int64_t     (*binom)[NERVE_PH_MAX_DIM + 3];   /* binom[v][k] = C(v, k) */
+} rips;
+
+typedef struct simplex {
+    int64_t index;
+    double  diam;
+} simplex;
+
+static double dist_at(const rips *r, int64_t a, int64_t b)
+{
+    return r->dist[a * r->n + b];
+}
+
+/* The vertices of a dim-simplex, largest first (combinatorial number
+ * system: index = sum_i C(v_i, i + 1)). */
+static void vertices(const rips *r, int64_t index, int dim, int64_t *v)
+{
+    int64_t top = r->n - 1;
+    for (int k = dim + 1; k >= 1; k--) {
+        while (top >= k - 1 && r->binom[top][k] > index)   /* the largest v with C(v, k) <= index */
+            top--;
+        v[dim + 1 - k] = top;
+        index -= r->binom[top][k];
+        top--;
+    }
+}
+
+static double diameter(const rips *r, int64_t index, int dim)
+{
+    int64_t v[NERVE_PH_MAX_DIM + 2];
+    vertices(r, index, dim, v);
+    double d = 0;
+    for (int a = 0; a <= dim; a++)
+        for (int b = a + 1; b <= dim; b++)
+            d = fmax(d, dist_at(r, v[a], v[b]));
+    return d;
+}
+
+/* Cofaces of a dim-simplex within the threshold, as (index, diameter). */
+static int64_t cofaces(const rips *r, int64_t index, int dim, double diam, simplex *out)
+{
+    int64_t v[NERVE_PH_MAX_DIM + 2], count = 0;
+    vertices(r, index, dim, v);
+    /* Walk w from n - 1 down: the coface's index inserts w among the
+     * vertices; those above w keep their position + 1 binomial. */
+    int64_t above = 0, below = index;   /* parts of the index for vertices above / below w */
+    int k = 0;                          /* vertices of the simplex above w */
+    for (int64_t w = r->n - 1; w >= 0; w--) {
+        if (k <= dim && v[k] == w) {
+            above += r->binom[w][dim + 2 - k];
+            below -= r->binom[w][dim + 1 - k];
+            k++;
+            continue;
+        }
+        double d = diam;
+        for (int a = 0; a <= dim; a++)
+            d = fmax(d, dist_at(r, w, v[a]));
+        if (d > r->threshold)
+            continue;
+        out[count++] = (simplex){ above + r->binom[w][dim + 2 - k] + below, d };
+    }
+    return count;
+}
+
+/* ---- dimension 0 -------------------------------------------------------- */
+
+static int by_filtration(const void *pa, const void *pb)
+{
+    const simplex *a = pa, *b = pb;
+    if (a->diam != b->diam)
+        return a->diam < b->diam ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+static int64_t find_root(int64_t *up, int64_t x)
+{
+    while (up[x] != x) {
+        up[x] = up[up[x]];
+        x = up[x];
+    }
+    return x;
+}
+
+typedef struct pairs {
+    int64_t n, cap;
+    double *birth, *death;
+} pairs;
+
+static int pairs_push(pairs *p, double b, double d)
+{
+    if (p->n == p->cap) {
+        int64_t cap = p->cap ? 2 * p->cap : 64;
+        double *nb = realloc(p->birth, (size_t)cap * sizeof *nb);
+        if (!nb)
+            return -1;
+        p->birth = nb;
+        double *nd = realloc(p->death, (size_t)cap * sizeof *nd);
+        if (!nd)
+            return -1;
+        p->death = nd;
+        p->cap = cap;
+    }
+    p->birth[p->n] = b;
+    p->death[p->n++] = d;
+    return 0;
+}
+
+/* Edges within the threshold in filtration order. */
+static int64_t all_edges(const rips *r, simplex **out)
+{
+    int64_t n = r->n, count = 0;
+    *out = malloc((size_t)(n * (n - 1) / 2 + 1) * sizeof **out);
+    if (!*out)
+        return -1;
+    for (int64_t a = 1; a < n; a++)
+        for (int64_t b = 0; b < a; b++)
+            if (dist_at(r, a, b) <= r->threshold)
+                (*out)[count++] = (simplex){ r->binom[a][2] + b, dist_at(r, a, b) };
+    qsort(*out, (size_t)count, sizeof **out, by_filtration);
+    return count;
+}
+
+/* Union-find over the edges; the edges that merge nothing are the columns
+ * of dimension 1 (the merging ones are cleared), in decreasing order. */
+static int dimension_zero(pairs *p, const rips *r, simplex *edges, int64_t n_edges, simplex **columns, int64_t *n_cols)
+{
+    int64_t *up = malloc((size_t)r->n * sizeof *up);
+    *columns = malloc((size_t)(n_edges + 1) * sizeof **columns);
+    if (!up || !*columns) {
+        free(up);
+        return -1;
+    }
+    for (int64_t i = 0; i < r->n; i++)
+        up[i] = i;
+    *n_cols = 0;
+    for (int64_t e = 0; e < n_edges; e++) {
+        int64_t v[2];
+        vertices(r, edges[e].index, 1, v);
+        int64_t a = find_root(up, v[0]), b = find_root(up, v[1]);
+        if (a == b) {
+            (*columns)[(*n_cols)++] = edges[e];
+            continue;
+        }
+        up[a > b ? a : b] = a < b ? a : b;
+        if (edges[e].diam > 0 && pairs_push(p, 0, edges[e].diam) < 0) {
+            free(up);
+            return -1;
+        }
+    }
+    for (int64_t i = 0; i < r->n; i++)
+        if (find_root(up, i) == i && pairs_push(p, 0, INFINITY) < 0) {
+            free(up);
+            return -1;
+        }
+    free(up);
+    /* Columns in decreasing filtration order. */
+    for (int64_t a = 0, b = *n_cols - 1; a < b; a++, b--) {
+        simplex t = (*columns)[a];
+        (*columns)[a] = (*columns)[b];
+        (*columns)[b] = t;
+    }
+    return 0;
+}
+
+/* ---- a column under reduction: a binary heap of cofaces ----------------- */
+
+/* The pivot is the coface first in filtration order among those present an
+ * odd number of times: smallest diameter, then largest index. */
+static int before(const simplex *a, const simplex *b)
+{
+    return a->diam < b->diam || (a->diam == b->diam && a->index > b->index);
+}
+
+typedef struct heap {
+    simplex *h;
+    int64_t  n, cap;
+} heap;
+
+static int heap_push(heap *q, simplex s)
+{
+    if (q->n == q->cap) {
+        int64_t cap = q->cap ? 2 * q->cap : 256;
+        simplex *nh = realloc(q->h, (size_t)cap * sizeof *nh);
+        if (!nh)
+            return -1;
+        q->h = nh;
+        q->cap = cap;
+    }
+    int64_t i = q->n++;
+    while (i > 0 && before(&s, &q->h[(i - 1) / 2])) {
+        q->h[i] = q->h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    q->h[i] = s;
+    return 0;
+}
+
+static simplex heap_pop(heap *q)
+{
+    simplex top = q->h[0], last = q->h[--q->n];
+    int64_t i = 0;
+    for (;;) {
+        int64_t l = 2 * i + 1, r = l + 1, m = i;
+        const simplex *best = &last;
+        if (l < q->n && before(&q->h[l], best)) {
+            m = l;
+            best = &q->h[l];
+        }
+        if (r < q->n && before(&q->h[r], best))
+            m = r;
+        if (m == i)
+            break;
+        q->h[i] = q->h[m];
+        i = m;
+    }
+    if (q->n > 0)
+        q->h[i] = last;
+    return top;
+}
+
+/* The pivot: pops pairs of equal entries (Z/2); -1 index if none. */
+static simplex pivot(heap *q)
+{
+    while (q->n > 0) {
+        simplex top = heap_pop(q);
+        if (q->n > 0 && q->h[0].index == top.index) {
+            heap_pop(q);
+            continue;
+        }
+        heap_push(q, top);   /* stays in the column */
+        return top;
+    }
+    return (simplex){ -1, 0 };
+}
+
+/* ---- a map from pivot index to the column that owns it ------------------ */
+
+typedef struct pivot_map {
+    int64_t *key, *value;
+    int64_t  cap, n;
+} pivot_map;
+
+static uint64_t mix(int64_t k)
+{
+    uint64_t z = (uint64_t)k + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    return z ^ (z >> 27);
+}
+
+static int map_grow(pivot_map *m)
+{
+    int64_t cap = m->cap ? 2 * m->cap : 1024, *key = malloc((size_t)cap * sizeof *key),
+            *value = malloc((size_t)cap * sizeof *value);
+    if (!key || !value) {
+        free(key);
+        free(value);
+        return -1;
+    }
+    for (int64_t i = 0; i < cap; i++)
+        key[i] = -1;
+    for (int64_t i = 0; i < m->cap; i++)
+        if (m->key[i] >= 0) {
+            int64_t at = (int64_t)(mix(m->key[i]) & (uint64_t)(cap - 1));
+            while (key[at] >= 0)
+                at = (at + 1) & (cap - 1);
+            key[at] = m->key[i];
+            value[at] = m->value[i];
+        }
+    free(m->key);
+    free(m->value);
+    m->key = key;
+    m->value = value;
+    m->cap = cap;
+    return 0;
+}
+
+static int64_t map_get(const pivot_map *m, int64_t k)
+{
+    if (!m->cap)
+        return -1;
+    for (int64_t at = (int64_t)(mix(k) & (uint64_t)(m->cap - 1));; at = (at + 1) & (m->cap - 1)) {
+        if (m->key[at] < 0)
+            return -1;
+        if (m->key[at] == k)
+            return m->value[at];
+    }
+}
+
+static int map_put(pivot_map *m, int64_t k, int64_t v)
+{
+    if (2 * (m->n + 1) > m->cap && map_grow(m) < 0)
+        return -1;
+    int64_t at = (int64_t)(mix(k) & (uint64_t)(m->cap - 1));
+    while (m->key[at] >= 0)
+        at = (at + 1) & (m->cap - 1);
+    m->key[at] = k;
+    m->value[at] = v;
+    m->n++;
+    return 0;
+}
+
+static void map_free(pivot_map *m)
+{
+    free(m->key);
+    free(m->value);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- one dimension's reduction ------------------------------------------ */
+
+/* The reduction matrix's columns: which simplices' coboundaries were summed
+ * (column j's list in v_list[v_start[j] ..]), stored once reduced. */
+typedef struct reduction {
+    int64_t *start, *items;
+    int64_t  n_items, cap_items, n_cols;
+    double  *diam;   /* the simplices of items, diameters alongside */
+} reduction;
+
+static int reduction_add(reduction *red, const simplex *s, int64_t count)
+{
+    if (red->n_items + count > red->cap_items) {
+        int64_t cap = red->cap_items ? 2 * red->cap_items : 4096;
+        while (cap < red->n_items + count)
+            cap *= 2;
+        int64_t *items = realloc(red->items, (size_t)cap * sizeof *items);
+        double *diam = realloc(red->diam, (size_t)cap * sizeof *diam);
+        if (!items || !diam) {
+            free(items ? NULL : diam);
+            if (items)
+                red->items = items;
+            if (diam)
+                red->diam = diam;
+            return -1;
+        }
+        red->items = items;
+        red->diam = diam;
+        red->cap_items = cap;
+    }
+    for (int64_t i = 0; i < count; i++) {
+        red->items[red->n_items] = s[i].index;
+        red->diam[red->n_items++] = s[i].diam;
+    }
+    return 0;
+}
+
+typedef struct work {
+    simplex *buf;      /* cofaces of one simplex */
+    heap     column;   /* the coboundary under reduction */
+    heap     chain;    /* the simplices summed into it (Z/2, duplicates cancel) */
+} work;
+
+static int push_coboundary(work *w, const rips *r, simplex s, int dim)
+{
+    int64_t count = cofaces(r, s.index, dim, s.diam, w->buf);
+    for (int64_t i = 0; i < count; i++)
+        if (heap_push(&w->column, w->buf[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* The chain's simplices with odd multiplicity, into out (n returned). */
+static int64_t drain_chain(heap *chain, simplex *out)
+{
+    int64_t n = 0;
+    while (chain->n > 0) {
+        simplex s = heap_pop(chain);
+        if (chain->n > 0 && chain->h[0].index == s.index) {
+            heap_pop(chain);
+            continue;
+        }
+        out[n++] = s;
+    }
+    return n;
+}
+
+/* Reduces the columns (dim-simplices, decreasing filtration order); pairs
+ * go to p; the pivots (dim + 1 simplices) that get paired are returned as
+ * the clearing set for the next dimension, in *paired. */
+static int reduce_dimension(pairs *p, const rips *r, int dim, const simplex *cols, int64_t n_cols, pivot_map *paired)
+{
+    work w = { malloc((size_t)r->n * sizeof *w.buf), { 0 }, { 0 } };
+    reduction red = { malloc((size_t)(n_cols + 1) * sizeof *red.start), NULL, 0, 0, 0, NULL };
+    simplex *chain_out = NULL;
+    int64_t chain_cap = 0;
+    int rc = w.buf && red.start ? 0 : -1;
+    for (int64_t j = 0; j < n_cols && rc == 0; j++) {
+        w.column.n = w.chain.n = 0;
+        if (heap_push(&w.chain, cols[j]) < 0 || push_coboundary(&w, r, cols[j], dim) < 0) {
+            rc = -1;
+            break;
+        }
+        simplex piv = pivot(&w.column);
+        int64_t owner;
+        while (piv.index >= 0 && (owner = map_get(paired, piv.index)) >= 0) {
+            /* Add column owner: its chain's coboundaries, and the chain. */
+            for (int64_t e = red.start[owner]; e < red.start[owner + 1] && rc == 0; e++) {
+                simplex s = { red.items[e], red.diam[e] };
+                if (heap_push(&w.chain, s) < 0 || push_coboundary(&w, r, s, dim) < 0)
+                    rc = -1;
+            }
+            piv = pivot(&w.column);
+        }
+        if (rc < 0)
+            break;
+        red.start[j] = red.n_items;
+        if (piv.index < 0) {
+            if (pairs_push(p, cols[j].diam, INFINITY) < 0)
+                rc = -1;
+            red.start[j + 1] = red.n_items;
+            continue;
+        }
+        if (piv.diam > cols[j].diam && pairs_push(p, cols[j].diam, piv.diam) < 0)
+            rc = -1;
+        if (rc == 0 && map_put(paired, piv.index, j) < 0)
+            rc = -1;
+        if (rc == 0 && w.chain.n > chain_cap) {
+            chain_cap = w.chain.n;
+            simplex *nc = realloc(chain_out, (size_t)chain_cap * sizeof *nc);
+            if (!nc)
+                rc = -1;
+            else
+                chain_out = nc;
+        }
+        if (rc == 0 && reduction_add(&red, chain_out, drain_chain(&w.chain, chain_out)) < 0)
+            rc = -1;
+        red.start[j + 1] = red.n_items;
+    }
+    free(w.buf);
+    free(w.column.h);
+    free(w.chain.h);
+    free(red.start);
+    free(red.items);
+    free(red.diam);
+    free(chain_out);
+    return rc;
+}
+
+/* The dim-simplices within the threshold not paired (cleared) below, in
+ * decreasing filtration order. */
+static int64_t next_columns(const rips *r, int dim, const pivot_map *paired, simplex **out)
+{
+    int64_t total = r->binom[r->n][dim + 1], count = 0, cap = 1024;
+    *out = malloc((size_t)cap * sizeof **out);
+    if (!*out)
+        return -1;
+    for (int64_t idx = 0; idx < total; idx++) {
+        if (map_get(paired, idx) >= 0)
+            continue;
+        double d = diameter(r, idx, dim);
+        if (d > r->threshold)
+            continue;
+        if (count == cap) {
+            cap *= 2;
+            simplex *n = realloc(*out, (size_t)cap * sizeof *n);
+            if (!n)
+                return -1;
+            *out = n;
+        }
+        (*out)[count++] = (simplex){ idx, d };
+    }
+    qsort(*out, (size_t)count, sizeof **out, by_filtration);
+    for (int64_t a = 0, b = count - 1; a < b; a++, b--) {
+        simplex t = (*out)[a];
+        (*out)[a] = (*out)[b];
+        (*out)[b] = t;
+    }
+    return count;
+}
+
+/* ---- the whole computation ---------------------------------------------- */
+
+static int make_binomials(rips *r, int max_dim)
+{
+    r->binom = malloc((size_t)(r->n + 1) * sizeof *r->binom);
+    if (!r->binom)
+        return -1;
+    for (int64_t v = 0; v <= r->n; v++)
+        for (int k = 0; k <= NERVE_PH_MAX_DIM + 2; k++)
+            r->binom[v][k] = k == 0 ? 1 : v == 0 ? 0 : r->binom[v - 1][k - 1] + r->binom[v - 1][k];
+    /* The largest index must fit: C(n, max_dim + 2) < 2^62. */
+    double largest = 1;
+    for (int k = 0; k < max_dim + 2; k++)
+        largest *= (double)(r->n - k) / (double)(k + 1);
+    return largest < 4.6e18 ? 0 : -2;
+}
+
+static int keep_pairs(nerve_diagram *d, pairs *p)
+{
+    d->n = p->n;
+    d->birth = p->birth ? p->birth : malloc(sizeof(double));
+    d->death = p->death ? p->death : malloc(sizeof(double));
+    memset(p, 0, sizeof *p);
+    return d->birth && d->death ? 0 : -1;
+}
+
+int nerve_ph_distances(nerve_ph *out, const double *dist, int64_t n, const nerve_ph_options *o)
+{
+    memset(out, 0, sizeof *out);
+    if (o->max_dim < 0 || o->max_dim > NERVE_PH_MAX_DIM)
+        return nerve_error_set(NERVE_EINPUT, "persistence: dimension %d asked, 0 to %d are computed", o->max_dim,
+                               NERVE_PH_MAX_DIM);
+    if (n < 2)
+        return nerve_error_set(NERVE_EINPUT, "persistence: %lld point%s; at least 2 are needed", (long long)n,
+                               n == 1 ? "" : "s");
+    if (!(o->threshold > 0))
+        return nerve_error_set(NERVE_EINPUT, "persistence: the threshold must be > 0, not %g", o->threshold);
+    rips r = { .n = n, .dist = dist, .threshold = o->threshold };
+    int brc = make_binomials(&r, o->max_dim);
+    if (brc < 0) {
+        free(r.binom);
+        return brc == -2 ? nerve_error_set(NERVE_EINPUT, "persistence: %lld points are too many for dimension %d "
+                                           "(simplex indices overflow 64 bits)", (long long)n, o->max_dim)
+                         : nerve_error_set(NERVE_ENOMEM, "persistence: out of memory");
+    }
+    out->max_dim = o->max_dim;
+    out->points = n;
+    simplex *edges = NULL, *cols = NULL;
+    pairs p = { 0 };
+    pivot_map paired = { 0 };
+    int64_t n_edges = all_edges(&r, &edges), n_cols = 0;
+    int rc = n_edges >= 0 && dimension_zero(&p, &r, edges, n_edges, &cols, &n_cols) == 0 ? 0 : -1;
+    free(edges);
+    if (rc == 0)
+        rc = keep_pairs(&out->dgm[0], &p);
+    for (int dim = 1; dim <= o->max_dim && rc == 0; dim++) {
+        if (dim > 1) {
+            free(cols);
+            n_cols = next_columns(&r, dim, &paired, &cols);
+            if (n_cols < 0)
+                rc = -1;
+        }
+        map_free(&paired);
+        if (rc == 0)
+            rc = reduce_dimension(&p, &r, dim, cols, n_cols, &paired);
+        if (rc == 0)
+            rc = keep_pairs(&out->dgm[dim], &p);
+    }
+    free(cols);
+    free(p.birth);
+    free(p.death);
+    map_free(&paired);
+    free(r.binom);
+    if (rc < 0) {
+        nerve_ph_free(out);
+        return nerve_error_set(NERVE_ENOMEM, "persistence: out of memory");
+    }
+    return 0;
+}
+
+int nerve_ph_check_distances(const double *dist, int64_t n, const char *label)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double v = dist[i * n + j];
+            if (!isfinite(v))
+                return nerve_error_set(NERVE_EINPUT, "%s: row %lld, column %lld is %g", label, (long long)i,
+                                       (long long)j, v);
+            if (v < 0)
+                return nerve_error_set(NERVE_EINPUT, "%s: row %lld, column %lld is negative (%g)", label,
+                                       (long long)i, (long long)j, v);
+            if (i == j && v != 0)
+                return nerve_error_set(NERVE_EINPUT, "%s: the diagonal at %lld is %g, not 0", label, (long long)i, v);
+            if (v != dist[j * n + i])
+                return nerve_error_set(NERVE_EINPUT, "%s: not symmetric: [%lld][%lld] = %g but [%lld][%lld] = %g",
+                                       label, (long long)i, (long long)j, v, (long long)j, (long long)i,
+                                       dist[j * n + i]);
+        }
+    return 0;
+}
+
+int nerve_ph_points(nerve_ph *out, const nerve_mat *points, const nerve_ph_options *o)
+{
+    memset(out, 0, sizeof *out);
+    int64_t n = points->rows, d = points->cols;
+    for (int64_t i = 0; i < n * d; i++)
+        if (!isfinite(points->data[i]))
+            return nerve_error_set(NERVE_EINPUT, "persistence: row %lld, column %lld is %g", (long long)(i / d),
+                                   (long long)(i % d), points->data[i]);
+    if (n < 2)
+        return nerve_error_set(NERVE_EINPUT, "persistence: %lld point%s; at least 2 are needed", (long long)n,
+                               n == 1 ? "" : "s");
+    double *dist = malloc((size_t)(n * n) * sizeof *dist);
+    if (!dist)
+        return nerve_error_set(NERVE_ENOMEM, "persistence: out of memory for %lld x %lld distances", (long long)n,
+                               (long long)n);
+    #pragma omp parallel for schedule(dynamic, 16)
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++)
+            dist[i * n + j] = i == j ? 0 : nerve_knn_distance(points->data + i * d, points->data + j * d, d, o->metric);
+    int rc = nerve_ph_distances(out, dist, n, o);
+    free(dist);
+    return rc;
+}

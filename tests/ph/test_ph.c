@@ -1,0 +1,206 @@
+/*
+ * test_ph.c — Vietoris-Rips barcodes equal ripser's (Debian ripser 1.2.1)
+ * as multisets in dimensions 0 to 2 on the committed clouds; distance
+ * matrices and text formats give the same; bad input exits 2.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nerve/ph.h"
+#include "../support/support.h"
+
+typedef struct bar {
+    double birth, death;
+} bar;
+
+static int by_bar(const void *pa, const void *pb)
+{
+    const bar *a = pa, *b = pb;
+    if (a->birth != b->birth)
+        return a->birth < b->birth ? -1 : 1;
+    return (a->death > b->death) - (a->death < b->death);
+}
+
+/* ripser's output: bars of one dimension. */
+static int read_ripser(bar *out, int cap, const char *path, int dim)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "%s", path);
+    char line[256];
+    int current = -1, n = 0;
+    while (fgets(line, sizeof line, f)) {
+        int d;
+        if (sscanf(line, "persistence intervals in dim %d:", &d) == 1) {
+            current = d;
+            continue;
+        }
+        double b, e;
+        if (current != dim)
+            continue;
+        if (sscanf(line, " [%lf,%lf)", &b, &e) == 2)
+            out[n++] = (bar){ b, e };
+        else if (sscanf(line, " [%lf, )", &b) == 1)
+            out[n++] = (bar){ b, INFINITY };
+        cr_assert_lt(n, cap);
+    }
+    fclose(f);
+    return n;
+}
+
+static int close_enough(double a, double b)
+{
+    if (isinf(a) || isinf(b))
+        return isinf(a) && isinf(b);
+    return fabs(a - b) <= 1e-5 * fmax(1, fabs(b));
+}
+
+static void assert_same_bars(const nerve_diagram *d, const char *ripser_out, int dim, const char *name)
+{
+    static bar want[4096], got[4096];
+    int n = read_ripser(want, 4096, ripser_out, dim);
+    cr_assert_eq(d->n, n, "%s dim %d: %lld bars, ripser %d", name, dim, (long long)d->n, n);
+    for (int64_t i = 0; i < d->n; i++)
+        got[i] = (bar){ d->birth[i], d->death[i] };
+    qsort(want, (size_t)n, sizeof *want, by_bar);
+    qsort(got, (size_t)n, sizeof *got, by_bar);
+    for (int i = 0; i < n; i++)
+        cr_assert(close_enough(got[i].birth, want[i].birth) && close_enough(got[i].death, want[i].death),
+                  "%s dim %d bar %d: [%g, %g), ripser [%g, %g)", name, dim, i, got[i].birth, got[i].death,
+                  want[i].birth, want[i].death);
+}
+
+Test(ph, barcodes_equal_ripser)
+{
+    const char *clouds[] = { "circle", "cube", "sphere", "torus", "blobs", "acts" };
+    for (int c = 0; c < 6; c++) {
+        char rel[128], ref[4200];
+        snprintf(rel, sizeof rel, "ph/%s.npy", clouds[c]);
+        nerve_mat x;
+        cr_assert_eq(nerve_mat_read_npy(&x, fixture(rel)), 0, "%s", nerve_error());
+        snprintf(rel, sizeof rel, "ph/%s.ripser.txt", clouds[c]);
+        snprintf(ref, sizeof ref, "%s", fixture(rel));
+        nerve_ph_options o;
+        nerve_ph_defaults(&o);
+        o.max_dim = 2;
+        nerve_ph ph;
+        cr_assert_eq(nerve_ph_points(&ph, &x, &o), 0, "%s", nerve_error());
+        for (int d = 0; d <= 2; d++)
+            assert_same_bars(&ph.dgm[d], ref, d, clouds[c]);
+        nerve_ph_free(&ph);
+        nerve_mat_free(&x);
+    }
+}
+
+Test(ph, a_circle_has_one_long_loop_and_a_threshold_cuts)
+{
+    nerve_mat x;
+    cr_assert_eq(nerve_mat_read_npy(&x, fixture("ph/circle.npy")), 0);
+    nerve_ph_options o;
+    nerve_ph_defaults(&o);
+    nerve_ph ph;
+    cr_assert_eq(nerve_ph_points(&ph, &x, &o), 0);
+    int long_loops = 0, essential = 0;
+    for (int64_t i = 0; i < ph.dgm[1].n; i++)
+        long_loops += ph.dgm[1].death[i] - ph.dgm[1].birth[i] > 1;
+    for (int64_t i = 0; i < ph.dgm[0].n; i++)
+        essential += isinf(ph.dgm[0].death[i]);
+    cr_assert_eq(long_loops, 1);
+    cr_assert_eq(essential, 1);
+    nerve_ph_free(&ph);
+    /* Below the loop's death, the loop never dies. */
+    o.threshold = 1.0;
+    cr_assert_eq(nerve_ph_points(&ph, &x, &o), 0);
+    int open = 0;
+    for (int64_t i = 0; i < ph.dgm[1].n; i++)
+        open += isinf(ph.dgm[1].death[i]);
+    cr_assert_eq(open, 1);
+    nerve_ph_free(&ph);
+    nerve_mat_free(&x);
+}
+
+Test(ph, maxmin_landmarks_spread_out_and_are_seeded)
+{
+    nerve_mat x, a, b;
+    cr_assert_eq(nerve_mat_read_npy(&x, fixture("ph/torus.npy")), 0);
+    int64_t pa[20], pb[20];
+    cr_assert_eq(nerve_ph_subsample(&a, pa, &x, 20, NERVE_SUBSAMPLE_MAXMIN, NERVE_METRIC_EUCLIDEAN, 7), 0);
+    cr_assert_eq(nerve_ph_subsample(&b, pb, &x, 20, NERVE_SUBSAMPLE_MAXMIN, NERVE_METRIC_EUCLIDEAN, 7), 0);
+    cr_assert_eq(memcmp(pa, pb, sizeof pa), 0);
+    for (int i = 0; i < 20; i++)
+        for (int j = 0; j < i; j++)
+            cr_assert_neq(pa[i], pa[j], "landmark %d repeats %d", i, j);
+    nerve_mat_free(&a);
+    nerve_mat_free(&b);
+    nerve_mat_free(&x);
+}
+
+static void expect_refusal(const char **args, const char *needle)
+{
+    const char *out, *err;
+    int status = run_nerve(args, &out, &err);
+    cr_assert_eq(status, 2, "status %d for '%s': %s", status, needle, err);
+    cr_assert(strstr(err, needle), "wanted '%s' in: %s", needle, err);
+}
+
+static void write_matrix(const char *path, int64_t rows, int64_t cols, const float *v)
+{
+    nerve_mat m;
+    cr_assert_eq(nerve_mat_alloc(&m, rows, cols), 0);
+    memcpy(m.data, v, (size_t)(rows * cols) * sizeof *v);
+    cr_assert_eq(nerve_mat_write_npy(path, &m), 0);
+    nerve_mat_free(&m);
+}
+
+Test(ph_cli, text_formats_and_bad_input)
+{
+    /* The same circle as text (ripser's point-cloud format) and as a
+     * lower-distance file: ripser's text output, bar for bar. */
+    nerve_mat x;
+    cr_assert_eq(nerve_mat_read_npy(&x, fixture("ph/circle.npy")), 0);
+    char txt[4200], low[4200];
+    snprintf(txt, sizeof txt, "%s", temp_path("circle.txt"));
+    snprintf(low, sizeof low, "%s", temp_path("circle.ld"));
+    FILE *f = fopen(txt, "w"), *g = fopen(low, "w");
+    for (int64_t i = 0; i < x.rows; i++) {
+        fprintf(f, "%.9g,%.9g\n", x.data[2 * i], x.data[2 * i + 1]);
+        for (int64_t j = 0; j < i; j++)
+            fprintf(g, "%s%.17g", j ? "," : "",
+                    nerve_knn_distance(x.data + 2 * i, x.data + 2 * j, 2, NERVE_METRIC_EUCLIDEAN));
+        if (i)
+            fprintf(g, "\n");
+    }
+    fclose(f);
+    fclose(g);
+    nerve_mat_free(&x);
+    const char *out, *err;
+    cr_assert_eq(run_nerve((const char *[]){ "ph", "--text", "--format", "point-cloud", "--dim", "2", txt, NULL }, &out,
+                           &err),
+                 0, "%s", err);
+    cr_assert(strstr(out, "persistence intervals in dim 2:"), "%s", out);
+    char from_points[65536];
+    snprintf(from_points, sizeof from_points, "%s", out);
+    cr_assert_eq(run_nerve((const char *[]){ "ph", "--text", "--dim", "2", low, NULL }, &out, &err), 0, "%s", err);
+    cr_assert_str_eq(out, from_points);
+
+    float asym[9] = { 0, 1, 2, 1, 0, 3, 2, 4, 0 }, neg[9] = { 0, -1, 2, -1, 0, 3, 2, 3, 0 };
+    float nan_cloud[6] = { 0, 0, 1, NAN, 2, 2 }, one[2] = { 1, 2 };
+    char a[4200], n[4200], c[4200], o1[4200];
+    snprintf(a, sizeof a, "%s", temp_path("asym.npy"));
+    snprintf(n, sizeof n, "%s", temp_path("neg.npy"));
+    snprintf(c, sizeof c, "%s", temp_path("nan.npy"));
+    snprintf(o1, sizeof o1, "%s", temp_path("one.npy"));
+    write_matrix(a, 3, 3, asym);
+    write_matrix(n, 3, 3, neg);
+    write_matrix(c, 3, 2, nan_cloud);
+    write_matrix(o1, 1, 2, one);
+    expect_refusal((const char *[]){ "ph", "--format", "npy-distance", a, NULL }, "not symmetric");
+    expect_refusal((const char *[]){ "ph", "--format", "npy-distance", n, NULL }, "negative");
+    expect_refusal((const char *[]){ "ph", "--format", "npy-distance", c, NULL }, "must be square");
+    expect_refusal((const char *[]){ "ph", c, NULL }, "row 1, column 1");
+    expect_refusal((const char *[]){ "ph", o1, NULL }, "at least 2");
+    expect_refusal((const char *[]){ "ph", "--dim", "4", c, NULL }, "--dim");
+    expect_refusal((const char *[]){ "ph", "--threshold", "0", c, NULL }, "--threshold");
+}
