@@ -71,18 +71,25 @@ static double diameter(const rips *r, int64_t index, int dim)
     double d = 0;
     for (int a = 0; a <= dim; a++)
         for (int b = a + 1; b <= dim; b++)
-            d = fmax(d, dist_at(r, v[a], v[b]));
+            d = dist_at(r, v[a], v[b]) > d ? dist_at(r, v[a], v[b]) : d;
     return d;
 }
 
-/* Cofaces of a dim-simplex within the threshold, as (index, diameter). */
-static int64_t cofaces(const rips *r, int64_t index, int dim, double diam, simplex *out)
+/* Enumerates the cofaces of a dim-simplex within the threshold in
+ * decreasing index order, as (index, diameter), into out. With stop_at_equal
+ * it stops at the first coface of the simplex's own diameter and returns
+ * -1 - (its position), which is then the only entry written. The rows of
+ * the simplex's vertices are read along w, contiguously. */
+static int64_t enumerate_cofaces(const rips *r, int64_t index, int dim, double diam, simplex *out, int stop_at_equal)
 {
     int64_t v[NERVE_PH_MAX_DIM + 2], count = 0;
+    const double *row[NERVE_PH_MAX_DIM + 2];
     vertices(r, index, dim, v);
-    /* Walk w from n - 1 down: the coface's index inserts w among the
-     * vertices; those above w keep their position + 1 binomial. */
-    int64_t above = 0, below = index;   /* parts of the index for vertices above / below w */
+    for (int a = 0; a <= dim; a++)
+        row[a] = r->dist + v[a] * r->n;
+    /* The coface's index inserts w among the vertices: those above w move
+     * up one binomial, those below keep theirs. */
+    int64_t above = 0, below = index;
     int k = 0;                          /* vertices of the simplex above w */
     for (int64_t w = r->n - 1; w >= 0; w--) {
         if (k <= dim && v[k] == w) {
@@ -93,12 +100,24 @@ static int64_t cofaces(const rips *r, int64_t index, int dim, double diam, simpl
         }
         double d = diam;
         for (int a = 0; a <= dim; a++)
-            d = fmax(d, dist_at(r, w, v[a]));
+            d = row[a][w] > d ? row[a][w] : d;
         if (d > r->threshold)
             continue;
-        out[count++] = (simplex){ above + r->binom[w][dim + 2 - k] + below, d };
+        simplex c = { above + r->binom[w][dim + 2 - k] + below, d };
+        if (stop_at_equal && d == diam) {
+            out[0] = c;
+            return -1;
+        }
+        if (!stop_at_equal)
+            out[count] = c;
+        count++;
     }
-    return count;
+    return stop_at_equal ? 0 : count;
+}
+
+static int64_t cofaces(const rips *r, int64_t index, int dim, double diam, simplex *out)
+{
+    return enumerate_cofaces(r, index, dim, diam, out, 0);
 }
 
 /* ---- dimension 0 -------------------------------------------------------- */
@@ -144,6 +163,34 @@ static int pairs_push(pairs *p, double b, double d)
     return 0;
 }
 
+/* Sorts simplices by (diameter, index): an LSD radix sort on the bits of
+ * the non-negative diameters, which order like the numbers, stable, so
+ * simplices listed by increasing index stay so among equal diameters. */
+static int sort_filtration(simplex *s, int64_t n)
+{
+    simplex *tmp = malloc((size_t)(n + 1) * sizeof *tmp);
+    if (!tmp)
+        return -1;
+    for (int shift = 0; shift < 64; shift += 8) {
+        int64_t count[257] = { 0 };
+        for (int64_t i = 0; i < n; i++) {
+            uint64_t bits;
+            memcpy(&bits, &s[i].diam, sizeof bits);
+            count[((bits >> shift) & 0xff) + 1]++;
+        }
+        for (int b = 0; b < 256; b++)
+            count[b + 1] += count[b];
+        for (int64_t i = 0; i < n; i++) {
+            uint64_t bits;
+            memcpy(&bits, &s[i].diam, sizeof bits);
+            tmp[count[(bits >> shift) & 0xff]++] = s[i];
+        }
+        memcpy(s, tmp, (size_t)n * sizeof *s);
+    }
+    free(tmp);
+    return 0;
+}
+
 /* Edges within the threshold in filtration order. */
 static int64_t all_edges(const rips *r, simplex **out)
 {
@@ -155,7 +202,8 @@ static int64_t all_edges(const rips *r, simplex **out)
         for (int64_t b = 0; b < a; b++)
             if (dist_at(r, a, b) <= r->threshold)
                 (*out)[count++] = (simplex){ r->binom[a][2] + b, dist_at(r, a, b) };
-    qsort(*out, (size_t)count, sizeof **out, by_filtration);
+    if (sort_filtration(*out, count) < 0)
+        return -1;
     return count;
 }
 
@@ -424,6 +472,19 @@ static int reduce_dimension(pairs *p, const rips *r, int dim, const simplex *col
     int rc = w.buf && red.start ? 0 : -1;
     for (int64_t j = 0; j < n_cols && rc == 0; j++) {
         w.column.n = w.chain.n = 0;
+        red.start[j] = red.n_items;
+        /* The first coface of equal diameter, found without listing the rest. */
+        simplex emergent = { -1, 0 };
+        if (enumerate_cofaces(r, cols[j].index, dim, cols[j].diam, &emergent, 1) == 0)
+            emergent.index = -1;
+        if (emergent.index >= 0 && map_get(paired, emergent.index) < 0) {
+            /* An emergent pair: the coboundary's pivot is this coface of the
+             * same diameter, which no column owns; zero persistence. */
+            if (map_put(paired, emergent.index, j) < 0 || reduction_add(&red, &cols[j], 1) < 0)
+                rc = -1;
+            red.start[j + 1] = red.n_items;
+            continue;
+        }
         if (heap_push(&w.chain, cols[j]) < 0 || push_coboundary(&w, r, cols[j], dim) < 0) {
             rc = -1;
             break;
@@ -441,7 +502,6 @@ static int reduce_dimension(pairs *p, const rips *r, int dim, const simplex *col
         }
         if (rc < 0)
             break;
-        red.start[j] = red.n_items;
         if (piv.index < 0) {
             if (pairs_push(p, cols[j].diam, INFINITY) < 0)
                 rc = -1;
@@ -622,10 +682,11 @@ int nerve_ph_points(nerve_ph *out, const nerve_mat *points, const nerve_ph_optio
     if (!dist)
         return nerve_error_set(NERVE_ENOMEM, "persistence: out of memory for %lld x %lld distances", (long long)n,
                                (long long)n);
+    /* In float, as ripser computes them (and much faster than in double). */
     #pragma omp parallel for schedule(dynamic, 16)
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < n; j++)
-            dist[i * n + j] = i == j ? 0 : nerve_knn_distance(points->data + i * d, points->data + j * d, d, o->metric);
+            dist[i * n + j] = i == j ? 0 : nerve_knn_distance_float(points->data + i * d, points->data + j * d, d, o->metric);
     int rc = nerve_ph_distances(out, dist, n, o);
     free(dist);
     return rc;

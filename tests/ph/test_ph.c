@@ -168,7 +168,7 @@ Test(ph_cli, text_formats_and_bad_input)
         fprintf(f, "%.9g,%.9g\n", x.data[2 * i], x.data[2 * i + 1]);
         for (int64_t j = 0; j < i; j++)
             fprintf(g, "%s%.17g", j ? "," : "",
-                    nerve_knn_distance(x.data + 2 * i, x.data + 2 * j, 2, NERVE_METRIC_EUCLIDEAN));
+                    (double)nerve_knn_distance_float(x.data + 2 * i, x.data + 2 * j, 2, NERVE_METRIC_EUCLIDEAN));
         if (i)
             fprintf(g, "\n");
     }
