@@ -64,23 +64,13 @@ static void vertices(const rips *r, int64_t index, int dim, int64_t *v)
     }
 }
 
-static double diameter(const rips *r, int64_t index, int dim)
-{
-    int64_t v[NERVE_PH_MAX_DIM + 2];
-    vertices(r, index, dim, v);
-    double d = 0;
-    for (int a = 0; a <= dim; a++)
-        for (int b = a + 1; b <= dim; b++)
-            d = dist_at(r, v[a], v[b]) > d ? dist_at(r, v[a], v[b]) : d;
-    return d;
-}
-
 /* Enumerates the cofaces of a dim-simplex within the threshold in
  * decreasing index order, as (index, diameter), into out. With stop_at_equal
  * it stops at the first coface of the simplex's own diameter and returns
  * -1 - (its position), which is then the only entry written. The rows of
  * the simplex's vertices are read along w, contiguously. */
-static int64_t enumerate_cofaces(const rips *r, int64_t index, int dim, double diam, simplex *out, int stop_at_equal)
+static int64_t enumerate_cofaces(const rips *r, int64_t index, int dim, double diam, simplex *out, int stop_at_equal,
+                                 int top_only)
 {
     int64_t v[NERVE_PH_MAX_DIM + 2], count = 0;
     const double *row[NERVE_PH_MAX_DIM + 2];
@@ -92,6 +82,8 @@ static int64_t enumerate_cofaces(const rips *r, int64_t index, int dim, double d
     int64_t above = 0, below = index;
     int k = 0;                          /* vertices of the simplex above w */
     for (int64_t w = r->n - 1; w >= 0; w--) {
+        if (top_only && k > 0)
+            break;   /* w is no longer above every vertex */
         if (k <= dim && v[k] == w) {
             above += r->binom[w][dim + 2 - k];
             below -= r->binom[w][dim + 1 - k];
@@ -117,18 +109,10 @@ static int64_t enumerate_cofaces(const rips *r, int64_t index, int dim, double d
 
 static int64_t cofaces(const rips *r, int64_t index, int dim, double diam, simplex *out)
 {
-    return enumerate_cofaces(r, index, dim, diam, out, 0);
+    return enumerate_cofaces(r, index, dim, diam, out, 0, 0);
 }
 
 /* ---- dimension 0 -------------------------------------------------------- */
-
-static int by_filtration(const void *pa, const void *pb)
-{
-    const simplex *a = pa, *b = pb;
-    if (a->diam != b->diam)
-        return a->diam < b->diam ? -1 : 1;
-    return (a->index > b->index) - (a->index < b->index);
-}
 
 static int64_t find_root(int64_t *up, int64_t x)
 {
@@ -475,7 +459,7 @@ static int reduce_dimension(pairs *p, const rips *r, int dim, const simplex *col
         red.start[j] = red.n_items;
         /* The first coface of equal diameter, found without listing the rest. */
         simplex emergent = { -1, 0 };
-        if (enumerate_cofaces(r, cols[j].index, dim, cols[j].diam, &emergent, 1) == 0)
+        if (enumerate_cofaces(r, cols[j].index, dim, cols[j].diam, &emergent, 1, 0) == 0)
             emergent.index = -1;
         if (emergent.index >= 0 && map_get(paired, emergent.index) < 0) {
             /* An emergent pair: the coboundary's pivot is this coface of the
@@ -534,36 +518,53 @@ static int reduce_dimension(pairs *p, const rips *r, int dim, const simplex *col
     return rc;
 }
 
-/* The dim-simplices within the threshold not paired (cleared) below, in
- * decreasing filtration order. */
-static int64_t next_columns(const rips *r, int dim, const pivot_map *paired, simplex **out)
+/* The dim-simplices within the threshold, from the (dim - 1)-simplices
+ * within it (faces): each is made once, from its facet without its largest
+ * vertex (the cofaces whose new vertex tops all others). Into *all: every
+ * one, by increasing index order of faces; into *cols: those not paired
+ * (cleared) in the dimension below, in decreasing filtration order. */
+static int next_simplices(const rips *r, int dim, const simplex *faces, int64_t n_faces, const pivot_map *paired,
+                          simplex **all, int64_t *n_all, simplex **cols, int64_t *n_cols)
 {
-    int64_t total = r->binom[r->n][dim + 1], count = 0, cap = 1024;
-    *out = malloc((size_t)cap * sizeof **out);
-    if (!*out)
+    int64_t cap = n_faces + 1024, count = 0;
+    simplex *buf = malloc((size_t)r->n * sizeof *buf);
+    *all = malloc((size_t)cap * sizeof **all);
+    if (!buf || !*all) {
+        free(buf);
         return -1;
-    for (int64_t idx = 0; idx < total; idx++) {
-        if (map_get(paired, idx) >= 0)
-            continue;
-        double d = diameter(r, idx, dim);
-        if (d > r->threshold)
-            continue;
-        if (count == cap) {
-            cap *= 2;
-            simplex *n = realloc(*out, (size_t)cap * sizeof *n);
-            if (!n)
+    }
+    for (int64_t f = 0; f < n_faces; f++) {
+        int64_t got = enumerate_cofaces(r, faces[f].index, dim - 1, faces[f].diam, buf, 0, 1);
+        if (count + got > cap) {
+            while (count + got > cap)
+                cap *= 2;
+            simplex *grown = realloc(*all, (size_t)cap * sizeof *grown);
+            if (!grown) {
+                free(buf);
                 return -1;
-            *out = n;
+            }
+            *all = grown;
         }
-        (*out)[count++] = (simplex){ idx, d };
+        memcpy(*all + count, buf, (size_t)got * sizeof *buf);
+        count += got;
     }
-    qsort(*out, (size_t)count, sizeof **out, by_filtration);
-    for (int64_t a = 0, b = count - 1; a < b; a++, b--) {
-        simplex t = (*out)[a];
-        (*out)[a] = (*out)[b];
-        (*out)[b] = t;
+    free(buf);
+    *n_all = count;
+    *cols = malloc((size_t)(count + 1) * sizeof **cols);
+    if (!*cols)
+        return -1;
+    *n_cols = 0;
+    for (int64_t i = 0; i < count; i++)
+        if (map_get(paired, (*all)[i].index) < 0)
+            (*cols)[(*n_cols)++] = (*all)[i];
+    if (sort_filtration(*cols, *n_cols) < 0)
+        return -1;
+    for (int64_t a = 0, b = *n_cols - 1; a < b; a++, b--) {
+        simplex t = (*cols)[a];
+        (*cols)[a] = (*cols)[b];
+        (*cols)[b] = t;
     }
-    return count;
+    return 0;
 }
 
 /* ---- the whole computation ---------------------------------------------- */
@@ -616,17 +617,19 @@ int nerve_ph_distances(nerve_ph *out, const double *dist, int64_t n, const nerve
     simplex *edges = NULL, *cols = NULL;
     pairs p = { 0 };
     pivot_map paired = { 0 };
-    int64_t n_edges = all_edges(&r, &edges), n_cols = 0;
+    int64_t n_edges = all_edges(&r, &edges), n_cols = 0, n_faces = n_edges;
     int rc = n_edges >= 0 && dimension_zero(&p, &r, edges, n_edges, &cols, &n_cols) == 0 ? 0 : -1;
-    free(edges);
+    simplex *faces = edges;   /* every simplex of the dimension below, within the threshold */
     if (rc == 0)
         rc = keep_pairs(&out->dgm[0], &p);
     for (int dim = 1; dim <= o->max_dim && rc == 0; dim++) {
         if (dim > 1) {
+            simplex *next = NULL;
             free(cols);
-            n_cols = next_columns(&r, dim, &paired, &cols);
-            if (n_cols < 0)
-                rc = -1;
+            cols = NULL;
+            rc = next_simplices(&r, dim, faces, n_faces, &paired, &next, &n_faces, &cols, &n_cols);
+            free(faces);
+            faces = next;
         }
         map_free(&paired);
         if (rc == 0)
@@ -635,6 +638,7 @@ int nerve_ph_distances(nerve_ph *out, const double *dist, int64_t n, const nerve
             rc = keep_pairs(&out->dgm[dim], &p);
     }
     free(cols);
+    free(faces);
     free(p.birth);
     free(p.death);
     map_free(&paired);
