@@ -35,7 +35,7 @@ void nerve_ph_free(nerve_ph *ph)
 
 typedef struct rips {
     int64_t       n;
-    const double *dist;        /* n x n */
+    const float  *dist;        /* n x n, float as ripser's (half the memory of double) */
     double        threshold;
     int64_t     (*binom)[NERVE_PH_MAX_DIM + 3];   /* binom[v][k] = C(v, k) */
 } rips;
@@ -73,7 +73,7 @@ static int64_t enumerate_cofaces(const rips *r, int64_t index, int dim, double d
                                  int top_only)
 {
     int64_t v[NERVE_PH_MAX_DIM + 2], count = 0;
-    const double *row[NERVE_PH_MAX_DIM + 2];
+    const float *row[NERVE_PH_MAX_DIM + 2] = { 0 };
     vertices(r, index, dim, v);
     for (int a = 0; a <= dim; a++)
         row[a] = r->dist + v[a] * r->n;
@@ -444,6 +444,23 @@ static int64_t drain_chain(heap *chain, simplex *out)
     return n;
 }
 
+enum { EMERGENT_CHUNK = 1 << 14 };
+
+/* For each column, the first coface of equal diameter (or index -1): the
+ * pivot if no earlier column owns it. It depends on the column alone, so a
+ * chunk of columns is searched in parallel ahead of the sequential
+ * reduction; the result is the same at any thread count. */
+static void find_emergent(simplex *out, const rips *r, int dim, const simplex *cols, int64_t n)
+{
+    #pragma omp parallel for schedule(dynamic, 256)
+    for (int64_t j = 0; j < n; j++) {
+        simplex e = { -1, 0 };
+        if (enumerate_cofaces(r, cols[j].index, dim, cols[j].diam, &e, 1, 0) == 0)
+            e.index = -1;
+        out[j] = e;
+    }
+}
+
 /* Reduces the columns (dim-simplices, decreasing filtration order); pairs
  * go to p; the pivots (dim + 1 simplices) that get paired are returned as
  * the clearing set for the next dimension, in *paired. */
@@ -451,16 +468,15 @@ static int reduce_dimension(pairs *p, const rips *r, int dim, const simplex *col
 {
     work w = { malloc((size_t)r->n * sizeof *w.buf), { 0 }, { 0 } };
     reduction red = { malloc((size_t)(n_cols + 1) * sizeof *red.start), NULL, 0, 0, 0, NULL };
-    simplex *chain_out = NULL;
+    simplex *chain_out = NULL, *emergent_of = malloc(EMERGENT_CHUNK * sizeof *emergent_of);
     int64_t chain_cap = 0;
-    int rc = w.buf && red.start ? 0 : -1;
+    int rc = w.buf && red.start && emergent_of ? 0 : -1;
     for (int64_t j = 0; j < n_cols && rc == 0; j++) {
         w.column.n = w.chain.n = 0;
         red.start[j] = red.n_items;
-        /* The first coface of equal diameter, found without listing the rest. */
-        simplex emergent = { -1, 0 };
-        if (enumerate_cofaces(r, cols[j].index, dim, cols[j].diam, &emergent, 1, 0) == 0)
-            emergent.index = -1;
+        if (j % EMERGENT_CHUNK == 0)
+            find_emergent(emergent_of, r, dim, cols + j, n_cols - j < EMERGENT_CHUNK ? n_cols - j : EMERGENT_CHUNK);
+        simplex emergent = emergent_of[j % EMERGENT_CHUNK];
         if (emergent.index >= 0 && map_get(paired, emergent.index) < 0) {
             /* An emergent pair: the coboundary's pivot is this coface of the
              * same diameter, which no column owns; zero persistence. */
@@ -515,6 +531,7 @@ static int reduce_dimension(pairs *p, const rips *r, int dim, const simplex *col
     free(red.items);
     free(red.diam);
     free(chain_out);
+    free(emergent_of);
     return rc;
 }
 
@@ -593,7 +610,8 @@ static int keep_pairs(nerve_diagram *d, pairs *p)
     return d->birth && d->death ? 0 : -1;
 }
 
-int nerve_ph_distances(nerve_ph *out, const double *dist, int64_t n, const nerve_ph_options *o)
+/* The barcodes of a float distance matrix. */
+static int compute(nerve_ph *out, const float *dist, int64_t n, const nerve_ph_options *o)
 {
     memset(out, 0, sizeof *out);
     if (o->max_dim < 0 || o->max_dim > NERVE_PH_MAX_DIM)
@@ -650,6 +668,23 @@ int nerve_ph_distances(nerve_ph *out, const double *dist, int64_t n, const nerve
     return 0;
 }
 
+int nerve_ph_distances(nerve_ph *out, const double *dist, int64_t n, const nerve_ph_options *o)
+{
+    memset(out, 0, sizeof *out);
+    if (n < 2)
+        return nerve_error_set(NERVE_EINPUT, "persistence: %lld point%s; at least 2 are needed", (long long)n,
+                               n == 1 ? "" : "s");
+    float *f = malloc((size_t)(n * n) * sizeof *f);
+    if (!f)
+        return nerve_error_set(NERVE_ENOMEM, "persistence: out of memory for %lld x %lld distances", (long long)n,
+                               (long long)n);
+    for (int64_t i = 0; i < n * n; i++)
+        f[i] = (float)dist[i];
+    int rc = compute(out, f, n, o);
+    free(f);
+    return rc;
+}
+
 int nerve_ph_check_distances(const double *dist, int64_t n, const char *label)
 {
     for (int64_t i = 0; i < n; i++)
@@ -682,7 +717,7 @@ int nerve_ph_points(nerve_ph *out, const nerve_mat *points, const nerve_ph_optio
     if (n < 2)
         return nerve_error_set(NERVE_EINPUT, "persistence: %lld point%s; at least 2 are needed", (long long)n,
                                n == 1 ? "" : "s");
-    double *dist = malloc((size_t)(n * n) * sizeof *dist);
+    float *dist = malloc((size_t)(n * n) * sizeof *dist);
     if (!dist)
         return nerve_error_set(NERVE_ENOMEM, "persistence: out of memory for %lld x %lld distances", (long long)n,
                                (long long)n);
@@ -691,7 +726,7 @@ int nerve_ph_points(nerve_ph *out, const nerve_mat *points, const nerve_ph_optio
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < n; j++)
             dist[i * n + j] = i == j ? 0 : nerve_knn_distance_float(points->data + i * d, points->data + j * d, d, o->metric);
-    int rc = nerve_ph_distances(out, dist, n, o);
+    int rc = compute(out, dist, n, o);
     free(dist);
     return rc;
 }
