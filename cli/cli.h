@@ -47,6 +47,7 @@ long cli_parse_count(const char *s);
 /* Parses sizes like "1,3,224,224" (or 1x3x224x224); -1 if malformed. */
 int cli_parse_shape(const char *s, int64_t *shape, int *ndim);
 
-extern const cli_command cli_info, cli_layers, cli_extract, cli_compare, cli_embed, cli_mapper, cli_train, cli_ph;
+extern const cli_command cli_info, cli_layers, cli_extract, cli_compare, cli_embed, cli_mapper, cli_train, cli_ph,
+                          cli_ph_distance;
 
 #endif

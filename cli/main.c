@@ -17,6 +17,7 @@ static const cli_command *commands[] = {
     &cli_mapper,
     &cli_train,
     &cli_ph,
+    &cli_ph_distance,
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

@@ -50,6 +50,17 @@ void nerve_ph_free(nerve_ph *ph);
  * diagonal, no negative entries; label names it in errors. */
 int  nerve_ph_check_distances(const double *dist, int64_t n, const char *label);
 
+/* ---- distances between diagrams ------------------------------------------ */
+
+/* gudhi's definitions: L-infinity costs between points, (death - birth) / 2
+ * to the diagonal, diagonal points free; essential points (infinite death)
+ * only meet essential points, matched by birth, and a different count of
+ * them makes the distance infinite. Exact algorithms. */
+int nerve_diagram_bottleneck(double *out, const nerve_diagram *a, const nerve_diagram *b);
+int nerve_diagram_wasserstein(double *out, const nerve_diagram *a, const nerve_diagram *b, double q);
+/* No NaN, no infinite birth, no death before birth; label names it. */
+int nerve_diagram_check(const nerve_diagram *g, const char *label);
+
 /* ---- inputs ------------------------------------------------------------- */
 
 /* ripser's `point-cloud` text format: one point per line, coordinates

@@ -204,3 +204,85 @@ Test(ph_cli, text_formats_and_bad_input)
     expect_refusal((const char *[]){ "ph", "--dim", "4", c, NULL }, "--dim");
     expect_refusal((const char *[]){ "ph", "--threshold", "0", c, NULL }, "--threshold");
 }
+
+#include <jansson.h>
+
+static void diagram_of(nerve_diagram *d, json_t *pairs)
+{
+    d->n = (int64_t)json_array_size(pairs);
+    d->birth = malloc((size_t)(d->n + 1) * sizeof *d->birth);
+    d->death = malloc((size_t)(d->n + 1) * sizeof *d->death);
+    for (int64_t i = 0; i < d->n; i++) {
+        json_t *p = json_array_get(pairs, (size_t)i);
+        d->birth[i] = json_number_value(json_array_get(p, 0));
+        json_t *death = json_array_get(p, 1);
+        d->death[i] = json_is_null(death) ? INFINITY : json_number_value(death);
+    }
+}
+
+static void assert_distance(double got, json_t *want, const char *what, size_t k)
+{
+    if (json_is_null(want)) {
+        cr_assert(isinf(got), "case %zu %s: %g, gudhi infinite", k, what, got);
+        return;
+    }
+    double w = json_number_value(want);
+    cr_assert(fabs(got - w) <= 1e-6 * fmax(1, fabs(w)), "case %zu %s: %.12g, gudhi %.12g", k, what, got, w);
+}
+
+Test(ph, diagram_distances_equal_gudhi)
+{
+    json_error_t err;
+    json_t *cases = json_load_file(fixture("ph/distances.json"), 0, &err);
+    cr_assert(cases, "%s", err.text);
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *c = json_array_get(cases, k);
+        nerve_diagram a, b;
+        diagram_of(&a, json_object_get(c, "a"));
+        diagram_of(&b, json_object_get(c, "b"));
+        double bn, w1, w2;
+        cr_assert_eq(nerve_diagram_bottleneck(&bn, &a, &b), 0, "%s", nerve_error());
+        cr_assert_eq(nerve_diagram_wasserstein(&w1, &a, &b, 1), 0, "%s", nerve_error());
+        cr_assert_eq(nerve_diagram_wasserstein(&w2, &a, &b, 2), 0, "%s", nerve_error());
+        assert_distance(bn, json_object_get(c, "bottleneck"), "bottleneck", k);
+        assert_distance(w1, json_object_get(c, "wasserstein1"), "wasserstein q=1", k);
+        assert_distance(w2, json_object_get(c, "wasserstein2"), "wasserstein q=2", k);
+        free(a.birth), free(a.death), free(b.birth), free(b.death);
+    }
+    json_decref(cases);
+}
+
+Test(ph, bad_diagrams)
+{
+    double birth[2] = { 0.5, 0.2 }, death[2] = { 0.4, 0.9 };
+    nerve_diagram d = { 2, birth, death };
+    cr_assert_eq(nerve_diagram_check(&d, "d.json"), NERVE_EINPUT);
+    cr_assert(strstr(nerve_error(), "dies (0.4) before it is born (0.5)"), "%s", nerve_error());
+    double q;
+    cr_assert_eq(nerve_diagram_wasserstein(&q, &d, &d, 0.5), NERVE_EINPUT);
+}
+
+Test(ph_cli, ph_distance_of_two_runs)
+{
+    char a[4200], b[4200], bad[4200];
+    snprintf(a, sizeof a, "%s", temp_path("a.json"));
+    snprintf(b, sizeof b, "%s", temp_path("b.json"));
+    snprintf(bad, sizeof bad, "%s", temp_path("bad.json"));
+    const char *out, *err;
+    cr_assert_eq(run_nerve((const char *[]){ "ph", "-q", "-o", a, fixture("ph/circle.npy"), NULL }, &out, &err), 0, "%s",
+                 err);
+    cr_assert_eq(run_nerve((const char *[]){ "ph", "-q", "-o", b, fixture("ph/torus.npy"), NULL }, &out, &err), 0, "%s",
+                 err);
+    cr_assert_eq(run_nerve((const char *[]){ "ph-distance", "--order", "2", a, b, NULL }, &out, &err), 0, "%s", err);
+    json_error_t e;
+    json_t *j = json_loads(out, 0, &e);
+    cr_assert(j, "%s", out);
+    json_t *dims = json_object_get(j, "distances");
+    cr_assert_eq(json_array_size(dims), 2);
+    /* dim 0: both clouds are connected, one essential class each: finite. */
+    cr_assert(json_is_real(json_object_get(json_array_get(dims, 0), "bottleneck")), "%s", out);
+    json_decref(j);
+    write_bytes(bad, "[[0.5, 0.2]]", 12);
+    expect_refusal((const char *[]){ "ph-distance", a, bad, NULL }, "before it is born");
+    expect_refusal((const char *[]){ "ph-distance", "--order", "0.5", a, b, NULL }, "--order");
+}

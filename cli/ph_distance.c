@@ -1,0 +1,161 @@
+/*
+ * ph_distance.c — `nerve ph-distance A.json B.json`: distances between two
+ * persistence diagrams, dimension by dimension, as JSON.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nerve/ph.h"
+#include "cli.h"
+
+static void ph_distance_help(void)
+{
+    printf("usage: nerve ph-distance [options] A.json B.json\n"
+           "\n"
+           "Distances between the persistence diagrams of two files written by\n"
+           "`nerve ph -o` (or holding a bare list of [birth, death] pairs, null death for\n"
+           "classes that never die), for each dimension both have, as gudhi defines\n"
+           "them: L-infinity costs, (death - birth) / 2 to the diagonal, essential points\n"
+           "matched by birth (a different count of them: infinite, printed as null).\n"
+           "\n"
+           "options:\n"
+           "  -m, --metric M   bottleneck, wasserstein, or all (default all)\n"
+           "      --order Q    the Wasserstein order, >= 1 (default 1)\n"
+           "  -d, --dim K      only dimension K\n"
+           CLI_COMMON_HELP
+           "\n"
+           "example:\n"
+           "  nerve ph -o relu2.json study/acts/relu2.npy; nerve ph -o relu3.json study/acts/relu3.npy\n"
+           "  nerve ph-distance relu2.json relu3.json --metric wasserstein --order 2\n");
+}
+
+/* The diagrams of a file: nerve ph's JSON, or one bare list of pairs (dim 0). */
+static int read_diagrams(nerve_diagram *out, int *n_dims, const char *path)
+{
+    json_error_t err;
+    json_t *root = json_load_file(path, 0, &err);
+    if (!root)
+        return nerve_error_set(NERVE_EINPUT, "%s: not JSON (%s, line %d)", path, err.text, err.line);
+    json_t *diagrams = json_object_get(root, "diagrams");
+    int bare = json_is_array(root);
+    *n_dims = bare ? 1 : (int)json_array_size(diagrams);
+    if (*n_dims < 1 || *n_dims > NERVE_PH_MAX_DIM + 1) {
+        json_decref(root);
+        return nerve_error_set(NERVE_EINPUT, "%s: no diagrams (nerve ph's JSON, or a list of [birth, death])", path);
+    }
+    int rc = 0;
+    for (int d = 0; d < *n_dims && rc == 0; d++) {
+        json_t *pairs = bare ? root : json_object_get(json_array_get(diagrams, (size_t)d), "pairs");
+        nerve_diagram *g = &out[d];
+        g->n = (int64_t)json_array_size(pairs);
+        g->birth = malloc((size_t)(g->n + 1) * sizeof *g->birth);
+        g->death = malloc((size_t)(g->n + 1) * sizeof *g->death);
+        if (!g->birth || !g->death)
+            rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
+        for (int64_t i = 0; rc == 0 && i < g->n; i++) {
+            json_t *p = json_array_get(pairs, (size_t)i), *b = json_array_get(p, 0), *e = json_array_get(p, 1);
+            if (!json_is_number(b) || !(json_is_number(e) || json_is_null(e)))
+                rc = nerve_error_set(NERVE_EINPUT, "%s: dimension %d, point %lld is not [birth, death]", path, d,
+                                     (long long)i);
+            else {
+                g->birth[i] = json_number_value(b);
+                g->death[i] = json_is_null(e) ? INFINITY : json_number_value(e);
+            }
+        }
+        if (rc == 0) {
+            char label[4200];
+            snprintf(label, sizeof label, "%s, dimension %d", path, d);
+            rc = nerve_diagram_check(g, label);
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+static void free_diagrams(nerve_diagram *g, int n)
+{
+    for (int d = 0; d < n; d++) {
+        free(g[d].birth);
+        free(g[d].death);
+    }
+}
+
+static json_t *number_or_null(double v)
+{
+    return isinf(v) ? json_null() : json_real(v);
+}
+
+static int ph_distance_run(int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "metric", required_argument, 0, 'm' }, { "order", required_argument, 0, 1 },
+        { "dim", required_argument, 0, 'd' },
+        CLI_COMMON_LONG,
+        { 0, 0, 0, 0 },
+    };
+    const char *metric = "all";
+    double q = 1;
+    long only = -1;
+    int opt, status;
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, ":m:d:" CLI_COMMON_SHORT, options, NULL)) != -1) {
+        int common = cli_common_option(&cli_ph_distance, opt, optarg, argv, &status);
+        if (common < 0)
+            return status;
+        if (common)
+            continue;
+        char *end;
+        if (opt == 'm' && strcmp(optarg, "bottleneck") && strcmp(optarg, "wasserstein") && strcmp(optarg, "all"))
+            return cli_usage_error("ph-distance", "unknown --metric '%s' (bottleneck, wasserstein, all)", optarg);
+        if (opt == 'm')
+            metric = optarg;
+        else if (opt == 1 && ((q = strtod(optarg, &end)), end == optarg || *end || !(q >= 1) || isinf(q)))
+            return cli_usage_error("ph-distance", "--order wants a number >= 1, not '%s'", optarg);
+        else if (opt == 'd' && ((only = cli_parse_count(optarg)) < 0 || only > NERVE_PH_MAX_DIM))
+            return cli_usage_error("ph-distance", "--dim wants 0 to %d, not '%s'", NERVE_PH_MAX_DIM, optarg);
+    }
+    if (argc - optind != 2)
+        return cli_usage_error("ph-distance", "wants two diagram files, A.json and B.json");
+    if ((status = cli_common_finish()) != 0)
+        return status;
+    nerve_diagram a[NERVE_PH_MAX_DIM + 1] = { { 0 } }, b[NERVE_PH_MAX_DIM + 1] = { { 0 } };
+    int na = 0, nb = 0;
+    int rc = read_diagrams(a, &na, argv[optind]);
+    if (rc == 0)
+        rc = read_diagrams(b, &nb, argv[optind + 1]);
+    json_t *dims = json_array();
+    for (int d = 0; rc == 0 && d < na && d < nb; d++) {
+        if (only >= 0 && d != only)
+            continue;
+        json_t *e = json_pack("{s:i}", "dim", d);
+        double v;
+        if (strcmp(metric, "wasserstein") != 0 && (rc = nerve_diagram_bottleneck(&v, &a[d], &b[d])) == 0)
+            json_object_set_new(e, "bottleneck", number_or_null(v));
+        if (rc == 0 && strcmp(metric, "bottleneck") != 0 && (rc = nerve_diagram_wasserstein(&v, &a[d], &b[d], q)) == 0)
+            json_object_set_new(e, "wasserstein", number_or_null(v));
+        json_array_append_new(dims, e);
+    }
+    free_diagrams(a, na);
+    free_diagrams(b, nb);
+    if (rc < 0) {
+        json_decref(dims);
+        return cli_fail(rc);
+    }
+    json_t *o = json_pack("{s:s, s:s, s:f, s:o}", "a", argv[optind], "b", argv[optind + 1], "order", q, "distances",
+                          dims);
+    json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+    printf("\n");
+    json_decref(o);
+    return 0;
+}
+
+const cli_command cli_ph_distance = {
+    .name = "ph-distance",
+    .summary = "bottleneck and Wasserstein distances between persistence diagrams",
+    .run = ph_distance_run,
+    .help = ph_distance_help,
+};
