@@ -207,8 +207,9 @@ static json_t *diagrams_json(const nerve_ph *ph)
             json_array_append_new(pairs, json_pack("[f, o]", ph->dgm[d].birth[i],
                                                    isinf(ph->dgm[d].death[i]) ? json_null()
                                                                               : json_real(ph->dgm[d].death[i])));
-        json_array_append_new(all, json_pack("{s:i, s:I, s:o}", "dim", d, "count", (json_int_t)ph->dgm[d].n,
-                                             "pairs", pairs));
+        json_array_append_new(all, json_pack("{s:i, s:I, s:f, s:f, s:o}", "dim", d, "count", (json_int_t)ph->dgm[d].n,
+                                             "entropy", nerve_diagram_entropy(&ph->dgm[d]), "total_persistence",
+                                             nerve_diagram_total_persistence(&ph->dgm[d], 1), "pairs", pairs));
     }
     return all;
 }

@@ -61,6 +61,24 @@ int nerve_diagram_wasserstein(double *out, const nerve_diagram *a, const nerve_d
 /* No NaN, no infinite birth, no death before birth; label names it. */
 int nerve_diagram_check(const nerve_diagram *g, const char *label);
 
+/* ---- vectorisations (gudhi.representations' definitions; classes that
+ * never die are left out) ---------------------------------------------- */
+
+/* Betti curve: at n points t of [t0, t1], how many intervals hold b <= t < d. */
+void   nerve_diagram_betti(double *out, const nerve_diagram *g, double t0, double t1, int64_t n);
+/* Persistence landscapes: out[l * n + i] = the (l+1)-th largest tent
+ * sqrt(2) max(0, min(t - b, d - t)) at the i-th of n points of [t0, t1]
+ * (gudhi's scale: heights measured in the diagram's rotated frame). */
+int    nerve_diagram_landscape(double *out, const nerve_diagram *g, int64_t levels, double t0, double t1, int64_t n);
+/* Persistence image: Gaussians of width sigma at (birth, persistence),
+ * evaluated on a res x res grid over [b0, b1] x [p0, p1] (row = persistence). */
+void   nerve_diagram_image(double *out, const nerve_diagram *g, double sigma, double b0, double b1, double p0,
+                           double p1, int64_t res);
+/* Persistent entropy: -sum l_i / L log(l_i / L) over the lengths l_i. */
+double nerve_diagram_entropy(const nerve_diagram *g);
+/* Total persistence: sum (d - b)^p. */
+double nerve_diagram_total_persistence(const nerve_diagram *g, double p);
+
 /* ---- inputs ------------------------------------------------------------- */
 
 /* ripser's `point-cloud` text format: one point per line, coordinates

@@ -286,3 +286,35 @@ Test(ph_cli, ph_distance_of_two_runs)
     expect_refusal((const char *[]){ "ph-distance", a, bad, NULL }, "before it is born");
     expect_refusal((const char *[]){ "ph-distance", "--order", "0.5", a, b, NULL }, "--order");
 }
+
+static void assert_close_array(const double *got, json_t *want, int64_t n, double tol, const char *what)
+{
+    cr_assert_eq((int64_t)json_array_size(want), n, "%s: %zu values, nerve %lld", what, json_array_size(want),
+                 (long long)n);
+    for (int64_t i = 0; i < n; i++) {
+        double w = json_number_value(json_array_get(want, (size_t)i));
+        cr_assert(fabs(got[i] - w) <= tol * fmax(1, fabs(w)), "%s [%lld]: %.10g, gudhi %.10g", what, (long long)i,
+                  got[i], w);
+    }
+}
+
+Test(ph, vectorisations_equal_gudhi_representations)
+{
+    json_error_t err;
+    json_t *v = json_load_file(fixture("ph/vectors.json"), 0, &err);
+    cr_assert(v, "%s", err.text);
+    nerve_diagram g;
+    diagram_of(&g, json_object_get(v, "diagram"));
+    double betti[30], land[90], image[64];
+    nerve_diagram_betti(betti, &g, 0, 2, 30);
+    assert_close_array(betti, json_object_get(v, "betti"), 30, 0, "Betti curve");
+    cr_assert_eq(nerve_diagram_landscape(land, &g, 3, 0, 2, 30), 0);
+    assert_close_array(land, json_object_get(v, "landscape"), 90, 1e-9, "landscapes");
+    nerve_diagram_image(image, &g, 0.2, 0, 1, 0, 1, 8);
+    assert_close_array(image, json_object_get(v, "image"), 64, 1e-9, "persistence image");
+    cr_assert_float_eq(nerve_diagram_entropy(&g), json_number_value(json_object_get(v, "entropy")), 1e-12);
+    cr_assert_float_eq(nerve_diagram_total_persistence(&g, 1),
+                       json_number_value(json_object_get(v, "total_persistence")), 1e-12);
+    free(g.birth), free(g.death);
+    json_decref(v);
+}
