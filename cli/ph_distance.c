@@ -22,7 +22,9 @@ static void ph_distance_help(void)
            "matched by birth (a different count of them: infinite, printed as null).\n"
            "\n"
            "options:\n"
-           "  -m, --metric M   bottleneck, wasserstein, or all (default all)\n"
+           "  -m, --metric M   bottleneck, wasserstein, sliced (sliced Wasserstein), or all\n"
+           "                   (default all)\n"
+           "      --directions N  lines of the sliced Wasserstein distance (default 50)\n"
            "      --order Q    the Wasserstein order, >= 1 (default 1)\n"
            "  -d, --dim K      only dimension K\n"
            CLI_COMMON_HELP
@@ -92,13 +94,13 @@ static int ph_distance_run(int argc, char **argv)
 {
     static const struct option options[] = {
         { "metric", required_argument, 0, 'm' }, { "order", required_argument, 0, 1 },
-        { "dim", required_argument, 0, 'd' },
+        { "dim", required_argument, 0, 'd' },       { "directions", required_argument, 0, 2 },
         CLI_COMMON_LONG,
         { 0, 0, 0, 0 },
     };
     const char *metric = "all";
     double q = 1;
-    long only = -1;
+    long only = -1, directions = 50;
     int opt, status;
     opterr = 0;
     optind = 1;
@@ -109,8 +111,12 @@ static int ph_distance_run(int argc, char **argv)
         if (common)
             continue;
         char *end;
-        if (opt == 'm' && strcmp(optarg, "bottleneck") && strcmp(optarg, "wasserstein") && strcmp(optarg, "all"))
-            return cli_usage_error("ph-distance", "unknown --metric '%s' (bottleneck, wasserstein, all)", optarg);
+        if (opt == 'm' && strcmp(optarg, "bottleneck") && strcmp(optarg, "wasserstein") && strcmp(optarg, "sliced") &&
+            strcmp(optarg, "all"))
+            return cli_usage_error("ph-distance", "unknown --metric '%s' (bottleneck, wasserstein, sliced, all)",
+                                   optarg);
+        if (opt == 2 && (directions = cli_parse_count(optarg)) < 1)
+            return cli_usage_error("ph-distance", "--directions wants a positive count, not '%s'", optarg);
         if (opt == 'm')
             metric = optarg;
         else if (opt == 1 && ((q = strtod(optarg, &end)), end == optarg || *end || !(q >= 1) || isinf(q)))
@@ -133,10 +139,15 @@ static int ph_distance_run(int argc, char **argv)
             continue;
         json_t *e = json_pack("{s:i}", "dim", d);
         double v;
-        if (strcmp(metric, "wasserstein") != 0 && (rc = nerve_diagram_bottleneck(&v, &a[d], &b[d])) == 0)
+        int all = strcmp(metric, "all") == 0;
+        if ((all || !strcmp(metric, "bottleneck")) && (rc = nerve_diagram_bottleneck(&v, &a[d], &b[d])) == 0)
             json_object_set_new(e, "bottleneck", number_or_null(v));
-        if (rc == 0 && strcmp(metric, "bottleneck") != 0 && (rc = nerve_diagram_wasserstein(&v, &a[d], &b[d], q)) == 0)
+        if (rc == 0 && (all || !strcmp(metric, "wasserstein")) &&
+            (rc = nerve_diagram_wasserstein(&v, &a[d], &b[d], q)) == 0)
             json_object_set_new(e, "wasserstein", number_or_null(v));
+        if (rc == 0 && (all || !strcmp(metric, "sliced")) &&
+            (rc = nerve_diagram_sliced_wasserstein(&v, &a[d], &b[d], directions)) == 0)
+            json_object_set_new(e, "sliced_wasserstein", json_real(v));
         json_array_append_new(dims, e);
     }
     free_diagrams(a, na);

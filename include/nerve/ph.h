@@ -58,6 +58,9 @@ int  nerve_ph_check_distances(const double *dist, int64_t n, const char *label);
  * them makes the distance infinite. Exact algorithms. */
 int nerve_diagram_bottleneck(double *out, const nerve_diagram *a, const nerve_diagram *b);
 int nerve_diagram_wasserstein(double *out, const nerve_diagram *a, const nerve_diagram *b, double q);
+/* gudhi's sliced Wasserstein distance over `directions` lines (finite
+ * points only). */
+int nerve_diagram_sliced_wasserstein(double *out, const nerve_diagram *a, const nerve_diagram *b, int64_t directions);
 /* No NaN, no infinite birth, no death before birth; label names it. */
 int nerve_diagram_check(const nerve_diagram *g, const char *label);
 

@@ -12,6 +12,7 @@
  * with a maximum matching (Hopcroft-Karp) at each step, the Wasserstein
  * distance by the Hungarian method on the (n1 + n2)-square cost matrix.
  */
+#define _DEFAULT_SOURCE   /* M_PI */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,4 +346,49 @@ int nerve_diagram_wasserstein(double *out, const nerve_diagram *a, const nerve_d
     if (!(q >= 1))
         return nerve_error_set(NERVE_EINPUT, "Wasserstein distance: the order q must be >= 1, not %g", q);
     return distance(out, a, b, q);
+}
+
+/* ---- sliced Wasserstein ------------------------------------------------- */
+
+/* gudhi's: the finite points of each diagram and the diagonal projections
+ * of the other's, projected on `directions` lines at angles evenly spaced
+ * in [-pi/2, pi/2), sorted, compared in L1, averaged over the lines. */
+int nerve_diagram_sliced_wasserstein(double *out, const nerve_diagram *x, const nerve_diagram *y, int64_t directions)
+{
+    if (directions < 1)
+        return nerve_error_set(NERVE_EINPUT, "sliced Wasserstein: %lld directions", (long long)directions);
+    point *a = NULL, *b = NULL;
+    double *ea = NULL, *eb = NULL;
+    int64_t na, nb, ma, mb;
+    int rc = split(x, &a, &na, &ea, &ma) == 0 && split(y, &b, &nb, &eb, &mb) == 0 ? 0 : -1;
+    int64_t n = na + nb;
+    double *pa = rc == 0 ? malloc((size_t)(n + 1) * sizeof *pa) : NULL;
+    double *pb = rc == 0 ? malloc((size_t)(n + 1) * sizeof *pb) : NULL;
+    if (rc == 0 && (!pa || !pb))
+        rc = -1;
+    double total = 0;
+    for (int64_t k = 0; rc == 0 && k < directions; k++) {
+        double theta = -M_PI / 2 + M_PI * (double)k / (double)directions, c = cos(theta), s = sin(theta);
+        for (int64_t i = 0; i < na; i++) {
+            pa[i] = a[i].b * c + a[i].d * s;
+            pb[nb + i] = (a[i].b + a[i].d) / 2 * (c + s);
+        }
+        for (int64_t j = 0; j < nb; j++) {
+            pb[j] = b[j].b * c + b[j].d * s;
+            pa[na + j] = (b[j].b + b[j].d) / 2 * (c + s);
+        }
+        qsort(pa, (size_t)n, sizeof *pa, by_value);
+        qsort(pb, (size_t)n, sizeof *pb, by_value);
+        for (int64_t i = 0; i < n; i++)
+            total += fabs(pa[i] - pb[i]);
+    }
+    if (rc == 0)
+        *out = total / (double)directions;
+    free(a);
+    free(b);
+    free(ea);
+    free(eb);
+    free(pa);
+    free(pb);
+    return rc < 0 ? nerve_error_set(NERVE_ENOMEM, "sliced Wasserstein: out of memory") : 0;
 }

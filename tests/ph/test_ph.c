@@ -247,6 +247,9 @@ Test(ph, diagram_distances_equal_gudhi)
         assert_distance(bn, json_object_get(c, "bottleneck"), "bottleneck", k);
         assert_distance(w1, json_object_get(c, "wasserstein1"), "wasserstein q=1", k);
         assert_distance(w2, json_object_get(c, "wasserstein2"), "wasserstein q=2", k);
+        double sw;
+        cr_assert_eq(nerve_diagram_sliced_wasserstein(&sw, &a, &b, 10), 0);
+        assert_distance(sw, json_object_get(c, "sliced10"), "sliced wasserstein", k);
         free(a.birth), free(a.death), free(b.birth), free(b.death);
     }
     json_decref(cases);
