@@ -8,8 +8,7 @@
  * can only meet essential points: if the counts differ the distance is
  * infinite, else they are matched in order of birth.
  *
- * Exact algorithms: the bottleneck by a search over the candidate costs
- * with a maximum matching (Hopcroft-Karp) at each step, the Wasserstein
+ * Exact algorithms: the bottleneck in bottleneck.c, the Wasserstein
  * distance by the Hungarian method on the (n1 + n2)-square cost matrix.
  */
 #define _DEFAULT_SOURCE   /* M_PI */
@@ -18,10 +17,9 @@
 #include <string.h>
 
 #include "nerve/ph.h"
+#include "ph_internal.h"
 
-typedef struct point {
-    double b, d;
-} point;
+typedef ph_point point;
 
 /* The finite, off-diagonal points and the essential births of a diagram. */
 static int split(const nerve_diagram *g, point **fin, int64_t *nf, double **ess, int64_t *ne)
@@ -46,15 +44,6 @@ static int by_value(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double linf(point p, point q)
-{
-    return fmax(fabs(p.b - q.b), fabs(p.d - q.d));
-}
-
-static double to_diagonal(point p)
-{
-    return (p.d - p.b) / 2;
-}
 
 int nerve_diagram_check(const nerve_diagram *g, const char *label)
 {
@@ -86,139 +75,6 @@ static double essential_part(double *e1, int64_t n1, double *e2, int64_t n2, dou
         acc = q <= 0 ? fmax(acc, c) : acc + pow(c, q);
     }
     return acc;
-}
-
-/* ---- bottleneck --------------------------------------------------------- */
-
-/* Whether every point finds a partner within t: A's points on the left, B's
- * on the right, each side completed with diagonal copies of the other's
- * points (a diagonal copy matches anything within t of the diagonal on its
- * own side's partner, and diagonal copies match each other for free). */
-typedef struct bipartite {
-    int64_t n1, n2, size;       /* size = n1 + n2 on each side */
-    const point *a, *b;
-} bipartite;
-
-static int edge_ok(const bipartite *g, int64_t u, int64_t v, double t)
-{
-    /* left: 0..n1-1 are A's points, n1.. are diagonal copies of B's points;
-     * right: 0..n2-1 are B's points, n2.. are diagonal copies of A's. */
-    int ua = u < g->n1, vb = v < g->n2;
-    if (ua && vb)
-        return linf(g->a[u], g->b[v]) <= t;
-    if (ua)
-        return v - g->n2 == u && to_diagonal(g->a[u]) <= t;
-    if (vb)
-        return u - g->n1 == v && to_diagonal(g->b[v]) <= t;
-    return 1;
-}
-
-/* Whether a perfect matching exists at threshold t: Kuhn's augmenting
- * paths, each searched depth first with an explicit stack (no recursion
- * limit). O(n^3) per test: diagrams of a few thousand points. */
-static int perfect_matching(const bipartite *g, double t, int64_t *match_l, int64_t *match_r, int64_t *stack_u,
-                            int64_t *next_v)
-{
-    int64_t n = g->size;
-    char *seen = malloc((size_t)n);
-    if (!seen)
-        return -1;
-    for (int64_t i = 0; i < n; i++)
-        match_l[i] = match_r[i] = -1;
-    for (int64_t s = 0; s < n; s++) {
-        memset(seen, 0, (size_t)n);
-        int64_t depth = 0, found = 0;
-        stack_u[0] = s;
-        next_v[0] = 0;
-        while (depth >= 0 && !found) {
-            int64_t u = stack_u[depth], v = next_v[depth];
-            while (v < n && (seen[v] || !edge_ok(g, u, v, t)))
-                v++;
-            if (v == n) {   /* no way on from u: back up */
-                depth--;
-                continue;
-            }
-            next_v[depth] = v + 1;
-            seen[v] = 1;
-            if (match_r[v] < 0) {   /* augment along the stack */
-                /* Walk back: stack_u[k] takes the vertex chosen at level k. */
-                for (int64_t k = depth; k >= 0; k--) {
-                    int64_t chosen = next_v[k] - 1;
-                    match_r[chosen] = stack_u[k];
-                    match_l[stack_u[k]] = chosen;
-                }
-                found = 1;
-                break;
-            }
-            depth++;
-            stack_u[depth] = match_r[v];
-            next_v[depth] = 0;
-        }
-        if (!found) {
-            free(seen);
-            return 0;
-        }
-    }
-    free(seen);
-    return 1;
-}
-
-static int by_double(const void *a, const void *b)
-{
-    return by_value(a, b);
-}
-
-static int bottleneck_finite(double *out, const point *a, int64_t n1, const point *b, int64_t n2)
-{
-    int64_t n = n1 + n2;
-    if (n == 0) {
-        *out = 0;
-        return 0;
-    }
-    /* Every candidate cost: pairs and distances to the diagonal. */
-    int64_t nc = n1 * n2 + n1 + n2;
-    double *cand = malloc((size_t)nc * sizeof *cand);
-    int64_t *ml = malloc((size_t)n * sizeof *ml), *mr = malloc((size_t)n * sizeof *mr);
-    int64_t *dist = malloc((size_t)(n + 1) * sizeof *dist), *queue = malloc((size_t)(n + 1) * sizeof *queue);
-    if (!cand || !ml || !mr || !dist || !queue) {
-        free(cand);
-        free(ml);
-        free(mr);
-        free(dist);
-        free(queue);
-        return -1;
-    }
-    int64_t k = 0;
-    for (int64_t i = 0; i < n1; i++) {
-        cand[k++] = to_diagonal(a[i]);
-        for (int64_t j = 0; j < n2; j++)
-            cand[k++] = linf(a[i], b[j]);
-    }
-    for (int64_t j = 0; j < n2; j++)
-        cand[k++] = to_diagonal(b[j]);
-    qsort(cand, (size_t)nc, sizeof *cand, by_double);
-    bipartite g = { n1, n2, n, a, b };
-    int64_t lo = 0, hi = nc - 1;   /* the answer is among the candidates; the largest works */
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        int ok = perfect_matching(&g, cand[mid], ml, mr, dist, queue);
-        if (ok < 0) {
-            lo = -1;
-            break;
-        }
-        if (ok)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    if (lo >= 0)
-        *out = cand[lo];
-    free(cand);
-    free(ml);
-    free(mr);
-    free(dist);
-    free(queue);
-    return lo < 0 ? -1 : 0;
 }
 
 /* ---- Wasserstein: the Hungarian method ---------------------------------- */
@@ -298,11 +154,11 @@ static int wasserstein_finite(double *out, const point *a, int64_t n1, const poi
         for (int64_t j = 0; j < n; j++) {
             double c;
             if (i < n1 && j < n2)
-                c = pow(linf(a[i], b[j]), q);
+                c = pow(ph_linf(a[i], b[j]), q);
             else if (i < n1)
-                c = j - n2 == i ? pow(to_diagonal(a[i]), q) : INFINITY;
+                c = j - n2 == i ? pow(ph_to_diagonal(a[i]), q) : INFINITY;
             else if (j < n2)
-                c = i - n1 == j ? pow(to_diagonal(b[j]), q) : INFINITY;
+                c = i - n1 == j ? pow(ph_to_diagonal(b[j]), q) : INFINITY;
             else
                 c = 0;
             cost[i * n + j] = isinf(c) ? 1e300 : c;
@@ -325,7 +181,7 @@ static int distance(double *out, const nerve_diagram *x, const nerve_diagram *y,
     if (rc == 0) {
         ess = essential_part(ea, ma, eb, mb, q);
         if (!isinf(ess))
-            rc = q <= 0 ? bottleneck_finite(&finite, a, na, b, nb) : wasserstein_finite(&finite, a, na, b, nb, q);
+            rc = q <= 0 ? ph_bottleneck_finite(&finite, a, na, b, nb) : wasserstein_finite(&finite, a, na, b, nb, q);
     }
     if (rc == 0)
         *out = isinf(ess) ? INFINITY : q <= 0 ? fmax(finite, ess) : pow(finite + ess, 1 / q);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nerve/ph.h"
+#include "../../src/ph/ph_internal.h"
 #include "../support/support.h"
 
 typedef struct bar {
@@ -253,6 +254,38 @@ Test(ph, diagram_distances_equal_gudhi)
         free(a.birth), free(a.death), free(b.birth), free(b.death);
     }
     json_decref(cases);
+}
+
+/* n random points: births on a coarse grid (ties, and all zero like H0's
+ * when zero_births), persistences exponential, a few exact duplicates. */
+static void random_points(ph_point *p, int64_t n, nerve_rng *r, int zero_births)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double b = zero_births ? 0 : (double)nerve_rng_below(r, 8) / 8;
+        p[i] = (ph_point){ b, b + 0.05 + -0.3 * log(1 - nerve_rng_uniform(r)) };
+        if (i > 0 && nerve_rng_below(r, 6) == 0)
+            p[i] = p[nerve_rng_below(r, (uint64_t)i)];
+    }
+}
+
+Test(ph, fast_bottleneck_equals_its_naive_twin)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 7);
+    ph_point a[40], b[40];
+    for (int trial = 0; trial < 300; trial++) {
+        int64_t n1 = (int64_t)nerve_rng_below(&r, 40), n2 = (int64_t)nerve_rng_below(&r, 40);
+        int zero = trial % 3 == 0;
+        random_points(a, n1, &r, zero);
+        random_points(b, n2, &r, zero);
+        if (trial % 10 == 1)   /* equal diagrams: distance 0 */
+            memcpy(b, a, (size_t)(n2 = n1) * sizeof *a);
+        double fast, naive;
+        cr_assert_eq(ph_bottleneck_finite(&fast, a, n1, b, n2), 0);
+        cr_assert_eq(ph_bottleneck_naive(&naive, a, n1, b, n2), 0);
+        cr_assert_eq(fast, naive, "trial %d (%lld vs %lld points): fast %.17g, naive %.17g", trial, (long long)n1,
+                     (long long)n2, fast, naive);
+    }
 }
 
 Test(ph, bad_diagrams)
