@@ -26,6 +26,10 @@ static void ph_distance_help(void)
            "                   (default all)\n"
            "      --directions N  lines of the sliced Wasserstein distance (default 50)\n"
            "      --order Q    the Wasserstein order, >= 1 (default 1)\n"
+           "      --relative-error E  Wasserstein by the auction algorithm, at most 1 + E\n"
+           "                   times the exact distance; 0: exact (Hungarian method).\n"
+           "                   Default: exact up to 2000 points in the two diagrams,\n"
+           "                   else 0.01 (gudhi.hera's default)\n"
            "  -d, --dim K      only dimension K\n"
            CLI_COMMON_HELP
            "\n"
@@ -90,16 +94,27 @@ static json_t *number_or_null(double v)
     return isinf(v) ? json_null() : json_real(v);
 }
 
+/* The default: exact up to EXACT_POINTS points in the two diagrams
+ * together (the Hungarian method's n^2 memory and n^3 time), else the
+ * auction within 1%, as gudhi.hera's default delta. */
+enum { EXACT_POINTS = 2000 };
+
+static double wasserstein_error(double asked, const nerve_diagram *a, const nerve_diagram *b)
+{
+    return asked >= 0 ? asked : a->n + b->n <= EXACT_POINTS ? 0 : 0.01;
+}
+
 static int ph_distance_run(int argc, char **argv)
 {
     static const struct option options[] = {
         { "metric", required_argument, 0, 'm' }, { "order", required_argument, 0, 1 },
         { "dim", required_argument, 0, 'd' },       { "directions", required_argument, 0, 2 },
+        { "relative-error", required_argument, 0, 3 },
         CLI_COMMON_LONG,
         { 0, 0, 0, 0 },
     };
     const char *metric = "all";
-    double q = 1;
+    double q = 1, delta = -1;   /* -1: exact for small diagrams, 0.01 for large */
     long only = -1, directions = 50;
     int opt, status;
     opterr = 0;
@@ -121,6 +136,8 @@ static int ph_distance_run(int argc, char **argv)
             metric = optarg;
         else if (opt == 1 && ((q = strtod(optarg, &end)), end == optarg || *end || !(q >= 1) || isinf(q)))
             return cli_usage_error("ph-distance", "--order wants a number >= 1, not '%s'", optarg);
+        else if (opt == 3 && ((delta = strtod(optarg, &end)), end == optarg || *end || !(delta >= 0) || isinf(delta)))
+            return cli_usage_error("ph-distance", "--relative-error wants a number >= 0, not '%s'", optarg);
         else if (opt == 'd' && ((only = cli_parse_count(optarg)) < 0 || only > NERVE_PH_MAX_DIM))
             return cli_usage_error("ph-distance", "--dim wants 0 to %d, not '%s'", NERVE_PH_MAX_DIM, optarg);
     }
@@ -143,8 +160,10 @@ static int ph_distance_run(int argc, char **argv)
         if ((all || !strcmp(metric, "bottleneck")) && (rc = nerve_diagram_bottleneck(&v, &a[d], &b[d])) == 0)
             json_object_set_new(e, "bottleneck", number_or_null(v));
         if (rc == 0 && (all || !strcmp(metric, "wasserstein")) &&
-            (rc = nerve_diagram_wasserstein(&v, &a[d], &b[d], q)) == 0)
+            (rc = nerve_diagram_wasserstein_within(&v, &a[d], &b[d], q, wasserstein_error(delta, &a[d], &b[d]))) == 0) {
             json_object_set_new(e, "wasserstein", number_or_null(v));
+            json_object_set_new(e, "wasserstein_relative_error", json_real(wasserstein_error(delta, &a[d], &b[d])));
+        }
         if (rc == 0 && (all || !strcmp(metric, "sliced")) &&
             (rc = nerve_diagram_sliced_wasserstein(&v, &a[d], &b[d], directions)) == 0)
             json_object_set_new(e, "sliced_wasserstein", json_real(v));

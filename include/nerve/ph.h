@@ -58,6 +58,13 @@ int  nerve_ph_check_distances(const double *dist, int64_t n, const char *label);
  * them makes the distance infinite. Exact algorithms. */
 int nerve_diagram_bottleneck(double *out, const nerve_diagram *a, const nerve_diagram *b);
 int nerve_diagram_wasserstein(double *out, const nerve_diagram *a, const nerve_diagram *b, double q);
+/* The same within a relative error: 0 is the exact Hungarian method above
+ * (O(n^3) time, n^2 memory), > 0 the auction algorithm with epsilon
+ * scaling, stopped once the result is at most (1 + relative_error) times
+ * the distance (Kerber, Morozov and Nigmetov's bound, as gudhi.hera's
+ * delta). */
+int nerve_diagram_wasserstein_within(double *out, const nerve_diagram *a, const nerve_diagram *b, double q,
+                                     double relative_error);
 /* gudhi's sliced Wasserstein distance over `directions` lines (finite
  * points only). */
 int nerve_diagram_sliced_wasserstein(double *out, const nerve_diagram *a, const nerve_diagram *b, int64_t directions);

@@ -8,8 +8,9 @@
  * can only meet essential points: if the counts differ the distance is
  * infinite, else they are matched in order of birth.
  *
- * Exact algorithms: the bottleneck in bottleneck.c, the Wasserstein
- * distance by the Hungarian method on the (n1 + n2)-square cost matrix.
+ * The bottleneck distance (exact) is in bottleneck.c; the Wasserstein
+ * distance is here by the Hungarian method on the (n1 + n2)-square cost
+ * matrix (exact), or in auction.c within a relative error.
  */
 #define _DEFAULT_SOURCE   /* M_PI */
 #include <math.h>
@@ -171,7 +172,9 @@ static int wasserstein_finite(double *out, const point *a, int64_t n1, const poi
 
 /* ---- the public distances ----------------------------------------------- */
 
-static int distance(double *out, const nerve_diagram *x, const nerve_diagram *y, double q)
+/* q = 0: the bottleneck distance; else the q-Wasserstein distance, exact
+ * when delta is 0, else within a relative error delta. */
+static int distance(double *out, const nerve_diagram *x, const nerve_diagram *y, double q, double delta)
 {
     point *a = NULL, *b = NULL;
     double *ea = NULL, *eb = NULL;
@@ -181,7 +184,9 @@ static int distance(double *out, const nerve_diagram *x, const nerve_diagram *y,
     if (rc == 0) {
         ess = essential_part(ea, ma, eb, mb, q);
         if (!isinf(ess))
-            rc = q <= 0 ? ph_bottleneck_finite(&finite, a, na, b, nb) : wasserstein_finite(&finite, a, na, b, nb, q);
+            rc = q <= 0     ? ph_bottleneck_finite(&finite, a, na, b, nb)
+                 : delta > 0 ? ph_wasserstein_auction(&finite, a, na, b, nb, q, delta)
+                             : wasserstein_finite(&finite, a, na, b, nb, q);
     }
     if (rc == 0)
         *out = isinf(ess) ? INFINITY : q <= 0 ? fmax(finite, ess) : pow(finite + ess, 1 / q);
@@ -194,14 +199,26 @@ static int distance(double *out, const nerve_diagram *x, const nerve_diagram *y,
 
 int nerve_diagram_bottleneck(double *out, const nerve_diagram *a, const nerve_diagram *b)
 {
-    return distance(out, a, b, 0);
+    return distance(out, a, b, 0, 0);
 }
 
 int nerve_diagram_wasserstein(double *out, const nerve_diagram *a, const nerve_diagram *b, double q)
 {
     if (!(q >= 1))
         return nerve_error_set(NERVE_EINPUT, "Wasserstein distance: the order q must be >= 1, not %g", q);
-    return distance(out, a, b, q);
+    return distance(out, a, b, q, 0);
+}
+
+int nerve_diagram_wasserstein_within(double *out, const nerve_diagram *a, const nerve_diagram *b, double q,
+                                     double relative_error)
+{
+    if (!(q >= 1) || isinf(q))
+        return nerve_error_set(NERVE_EINPUT, "Wasserstein distance: the order q must be >= 1, not %g", q);
+    if (!(relative_error >= 0) || isinf(relative_error))
+        return nerve_error_set(NERVE_EINPUT, "Wasserstein distance: the relative error must be >= 0, not %g",
+                               relative_error);
+    /* W^q within 1 + e makes W within (1 + e)^(1/q) <= 1 + e. */
+    return distance(out, a, b, q, relative_error);
 }
 
 /* ---- sliced Wasserstein ------------------------------------------------- */

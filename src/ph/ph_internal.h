@@ -30,4 +30,9 @@ int ph_bottleneck_finite(double *out, const ph_point *a, int64_t n1, const ph_po
  * Kuhn's matching on the (n1 + n2)-square graph; O(n^3 log n). */
 int ph_bottleneck_naive(double *out, const ph_point *a, int64_t n1, const ph_point *b, int64_t n2);
 
+/* The q-Wasserstein cost (the sum of q-th powers) of the finite parts by
+ * the auction algorithm, at most (1 + delta) times the optimum. */
+int ph_wasserstein_auction(double *out, const ph_point *a, int64_t n1, const ph_point *b, int64_t n2, double q,
+                           double delta);
+
 #endif

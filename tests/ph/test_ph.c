@@ -288,6 +288,33 @@ Test(ph, fast_bottleneck_equals_its_naive_twin)
     }
 }
 
+Test(ph, auction_wasserstein_is_within_its_bound_of_the_exact_one)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 11);
+    int64_t n = 300;
+    double ba[300], da[300], bb[300], db[300];
+    ph_point pa[300], pb[300];
+    for (int trial = 0; trial < 6; trial++) {
+        random_points(pa, n, &r, trial % 2);
+        random_points(pb, n - 40 * trial, &r, trial % 2);
+        for (int64_t i = 0; i < n; i++) {
+            ba[i] = pa[i].b, da[i] = pa[i].d;
+            bb[i] = pb[i].b, db[i] = pb[i].d;
+        }
+        nerve_diagram a = { n, ba, da }, b = { n - 40 * trial, bb, db };
+        for (double q = 1; q <= 2; q++) {
+            double exact, approx, fine;
+            cr_assert_eq(nerve_diagram_wasserstein(&exact, &a, &b, q), 0);
+            cr_assert_eq(nerve_diagram_wasserstein_within(&approx, &a, &b, q, 0.01), 0);
+            cr_assert_eq(nerve_diagram_wasserstein_within(&fine, &a, &b, q, 1e-6), 0);
+            cr_assert(approx >= exact * (1 - 1e-12) && approx <= exact * 1.01, "trial %d q %g: %.12g vs exact %.12g",
+                      trial, q, approx, exact);
+            cr_assert(fabs(fine - exact) <= 1e-6 * exact, "trial %d q %g: %.12g vs exact %.12g", trial, q, fine, exact);
+        }
+    }
+}
+
 Test(ph, bad_diagrams)
 {
     double birth[2] = { 0.5, 0.2 }, death[2] = { 0.4, 0.9 };
