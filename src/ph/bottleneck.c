@@ -38,15 +38,20 @@ enum { COLUMNS_PER_T = 2 };
 
 /* ---- the box index -------------------------------------------------------- */
 
+/* A point's place in the index: its column, then its death. */
+typedef struct box_key {
+    int64_t col, id;
+    double  death;
+} box_key;
+
 typedef struct box_index {
     int64_t  n;
     double   t, width;     /* the box half-side, the column width */
     int64_t *id;           /* sorted position -> point */
-    int64_t *pos;          /* point -> sorted position */
     int64_t *col;          /* column of each sorted position */
     double  *birth, *death;/* by sorted position */
     int64_t *live;         /* union-find: the next live position at or after i (n: none) */
-    ph_point *sort_keys;   /* scratch for sorting */
+    box_key *keys;         /* scratch for sorting */
 } box_index;
 
 typedef struct box_cursor {
@@ -55,27 +60,22 @@ typedef struct box_cursor {
     double  b, d;          /* the query */
 } box_cursor;
 
-static const box_index *sorting;
-
 static int by_column_death(const void *x, const void *y)
 {
-    int64_t i = *(const int64_t *)x, j = *(const int64_t *)y;
-    const ph_point *p = &sorting->sort_keys[i], *q = &sorting->sort_keys[j];
-    int64_t ci = (int64_t)floor(p->b / sorting->width), cj = (int64_t)floor(q->b / sorting->width);
-    if (ci != cj)
-        return (ci > cj) - (ci < cj);
-    return (p->d > q->d) - (p->d < q->d);
+    const box_key *p = x, *q = y;
+    if (p->col != q->col)
+        return (p->col > q->col) - (p->col < q->col);
+    return (p->death > q->death) - (p->death < q->death);
 }
 
 static void box_index_free(box_index *x)
 {
     free(x->id);
-    free(x->pos);
     free(x->col);
     free(x->birth);
     free(x->death);
     free(x->live);
-    free(x->sort_keys);
+    free(x->keys);
     memset(x, 0, sizeof *x);
 }
 
@@ -85,39 +85,34 @@ static int box_index_alloc(box_index *x, int64_t n)
     x->n = n;
     size_t m = (size_t)n + 1;
     x->id = malloc(m * sizeof *x->id);
-    x->pos = malloc(m * sizeof *x->pos);
     x->col = malloc(m * sizeof *x->col);
     x->birth = malloc(m * sizeof *x->birth);
     x->death = malloc(m * sizeof *x->death);
     x->live = malloc(m * sizeof *x->live);
-    x->sort_keys = malloc(m * sizeof *x->sort_keys);
-    if (x->id && x->pos && x->col && x->birth && x->death && x->live && x->sort_keys)
+    x->keys = malloc(m * sizeof *x->keys);
+    if (x->id && x->col && x->birth && x->death && x->live && x->keys)
         return 0;
     box_index_free(x);
     return -1;
 }
 
 /* Sorts the points into columns of width t / COLUMNS_PER_T (never so narrow
- * that a column number overflows: at least span * 1e-9). Not reentrant
- * (qsort has no context argument in C17); the distance runs single-threaded. */
+ * that a column number overflows: at least span * 1e-9). */
 static void box_index_build(box_index *x, const ph_point *p, double t, double span)
 {
     x->t = t;
     x->width = fmax(t / COLUMNS_PER_T, span * 1e-9);
     if (!(x->width > 0))
         x->width = 1;
-    memcpy(x->sort_keys, p, (size_t)x->n * sizeof *p);
     for (int64_t i = 0; i < x->n; i++)
-        x->id[i] = i;
-    sorting = x;
-    qsort(x->id, (size_t)x->n, sizeof *x->id, by_column_death);
-    sorting = NULL;
+        x->keys[i] = (box_key){ (int64_t)floor(p[i].b / x->width), i, p[i].d };
+    qsort(x->keys, (size_t)x->n, sizeof *x->keys, by_column_death);
     for (int64_t s = 0; s < x->n; s++) {
-        const ph_point *q = &p[x->id[s]];
-        x->pos[x->id[s]] = s;
-        x->birth[s] = q->b;
-        x->death[s] = q->d;
-        x->col[s] = (int64_t)floor(q->b / x->width);
+        int64_t i = x->keys[s].id;
+        x->id[s] = i;
+        x->birth[s] = p[i].b;
+        x->death[s] = p[i].d;
+        x->col[s] = x->keys[s].col;
     }
 }
 
