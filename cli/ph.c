@@ -10,11 +10,13 @@
 #include <string.h>
 
 #include "nerve/ph.h"
+#include "nerve/study.h"
 #include "cli.h"
 
 static void ph_help(void)
 {
     printf("usage: nerve ph [options] INPUT\n"
+           "       nerve ph [options] --study DIR\n"
            "\n"
            "Computes the Vietoris-Rips persistence barcodes (Z/2 coefficients) of a point\n"
            "cloud or of a distance matrix, as ripser does, and prints them as JSON, or with\n"
@@ -40,21 +42,35 @@ static void ph_help(void)
            "  -o, --out FILE.json   write the diagrams there, and FILE.dim<k>.npy\n"
            "                        (pairs x 2 float32, inf for classes that never die)\n"
            "      --text            print ripser's format instead of JSON\n"
+           "\n"
+           "a study (--study DIR): every layer's diagrams on --max-points landmarks,\n"
+           "divided by the layer's scale, in DIR/ph/<layer>.json and .dim<k>.npy; the\n"
+           "layer x layer distances DIR/ph/{bottleneck,wasserstein,sliced_wasserstein}\n"
+           "  .dim<k>.npy; DIR/ph/index.json naming them\n"
+           "      --study DIR       the study (made by nerve extract)\n"
+           "      --scale S         diameter (default), median-nn (the median distance\n"
+           "                        to the nearest neighbour) or none\n"
+           "      --order Q         of the Wasserstein distance (default 1)\n"
+           "      --relative-error E  of the Wasserstein distance (default: exact up to\n"
+           "                        500 points in the two diagrams, else 0.001)\n"
+           "      --directions N    of the sliced Wasserstein distance (default 50)\n"
            CLI_COMMON_HELP
            "\n"
            "examples:\n"
            "  nerve ph --dim 2 points.npy\n"
            "  nerve ph --text --format point-cloud --dim 1 cloud.txt     # compare with ripser\n"
-           "  nerve ph -n 1000 -o relu3.ph.json study/acts/relu3.npy\n");
+           "  nerve ph -n 1000 -o relu3.ph.json study/acts/relu3.npy\n"
+           "  nerve ph --study study --scale median-nn\n");
 }
 
 typedef struct ph_cli {
     nerve_ph_options o;
-    const char      *format, *out;
+    const char      *format, *out, *study;
     int64_t          max_points;
     nerve_subsample  subsample;
     uint64_t         seed;
     int              text;
+    nerve_study_ph_options st;   /* --study: scale and distances */
 } ph_cli;
 
 static int parse_real(double *out, const char *s)
@@ -102,6 +118,23 @@ static int ph_option(ph_cli *c, int opt, const char *arg)
         c->format = arg;
         return 0;
     case 6: c->text = 1; return 0;
+    case 7: c->study = arg; return 0;
+    case 8:
+        return nerve_scale_parse(arg, &c->st.scale) < 0
+                   ? cli_usage_error("ph", "unknown --scale '%s' (diameter, median-nn, none)", arg) : 0;
+    case 9:
+        if (parse_real(&c->st.order, arg) < 0 || !(c->st.order >= 1) || isinf(c->st.order))
+            return cli_usage_error("ph", "--order wants a number >= 1, not '%s'", arg);
+        return 0;
+    case 10:
+        if (parse_real(&c->st.relative_error, arg) < 0 || !(c->st.relative_error >= 0) || isinf(c->st.relative_error))
+            return cli_usage_error("ph", "--relative-error wants a number >= 0, not '%s'", arg);
+        return 0;
+    case 11:
+        if ((v = cli_parse_count(arg)) < 1)
+            return cli_usage_error("ph", "--directions wants a positive count, not '%s'", arg);
+        c->st.directions = v;
+        return 0;
     }
     return cli_usage_error("ph", "unexpected option");
 }
@@ -198,42 +231,20 @@ static void print_text(const nerve_ph *ph)
     }
 }
 
-static json_t *diagrams_json(const nerve_ph *ph)
+static int ph_study(ph_cli *c)
 {
-    json_t *all = json_array();
-    for (int d = 0; d <= ph->max_dim; d++) {
-        json_t *pairs = json_array();
-        for (int64_t i = 0; i < ph->dgm[d].n; i++)
-            json_array_append_new(pairs, json_pack("[f, o]", ph->dgm[d].birth[i],
-                                                   isinf(ph->dgm[d].death[i]) ? json_null()
-                                                                              : json_real(ph->dgm[d].death[i])));
-        json_array_append_new(all, json_pack("{s:i, s:I, s:f, s:f, s:o}", "dim", d, "count", (json_int_t)ph->dgm[d].n,
-                                             "entropy", nerve_diagram_entropy(&ph->dgm[d]), "total_persistence",
-                                             nerve_diagram_total_persistence(&ph->dgm[d], 1), "pairs", pairs));
-    }
-    return all;
-}
-
-/* FILE.json -> FILE.dim<k>.npy, pairs x 2 float32. */
-static int write_npys(const char *out, const nerve_ph *ph)
-{
-    size_t n = strlen(out);
-    int stem = (int)(n > 5 && strcmp(out + n - 5, ".json") == 0 ? n - 5 : n);
-    for (int d = 0; d <= ph->max_dim; d++) {
-        char path[4200];
-        snprintf(path, sizeof path, "%.*s.dim%d.npy", stem, out, d);
-        nerve_mat m;
-        int rc = nerve_mat_alloc(&m, ph->dgm[d].n, 2);
-        for (int64_t i = 0; rc == 0 && i < ph->dgm[d].n; i++) {
-            m.data[2 * i] = (float)ph->dgm[d].birth[i];
-            m.data[2 * i + 1] = (float)ph->dgm[d].death[i];
-        }
-        if (rc == 0)
-            rc = nerve_mat_write_npy(path, &m);
-        nerve_mat_free(&m);
-        if (rc < 0)
-            return rc;
-    }
+    c->st.ph = c->o;
+    c->st.max_points = c->max_points;
+    c->st.subsample = c->subsample;
+    c->st.seed = c->seed;
+    int layers = 0, rc = nerve_study_ph(c->study, &c->st, &layers);
+    if (rc < 0)
+        return cli_fail(rc);
+    json_t *j = json_pack("{s:s, s:i, s:s, s:s}", "study", c->study, "layers", layers, "index", "ph/index.json",
+                          "normalisation", nerve_scale_name(c->st.scale));
+    json_dumpf(j, stdout, JSON_INDENT(2));
+    printf("\n");
+    json_decref(j);
     return 0;
 }
 
@@ -244,12 +255,15 @@ static int ph_run(int argc, char **argv)
         { "out", required_argument, 0, 'o' },       { "threshold", required_argument, 0, 1 },
         { "metric", required_argument, 0, 2 },      { "subsample", required_argument, 0, 3 },
         { "seed", required_argument, 0, 4 },        { "format", required_argument, 0, 5 },
-        { "text", no_argument, 0, 6 },
+        { "text", no_argument, 0, 6 },              { "study", required_argument, 0, 7 },
+        { "scale", required_argument, 0, 8 },       { "order", required_argument, 0, 9 },
+        { "relative-error", required_argument, 0, 10 }, { "directions", required_argument, 0, 11 },
         CLI_COMMON_LONG,
         { 0, 0, 0, 0 },
     };
     ph_cli c = { .format = "auto", .max_points = 1000 };
     nerve_ph_defaults(&c.o);
+    nerve_study_ph_defaults(&c.st);
     int opt, status;
     opterr = 0;
     optind = 1;
@@ -260,10 +274,12 @@ static int ph_run(int argc, char **argv)
         if (!common && (status = ph_option(&c, opt, optarg)) != 0)
             return status;
     }
-    if (argc - optind != 1)
-        return cli_usage_error("ph", "wants one INPUT");
+    if (c.study ? argc - optind != 0 : argc - optind != 1)
+        return cli_usage_error("ph", c.study ? "--study takes no INPUT" : "wants one INPUT (or --study DIR)");
     if ((status = cli_common_finish()) != 0)
         return status;
+    if (c.study)
+        return ph_study(&c);
     nerve_ph ph;
     int64_t n_in = 0, used = 0;
     int rc = compute(&ph, argv[optind], &c, &n_in, &used);
@@ -272,7 +288,7 @@ static int ph_run(int argc, char **argv)
     json_t *j = json_pack("{s:s, s:I, s:I, s:i, s:o, s:s, s:o}", "input", argv[optind], "points", (json_int_t)n_in,
                           "points_used", (json_int_t)used, "max_dim", c.o.max_dim, "threshold",
                           isinf(c.o.threshold) ? json_null() : json_real(c.o.threshold), "metric",
-                          nerve_metric_name(c.o.metric), "diagrams", diagrams_json(&ph));
+                          nerve_metric_name(c.o.metric), "diagrams", nerve_ph_diagrams_json(&ph));
     if (used < n_in)
         json_object_set_new(j, "subsample", json_pack("{s:s, s:I}", "method", nerve_subsample_name(c.subsample),
                                                       "seed", (json_int_t)c.seed));
@@ -283,7 +299,7 @@ static int ph_run(int argc, char **argv)
             rc = nerve_outfile_commit(&f);
         }
         if (rc == 0)
-            rc = write_npys(c.out, &ph);
+            rc = nerve_ph_write_npys(c.out, &ph);
     }
     if (rc == 0 && c.text)
         print_text(&ph);

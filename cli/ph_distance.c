@@ -28,8 +28,8 @@ static void ph_distance_help(void)
            "      --order Q    the Wasserstein order, >= 1 (default 1)\n"
            "      --relative-error E  Wasserstein by the auction algorithm, at most 1 + E\n"
            "                   times the exact distance; 0: exact (Hungarian method).\n"
-           "                   Default: exact up to 2000 points in the two diagrams,\n"
-           "                   else 0.01 (gudhi.hera's default)\n"
+           "                   Default: exact up to 500 points in the two diagrams,\n"
+           "                   else 0.001\n"
            "  -d, --dim K      only dimension K\n"
            CLI_COMMON_HELP
            "\n"
@@ -94,14 +94,9 @@ static json_t *number_or_null(double v)
     return isinf(v) ? json_null() : json_real(v);
 }
 
-/* The default: exact up to EXACT_POINTS points in the two diagrams
- * together (the Hungarian method's n^2 memory and n^3 time), else the
- * auction within 1%, as gudhi.hera's default delta. */
-enum { EXACT_POINTS = 2000 };
-
 static double wasserstein_error(double asked, const nerve_diagram *a, const nerve_diagram *b)
 {
-    return asked >= 0 ? asked : a->n + b->n <= EXACT_POINTS ? 0 : 0.01;
+    return asked >= 0 ? asked : nerve_diagram_wasserstein_default_error(a, b);
 }
 
 static int ph_distance_run(int argc, char **argv)
@@ -114,7 +109,7 @@ static int ph_distance_run(int argc, char **argv)
         { 0, 0, 0, 0 },
     };
     const char *metric = "all";
-    double q = 1, delta = -1;   /* -1: exact for small diagrams, 0.01 for large */
+    double q = 1, delta = -1;   /* -1: nerve's default for the diagrams' size */
     long only = -1, directions = 50;
     int opt, status;
     opterr = 0;

@@ -20,6 +20,7 @@
 #include "nerve/nn.h"
 #include "nerve/sim.h"
 #include "nerve/mapper.h"
+#include "nerve/ph.h"
 
 /* ------------------------------------------------------------------------ */
 /* Inputs                                                                   */
@@ -133,6 +134,29 @@ typedef struct nerve_study_mapper_summary {
  * DIR/mapper/links/<a>__<b>.json; and DIR/mapper/index.json. */
 int nerve_study_mapper(const char *dir, const char *lens, const nerve_mapper_params *p,
                        nerve_study_mapper_summary *sum);
+
+/* ------------------------------------------------------------------------ */
+/* Persistence of a study's layers                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef struct nerve_study_ph_options {
+    nerve_ph_options ph;            /* max_dim (default 1), threshold, metric */
+    int64_t          max_points;    /* landmarks per layer (default 1000; 0: all) */
+    nerve_subsample  subsample;     /* default maxmin */
+    uint64_t         seed;
+    nerve_scale      scale;         /* default diameter */
+    double           order;         /* of the Wasserstein distance (default 1) */
+    double           relative_error;/* of the Wasserstein distance; < 0 (default): nerve's default */
+    int64_t          directions;    /* of the sliced Wasserstein distance (default 50) */
+} nerve_study_ph_options;
+
+void nerve_study_ph_defaults(nerve_study_ph_options *o);
+
+/* Writes every layer's diagrams, divided by its scale, to DIR/ph/<layer>.json
+ * (nerve ph's JSON) and .dim<k>.npy, the layer x layer distance matrices
+ * DIR/ph/<metric>.dim<k>.npy (float32; metric bottleneck, wasserstein,
+ * sliced_wasserstein) and DIR/ph/index.json naming them all. */
+int nerve_study_ph(const char *dir, const nerve_study_ph_options *o, int *layers_done);
 
 /* The layers a study's manifest lists. */
 typedef struct nerve_study_layer_list {

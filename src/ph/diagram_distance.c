@@ -209,6 +209,12 @@ int nerve_diagram_wasserstein(double *out, const nerve_diagram *a, const nerve_d
     return distance(out, a, b, q, 0);
 }
 
+double nerve_diagram_wasserstein_default_error(const nerve_diagram *a, const nerve_diagram *b)
+{
+    enum { EXACT_POINTS = 500 };
+    return a->n + b->n <= EXACT_POINTS ? 0 : 0.001;
+}
+
 int nerve_diagram_wasserstein_within(double *out, const nerve_diagram *a, const nerve_diagram *b, double q,
                                      double relative_error)
 {

@@ -9,6 +9,14 @@
 
 #include "study_internal.h"
 
+void study_file_stem(char *out, size_t cap, const char *file)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    size_t n = strlen(base);
+    snprintf(out, cap, "%.*s", (int)(n > 4 && strcmp(base + n - 4, ".npy") == 0 ? n - 4 : n), base);
+}
+
 void study_manifest_free(study_manifest *m)
 {
     for (int i = 0; i < m->count; i++) {
@@ -92,12 +100,11 @@ int nerve_study_layers(nerve_study_layer_list *out, const char *dir)
     if (!out->names || !out->files || !out->stems || !out->rows)
         rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
     for (int i = 0; rc == 0 && i < m.count; i++) {
-        const char *base = strrchr(m.layers[i].file, '/');
-        base = base ? base + 1 : m.layers[i].file;
-        size_t n = strlen(base);
+        char stem[1024];
+        study_file_stem(stem, sizeof stem, m.layers[i].file);
         out->names[i] = strdup(m.layers[i].name);
         out->files[i] = strdup(m.layers[i].file);
-        out->stems[i] = strndup(base, n > 4 && strcmp(base + n - 4, ".npy") == 0 ? n - 4 : n);
+        out->stems[i] = strdup(stem);
         out->rows[i] = m.layers[i].rows;
         out->count++;
         if (!out->names[i] || !out->files[i] || !out->stems[i])

@@ -74,15 +74,6 @@ static int layer_meta(nerve_mapper_meta *out, study_meta *m, int64_t inputs, int
     return 0;
 }
 
-/* "acts/x.npy" -> "x" */
-static void file_stem(char *out, size_t cap, const char *file)
-{
-    const char *base = strrchr(file, '/');
-    base = base ? base + 1 : file;
-    size_t n = strlen(base);
-    snprintf(out, cap, "%.*s", (int)(n > 4 && strcmp(base + n - 4, ".npy") == 0 ? n - 4 : n), base);
-}
-
 static int write_links(const char *dir, const char *rel, const nerve_mapper_graph *a, const nerve_mapper_graph *b)
 {
     nerve_mapper_links l;
@@ -122,7 +113,7 @@ static int map_layer(nerve_mapper_graph *g, const char *dir, const study_layer *
         return rc;
     if ((rc = nerve_lens_compute(&lens, lens_spec, &x, meta)) == 0)
         rc = nerve_mapper_build(g, &x, &lens, p, meta);
-    file_stem(stem, sizeof stem, l->file);
+    study_file_stem(stem, sizeof stem, l->file);
     snprintf(graph_rel, cap, "mapper/%s.json", stem);
     snprintf(path, sizeof path, "%s/%s", dir, graph_rel);
     if (rc == 0)
@@ -166,8 +157,8 @@ int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mappe
             break;
         json_array_append_new(layers, layer_entry(l, graph_rel, &g));
         if (prev_layer && prev_layer->rows == l->rows) {
-            file_stem(a, sizeof a, prev_layer->file);
-            file_stem(b, sizeof b, l->file);
+            study_file_stem(a, sizeof a, prev_layer->file);
+            study_file_stem(b, sizeof b, l->file);
             snprintf(links_rel, sizeof links_rel, "mapper/links/%s__%s.json", a, b);
             if ((rc = write_links(dir, links_rel, &prev, &g)) == 0)
                 json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "from", prev_layer->name, "to", l->name,

@@ -52,6 +52,8 @@ typedef struct study_manifest {
 } study_manifest;
 
 int  study_manifest_read(study_manifest *m, const char *dir);
+/* "acts/x.npy" -> "x": the name a layer's results are stored under. */
+void study_file_stem(char *out, size_t cap, const char *file);
 void study_manifest_free(study_manifest *m);
 
 #endif

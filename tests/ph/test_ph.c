@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nerve/ph.h"
+#include "nerve/study.h"
 #include "../../src/ph/ph_internal.h"
 #include "../support/support.h"
 
@@ -380,4 +381,70 @@ Test(ph, vectorisations_equal_gudhi_representations)
                        json_number_value(json_object_get(v, "total_persistence")), 1e-12);
     free(g.birth), free(g.death);
     json_decref(v);
+}
+
+/* A study's layers: one diagram file per layer, scaled by its diameter (so
+ * every H0 death is at most 1), and L x L distance matrices that are
+ * symmetric, zero on the diagonal, and agree with nerve ph-distance on the
+ * written diagrams. */
+Test(ph_cli, study_layers_and_distance_matrices)
+{
+    const char *dir = temp_path("ph_study");
+    nerve_extract_options o;
+    nerve_extract_defaults(&o);
+    char model[4096];
+    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
+    o.model = model;
+    o.data = "fashion-mnist:test";
+    o.out = dir;
+    o.limit = 300;
+    cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
+    const char *out, *err;
+    cr_assert_eq(run_nerve((const char *[]){ "ph", "-q", "--study", dir, "-n", "150", NULL }, &out, &err), 0, "%s",
+                 err);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/ph/index.json", dir);
+    json_error_t e;
+    json_t *index = json_load_file(path, 0, &e);
+    cr_assert(index, "%s", e.text);
+    json_t *layers = json_object_get(index, "layers");
+    int64_t n = (int64_t)json_array_size(layers);
+    cr_assert_gt(n, 2);
+    char first[4200], second[4200];
+    snprintf(first, sizeof first, "%s/%s", dir, json_string_value(json_object_get(json_array_get(layers, 0), "diagrams")));
+    snprintf(second, sizeof second, "%s/%s", dir,
+             json_string_value(json_object_get(json_array_get(layers, 1), "diagrams")));
+    json_t *d0 = json_load_file(first, 0, &e);
+    cr_assert(d0, "%s", e.text);
+    json_t *pairs = json_object_get(json_array_get(json_object_get(d0, "diagrams"), 0), "pairs");
+    cr_assert_eq(json_array_size(pairs), 150);
+    for (size_t i = 0; i < json_array_size(pairs); i++) {
+        json_t *death = json_array_get(json_array_get(pairs, i), 1);
+        cr_assert(json_is_null(death) || json_real_value(death) <= 1 + 1e-6);
+    }
+    json_decref(d0);
+    json_t *files = json_object_get(json_object_get(index, "distances"), "bottleneck");
+    cr_assert_eq(json_array_size(files), 2);   /* dims 0 and 1 */
+    snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_array_get(files, 1)));
+    nerve_mat m;
+    cr_assert_eq(nerve_mat_read_npy(&m, path), 0, "%s", nerve_error());
+    cr_assert(m.rows == n && m.cols == n);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++) {
+            cr_assert_eq(m.data[i * n + j], m.data[j * n + i]);
+            cr_assert(i == j ? m.data[i * n + j] == 0 : m.data[i * n + j] >= 0);
+        }
+    cr_assert_eq(run_nerve((const char *[]){ "ph-distance", "-m", "bottleneck", "-d", "1", first, second, NULL },
+                           &out, &err),
+                 0, "%s", err);
+    json_t *r = json_loads(out, 0, &e);
+    cr_assert(r, "%s", out);
+    double want = json_real_value(json_object_get(json_array_get(json_object_get(r, "distances"), 0), "bottleneck"));
+    cr_assert(fabs(m.data[1 * n + 0] - want) <= 1e-6 * (1 + want), "%g vs %g", m.data[n], want);
+    json_decref(r);
+    nerve_mat_free(&m);
+    json_decref(index);
+    cr_assert_eq(run_nerve((const char *[]){ "ph", "--study", dir, "--scale", "huge", NULL }, &out, &err), 2);
+    cr_assert(strstr(err, "unknown --scale 'huge'"), "%s", err);
+    cr_assert_eq(run_nerve((const char *[]){ "ph", "--study", dir, "points.npy", NULL }, &out, &err), 2);
 }

@@ -1,0 +1,185 @@
+/*
+ * ph.c — the persistence of every layer of a study: each layer's diagrams
+ * (on max-min landmarks, divided by the layer's scale so that layers of
+ * different widths and magnitudes compare), and the layer x layer matrices
+ * of bottleneck, Wasserstein and sliced Wasserstein distances, dimension
+ * by dimension.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "study_internal.h"
+
+static const char *const metric_names[] = { "bottleneck", "wasserstein", "sliced_wasserstein" };
+enum { N_METRICS = 3 };
+
+void nerve_study_ph_defaults(nerve_study_ph_options *o)
+{
+    memset(o, 0, sizeof *o);
+    nerve_ph_defaults(&o->ph);
+    o->max_points = 1000;
+    o->subsample = NERVE_SUBSAMPLE_MAXMIN;
+    o->scale = NERVE_SCALE_DIAMETER;
+    o->order = 1;
+    o->relative_error = -1;
+    o->directions = 50;
+}
+
+static void divide_diagrams(nerve_ph *ph, double scale)
+{
+    if (!(scale > 0))
+        return;
+    for (int d = 0; d <= ph->max_dim; d++)
+        for (int64_t i = 0; i < ph->dgm[d].n; i++) {
+            ph->dgm[d].birth[i] /= scale;
+            ph->dgm[d].death[i] /= scale;   /* inf stays inf */
+        }
+}
+
+static json_t *betti_numbers(const nerve_ph *ph)
+{
+    json_t *a = json_array();
+    for (int d = 0; d <= ph->max_dim; d++)
+        json_array_append_new(a, json_integer(ph->dgm[d].n));
+    return a;
+}
+
+/* One layer's diagrams, written as DIR/ph/<stem>.json; *entry describes it. */
+static int layer_diagrams(nerve_ph *ph, json_t **entry, const char *dir, const study_layer *l,
+                          const nerve_study_ph_options *o)
+{
+    char path[4096], stem[1024];
+    nerve_mat x, sub = { 0 };
+    int rc = nerve_mat_read_npy(&x, (snprintf(path, sizeof path, "%s/%s", dir, l->file), path));
+    if (rc < 0)
+        return rc;
+    const nerve_mat *use = &x;
+    if (o->max_points > 0 && x.rows > o->max_points) {
+        rc = nerve_ph_subsample(&sub, NULL, &x, o->max_points, o->subsample, o->ph.metric, o->seed);
+        use = &sub;
+    }
+    double scale = 1;
+    if (rc == 0 && (rc = nerve_ph_scale(&scale, use, o->scale, o->ph.metric)) == 0)
+        rc = nerve_ph_points(ph, use, &o->ph);
+    if (rc == 0) {
+        divide_diagrams(ph, scale);
+        study_file_stem(stem, sizeof stem, l->file);
+        char rel[1100];
+        snprintf(rel, sizeof rel, "ph/%s.json", stem);
+        snprintf(path, sizeof path, "%s/%s", dir, rel);
+        json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:i, s:s, s:s, s:f, s:o}", "layer", l->name, "input", l->file,
+                                "points", (json_int_t)x.rows, "points_used", (json_int_t)use->rows, "max_dim",
+                                o->ph.max_dim, "metric", nerve_metric_name(o->ph.metric), "normalisation",
+                                nerve_scale_name(o->scale), "scale", scale, "diagrams", nerve_ph_diagrams_json(ph));
+        *entry = json_pack("{s:s, s:s, s:I, s:f, s:o}", "name", l->name, "diagrams", rel, "points_used",
+                           (json_int_t)use->rows, "scale", scale, "counts", betti_numbers(ph));
+        if ((rc = study_write_json(path, doc)) == 0)
+            rc = nerve_ph_write_npys(path, ph);
+    }
+    nerve_mat_free(&sub);
+    nerve_mat_free(&x);
+    return rc;
+}
+
+static int pair_distance(double *out, int metric, const nerve_diagram *a, const nerve_diagram *b,
+                         const nerve_study_ph_options *o)
+{
+    if (metric == 0)
+        return nerve_diagram_bottleneck(out, a, b);
+    if (metric == 1) {
+        double e = o->relative_error >= 0 ? o->relative_error : nerve_diagram_wasserstein_default_error(a, b);
+        return nerve_diagram_wasserstein_within(out, a, b, o->order, e);
+    }
+    return nerve_diagram_sliced_wasserstein(out, a, b, o->directions);
+}
+
+/* The L x L matrix of one metric in one dimension, pairs in parallel. */
+static int distance_matrix(nerve_mat *m, const nerve_ph *ph, int64_t layers, int dim, int metric,
+                           const nerve_study_ph_options *o)
+{
+    int rc = nerve_mat_alloc(m, layers, layers);
+    if (rc < 0)
+        return rc;
+    float *v = m->data;
+    int64_t pairs = layers * (layers - 1) / 2;
+    int failed = 0;
+    #pragma omp parallel for schedule(dynamic, 1) reduction(| : failed)
+    for (int64_t p = 0; p < pairs; p++) {
+        int64_t i = 1, before = 0;   /* pair p is (i, j), j < i, in row-major order below the diagonal */
+        while (before + i <= p)
+            before += i++;
+        int64_t j = p - before;
+        double d = 0;
+        failed |= pair_distance(&d, metric, &ph[i].dgm[dim], &ph[j].dgm[dim], o) < 0;
+        v[i * layers + j] = v[j * layers + i] = (float)d;
+    }
+    return failed ? nerve_error_set(NERVE_ENOMEM, "persistence distances: out of memory") : 0;
+}
+
+static int write_distances(json_t *index, const char *dir, const nerve_ph *ph, int64_t layers,
+                           const nerve_study_ph_options *o)
+{
+    json_t *all = json_object();
+    json_object_set_new(index, "distances", all);
+    for (int metric = 0; metric < N_METRICS; metric++) {
+        json_t *files = json_array();
+        json_object_set_new(all, metric_names[metric], files);
+        for (int d = 0; d <= o->ph.max_dim; d++) {
+            char rel[256], path[4400];
+            snprintf(rel, sizeof rel, "ph/%s.dim%d.npy", metric_names[metric], d);
+            snprintf(path, sizeof path, "%s/%s", dir, rel);
+            nerve_mat m = { 0 };
+            int rc = distance_matrix(&m, ph, layers, d, metric, o);
+            if (rc == 0)
+                rc = nerve_mat_write_npy(path, &m);
+            nerve_mat_free(&m);
+            if (rc < 0)
+                return rc;
+            json_array_append_new(files, json_string(rel));
+        }
+    }
+    return 0;
+}
+
+int nerve_study_ph(const char *dir, const nerve_study_ph_options *o, int *layers_done)
+{
+    *layers_done = 0;
+    study_manifest m;
+    int rc = study_manifest_read(&m, dir);
+    if (rc < 0)
+        return rc;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ph", dir);
+    nerve_ph *ph = calloc((size_t)m.count, sizeof *ph);
+    json_t *layers = json_array();
+    rc = ph ? nerve_dir_create(path) : nerve_error_set(NERVE_ENOMEM, "out of memory");
+    for (int i = 0; rc == 0 && i < m.count; i++) {
+        if (!nerve_quiet())
+            fprintf(stderr, "nerve: persistence of %s\n", m.layers[i].name);
+        json_t *entry = NULL;
+        if ((rc = layer_diagrams(&ph[i], &entry, dir, &m.layers[i], o)) == 0) {
+            json_array_append_new(layers, entry);
+            (*layers_done)++;
+        }
+    }
+    json_t *index = json_pack("{s:i, s:s, s:I, s:s, s:I, s:s, s:f, s:o}", "max_dim", o->ph.max_dim, "metric",
+                              nerve_metric_name(o->ph.metric), "max_points", (json_int_t)o->max_points, "subsample",
+                              nerve_subsample_name(o->subsample), "seed", (json_int_t)o->seed, "normalisation",
+                              nerve_scale_name(o->scale), "order", o->order, "layers", layers);
+    if (rc == 0)
+        rc = write_distances(index, dir, ph, m.count, o);
+    if (rc == 0) {
+        snprintf(path, sizeof path, "%s/ph/index.json", dir);
+        rc = study_write_json(path, index);
+    } else {
+        json_decref(index);
+    }
+    for (int i = 0; ph && i < m.count; i++)
+        nerve_ph_free(&ph[i]);
+    free(ph);
+    study_manifest_free(&m);
+    return rc;
+}
