@@ -114,46 +114,6 @@ static int embed_option(embed_cli *o, int opt, const char *arg)
     return cli_usage_error("embed", "unexpected option");
 }
 
-static json_t *real_array(const double *v, int64_t n)
-{
-    json_t *a = json_array();
-    for (int64_t i = 0; i < n; i++)
-        json_array_append_new(a, json_real(v[i]));
-    return a;
-}
-
-/* Embeds one file; returns the figures as JSON, or NULL with rc set. */
-static json_t *embed_file(const char *in, const char *out, const embed_cli *o, int *rc)
-{
-    nerve_mat points;
-    json_t *fig = NULL;
-    if ((*rc = nerve_mat_read_npy(&points, in)) < 0)
-        return NULL;
-    if (o->tsne) {
-        nerve_tsne t;
-        nerve_progress bar;
-        nerve_progress_begin(&bar, "t-SNE", o->t.iters);
-        *rc = nerve_tsne_fit(&t, &points, &o->t, &bar);
-        nerve_progress_end(&bar);
-        if (*rc == 0 && (*rc = nerve_mat_write_npy(out, &t.y)) == 0)
-            fig = json_pack("{s:s, s:s, s:I, s:i, s:f, s:s, s:I, s:f, s:f}", "method", "tsne", "out", out, "n",
-                            (json_int_t)t.n, "dims", 2, "kl_divergence", t.kl, "algorithm",
-                            nerve_tsne_method_name(t.method), "iterations", (json_int_t)t.iters, "perplexity",
-                            o->t.perplexity, "learning_rate", t.learning_rate);
-        nerve_tsne_free(&t);
-    } else {
-        nerve_pca p;
-        *rc = nerve_pca_fit(&p, &points, o->dims);
-        if (*rc == 0 && (*rc = nerve_mat_write_npy(out, &p.scores)) == 0)
-            fig = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o}", "method", "pca", "out", out, "n", (json_int_t)p.n,
-                            "dims", (json_int_t)p.k, "explained_variance", real_array(p.explained, p.k),
-                            "explained_variance_ratio", real_array(p.explained_ratio, p.k));
-        nerve_pca_free(&p);
-    }
-    nerve_mat_free(&points);
-    return fig;
-}
-
 static void print_json(json_t *o)
 {
     json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
@@ -163,31 +123,10 @@ static void print_json(json_t *o)
 
 static int embed_study(const embed_cli *o)
 {
-    nerve_study_layer_list layers;
-    int rc = nerve_study_layers(&layers, o->study);
+    json_t *all;
+    int rc = nerve_study_embed(o->study, o->tsne ? &o->t : NULL, o->dims, &all);
     if (rc < 0)
         return cli_fail(rc);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/embed", o->study);
-    rc = nerve_dir_create(dir);
-    json_t *all = json_array();
-    for (int i = 0; rc == 0 && i < layers.count; i++) {
-        char in[4096], out[4200];
-        snprintf(in, sizeof in, "%s/%s", o->study, layers.files[i]);
-        snprintf(out, sizeof out, "%s/%s.%s.npy", dir, layers.stems[i], o->tsne ? "tsne" : "pca");
-        if (!nerve_quiet())
-            fprintf(stderr, "nerve: embedding %s\n", layers.names[i]);
-        json_t *fig = embed_file(in, out, o, &rc);
-        if (fig) {
-            json_object_set_new(fig, "layer", json_string(layers.names[i]));
-            json_array_append_new(all, fig);
-        }
-    }
-    nerve_study_layer_list_free(&layers);
-    if (rc < 0) {
-        json_decref(all);
-        return cli_fail(rc);
-    }
     print_json(json_pack("{s:s, s:o}", "study", o->study, "layers", all));
     return 0;
 }
@@ -234,7 +173,7 @@ static int embed_run(int argc, char **argv)
         o.out = default_out;
     }
     int rc = 0;
-    json_t *fig = embed_file(in, o.out, &o, &rc);
+    json_t *fig = nerve_embed_file(in, o.out, o.tsne ? &o.t : NULL, o.dims, &rc);
     if (!fig)
         return cli_fail(rc < 0 ? rc : nerve_error_set(NERVE_ENOMEM, "out of memory"));
     print_json(fig);

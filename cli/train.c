@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nerve/nn.h"
+#include "nerve/study.h"
 #include "cli.h"
 
 static void train_help(void)
@@ -45,24 +46,6 @@ static void train_help(void)
            "  nerve train                                  # cnn-small, 3 epochs, cached\n"
            "  nerve train --arch resnet-mini --epochs 5 -o resnet.onnx --checkpoints 0,0.35,0.75,1\n",
            NERVE_ARCH_NAMES, NERVE_DATASET_NAMES);
-}
-
-/* The cache folder, made if missing. */
-static int cache_dir(char *out, size_t cap)
-{
-    const char *env = getenv("NERVE_CACHE"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    char parent[3800];
-    if (env && *env) {
-        snprintf(out, cap, "%s", env);
-        return nerve_dir_create(out);
-    }
-    if (xdg && *xdg)
-        snprintf(parent, sizeof parent, "%s", xdg);
-    else
-        snprintf(parent, sizeof parent, "%s/.cache", home && *home ? home : ".");
-    int rc = nerve_dir_create(parent);
-    snprintf(out, cap, "%.3800s/nerve", parent);
-    return rc < 0 ? rc : nerve_dir_create(out);
 }
 
 typedef struct train_cli {
@@ -166,55 +149,6 @@ static void report_epoch(void *ctx, int e, const nerve_train_result *r)
                 r->loss[e], r->train_accuracy[e], r->test_accuracy[e], r->seconds[e]);
 }
 
-static json_t *result_json(const train_cli *t, const nerve_train_result *r, int cached)
-{
-    json_t *epochs = json_array();
-    for (int e = 0; e < r->epochs; e++)
-        json_array_append_new(epochs, json_pack("{s:i, s:f, s:f, s:f, s:f}", "epoch", e + 1, "loss", r->loss[e],
-                                                "train_accuracy", r->train_accuracy[e], "test_accuracy",
-                                                r->test_accuracy[e], "seconds", r->seconds[e]));
-    json_t *ckpts = json_array();
-    for (int i = 0; i < t->o.n_checkpoints; i++) {
-        char path[4200];
-        nerve_checkpoint_path(path, sizeof path, t->o.out, t->o.checkpoints[i]);
-        json_array_append_new(ckpts, json_pack("{s:f, s:s}", "fraction", t->o.checkpoints[i], "file", path));
-    }
-    return json_pack("{s:s, s:b, s:s, s:s, s:s, s:I, s:I, s:f, s:I, s:I, s:o, s:o, s:f}", "model", t->o.out, "cached",
-                     cached, "arch", nerve_arch_name(t->o.arch), "dataset", t->o.dataset, "optimizer",
-                     t->o.optimizer == NERVE_OPT_SGD ? "sgd" : "adam", "epochs", (json_int_t)t->o.epochs, "batch",
-                     (json_int_t)t->o.batch, "learning_rate", r->learning_rate, "seed", (json_int_t)t->o.seed,
-                     "steps", (json_int_t)r->steps, "per_epoch", epochs, "checkpoints", ckpts, "test_accuracy",
-                     r->epochs ? r->test_accuracy[r->epochs - 1] : 0.0);
-}
-
-/* The cache's record of a model: the JSON printed when it was trained. */
-static int write_record(const char *model, json_t *j)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%.4000s.json", model);
-    nerve_outfile f;
-    int rc = nerve_outfile_open(&f, path);
-    if (rc == 0) {
-        json_dumpf(j, f.f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-        rc = nerve_outfile_commit(&f);
-    }
-    return rc;
-}
-
-static json_t *cached_record(const char *model)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%.4000s.json", model);
-    FILE *f = fopen(model, "rb");
-    if (!f)
-        return NULL;
-    fclose(f);
-    json_t *j = json_load_file(path, 0, NULL);
-    if (j)
-        json_object_set_new(j, "cached", json_true());
-    return j;
-}
-
 static int train_run(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -244,38 +178,27 @@ static int train_run(int argc, char **argv)
         return cli_usage_error("train", "takes no file arguments (the model goes to --out)");
     if ((status = cli_common_finish()) != 0)
         return status;
-    char path[4200], dir[4096];
-    if (!t.out) {
-        int rc = cache_dir(dir, sizeof dir);
-        if (rc < 0)
-            return cli_fail(rc);
-        snprintf(path, sizeof path, "%s/%s-s%llu-e%lld-b%lld-%s-lr%g-%s-n%lld.onnx", dir, nerve_arch_name(t.o.arch),
-                 (unsigned long long)t.o.seed, (long long)t.o.epochs, (long long)t.o.batch,
-                 t.o.optimizer == NERVE_OPT_SGD ? "sgd" : "adam", t.o.lr,
-                 t.o.schedule == NERVE_SCHEDULE_CONSTANT ? "constant" : "cosine", (long long)t.o.limit);
-        t.out = path;
-        json_t *cached = t.force || t.o.n_checkpoints ? NULL : cached_record(path);
-        if (cached) {
-            json_dumpf(cached, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-            printf("\n");
-            json_decref(cached);
-            return 0;
-        }
-    }
-    t.o.out = t.out;
+    char path[4200];
+    int rc = 0;
+    if (!t.out && (rc = nerve_train_cache_path(path, sizeof path, &t.o)) < 0)
+        return cli_fail(rc);
+    t.o.out = t.out ? t.out : path;
     t.o.on_epoch = report_epoch;
     nerve_catch_interrupts();
-    nerve_train_result r;
-    int rc = nerve_train(&t.o, &r);
+    json_t *j = NULL;
+    if (t.out) {   /* a file of the user's: always trained, never cached */
+        nerve_train_result r;
+        if ((rc = nerve_train(&t.o, &r)) == 0)
+            j = nerve_train_record(&t.o, &r);
+    } else {
+        rc = nerve_train_cached(&t.o, t.force, &j);
+    }
     if (rc < 0)
         return cli_fail(rc);
-    json_t *j = result_json(&t, &r, 0);
-    if (t.out == path)
-        rc = write_record(path, j);
     json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
     printf("\n");
     json_decref(j);
-    return rc < 0 ? cli_fail(rc) : 0;
+    return 0;
 }
 
 const cli_command cli_train = {

@@ -21,6 +21,7 @@
 #include "nerve/sim.h"
 #include "nerve/mapper.h"
 #include "nerve/ph.h"
+#include "nerve/embed.h"
 
 /* ------------------------------------------------------------------------ */
 /* Inputs                                                                   */
@@ -101,6 +102,38 @@ typedef struct nerve_extract_options {
 
 void nerve_extract_defaults(nerve_extract_options *o);
 int  nerve_extract(const nerve_extract_options *o);
+
+/* ------------------------------------------------------------------------ */
+/* Embeddings of a study's layers                                           */
+/* ------------------------------------------------------------------------ */
+
+/* One file's embedding: t-SNE with tsne's options, or PCA to pca_dims
+ * components when tsne is NULL, written to out; returns its figures (the
+ * caller releases them), or NULL with *rc set. */
+struct json_t *nerve_embed_file(const char *in, const char *out, const nerve_tsne_options *tsne, int64_t pca_dims,
+                                int *rc);
+/* Every layer: DIR/embed/<layer>.{tsne,pca}.npy and DIR/embed/index.<method>.json;
+ * *figures (the caller releases it) lists each layer's. */
+int nerve_study_embed(const char *dir, const nerve_tsne_options *tsne, int64_t pca_dims, struct json_t **figures);
+
+/* ------------------------------------------------------------------------ */
+/* The model cache                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* nerve's cache folder, made if missing: $NERVE_CACHE, else
+ * $XDG_CACHE_HOME/nerve, else ~/.cache/nerve. */
+int nerve_cache_dir(char *out, size_t cap);
+/* Where the cache keeps a model trained with o's settings (checkpoints
+ * included in the name). */
+int nerve_train_cache_path(char *out, size_t cap, const nerve_train_options *o);
+/* What `nerve train` prints about a training run: settings, per-epoch
+ * loss, accuracy and seconds, checkpoints. The caller releases it. */
+struct json_t;
+struct json_t *nerve_train_record(const nerve_train_options *o, const nerve_train_result *r);
+/* The model o->out (with its checkpoints) as the cache has it, or trained
+ * now and recorded beside it as o->out + ".json"; *record (the caller
+ * releases it) says which, in "cached". force: train even if cached. */
+int nerve_train_cached(const nerve_train_options *o, int force, struct json_t **record);
 
 /* ------------------------------------------------------------------------ */
 /* Similarity between a study's layers                                      */
