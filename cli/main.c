@@ -9,6 +9,7 @@
 #include "cli.h"
 
 static const cli_command *commands[] = {
+    &cli_run,
     &cli_info,
     &cli_layers,
     &cli_extract,

@@ -191,6 +191,44 @@ void nerve_study_ph_defaults(nerve_study_ph_options *o);
  * sliced_wasserstein) and DIR/ph/index.json naming them all. */
 int nerve_study_ph(const char *dir, const nerve_study_ph_options *o, int *layers_done);
 
+/* ------------------------------------------------------------------------ */
+/* A whole study: nerve run                                                 */
+/* ------------------------------------------------------------------------ */
+
+enum { NERVE_STUDY_RUN_MAX_CHECKPOINTS = 16, NERVE_STUDY_RUN_MAX_STAGES = 16 };
+
+typedef struct nerve_study_run_options {
+    const char  *model;          /* .onnx; NULL: the built-in cnn-small, trained once and cached */
+    const char  *const *checkpoints;   /* the user's model at earlier points of training */
+    int          n_checkpoints;
+    const char  *data;           /* inputs (default fashion-mnist:test) */
+    const char  *out;            /* the study (default "study") */
+    int64_t      limit;          /* the first N inputs; 0: all */
+    uint64_t     seed;
+    int          force;          /* recompute every stage */
+} nerve_study_run_options;
+
+typedef struct nerve_study_run_stage {
+    char   name[32];
+    int    skipped;              /* up to date */
+    double seconds;
+} nerve_study_run_stage;
+
+typedef struct nerve_study_run_summary {
+    int             n_stages;
+    nerve_study_run_stage stages[NERVE_STUDY_RUN_MAX_STAGES];
+    double          seconds;
+} nerve_study_run_summary;
+
+void nerve_study_run_defaults(nerve_study_run_options *o);
+/* Every stage of a study (see src/study/run.c), skipping those whose inputs
+ * and parameters did not change since they were last completed; the
+ * manifest's "run" section records them. */
+int  nerve_study_run(const nerve_study_run_options *o, nerve_study_run_summary *sum);
+
+/* One line per layer: points, Mapper graph, persistence counts, t-SNE KL. */
+int  nerve_study_summary(const char *dir, FILE *out);
+
 /* The layers a study's manifest lists. */
 typedef struct nerve_study_layer_list {
     int      count;

@@ -1,0 +1,404 @@
+/*
+ * run.c — `nerve run`: a whole study in one go. The stages, in order:
+ *
+ *   model      the user's .onnx, or the built-in cnn-small trained once
+ *              (with checkpoints) and cached
+ *   extract    every layer for the inputs (random positions in conv maps)
+ *   mean       the same with conv maps averaged over positions (DIR/mean)
+ *   mapper     every layer's Mapper graph and the links between layers
+ *   ph         every layer's persistence (H0, H1) and the distance matrices
+ *   embed      every layer's t-SNE
+ *   sim        the layer x layer CKA, SVCCA and PWCCA matrices
+ *   dynamics   every checkpoint extracted and compared (SVCCA, CKA) with
+ *              the final model (DIR/checkpoints)
+ *
+ * Each stage has a key: its parameters and the key of what it reads
+ * (ultimately the model's path, size and modification time). The manifest's
+ * "run" section records each finished stage's key and time; a stage whose
+ * key is recorded and whose output is there is skipped, so a rerun after an
+ * interruption or a failure resumes where it stopped, and a failed stage
+ * leaves the results of the others alone.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "study_internal.h"
+
+enum { KEY_MAX = 4400 };
+
+/* The built-in model's checkpoints, as fractions of its training. */
+static const double builtin_checkpoints[] = { 0, 0.25, 0.5, 0.75 };
+
+typedef struct run_ctx {
+    const nerve_study_run_options *o;
+    nerve_study_run_summary       *sum;
+    char    model[4200];
+    char    model_key[KEY_MAX], extract_key[KEY_MAX];
+    int     n_checkpoints;
+    char    checkpoint[NERVE_STUDY_RUN_MAX_CHECKPOINTS][4200];
+    double  fraction[NERVE_STUDY_RUN_MAX_CHECKPOINTS];   /* -1: a user's file */
+    json_t *record;      /* the manifest's "run" section */
+    json_t *training;    /* the built-in model's training record, or NULL */
+} run_ctx;
+
+typedef struct run_stage {
+    const char *name;
+    const char *output;   /* relative to the study: there when the stage is done */
+    int (*key)(run_ctx *c, char *key);
+    int (*run)(run_ctx *c);
+} run_stage;
+
+void nerve_study_run_defaults(nerve_study_run_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->data = "fashion-mnist:test";
+    o->out = "study";
+}
+
+/* ---- keys ------------------------------------------------------------------- */
+
+/* "path size mtime" of a file, or an error naming it. */
+static int file_key(char *key, size_t cap, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return nerve_error_set(NERVE_EINPUT, "%s: cannot read the model", path);
+    snprintf(key, cap, "%.4200s %lld %lld", path, (long long)st.st_size, (long long)st.st_mtime);
+    return 0;
+}
+
+/* FNV-1a: what a key depends on, in 16 hex digits. */
+static unsigned long long fingerprint(const char *s)
+{
+    unsigned long long h = 14695981039346656037ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* A stage's key: its own parameters, then the fingerprint of the key of
+ * what it reads. */
+static void chain(char *key, const char *params, const char *upstream)
+{
+    snprintf(key, KEY_MAX, "%.1000s | %016llx", params, fingerprint(upstream));
+}
+
+static void extract_settings(nerve_extract_options *e, const run_ctx *c, const char *model, const char *out,
+                             nerve_vector_mode mode)
+{
+    nerve_extract_defaults(e);
+    e->model = model;
+    e->data = c->o->data;
+    e->out = out;
+    e->limit = c->o->limit;
+    e->seed = c->o->seed;
+    e->mode = mode;
+}
+
+static int key_extract(run_ctx *c, char *key)
+{
+    char params[1100];
+    snprintf(params, sizeof params, "extract %.900s limit %lld seed %llu mode random-position", c->o->data,
+             (long long)c->o->limit, (unsigned long long)c->o->seed);
+    chain(key, params, c->model_key);
+    snprintf(c->extract_key, sizeof c->extract_key, "%s", key);
+    return 0;
+}
+
+static int key_mean(run_ctx *c, char *key)
+{
+    char params[1100];
+    snprintf(params, sizeof params, "extract %.900s limit %lld mode mean", c->o->data, (long long)c->o->limit);
+    chain(key, params, c->model_key);
+    return 0;
+}
+
+static int key_mapper(run_ctx *c, char *key)
+{
+    nerve_mapper_params p;
+    nerve_mapper_defaults(&p);
+    char params[200];
+    snprintf(params, sizeof params, "mapper l2norm intervals %lld overlap %g min_samples %lld",
+             (long long)p.intervals, p.overlap, (long long)p.min_samples);
+    chain(key, params, c->extract_key);
+    return 0;
+}
+
+static int key_ph(run_ctx *c, char *key)
+{
+    nerve_study_ph_options p;
+    nerve_study_ph_defaults(&p);
+    char params[200];
+    snprintf(params, sizeof params, "ph dim %d points %lld scale %s", p.ph.max_dim, (long long)p.max_points,
+             nerve_scale_name(p.scale));
+    chain(key, params, c->extract_key);
+    return 0;
+}
+
+static int key_embed(run_ctx *c, char *key)
+{
+    nerve_tsne_options t;
+    nerve_tsne_defaults(&t);
+    char params[200];
+    snprintf(params, sizeof params, "tsne perplexity %g iters %lld", t.perplexity, (long long)t.iters);
+    chain(key, params, c->extract_key);
+    return 0;
+}
+
+static int key_sim(run_ctx *c, char *key)
+{
+    chain(key, "sim cka svcca pwcca keep 0.99", c->extract_key);
+    return 0;
+}
+
+static int key_dynamics(run_ctx *c, char *key)
+{
+    char files[KEY_MAX * 2] = "", k[KEY_MAX];
+    for (int i = 0; i < c->n_checkpoints; i++) {
+        int rc = file_key(k, sizeof k, c->checkpoint[i]);
+        if (rc < 0)
+            return rc;
+        snprintf(files + strlen(files), sizeof files - strlen(files), "%016llx ", fingerprint(k));
+    }
+    char params[KEY_MAX * 2 + 40];
+    snprintf(params, sizeof params, "dynamics svcca cka %s", files);
+    chain(key, params, c->extract_key);
+    return 0;
+}
+
+/* ---- the stages ------------------------------------------------------------- */
+
+static int run_extract(run_ctx *c)
+{
+    nerve_extract_options e;
+    extract_settings(&e, c, c->model, c->o->out, NERVE_MODE_RANDOM_POSITION);
+    return nerve_extract(&e);
+}
+
+static int run_mean(run_ctx *c)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/mean", c->o->out);
+    nerve_extract_options e;
+    extract_settings(&e, c, c->model, dir, NERVE_MODE_MEAN);
+    return nerve_extract(&e);
+}
+
+static int run_mapper(run_ctx *c)
+{
+    nerve_mapper_params p;
+    nerve_mapper_defaults(&p);
+    nerve_study_mapper_summary s;
+    return nerve_study_mapper(c->o->out, "l2norm", &p, &s);
+}
+
+static int run_ph(run_ctx *c)
+{
+    nerve_study_ph_options p;
+    nerve_study_ph_defaults(&p);
+    int layers;
+    return nerve_study_ph(c->o->out, &p, &layers);
+}
+
+static int run_embed(run_ctx *c)
+{
+    nerve_tsne_options t;
+    nerve_tsne_defaults(&t);
+    t.seed = c->o->seed;
+    json_t *figures;
+    int rc = nerve_study_embed(c->o->out, &t, 2, &figures);
+    json_decref(figures);
+    return rc;
+}
+
+static const nerve_sim_metric sim_metrics[] = { NERVE_SIM_CKA, NERVE_SIM_SVCCA, NERVE_SIM_PWCCA };
+static const nerve_sim_metric dynamics_metrics[] = { NERVE_SIM_SVCCA, NERVE_SIM_CKA };
+
+static int run_sim(run_ctx *c)
+{
+    nerve_sim_options so = { .keep = 0.99 };
+    int skipped;
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/mean", c->o->out);
+    int rc = nerve_study_similarity(c->o->out, sim_metrics, 3, &so, &skipped);
+    return rc < 0 ? rc : nerve_study_similarity(dir, sim_metrics, 3, &so, &skipped);
+}
+
+/* Each checkpoint extracted as its own study under DIR/checkpoints/ckpt<i>,
+ * with its layers' SVCCA and CKA against the final model's. */
+static int run_dynamics(run_ctx *c)
+{
+    char root[4200];
+    snprintf(root, sizeof root, "%s/checkpoints", c->o->out);
+    int rc = nerve_dir_create(root);
+    json_t *list = json_array();
+    nerve_sim_options so = { .keep = 0.99 };
+    for (int i = 0; rc == 0 && i < c->n_checkpoints; i++) {
+        char dir[4400], rel[64];
+        snprintf(rel, sizeof rel, "checkpoints/ckpt%d", i);
+        snprintf(dir, sizeof dir, "%s/%s", c->o->out, rel);
+        if (!nerve_quiet())
+            fprintf(stderr, "nerve: run: checkpoint %d of %d (%s)\n", i + 1, c->n_checkpoints, c->checkpoint[i]);
+        nerve_extract_options e;
+        extract_settings(&e, c, c->checkpoint[i], dir, NERVE_MODE_RANDOM_POSITION);
+        int skipped;
+        if ((rc = nerve_extract(&e)) == 0 &&
+            (rc = nerve_study_similarity_between(dir, c->o->out, dynamics_metrics, 2, &so, &skipped)) == 0)
+            json_array_append_new(list, json_pack("{s:s, s:o, s:s}", "model", c->checkpoint[i], "fraction",
+                                                  c->fraction[i] >= 0 ? json_real(c->fraction[i]) : json_null(),
+                                                  "study", rel));
+    }
+    if (rc < 0) {
+        json_decref(list);
+        return rc;
+    }
+    snprintf(root, sizeof root, "%s/checkpoints/index.json", c->o->out);
+    return study_write_json(root, json_pack("{s:o, s:[s, s]}", "checkpoints", list, "metrics", "svcca", "cka"));
+}
+
+static const run_stage stages[] = {
+    { "extract", "manifest.json", key_extract, run_extract },
+    { "mean", "mean/manifest.json", key_mean, run_mean },
+    { "mapper", "mapper/index.json", key_mapper, run_mapper },
+    { "ph", "ph/index.json", key_ph, run_ph },
+    { "embed", "embed/index.tsne.json", key_embed, run_embed },
+    { "sim", "sim/index.json", key_sim, run_sim },
+    { "dynamics", "checkpoints/index.json", key_dynamics, run_dynamics },
+};
+
+/* ---- the model -------------------------------------------------------------- */
+
+static int builtin_model(run_ctx *c)
+{
+    nerve_train_options t;
+    nerve_train_defaults(&t);
+    t.checkpoints = builtin_checkpoints;
+    t.n_checkpoints = (int)(sizeof builtin_checkpoints / sizeof *builtin_checkpoints);
+    int rc = nerve_train_cache_path(c->model, sizeof c->model, &t);
+    if (rc < 0)
+        return rc;
+    t.out = c->model;
+    if (!nerve_quiet())
+        fprintf(stderr, "nerve: run: the built-in cnn-small model (trained once, then cached)\n");
+    if ((rc = nerve_train_cached(&t, 0, &c->training)) < 0)
+        return rc;
+    c->n_checkpoints = t.n_checkpoints;
+    for (int i = 0; i < t.n_checkpoints; i++) {
+        nerve_checkpoint_path(c->checkpoint[i], sizeof c->checkpoint[i], c->model, t.checkpoints[i]);
+        c->fraction[i] = t.checkpoints[i];
+    }
+    return 0;
+}
+
+static int choose_model(run_ctx *c)
+{
+    int rc = 0;
+    if (c->o->model) {
+        snprintf(c->model, sizeof c->model, "%s", c->o->model);
+        c->n_checkpoints = c->o->n_checkpoints;
+        for (int i = 0; i < c->o->n_checkpoints; i++) {
+            snprintf(c->checkpoint[i], sizeof c->checkpoint[i], "%s", c->o->checkpoints[i]);
+            c->fraction[i] = -1;
+        }
+    } else {
+        rc = builtin_model(c);
+    }
+    return rc < 0 ? rc : file_key(c->model_key, sizeof c->model_key, c->model);
+}
+
+/* ---- the record ------------------------------------------------------------- */
+
+/* The "run" section of the manifest, if the study has one. */
+static json_t *read_record(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    json_t *m = json_load_file(path, 0, NULL), *r = json_object_get(m, "run");
+    r = json_is_object(r) ? json_deep_copy(r) : json_pack("{s:{}}", "stages");
+    json_decref(m);
+    return r;
+}
+
+/* Writes the record into the manifest (which extract made). */
+static int save_record(const run_ctx *c)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest.json", c->o->out);
+    json_error_t err;
+    json_t *m = json_load_file(path, 0, &err);
+    if (!m)
+        return 0;   /* no extraction yet: nothing to record in */
+    json_object_set(m, "run", c->record);
+    if (c->training)
+        json_object_set(m, "training", c->training);
+    return study_write_json(path, m);
+}
+
+static int output_exists(const char *dir, const char *rel)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static int run_one(run_ctx *c, const run_stage *s)
+{
+    char key[KEY_MAX];
+    int rc = s->key(c, key);
+    if (rc < 0)
+        return rc;
+    nerve_study_run_stage *r = &c->sum->stages[c->sum->n_stages++];
+    snprintf(r->name, sizeof r->name, "%s", s->name);
+    json_t *stages = json_object_get(c->record, "stages");
+    const char *done = json_string_value(json_object_get(json_object_get(stages, s->name), "key"));
+    if (!c->o->force && done && strcmp(done, key) == 0 && output_exists(c->o->out, s->output)) {
+        r->skipped = 1;
+        if (!nerve_quiet())
+            fprintf(stderr, "nerve: run: %s is up to date\n", s->name);
+        return 0;
+    }
+    if (!nerve_quiet())
+        fprintf(stderr, "nerve: run: %s\n", s->name);
+    json_object_del(stages, s->name);   /* not done until it finishes */
+    double t0 = nerve_now();
+    if ((rc = s->run(c)) < 0)
+        return rc;
+    r->seconds = nerve_now() - t0;
+    json_object_set_new(stages, s->name, json_pack("{s:s, s:f, s:s}", "key", key, "seconds", r->seconds,
+                                                   "output", s->output));
+    return save_record(c);
+}
+
+int nerve_study_run(const nerve_study_run_options *o, nerve_study_run_summary *sum)
+{
+    memset(sum, 0, sizeof *sum);
+    if (o->n_checkpoints > NERVE_STUDY_RUN_MAX_CHECKPOINTS)
+        return nerve_error_set(NERVE_EINPUT, "at most %d checkpoints, not %d", NERVE_STUDY_RUN_MAX_CHECKPOINTS,
+                               o->n_checkpoints);
+    run_ctx c = { .o = o, .sum = sum };
+    double t0 = nerve_now();
+    int rc = nerve_dir_create(o->out);
+    if (rc == 0)
+        rc = choose_model(&c);
+    c.record = read_record(o->out);
+    for (size_t i = 0; rc == 0 && i < sizeof stages / sizeof *stages; i++) {
+        if (strcmp(stages[i].name, "dynamics") == 0 && c.n_checkpoints == 0)
+            continue;
+        rc = run_one(&c, &stages[i]);
+        if (rc == 0 && nerve_interrupted())
+            rc = nerve_error_set(NERVE_EINTERRUPTED, "interrupted; run the same command again to resume");
+    }
+    sum->seconds = nerve_now() - t0;
+    if (rc == 0) {
+        json_object_set_new(c.record, "seconds", json_real(sum->seconds));
+        json_object_set_new(c.record, "model", json_string(c.model));
+        rc = save_record(&c);
+    }
+    json_decref(c.record);
+    json_decref(c.training);
+    return rc;
+}

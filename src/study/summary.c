@@ -1,0 +1,78 @@
+/*
+ * summary.c — a study at a glance: one line per layer with its point cloud,
+ * its Mapper graph, its persistence and its t-SNE, read from the indexes
+ * the stages wrote (a stage not run shows as "-").
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "study_internal.h"
+
+static json_t *load(const char *dir, const char *rel)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    return json_load_file(path, 0, NULL);
+}
+
+/* The entry of an index's "layers" whose "name" (or "layer") is name. */
+static json_t *layer_entry(json_t *index, const char *name)
+{
+    json_t *layers = json_object_get(index, "layers"), *l;
+    size_t i;
+    json_array_foreach(layers, i, l) {
+        const char *n = json_string_value(json_object_get(l, "name"));
+        if (!n)
+            n = json_string_value(json_object_get(l, "layer"));
+        if (n && strcmp(n, name) == 0)
+            return l;
+    }
+    return NULL;
+}
+
+static long long int_of(json_t *o, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(o, key));
+}
+
+int nerve_study_summary(const char *dir, FILE *out)
+{
+    study_manifest m;
+    int rc = study_manifest_read(&m, dir);
+    if (rc < 0)
+        return rc;
+    json_t *manifest = load(dir, "manifest.json"), *mapper = load(dir, "mapper/index.json"),
+           *ph = load(dir, "ph/index.json"), *embed = load(dir, "embed/index.tsne.json");
+    int width = 5;
+    for (int i = 0; i < m.count; i++)
+        width = (int)strlen(m.layers[i].name) > width ? (int)strlen(m.layers[i].name) : width;
+    fprintf(out, "%-*s %9s %6s %6s %6s %6s %6s %6s %8s\n", width, "layer", "points", "dim", "nodes", "edges",
+            "loops", "H0", "H1", "t-SNE KL");
+    json_t *layers = json_object_get(manifest, "layers");
+    for (int i = 0; i < m.count; i++) {
+        const char *name = m.layers[i].name;
+        json_t *g = layer_entry(mapper, name), *p = layer_entry(ph, name), *e = layer_entry(embed, name);
+        json_t *counts = json_object_get(p, "counts");
+        char nodes[24] = "-", edges[24] = "-", loops[24] = "-", h0[24] = "-", h1[24] = "-", kl[24] = "-";
+        if (g) {
+            snprintf(nodes, sizeof nodes, "%lld", int_of(g, "nodes"));
+            snprintf(edges, sizeof edges, "%lld", int_of(g, "edges"));
+            snprintf(loops, sizeof loops, "%lld", int_of(g, "loops"));
+        }
+        if (json_array_size(counts) > 0)
+            snprintf(h0, sizeof h0, "%lld", (long long)json_integer_value(json_array_get(counts, 0)));
+        if (json_array_size(counts) > 1)
+            snprintf(h1, sizeof h1, "%lld", (long long)json_integer_value(json_array_get(counts, 1)));
+        if (e)
+            snprintf(kl, sizeof kl, "%.3f", json_real_value(json_object_get(e, "kl_divergence")));
+        fprintf(out, "%-*s %9lld %6lld %6s %6s %6s %6s %6s %8s\n", width, name, (long long)m.layers[i].rows,
+                int_of(json_array_get(layers, (size_t)i), "dim"), nodes, edges, loops, h0, h1, kl);
+    }
+    json_decref(manifest);
+    json_decref(mapper);
+    json_decref(ph);
+    json_decref(embed);
+    study_manifest_free(&m);
+    return 0;
+}

@@ -1,0 +1,98 @@
+/*
+ * test_run.c — `nerve run` end to end on a reduced study (2,000 inputs, the
+ * small CNN fixture as the model and as its own checkpoint): every stage's
+ * output is there and recorded in the manifest, the summary table lists
+ * every layer, a second run skips every stage, and a stage whose output
+ * went missing is the only one run again.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nerve/study.h"
+#include "../support/support.h"
+
+static const char *stage_names[] = { "extract", "mean", "mapper", "ph", "embed", "sim", "dynamics" };
+
+static int run_study(const char *dir, const char **out, const char **err)
+{
+    char model[4096];
+    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
+    return run_nerve((const char *[]){ "run", "-q", "-m", model, "--checkpoint", model, "-n", "2000", "-o", dir,
+                                       NULL },
+                     out, err);
+}
+
+static json_t *load(const char *dir, const char *rel)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    json_error_t e;
+    json_t *j = json_load_file(path, 0, &e);
+    cr_assert(j, "%s: %s", path, e.text);
+    return j;
+}
+
+Test(run, reduced_study_end_to_end_then_up_to_date, .timeout = 600)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", temp_path("run_study"));
+    const char *out, *err;
+    cr_assert_eq(run_study(dir, &out, &err), 0, "%s", err);
+    json_t *manifest = load(dir, "manifest.json");
+    json_t *stages = json_object_get(json_object_get(manifest, "run"), "stages");
+    size_t layers = json_array_size(json_object_get(manifest, "layers"));
+    cr_assert_gt(layers, 3);
+    for (size_t i = 0; i < sizeof stage_names / sizeof *stage_names; i++) {
+        json_t *s = json_object_get(stages, stage_names[i]);
+        cr_assert(s, "stage %s not recorded", stage_names[i]);
+        json_decref(load(dir, json_string_value(json_object_get(s, "output"))));
+    }
+    /* Every layer has its graph, diagrams, t-SNE and a row in the table. */
+    json_t *mapper = load(dir, "mapper/index.json"), *ph = load(dir, "ph/index.json"),
+           *embed = load(dir, "embed/index.tsne.json");
+    cr_assert_eq(json_array_size(json_object_get(mapper, "layers")), layers);
+    cr_assert_eq(json_array_size(json_object_get(ph, "layers")), layers);
+    cr_assert_eq(json_array_size(json_object_get(embed, "layers")), layers);
+    for (size_t i = 0; i < layers; i++) {
+        const char *name = json_string_value(json_object_get(json_array_get(json_object_get(manifest, "layers"), i),
+                                                             "name"));
+        cr_assert(strstr(out, name), "%s missing from the table:\n%s", name, out);
+    }
+    json_t *dynamics = load(dir, "checkpoints/index.json");
+    cr_assert_eq(json_array_size(json_object_get(dynamics, "checkpoints")), 1);
+    json_decref(dynamics);
+    json_decref(mapper);
+    json_decref(ph);
+    json_decref(embed);
+    json_decref(manifest);
+
+    /* Again: nothing to do. */
+    cr_assert_eq(run_study(dir, &out, &err), 0, "%s", err);
+    for (size_t i = 0; i < sizeof stage_names / sizeof *stage_names; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "%s (up to date)", stage_names[i]);
+        cr_assert(strstr(out, want), "%s not skipped:\n%s", stage_names[i], out);
+    }
+    /* A lost output: that stage alone runs again. */
+    char path[4400];
+    snprintf(path, sizeof path, "%s/mapper/index.json", dir);
+    cr_assert_eq(unlink(path), 0);
+    cr_assert_eq(run_study(dir, &out, &err), 0, "%s", err);
+    cr_assert(!strstr(out, "mapper (up to date)") && strstr(out, "ph (up to date)"), "%s", out);
+    json_decref(load(dir, "mapper/index.json"));
+}
+
+Test(run, bad_input_exits_2)
+{
+    const char *out, *err;
+    cr_assert_eq(run_nerve((const char *[]){ "run", "-m", "/nonexistent.onnx", "-o", temp_path("bad_run"), NULL },
+                           &out, &err),
+                 2);
+    cr_assert(strstr(err, "/nonexistent.onnx"), "%s", err);
+    cr_assert_eq(run_nerve((const char *[]){ "run", "--checkpoint", "a.onnx", NULL }, &out, &err), 2);
+    cr_assert(strstr(err, "--checkpoint goes with --model"), "%s", err);
+    cr_assert_eq(run_nerve((const char *[]){ "run", "extra", NULL }, &out, &err), 2);
+}
