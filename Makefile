@@ -8,7 +8,7 @@
 
 BUILD   ?= build
 CC      ?= gcc
-PKGS    := libzip jansson stb zlib libprotobuf-c openblas lapacke fftw3
+PKGS    := libzip jansson stb zlib libprotobuf-c openblas lapacke fftw3 libmicrohttpd
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 WERROR  ?= -Werror
 CFLAGS  ?= -O3 -g
@@ -30,7 +30,7 @@ LDFLAGS    = -fopenmp $(SANFLAGS)
 LIB_SRC  := $(wildcard src/*/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/*/*.c)
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/onnx.pb-c.o
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/onnx.pb-c.o $(BUILD)/obj/src/serve/web_assets.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
@@ -52,6 +52,22 @@ $(BUILD)/obj/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
 	$(CC) -std=c17 -O2 -g -w $(PKG_CFLAGS) $(SANFLAGS) -c $< -o $@
 
 $(LIB_OBJ) $(TEST_OBJ): | $(BUILD)/gen/onnx.pb-c.h
+
+# The viewer: web/ and d3 (from the npm registry, fetched once into build/web
+# for every build folder) are compiled into the binary.
+D3_VERSION := 7.9.0
+D3_JS      := build/web/d3.min.js
+WEB_FILES  := web/index.html web/app.js web/style.css
+
+$(D3_JS):
+	@command -v npm >/dev/null || { echo "nerve: the viewer needs d3 from the npm registry: install npm" >&2; exit 1; }
+	@mkdir -p $(@D)
+	cd $(@D) && npm pack --silent d3@$(D3_VERSION) >/dev/null && tar -xzf d3-$(D3_VERSION).tgz package/dist/d3.min.js \
+	    && mv package/dist/d3.min.js d3.min.js && rm -rf package d3-$(D3_VERSION).tgz
+
+$(BUILD)/obj/src/serve/web_assets.o: src/serve/web_assets.S $(WEB_FILES) $(D3_JS)
+	@mkdir -p $(@D)
+	$(CC) -c -Wa,-Iweb -Wa,-I$(dir $(D3_JS)) $< -o $@
 
 # Tests build paths in fixed buffers generously sized; truncation is not a risk worth the noise.
 $(TEST_OBJ): CFLAGS += -Wno-format-truncation

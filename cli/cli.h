@@ -48,6 +48,11 @@ long cli_parse_count(const char *s);
 int cli_parse_shape(const char *s, int64_t *shape, int *ndim);
 
 extern const cli_command cli_info, cli_layers, cli_extract, cli_compare, cli_embed, cli_mapper, cli_train, cli_ph,
-                          cli_ph_distance, cli_run;
+                          cli_ph_distance, cli_run, cli_serve;
+
+/* nerve serve's loop, for nerve run --serve too: serves until SIGINT or
+ * SIGTERM; returns the exit status. */
+struct nerve_serve_options;
+int cli_serve_until_interrupted(const struct nerve_serve_options *o);
 
 #endif

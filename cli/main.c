@@ -10,6 +10,7 @@
 
 static const cli_command *commands[] = {
     &cli_run,
+    &cli_serve,
     &cli_info,
     &cli_layers,
     &cli_extract,

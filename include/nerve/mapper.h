@@ -190,6 +190,11 @@ typedef enum nerve_graph_format {
 const char *nerve_graph_format_name(nerve_graph_format f);
 int         nerve_graph_format_parse(const char *s, nerve_graph_format *f);
 
+/* nerve's JSON of a graph (the caller releases it). */
+struct json_t;
+struct json_t *nerve_mapper_graph_json(const nerve_mapper_graph *g, const nerve_mapper_params *p,
+                                       const nerve_lens *lens);
+
 /* Writes the graph atomically. params and lens are recorded when given. */
 int nerve_mapper_write(const char *path, nerve_graph_format f, const nerve_mapper_graph *g,
                        const nerve_mapper_params *p, const nerve_lens *lens);

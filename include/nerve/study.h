@@ -152,6 +152,8 @@ int nerve_study_similarity(const char *dir, const nerve_sim_metric *metrics, int
  * DIR/sim/vs_<other>/<metric>.npy (L_a x L_b) and index.json there. */
 int nerve_study_similarity_between(const char *dir, const char *other, const nerve_sim_metric *metrics,
                                    int n_metrics, const nerve_sim_options *o, int *skipped);
+/* Where in a study the comparison with another goes: "sim/vs_<other's folder name>". */
+void nerve_study_between_folder(char *out, size_t cap, const char *other);
 
 /* ------------------------------------------------------------------------ */
 /* Mapper graphs of a study's layers                                        */
@@ -228,6 +230,13 @@ int  nerve_study_run(const nerve_study_run_options *o, nerve_study_run_summary *
 
 /* One line per layer: points, Mapper graph, persistence counts, t-SNE KL. */
 int  nerve_study_summary(const char *dir, FILE *out);
+
+/* One layer's graph (by its tap name) with the study's metadata, as
+ * nerve's JSON, computed now and not written (the viewer's sliders). The
+ * caller releases *out. */
+struct json_t;
+int nerve_study_mapper_layer(struct json_t **out, const char *dir, const char *layer, const char *lens,
+                             const nerve_mapper_params *p);
 
 /* The layers a study's manifest lists. */
 typedef struct nerve_study_layer_list {

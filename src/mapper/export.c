@@ -141,7 +141,7 @@ static json_t *figures_json(const nerve_mapper_graph *g)
                      (json_int_t)g->clustered, "cycle_basis", cycles);
 }
 
-static json_t *nerve_json(const nerve_mapper_graph *g, const nerve_mapper_params *p, const nerve_lens *lens)
+json_t *nerve_mapper_graph_json(const nerve_mapper_graph *g, const nerve_mapper_params *p, const nerve_lens *lens)
 {
     return json_pack("{s:s, s:i, s:I, s:o, s:o, s:o, s:o, s:o}", "format", "nerve-mapper", "version", 1, "n_points",
                      (json_int_t)g->n_points, "params", params_json(p, lens, g), "figures", figures_json(g), "nodes",
@@ -286,7 +286,7 @@ int nerve_mapper_write(const char *path, nerve_graph_format f, const nerve_mappe
     } else {
         json_t *root = f == NERVE_GRAPH_NODE_LINK ? node_link_json(g)
                      : f == NERVE_GRAPH_KMAPPER   ? kmapper_json(g, p)
-                                                  : nerve_json(g, p, lens);
+                                                  : nerve_mapper_graph_json(g, p, lens);
         json_dumpf(root, out.f, JSON_COMPACT | JSON_REAL_PRECISION(17));
         fputc('\n', out.f);
         json_decref(root);

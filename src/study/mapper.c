@@ -123,6 +123,54 @@ static int map_layer(nerve_mapper_graph *g, const char *dir, const study_layer *
     return rc;
 }
 
+/* The study's labels, predictions and confidences, those it has. */
+static int read_meta(study_meta *sm, const char *dir, int64_t inputs)
+{
+    int rc = read_optional(&sm->labels, dir, "labels", NERVE_I64, inputs);
+    if (rc == 0)
+        rc = read_optional(&sm->predictions, dir, "predictions", NERVE_I64, inputs);
+    if (rc == 0)
+        rc = read_optional(&sm->confidence, dir, "confidence", NERVE_F32, inputs);
+    return rc;
+}
+
+int nerve_study_mapper_layer(struct json_t **out, const char *dir, const char *layer, const char *lens_spec,
+                             const nerve_mapper_params *p)
+{
+    *out = NULL;
+    study_manifest m;
+    study_meta sm = { 0 };
+    int rc = study_manifest_read(&m, dir);
+    if (rc < 0)
+        return rc;
+    const study_layer *l = NULL;
+    for (int i = 0; i < m.count && !l; i++)
+        if (strcmp(m.layers[i].name, layer) == 0)
+            l = &m.layers[i];
+    if (!l)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: no layer '%s' in the study", dir, layer);
+    else if (l->rows % m.inputs != 0)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: layer '%s' has %lld rows for %lld inputs", dir, layer,
+                             (long long)l->rows, (long long)m.inputs);
+    nerve_mapper_meta meta = { .seed = p->seed };
+    char path[4400];
+    nerve_mat x = { 0 };
+    nerve_lens lens = { 0 };
+    nerve_mapper_graph g = { 0 };
+    if (rc == 0 && (rc = read_meta(&sm, dir, m.inputs)) == 0 &&
+        (rc = layer_meta(&meta, &sm, m.inputs, l->rows / m.inputs)) == 0)
+        rc = nerve_mat_read_npy(&x, (snprintf(path, sizeof path, "%s/%s", dir, l->file), path));
+    if (rc == 0 && (rc = nerve_lens_compute(&lens, lens_spec, &x, &meta)) == 0 &&
+        (rc = nerve_mapper_build(&g, &x, &lens, p, &meta)) == 0)
+        *out = nerve_mapper_graph_json(&g, p, &lens);
+    nerve_mapper_graph_free(&g);
+    nerve_lens_free(&lens);
+    nerve_mat_free(&x);
+    study_meta_free(&sm);
+    study_manifest_free(&m);
+    return rc;
+}
+
 int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mapper_params *p,
                        nerve_study_mapper_summary *sum)
 {
@@ -138,9 +186,8 @@ int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mappe
         snprintf(path, sizeof path, "%s/mapper/links", dir);
         rc = nerve_dir_create(path);
     }
-    if (rc == 0 && (rc = read_optional(&sm.labels, dir, "labels", NERVE_I64, m.inputs)) == 0 &&
-        (rc = read_optional(&sm.predictions, dir, "predictions", NERVE_I64, m.inputs)) == 0)
-        rc = read_optional(&sm.confidence, dir, "confidence", NERVE_F32, m.inputs);
+    if (rc == 0)
+        rc = read_meta(&sm, dir, m.inputs);
     json_t *layers = json_array(), *links = json_array();
     nerve_mapper_graph prev = { 0 }, g = { 0 };
     const study_layer *prev_layer = NULL;

@@ -247,9 +247,14 @@ static int run_dynamics(run_ctx *c)
         int skipped;
         if ((rc = nerve_extract(&e)) == 0 &&
             (rc = nerve_study_similarity_between(dir, c->o->out, dynamics_metrics, 2, &so, &skipped)) == 0)
-            json_array_append_new(list, json_pack("{s:s, s:o, s:s}", "model", c->checkpoint[i], "fraction",
+        {
+            char sim[1200], index[1300];
+            nerve_study_between_folder(sim, sizeof sim, c->o->out);
+            snprintf(index, sizeof index, "%s/%s/index.json", rel, sim);
+            json_array_append_new(list, json_pack("{s:s, s:o, s:s, s:s}", "model", c->checkpoint[i], "fraction",
                                                   c->fraction[i] >= 0 ? json_real(c->fraction[i]) : json_null(),
-                                                  "study", rel));
+                                                  "study", rel, "similarity", index));
+        }
     }
     if (rc < 0) {
         json_decref(list);
@@ -271,6 +276,14 @@ static const run_stage stages[] = {
 
 /* ---- the model -------------------------------------------------------------- */
 
+static void report_epoch(void *ctx, int e, const nerve_train_result *r)
+{
+    (void)ctx;
+    if (!nerve_quiet())
+        fprintf(stderr, "nerve: run: training epoch %d: loss %.4f, test accuracy %.4f (%.1f s)\n", e + 1, r->loss[e],
+                r->test_accuracy[e], r->seconds[e]);
+}
+
 static int builtin_model(run_ctx *c)
 {
     nerve_train_options t;
@@ -281,6 +294,7 @@ static int builtin_model(run_ctx *c)
     if (rc < 0)
         return rc;
     t.out = c->model;
+    t.on_epoch = report_epoch;
     if (!nerve_quiet())
         fprintf(stderr, "nerve: run: the built-in cnn-small model (trained once, then cached)\n");
     if ((rc = nerve_train_cached(&t, 0, &c->training)) < 0)

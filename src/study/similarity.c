@@ -167,6 +167,13 @@ static void study_label(char *out, size_t cap, const char *dir)
             *c = '_';
 }
 
+void nerve_study_between_folder(char *out, size_t cap, const char *other)
+{
+    char label[1024];
+    study_label(label, sizeof label, other);
+    snprintf(out, cap, "sim/vs_%s", label);
+}
+
 /* Inputs are matched by id, their place in the inputs both studies name:
  * the same source, nothing skipped, the first min(N_a, N_b) in common. */
 static int common_inputs(int64_t *n, const study_layers *a, const study_layers *b, const char *da, const char *db)
@@ -234,9 +241,8 @@ int nerve_study_similarity_between(const char *dir, const char *other, const ner
     if (rc == 0)
         rc = nerve_sim_matrices(out, all, count, metrics, n_metrics, o, &bar);
     nerve_progress_end(&bar);
-    char label[1024], rel[1100], path[4300];
-    study_label(label, sizeof label, other);
-    snprintf(rel, sizeof rel, "sim/vs_%s", label);
+    char rel[1100], path[4300];
+    nerve_study_between_folder(rel, sizeof rel, other);
     snprintf(path, sizeof path, "%s/sim", dir);
     if (rc == 0 && (rc = nerve_dir_create(path)) == 0) {
         snprintf(path, sizeof path, "%s/%s", dir, rel);

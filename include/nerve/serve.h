@@ -1,0 +1,46 @@
+/*
+ * nerve/serve.h — the serve room: an HTTP server (libmicrohttpd) that shows a
+ * study in the browser. The viewer's page, script and d3 are compiled into
+ * the binary; the study's files are served read-only from under its folder
+ * and nowhere else; a JSON API describes the study and recomputes Mapper
+ * graphs on demand.
+ *
+ *     nerve_server *s;
+ *     nerve_serve_options o;
+ *     nerve_serve_defaults(&o);
+ *     o.study = "study";
+ *     if ((rc = nerve_server_start(&s, &o)) < 0) ... nerve_error() ...
+ *     printf("http://%s:%d/\n", o.host, nerve_server_port(s));
+ *     ...
+ *     nerve_server_stop(s);
+ *
+ * Routes:
+ *   GET /                      the viewer (also /app.js, /style.css, /d3.min.js)
+ *   GET /api/study             the study: inputs, classes, layers and what was computed for each
+ *   GET /api/mapper?layer=L&intervals=N&overlap=P&eps=E&min_samples=M
+ *                              one layer's Mapper graph, computed now
+ *   GET /study/<path>          a file of the study (JSON, .npy, the sprite PNG)
+ * Errors are JSON {"error": "..."} with status 400 (bad parameters), 404
+ * (no such route or file) or 500.
+ */
+#ifndef NERVE_SERVE_H
+#define NERVE_SERVE_H
+
+#include "nerve/core.h"
+
+typedef struct nerve_serve_options {
+    const char *study;   /* the study directory */
+    const char *host;    /* address to bind (default 127.0.0.1) */
+    int         port;    /* 0: any free port (default 8800) */
+} nerve_serve_options;
+
+typedef struct nerve_server nerve_server;
+
+void nerve_serve_defaults(nerve_serve_options *o);
+/* Starts serving on a thread of its own; *out is the running server. */
+int  nerve_server_start(nerve_server **out, const nerve_serve_options *o);
+/* The port it listens on (the one chosen when asked for 0). */
+int  nerve_server_port(const nerve_server *s);
+void nerve_server_stop(nerve_server *s);
+
+#endif /* NERVE_SERVE_H */

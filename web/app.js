@@ -1,0 +1,635 @@
+// nerve's viewer: one page over a study served by `nerve serve` (or inlined
+// by `nerve report`). The study arrives as one JSON document (/api/study);
+// graphs, diagrams and matrices are fetched from /study/<file> as the views
+// need them. A selection of inputs (from a Mapper node or an embedding box)
+// is shared: every view highlights the same inputs.
+"use strict";
+
+const api = window.NERVE_OFFLINE || {
+  json: (url) => fetch(url).then((r) => r.ok ? r.json() : r.json().then((e) => Promise.reject(new Error(e.error || r.statusText)))),
+  buffer: (url) => fetch(url).then((r) => r.ok ? r.arrayBuffer() : Promise.reject(new Error(url + ": " + r.statusText))),
+  live: true,
+};
+
+const state = {
+  study: null,          // /api/study
+  layers: [],           // [{name, stem, rows, dim, ...}]
+  perInput: 1,
+  classes: [],
+  labels: null,         // Int32Array of the inputs' labels, or null
+  selected: new Set(),  // selected input ids
+  graphs: new Map(),    // layer name -> graph JSON
+};
+
+const colours = d3.schemeTableau10;
+const $ = (id) => document.getElementById(id);
+
+// ---- loading --------------------------------------------------------------
+
+// A .npy file as {shape, data}: float32, float64 or int64 (as Float64Array).
+function parseNpy(buf) {
+  const bytes = new Uint8Array(buf);
+  const major = bytes[6];
+  const view = new DataView(buf);
+  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const start = major === 1 ? 10 : 12;
+  const header = new TextDecoder().decode(bytes.subarray(start, start + headerLen));
+  const descr = /'descr':\s*'([^']+)'/.exec(header)[1];
+  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)[1].split(",").filter((s) => s.trim()).map(Number);
+  const offset = start + headerLen;
+  const count = shape.reduce((a, b) => a * b, 1);
+  let data;
+  if (descr === "<f4") data = new Float32Array(buf.slice(offset, offset + 4 * count));
+  else if (descr === "<f8") data = new Float64Array(buf.slice(offset, offset + 8 * count));
+  else if (descr === "<i8") data = Float64Array.from(new BigInt64Array(buf.slice(offset, offset + 8 * count)), Number);
+  else throw new Error("unsupported .npy dtype " + descr);
+  return { shape, data };
+}
+
+const studyFile = (rel) => "study/" + rel;
+const loadJson = (rel) => api.json(studyFile(rel));
+const loadNpy = (rel) => api.buffer(studyFile(rel)).then(parseNpy);
+
+function graphOf(layer) {
+  if (state.graphs.has(layer.name)) return Promise.resolve(state.graphs.get(layer.name));
+  if (!layer.graph) return Promise.reject(new Error("no Mapper graph for " + layer.name));
+  return loadJson(layer.graph).then((g) => { state.graphs.set(layer.name, g); return g; });
+}
+
+// ---- helpers --------------------------------------------------------------
+
+function option(select, value, text) {
+  const o = document.createElement("option");
+  o.value = value;
+  o.textContent = text;
+  select.appendChild(o);
+}
+
+function fillLayerSelect(select, filter) {
+  select.innerHTML = "";
+  state.layers.forEach((l, i) => { if (!filter || filter(l)) option(select, i, l.name); });
+}
+
+function tooltip(html, event) {
+  const t = $("tooltip");
+  if (!html) { t.classList.add("hidden"); return; }
+  t.innerHTML = html;
+  t.classList.remove("hidden");
+  t.style.left = Math.min(event.clientX + 14, window.innerWidth - 330) + "px";
+  t.style.top = Math.min(event.clientY + 14, window.innerHeight - t.offsetHeight - 8) + "px";
+}
+
+// A thumbnail of input i from the study's sprite (as HTML), if it has one.
+function thumb(i, size) {
+  const sp = state.study.manifest.inputs.sprite;
+  if (!sp || i >= sp.count) return "";
+  const s = size || sp.side, k = s / sp.side;
+  const x = (i % sp.columns) * sp.side * k, y = Math.floor(i / sp.columns) * sp.side * k;
+  const w = sp.columns * sp.side * k, h = Math.ceil(sp.count / sp.columns) * sp.side * k;
+  return `<div class="thumb" title="input ${i}" style="width:${s}px;height:${s}px;background-image:url(${studyFile(sp.file)});` +
+         `background-size:${w}px ${h}px;background-position:-${x}px -${y}px"></div>`;
+}
+
+function className(c) {
+  return c < state.classes.length ? String(state.classes[c]) : String(c);
+}
+
+function classBars(counts) {
+  const total = counts.reduce((a, b) => a + b, 0) || 1;
+  return '<div class="bars">' + counts.map((n, c) => n ? { n, c } : null).filter(Boolean)
+    .sort((a, b) => b.n - a.n).map(({ n, c }) =>
+      `<div class="bar"><span style="width:90px">${className(c)}</span><span class="fill" style="width:${Math.round(120 * n / total)}px;background:${colours[c % 10]}"></span>${(100 * n / total).toFixed(1)}%</div>`)
+    .join("") + "</div>";
+}
+
+// The inputs of node v of graph g.
+function nodeInputs(g, v) {
+  const a = g.nodes.member_start[v], b = g.nodes.member_start[v + 1];
+  const out = [];
+  for (let k = a; k < b; k++) out.push(Math.floor(g.members[k] / state.perInput));
+  return out;
+}
+
+function setSelection(inputs, origin) {
+  state.selected = new Set(inputs);
+  $("selection-info").textContent = state.selected.size ? `${state.selected.size} inputs selected (from ${origin})` : "";
+  document.dispatchEvent(new CustomEvent("selection"));
+}
+
+// ---- the Mapper graph drawing (used by two views) -------------------------
+
+// Draws graph g into container; returns handles to recolour and highlight.
+function drawGraph(container, g, opts) {
+  container.innerHTML = "";
+  const width = container.clientWidth || 800, height = container.clientHeight || 600;
+  const svg = d3.select(container).append("svg").attr("viewBox", [0, 0, width, height]);
+  const zoomLayer = svg.append("g");
+  svg.call(d3.zoom().scaleExtent([0.1, 12]).on("zoom", (e) => zoomLayer.attr("transform", e.transform)));
+  const n = g.nodes.id.length;
+  const nodes = d3.range(n).map((i) => ({ i, size: g.nodes.size[i] }));
+  const links = g.edges.source.map((s, k) => ({ source: s, target: g.edges.target[k], jaccard: g.edges.jaccard[k], k }));
+  const maxSize = d3.max(nodes, (d) => d.size) || 1;
+  const radius = d3.scaleSqrt().domain([1, maxSize]).range([3, opts.small ? 12 : 18]);
+  const link = zoomLayer.append("g").selectAll("line").data(links).join("line").attr("class", "link")
+    .attr("stroke-width", (d) => 1 + 4 * d.jaccard);
+  const node = zoomLayer.append("g").selectAll("circle").data(nodes).join("circle").attr("class", "node")
+    .attr("r", (d) => radius(d.size));
+  const glyphs = zoomLayer.append("g");
+  const sim = d3.forceSimulation(nodes)
+    .force("link", d3.forceLink(links).distance(30).strength(0.6))
+    .force("charge", d3.forceManyBody().strength(-40))
+    .force("x", d3.forceX(width / 2).strength(0.04)).force("y", d3.forceY(height / 2).strength(0.04))
+    .force("collide", d3.forceCollide((d) => radius(d.size) + 1));
+  sim.on("tick", () => {
+    link.attr("x1", (d) => d.source.x).attr("y1", (d) => d.source.y).attr("x2", (d) => d.target.x).attr("y2", (d) => d.target.y);
+    node.attr("cx", (d) => d.x).attr("cy", (d) => d.y);
+    glyphs.selectAll("foreignObject").attr("x", (d) => d.x - 8).attr("y", (d) => d.y - 8);
+  });
+  node.call(d3.drag()
+    .on("start", (e, d) => { if (!e.active) sim.alphaTarget(0.2).restart(); d.fx = d.x; d.fy = d.y; })
+    .on("drag", (e, d) => { d.fx = e.x; d.fy = e.y; })
+    .on("end", (e, d) => { if (!e.active) sim.alphaTarget(0); d.fx = null; d.fy = null; }));
+  node.on("mousemove", (e, d) => tooltip(nodeTooltip(g, d.i), e)).on("mouseleave", () => tooltip(null));
+  node.on("click", (e, d) => opts.onClick && opts.onClick(d.i));
+  const handle = {
+    node, link, g,
+    colour(fn) { node.attr("fill", (d) => fn(d.i)); },
+    fade(keep) { node.classed("faded", (d) => !keep(d.i)); },
+    mark(marked) { node.classed("marked", (d) => marked(d.i)); },
+    pick(v) { node.classed("picked", (d) => d.i === v); },
+    minJaccard(t) { link.attr("display", (d) => d.jaccard >= t ? null : "none"); },
+    glyphs(on) {
+      glyphs.selectAll("*").remove();
+      if (!on) return;
+      glyphs.selectAll("foreignObject").data(nodes).join("foreignObject").attr("width", 16).attr("height", 16)
+        .attr("pointer-events", "none").html((d) => thumb(nodeInputs(g, d.i)[0], 16));
+    },
+    loops(on) {
+      const cycleEdges = new Set(), degree = new Array(n).fill(0);
+      g.edges.source.forEach((s, k) => { degree[s]++; degree[g.edges.target[k]]++; });
+      if (on) (g.figures.cycle_basis || []).forEach((cyc) => cyc.forEach((v, k) => {
+        const w = cyc[(k + 1) % cyc.length];
+        cycleEdges.add(Math.min(v, w) + ":" + Math.max(v, w));
+      }));
+      link.classed("loop", (d) => on && cycleEdges.has(Math.min(d.source.i, d.target.i) + ":" + Math.max(d.source.i, d.target.i)));
+      node.classed("branch", (d) => on && degree[d.i] >= 3);
+    },
+  };
+  return handle;
+}
+
+function nodeTooltip(g, v) {
+  const inputs = nodeInputs(g, v);
+  const counts = g.nodes.label_counts ? g.nodes.label_counts[v] : null;
+  return `<b>${g.nodes.id[v]}</b>: ${g.nodes.size[v]} members` +
+    (counts ? `, purity ${(100 * g.nodes.purity[v]).toFixed(0)}%` + classBars(counts) : "") +
+    `<div class="thumbs">${inputs.slice(0, 24).map((i) => thumb(i, 28)).join("")}</div>`;
+}
+
+function nodeColour(g, how) {
+  const pick = {
+    dominant: () => (v) => g.nodes.dominant[v] >= 0 ? colours[g.nodes.dominant[v] % 10] : "#999",
+    purity: () => { const s = d3.scaleSequential(d3.interpolateViridis).domain([0, 1]); return (v) => s(g.nodes.purity[v]); },
+    lens: () => {
+      const vals = g.nodes.mean_lens.map((l) => l[0]);
+      const s = d3.scaleSequential(d3.interpolatePlasma).domain(d3.extent(vals));
+      return (v) => s(vals[v]);
+    },
+    misclassified: () => { const s = d3.scaleSequential(d3.interpolateReds).domain([0, 1]); return (v) => g.nodes.misclassified[v] == null ? "#999" : s(g.nodes.misclassified[v]); },
+    confidence: () => { const s = d3.scaleSequential(d3.interpolateBlues).domain([0, 1]); return (v) => g.nodes.mean_confidence[v] == null ? "#999" : s(g.nodes.mean_confidence[v]); },
+  };
+  return pick[how]();
+}
+
+function legend(el, g, how) {
+  if (how === "dominant") {
+    el.innerHTML = state.classes.map((c, k) => `<span><i style="background:${colours[k % 10]}"></i>${c}</span>`).join("");
+  } else {
+    const names = { purity: "purity 0 → 1 (viridis)", lens: "mean lens value, low → high (plasma)",
+                    misclassified: "misclassified share 0 → 1 (reds)", confidence: "mean confidence 0 → 1 (blues)" };
+    el.innerHTML = `<span>${names[how]}</span>`;
+  }
+}
+
+// Nodes whose dominant class (or any member's class) matches the search.
+function classMatcher(g, text) {
+  const t = (text || "").trim().toLowerCase();
+  if (!t) return () => true;
+  const wanted = state.classes.map((c, k) => String(c).toLowerCase().startsWith(t) ? k : -1).filter((k) => k >= 0);
+  return (v) => g.nodes.label_counts && wanted.some((k) => g.nodes.label_counts[v][k] > 0);
+}
+
+// ---- overview ---------------------------------------------------------------
+
+function heatmapSources() {
+  const s = state.study, out = [];
+  if (s.sim) Object.entries(s.sim.matrices).forEach(([m, f]) => out.push({ name: m.toUpperCase(), file: f, layers: s.sim.layers }));
+  if (s.ph) Object.entries(s.ph.distances).forEach(([m, files]) => files.forEach((f, d) =>
+    out.push({ name: `${m} H${d}`, file: f, layers: s.ph.layers.map((l) => l.name) })));
+  return out;
+}
+
+function drawHeatmap(source) {
+  const el = $("heatmap");
+  el.innerHTML = "";
+  loadNpy(source.file).then(({ shape, data }) => {
+    const n = shape[0], cell = Math.max(18, Math.min(44, 420 / n)), pad = 150;
+    const svg = d3.select(el).append("svg").attr("width", pad + n * cell + 10).attr("height", pad + n * cell + 10).attr("class", "heat");
+    const finite = Array.from(data).filter(Number.isFinite);
+    const colour = d3.scaleSequential(d3.interpolateViridis).domain(d3.extent(finite));
+    const short = (name) => name.length > 22 ? "…" + name.slice(-21) : name;
+    for (let i = 0; i < n; i++) {
+      svg.append("text").attr("x", pad - 4).attr("y", pad + i * cell + cell / 2 + 4).attr("text-anchor", "end").attr("font-size", 11).text(short(source.layers[i]));
+      svg.append("text").attr("transform", `translate(${pad + i * cell + cell / 2 + 4},${pad - 4}) rotate(-60)`).attr("font-size", 11).text(short(source.layers[i]));
+      for (let j = 0; j < n; j++) {
+        const v = data[i * n + j];
+        svg.append("rect").attr("x", pad + j * cell).attr("y", pad + i * cell).attr("width", cell - 1).attr("height", cell - 1)
+          .attr("fill", Number.isFinite(v) ? colour(v) : "#ccc")
+          .on("mousemove", (e) => tooltip(`${source.name}<br>${source.layers[i]} × ${source.layers[j]}: <b>${Number.isFinite(v) ? v.toFixed(4) : "∞"}</b>`, e))
+          .on("mouseleave", () => tooltip(null))
+          .on("click", () => showPair(source.layers[i], source.layers[j]));
+      }
+    }
+  }).catch((e) => { el.textContent = e.message; });
+}
+
+function showPair(a, b) {
+  const ia = state.layers.findIndex((l) => l.name === a), ib = state.layers.findIndex((l) => l.name === b);
+  showView("across");
+  renderAcross([ia, ib]);
+}
+
+function renderOverview() {
+  const t = $("layer-table");
+  t.innerHTML = "<tr><th>layer</th><th>points</th><th>dim</th><th>nodes</th><th>edges</th><th>components</th><th>loops</th><th>H0</th><th>H1</th></tr>";
+  state.layers.forEach((l, i) => {
+    const tr = document.createElement("tr");
+    tr.className = "clickable";
+    const m = l.mapper || {}, c = l.ph ? l.ph.counts : [];
+    tr.innerHTML = `<td>${l.name}</td><td>${l.rows}</td><td>${l.dim}</td><td>${m.nodes ?? "-"}</td><td>${m.edges ?? "-"}</td>` +
+      `<td>${m.components ?? "-"}</td><td>${m.loops ?? "-"}</td><td>${c[0] ?? "-"}</td><td>${c[1] ?? "-"}</td>`;
+    tr.onclick = () => { $("mapper-layer").value = i; showView("mapper"); renderMapper(); };
+    t.appendChild(tr);
+  });
+  const sel = $("heatmap-metric"), sources = heatmapSources();
+  sel.innerHTML = "";
+  sources.forEach((s, k) => option(sel, k, s.name));
+  sel.onchange = () => drawHeatmap(sources[+sel.value]);
+  if (sources.length) drawHeatmap(sources[0]);
+  else $("heatmap").textContent = "No layer x layer matrices in this study (run nerve compare --study or nerve ph --study).";
+}
+
+// ---- the Mapper view --------------------------------------------------------
+
+let mapperView = null;
+
+function mapperLayer() { return state.layers[+$("mapper-layer").value]; }
+
+function applyMapperControls() {
+  if (!mapperView) return;
+  const g = mapperView.g, how = $("mapper-colour").value;
+  mapperView.colour(nodeColour(g, how));
+  legend($("mapper-legend"), g, how);
+  mapperView.minJaccard(+$("mapper-jaccard").value);
+  mapperView.fade(classMatcher(g, $("mapper-class").value));
+  mapperView.glyphs($("mapper-glyphs").checked);
+  mapperView.loops($("mapper-loops").checked);
+  const sel = state.selected;
+  mapperView.mark((v) => sel.size > 0 && nodeInputs(g, v).some((i) => sel.has(i)));
+}
+
+function showGraph(g) {
+  mapperView = drawGraph($("mapper-graph"), g, { onClick: (v) => openNodePanel(g, v) });
+  const f = g.figures;
+  $("mapper-status").textContent = `${f.nodes} nodes, ${f.edges} edges, ${f.components} components, ${f.loops} loops, ${f.branch_points} branch points` +
+    (g.seconds != null ? ` (computed in ${g.seconds.toFixed(2)} s)` : "");
+  applyMapperControls();
+}
+
+function renderMapper() {
+  const l = mapperLayer();
+  $("node-panel").classList.add("hidden");
+  graphOf(l).then((g) => {
+    $("mapper-intervals").value = g.params.intervals;
+    $("mapper-overlap").value = g.params.overlap;
+    document.querySelectorAll("#view-mapper input[type=range]").forEach(showValue);
+    showGraph(g);
+  }).catch((e) => { $("mapper-graph").textContent = e.message; });
+}
+
+function recomputeMapper() {
+  if (!api.live) { $("mapper-status").textContent = "recomputing needs nerve serve"; return; }
+  const l = mapperLayer();
+  const q = new URLSearchParams({ layer: l.name, intervals: $("mapper-intervals").value, overlap: $("mapper-overlap").value,
+                                  eps: $("mapper-eps").value });
+  $("mapper-status").textContent = "computing…";
+  api.json("api/mapper?" + q).then(showGraph).catch((e) => { $("mapper-status").textContent = e.message; });
+}
+
+function openNodePanel(g, v, page = 0) {
+  const panel = $("node-panel"), inputs = nodeInputs(g, v), per = 48, pages = Math.ceil(inputs.length / per);
+  mapperView.pick(v);
+  const counts = g.nodes.label_counts ? g.nodes.label_counts[v] : null;
+  const fig = (name, x) => x == null ? "" : `<tr><td>${name}</td><td>${typeof x === "number" ? +x.toFixed(4) : x}</td></tr>`;
+  panel.innerHTML = `<h2>${g.nodes.id[v]}</h2><table>` + fig("members", g.nodes.size[v]) + fig("purity", g.nodes.purity[v]) +
+    fig("dominant class", g.nodes.dominant[v] >= 0 ? className(g.nodes.dominant[v]) : null) +
+    fig("misclassified", g.nodes.misclassified[v]) + fig("mean confidence", g.nodes.mean_confidence[v]) +
+    fig("mean lens", g.nodes.mean_lens[v][0]) + fig("mean L2 norm", g.nodes.mean_norm[v]) + `</table>` +
+    (counts ? classBars(counts) : "") +
+    `<div class="pager"><button id="np-prev">‹</button>page ${page + 1} of ${pages}<button id="np-next">›</button>` +
+    `<button id="np-select">select these inputs</button></div>` +
+    `<div class="thumbs">${inputs.slice(page * per, (page + 1) * per).map((i) => thumb(i, 36)).join("")}</div>`;
+  panel.classList.remove("hidden");
+  $("np-prev").onclick = () => page > 0 && openNodePanel(g, v, page - 1);
+  $("np-next").onclick = () => page + 1 < pages && openNodePanel(g, v, page + 1);
+  $("np-select").onclick = () => setSelection(inputs, `node ${g.nodes.id[v]}`);
+}
+
+function showValue(input) {
+  const out = input.parentElement.querySelector("output");
+  if (out) out.textContent = input.id === "mapper-eps" && +input.value === 0 ? "auto" : input.value;
+}
+
+// ---- across layers ----------------------------------------------------------
+
+function renderAcross(indices) {
+  if (!indices) {
+    const mid = +$("across-layer").value;
+    indices = [mid - 1, mid, mid + 1].filter((i) => i >= 0 && i < state.layers.length);
+  }
+  const box = $("across-graphs");
+  box.innerHTML = "";
+  const cells = indices.map((i) => {
+    const div = document.createElement("div");
+    div.className = "across-cell";
+    div.innerHTML = `<h3>${state.layers[i].name}</h3><div class="graph"></div>`;
+    box.appendChild(div);
+    return div.querySelector(".graph");
+  });
+  Promise.all(indices.map((i) => graphOf(state.layers[i]))).then((graphs) => {
+    const views = graphs.map((g, k) => drawGraph(cells[k], g, {
+      small: true,
+      onClick: (v) => {
+        const inputs = new Set(nodeInputs(g, v));
+        views.forEach((h, j) => j === k ? h.pick(v) : h.mark((w) => nodeInputs(h.g, w).some((x) => inputs.has(x))));
+      },
+    }));
+    const filter = () => views.forEach((h) => h.fade(classMatcher(h.g, $("across-class").value)));
+    views.forEach((h) => h.colour(nodeColour(h.g, "dominant")));
+    filter();
+    $("across-class").oninput = filter;
+  }).catch((e) => { box.textContent = e.message; });
+}
+
+// ---- persistence ------------------------------------------------------------
+
+function renderPersistence() {
+  const l = state.layers[+$("ph-layer").value], dim = +$("ph-dim").value;
+  ["ph-barcode", "ph-diagram", "ph-betti"].forEach((id) => { $(id).innerHTML = ""; });
+  if (!l.ph) { $("ph-barcode").textContent = "No persistence for this layer (nerve ph --study)."; return; }
+  loadJson(l.ph.diagrams).then((doc) => {
+    const pairs = doc.diagrams[dim].pairs;
+    const finite = pairs.filter((p) => p[1] != null);
+    const top = d3.max(finite, (p) => p[1]) || 1, w = 360, h = 300, m = 30;
+    const x = d3.scaleLinear().domain([0, top * 1.05]).range([m, w - 10]);
+    // Barcode: the longest bars first.
+    const bars = pairs.map((p) => [p[0], p[1] == null ? top * 1.05 : p[1]]).sort((a, b) => (b[1] - b[0]) - (a[1] - a[0])).slice(0, 150);
+    const bsvg = d3.select("#ph-barcode").append("svg").attr("width", w).attr("height", Math.max(60, bars.length * 2 + 40));
+    bsvg.selectAll("line").data(bars).join("line").attr("x1", (d) => x(d[0])).attr("x2", (d) => x(d[1]))
+      .attr("y1", (d, i) => 10 + i * 2).attr("y2", (d, i) => 10 + i * 2).attr("stroke", colours[dim]).attr("stroke-width", 1.5);
+    bsvg.append("g").attr("transform", `translate(0,${bars.length * 2 + 14})`).call(d3.axisBottom(x).ticks(5));
+    // Diagram: birth against death, the diagonal for reference.
+    const y = d3.scaleLinear().domain([0, top * 1.05]).range([h - m, 10]);
+    const dsvg = d3.select("#ph-diagram").append("svg").attr("width", w).attr("height", h);
+    dsvg.append("line").attr("x1", x(0)).attr("y1", y(0)).attr("x2", x(top * 1.05)).attr("y2", y(top * 1.05)).attr("stroke", "#bbb");
+    dsvg.selectAll("circle").data(pairs).join("circle").attr("cx", (d) => x(d[0])).attr("cy", (d) => y(d[1] == null ? top * 1.05 : d[1]))
+      .attr("r", 2.5).attr("fill", (d) => d[1] == null ? "#d62728" : colours[dim]).attr("opacity", 0.7);
+    dsvg.append("g").attr("transform", `translate(0,${h - m})`).call(d3.axisBottom(x).ticks(5));
+    dsvg.append("g").attr("transform", `translate(${m},0)`).call(d3.axisLeft(y).ticks(5));
+    // Betti curve: how many bars are alive at each scale.
+    const ts = d3.range(0, 101).map((k) => k * top * 1.05 / 100);
+    const betti = ts.map((t) => pairs.filter((p) => p[0] <= t && (p[1] == null || t < p[1])).length);
+    const yb = d3.scaleLinear().domain([0, d3.max(betti) || 1]).range([h - m, 10]);
+    const csvg = d3.select("#ph-betti").append("svg").attr("width", w).attr("height", h);
+    csvg.append("path").datum(ts).attr("fill", "none").attr("stroke", colours[dim]).attr("stroke-width", 2)
+      .attr("d", d3.line().x((t) => x(t)).y((t, k) => yb(betti[k])));
+    csvg.append("g").attr("transform", `translate(0,${h - m})`).call(d3.axisBottom(x).ticks(5));
+    csvg.append("g").attr("transform", `translate(${m},0)`).call(d3.axisLeft(yb).ticks(5));
+  }).catch((e) => { $("ph-barcode").textContent = e.message; });
+}
+
+// ---- embedding ----------------------------------------------------------------
+
+let embedding = null;   // {x, y (canvas coordinates), inputs}
+
+function renderEmbedding() {
+  const l = state.layers[+$("embed-layer").value], canvas = $("embed-canvas");
+  if (!l.embed) { canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height); return; }
+  loadNpy(l.embed.file).then(({ shape, data }) => {
+    const n = shape[0], pad = 12;
+    const xs = new Float32Array(n), ys = new Float32Array(n);
+    for (let i = 0; i < n; i++) { xs[i] = data[2 * i]; ys[i] = data[2 * i + 1]; }
+    const sx = d3.scaleLinear().domain(d3.extent(xs)).range([pad, canvas.width - pad]);
+    const sy = d3.scaleLinear().domain(d3.extent(ys)).range([canvas.height - pad, pad]);
+    embedding = { x: Float32Array.from(xs, sx), y: Float32Array.from(ys, sy), n, grid: null };
+    embedding.grid = gridIndex(embedding);
+    drawEmbedding();
+  }).catch((e) => { $("embed-selected").textContent = e.message; });
+}
+
+// Points bucketed in 16-pixel cells, for hover lookups among 70,000 points.
+function gridIndex(e) {
+  const grid = new Map();
+  for (let i = 0; i < e.n; i++) {
+    const key = (e.x[i] >> 4) + ":" + (e.y[i] >> 4);
+    if (!grid.has(key)) grid.set(key, []);
+    grid.get(key).push(i);
+  }
+  return grid;
+}
+
+function nearestPoint(px, py) {
+  let best = -1, bestD = 64;
+  for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) {
+    (embedding.grid.get(((px >> 4) + dx) + ":" + ((py >> 4) + dy)) || []).forEach((i) => {
+      const d = (embedding.x[i] - px) ** 2 + (embedding.y[i] - py) ** 2;
+      if (d < bestD) { bestD = d; best = i; }
+    });
+  }
+  return best;
+}
+
+function drawEmbedding() {
+  if (!embedding) return;
+  const ctx = $("embed-canvas").getContext("2d"), e = embedding, sel = state.selected, per = state.perInput;
+  ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+  for (let pass = 0; pass < 2; pass++) {   // the selected points on top
+    for (let i = 0; i < e.n; i++) {
+      const input = Math.floor(i / per), on = sel.has(input);
+      if ((pass === 1) !== on) continue;
+      const label = state.labels ? state.labels[input] : 0;
+      ctx.fillStyle = sel.size && !on ? "#d0d4d8" : colours[label % 10];
+      ctx.fillRect(e.x[i] - 1.5, e.y[i] - 1.5, on ? 4 : 3, on ? 4 : 3);
+    }
+  }
+}
+
+function initEmbeddingEvents() {
+  const canvas = $("embed-canvas"), box = $("embed-box");
+  let start = null;
+  const pos = (ev) => { const r = canvas.getBoundingClientRect(); return [ev.clientX - r.left, ev.clientY - r.top]; };
+  canvas.addEventListener("mousedown", (ev) => { start = pos(ev); });
+  canvas.addEventListener("mousemove", (ev) => {
+    const [x, y] = pos(ev);
+    if (start) {
+      Object.assign(box.style, { display: "block", left: Math.min(x, start[0]) + "px", top: Math.min(y, start[1]) + "px",
+                                 width: Math.abs(x - start[0]) + "px", height: Math.abs(y - start[1]) + "px" });
+      return;
+    }
+    if (!embedding) return;
+    const i = nearestPoint(x, y);
+    if (i < 0) { tooltip(null); return; }
+    const input = Math.floor(i / state.perInput);
+    tooltip(`input ${input}` + (state.labels ? `, ${className(state.labels[input])}` : "") + thumb(input, 56), ev);
+  });
+  canvas.addEventListener("mouseleave", () => tooltip(null));
+  window.addEventListener("mouseup", (ev) => {
+    if (!start || !embedding) { start = null; return; }
+    const [x, y] = pos(ev), x0 = Math.min(x, start[0]), x1 = Math.max(x, start[0]), y0 = Math.min(y, start[1]), y1 = Math.max(y, start[1]);
+    start = null;
+    box.style.display = "none";
+    if (x1 - x0 < 3 && y1 - y0 < 3) return;
+    const picked = [];
+    for (let i = 0; i < embedding.n; i++)
+      if (embedding.x[i] >= x0 && embedding.x[i] <= x1 && embedding.y[i] >= y0 && embedding.y[i] <= y1) picked.push(Math.floor(i / state.perInput));
+    setSelection(picked, "the embedding");
+  });
+  $("embed-clear").onclick = () => setSelection([], "");
+}
+
+function showSelectedInputs() {
+  const ids = Array.from(state.selected).slice(0, 120);
+  $("embed-selected").innerHTML = state.selected.size
+    ? `<h2>${state.selected.size} selected</h2><div class="thumbs">${ids.map((i) => thumb(i, 32)).join("")}</div>`
+    : "<p class='hint'>Nothing selected.</p>";
+}
+
+// ---- activation maps ----------------------------------------------------------
+
+function renderActivations() {
+  const box = $("act-maps"), i = Math.max(0, +$("act-input").value | 0);
+  if (!api.live) { box.textContent = "Activation maps need nerve serve (they run the model)."; return; }
+  $("act-status").textContent = "running the model…";
+  api.json("api/activations?input=" + i).then((r) => {
+    $("act-status").innerHTML = `input ${i}` + (r.label != null ? `, class ${className(r.label)}` : "") + thumb(i, 28);
+    box.innerHTML = "";
+    r.layers.forEach((l) => {
+      const div = document.createElement("div");
+      div.className = "layer";
+      div.innerHTML = `<h3>${l.name} <span class="hint">${l.channels} × ${l.height} × ${l.width}</span></h3><div class="maps"></div>`;
+      box.appendChild(div);
+      const bytes = Uint8Array.from(atob(l.maps), (c) => c.charCodeAt(0)), scale = Math.max(1, Math.floor(48 / l.height));
+      for (let c = 0; c < l.channels; c++) {
+        const cv = document.createElement("canvas");
+        cv.width = l.width; cv.height = l.height;
+        cv.style.width = l.width * scale + "px"; cv.style.height = l.height * scale + "px";
+        cv.title = `channel ${c}`;
+        const img = cv.getContext("2d").createImageData(l.width, l.height);
+        for (let p = 0; p < l.width * l.height; p++) {
+          const v = bytes[c * l.width * l.height + p];
+          img.data.set([v, v, v, 255], 4 * p);
+        }
+        cv.getContext("2d").putImageData(img, 0, 0);
+        div.querySelector(".maps").appendChild(cv);
+      }
+    });
+  }).catch((e) => { $("act-status").textContent = e.message; box.innerHTML = ""; });
+}
+
+// ---- training dynamics ----------------------------------------------------------
+
+function renderTraining() {
+  const box = $("training-maps"), d = state.study.dynamics, metric = $("training-metric").value;
+  box.innerHTML = "";
+  if (!d) { box.textContent = "No checkpoints in this study (nerve run trains the built-in model with checkpoints)."; return; }
+  d.checkpoints.forEach((c) => {
+    const panel = document.createElement("div");
+    panel.className = "panel";
+    panel.innerHTML = `<h2>${c.fraction != null ? Math.round(100 * c.fraction) + "% of training" : c.model}</h2>`;
+    box.appendChild(panel);
+    loadJson(c.similarity).then((idx) => loadNpy(c.study + "/" + idx.matrices[metric]).then(({ shape, data }) => {
+      const [rows, cols] = shape, cell = 16;
+      const colour = d3.scaleSequential(d3.interpolateViridis).domain([0, 1]);
+      const svg = d3.select(panel).append("svg").attr("width", cols * cell + 4).attr("height", rows * cell + 4).attr("class", "heat");
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
+        const v = data[i * cols + j];
+        svg.append("rect").attr("x", j * cell).attr("y", i * cell).attr("width", cell - 1).attr("height", cell - 1).attr("fill", colour(v))
+          .on("mousemove", (e) => tooltip(`${metric}: checkpoint's ${idx.rows[i]} × final ${idx.columns[j]}: <b>${v.toFixed(3)}</b>`, e))
+          .on("mouseleave", () => tooltip(null));
+      }
+    })).catch((e) => { panel.append(e.message); });
+  });
+}
+
+// ---- the frame ------------------------------------------------------------------
+
+const renderers = { overview: () => {}, mapper: renderMapper, across: () => renderAcross(), persistence: renderPersistence,
+                    embedding: renderEmbedding, activations: renderActivations, training: renderTraining };
+const rendered = new Set(["overview"]);
+
+function showView(name) {
+  document.querySelectorAll("#tabs button").forEach((b) => b.classList.toggle("active", b.dataset.view === name));
+  document.querySelectorAll(".view").forEach((v) => v.classList.toggle("active", v.id === "view-" + name));
+  if (!rendered.has(name)) { rendered.add(name); renderers[name](); }
+}
+
+// The study's layers with what each stage computed for them.
+function layersOf(s) {
+  const byName = (list, key) => new Map((list || []).map((e) => [e[key || "name"], e]));
+  const mapper = byName(s.mapper && s.mapper.layers), ph = byName(s.ph && s.ph.layers), embed = byName(s.embed && s.embed.layers, "layer");
+  return s.manifest.layers.map((l) => ({
+    name: l.name, rows: l.rows, dim: l.dim, file: l.file,
+    mapper: mapper.get(l.name), graph: mapper.get(l.name) && mapper.get(l.name).graph,
+    ph: ph.get(l.name), embed: embed.get(l.name),
+  }));
+}
+
+function init(study) {
+  state.study = study;
+  state.layers = layersOf(study);
+  const inputs = study.manifest.inputs;
+  state.perInput = Math.max(1, Math.round((state.layers[0] || { rows: inputs.count }).rows / inputs.count));
+  state.classes = inputs.classes || [];
+  $("study-name").textContent = `${study.name}: ${study.manifest.model.path.split("/").pop()} over ${inputs.count} inputs (${inputs.spec})`;
+  $("class-names").innerHTML = state.classes.map((c) => `<option value="${c}">`).join("");
+  fillLayerSelect($("mapper-layer"), (l) => l.graph);
+  fillLayerSelect($("across-layer"), (l) => l.graph);
+  fillLayerSelect($("ph-layer"), (l) => l.ph);
+  fillLayerSelect($("embed-layer"), (l) => l.embed);
+  const maxDim = study.ph ? study.ph.max_dim : 1;
+  for (let d = 0; d <= maxDim; d++) option($("ph-dim"), d, "H" + d);
+  ((study.dynamics && study.dynamics.metrics) || []).forEach((m) => option($("training-metric"), m, m.toUpperCase()));
+  document.querySelectorAll("#tabs button").forEach((b) => { b.onclick = () => showView(b.dataset.view); });
+  $("mapper-layer").onchange = renderMapper;
+  ["mapper-colour", "mapper-jaccard", "mapper-class", "mapper-glyphs", "mapper-loops"].forEach((id) => {
+    $(id).addEventListener("input", applyMapperControls);
+  });
+  document.querySelectorAll("#view-mapper input[type=range]").forEach((r) => { showValue(r); r.addEventListener("input", () => showValue(r)); });
+  $("mapper-recompute").onclick = recomputeMapper;
+  $("across-layer").onchange = () => renderAcross();
+  $("across-layer").value = Math.min(1, state.layers.length - 1);
+  $("ph-layer").onchange = renderPersistence;
+  $("ph-dim").onchange = renderPersistence;
+  $("embed-layer").onchange = renderEmbedding;
+  $("act-input").onchange = renderActivations;
+  $("training-metric").onchange = renderTraining;
+  initEmbeddingEvents();
+  document.addEventListener("selection", () => { applyMapperControls(); drawEmbedding(); showSelectedInputs(); });
+  showSelectedInputs();
+  renderOverview();
+}
+
+const labelsFile = "inputs/labels.npy";
+api.json("api/study").then((study) =>
+  loadNpy(labelsFile).then(({ data }) => { state.labels = Int32Array.from(data); }, () => {}).then(() => init(study)))
+  .catch((e) => { document.querySelector("main").textContent = "Cannot load the study: " + e.message; });
