@@ -429,8 +429,10 @@ function renderEmbedding() {
     const n = shape[0], pad = 12;
     const xs = new Float32Array(n), ys = new Float32Array(n);
     for (let i = 0; i < n; i++) { xs[i] = data[2 * i]; ys[i] = data[2 * i + 1]; }
-    const sx = d3.scaleLinear().domain(d3.extent(xs)).range([pad, canvas.width - pad]);
-    const sy = d3.scaleLinear().domain(d3.extent(ys)).range([canvas.height - pad, pad]);
+    // The middle 99.8% fills the canvas: t-SNE leaves a few stragglers far out.
+    const robust = (v) => { const s = Float32Array.from(v).sort(); return [d3.quantileSorted(s, 0.001), d3.quantileSorted(s, 0.999)]; };
+    const sx = d3.scaleLinear().domain(robust(xs)).range([pad, canvas.width - pad]).clamp(true);
+    const sy = d3.scaleLinear().domain(robust(ys)).range([canvas.height - pad, pad]).clamp(true);
     embedding = { x: Float32Array.from(xs, sx), y: Float32Array.from(ys, sy), n, grid: null };
     embedding.grid = gridIndex(embedding);
     drawEmbedding();
