@@ -530,7 +530,7 @@ function renderActivations() {
       div.className = "layer";
       div.innerHTML = `<h3>${l.name} <span class="hint">${l.channels} × ${l.height} × ${l.width}</span></h3><div class="maps"></div>`;
       box.appendChild(div);
-      const bytes = Uint8Array.from(atob(l.maps), (c) => c.charCodeAt(0)), scale = Math.max(1, Math.floor(48 / l.height));
+      const bytes = Uint8Array.from(atob(l.maps), (c) => c.charCodeAt(0)), scale = Math.max(1, Math.round(56 / l.height));
       for (let c = 0; c < l.channels; c++) {
         const cv = document.createElement("canvas");
         cv.width = l.width; cv.height = l.height;

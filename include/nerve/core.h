@@ -303,6 +303,14 @@ void nerve_stats_f32(nerve_stats *s, const float *x, int64_t n);
 void nerve_stats_i64(nerve_stats *s, const int64_t *x, int64_t n);
 
 /* ------------------------------------------------------------------------ */
+/* Base64                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* data as RFC 4648 base64, NUL-terminated (free it); *out_len (may be
+ * NULL) its length. NULL when out of memory. */
+char *nerve_base64(const void *data, size_t n, size_t *out_len);
+
+/* ------------------------------------------------------------------------ */
 /* Random numbers: xoshiro256** seeded through splitmix64                   */
 /* ------------------------------------------------------------------------ */
 

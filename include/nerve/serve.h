@@ -19,6 +19,8 @@
  *   GET /api/study             the study: inputs, classes, layers and what was computed for each
  *   GET /api/mapper?layer=L&intervals=N&overlap=P&eps=E&min_samples=M
  *                              one layer's Mapper graph, computed now
+ *   GET /api/activations?input=N
+ *                              input N's activation maps in every layer (runs the model)
  *   GET /study/<path>          a file of the study (JSON, .npy, the sprite PNG)
  * Errors are JSON {"error": "..."} with status 400 (bad parameters), 404
  * (no such route or file) or 500.

@@ -238,6 +238,13 @@ struct json_t;
 int nerve_study_mapper_layer(struct json_t **out, const char *dir, const char *layer, const char *lens,
                              const nerve_mapper_params *p);
 
+/* One input's activation maps (the viewer's grid): the study's model run
+ * on input `input` of the study's inputs; for every extracted layer its
+ * name, channels, height, width, largest magnitude and its C x H x W values
+ * as 8-bit pixels in base64 ("maps"; vectors are one row). The caller
+ * releases *out. */
+int nerve_study_activation_maps(struct json_t **out, const char *dir, int64_t input);
+
 /* The layers a study's manifest lists. */
 typedef struct nerve_study_layer_list {
     int      count;

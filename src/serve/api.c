@@ -88,6 +88,20 @@ static json_t *mapper_params(nerve_mapper_params *p, const serve_mapper_query *q
     return json_true();   /* a non-NULL "ok" */
 }
 
+json_t *serve_api_activations(const serve_ctx *s, const char *input, serve_error *e)
+{
+    int64_t i;
+    if (!input || parse_int(&i, input, 0, INT64_MAX) < 0)
+        return fail(e, 400, "input must be a whole number >= 0, not '%.40s'", input ? input : "");
+    json_t *maps;
+    int rc = nerve_study_activation_maps(&maps, s->root, i);
+    if (rc == NERVE_EINPUT)
+        return fail(e, strstr(nerve_error(), "is not one of") ? 404 : 400, "%s", nerve_error());
+    if (rc < 0)
+        return fail(e, 500, "%s", nerve_error());
+    return maps;
+}
+
 json_t *serve_api_mapper(const serve_ctx *s, const serve_mapper_query *q, serve_error *e)
 {
     if (!q->layer || !*q->layer)

@@ -36,6 +36,9 @@ typedef struct serve_mapper_query {
 /* GET /api/mapper. NULL on failure, with *e filled. */
 struct json_t *serve_api_mapper(const serve_ctx *s, const serve_mapper_query *q, serve_error *e);
 
+/* GET /api/activations?input=N. NULL on failure, with *e filled. */
+struct json_t *serve_api_activations(const serve_ctx *s, const char *input, serve_error *e);
+
 /* The viewer's files, compiled in (web/ and d3). */
 typedef struct serve_asset {
     const char          *name;   /* "index.html" */

@@ -168,6 +168,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                                  query(c, "min_samples") };
         return send_api(c, serve_api_mapper(s, &q, &e), &e);
     }
+    if (strcmp(url, "/api/activations") == 0)
+        return send_api(c, serve_api_activations(s, query(c, "input"), &e), &e);
     return send_error(c, MHD_HTTP_NOT_FOUND, "no such route (see nerve serve --help)");
 }
 

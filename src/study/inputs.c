@@ -38,6 +38,10 @@ static int as_images(nerve_inputs *in, const char *label)
     return 0;
 }
 
+/* Fashion-MNIST's classes, as Zalando's README names them. */
+static const char *const fashion_classes[10] = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" };
+
 static int open_fashion_mnist(nerve_inputs *in, const char *split)
 {
     int rc = nerve_fashion_mnist_load(&in->data, &in->labels, split);
@@ -45,6 +49,12 @@ static int open_fashion_mnist(nerve_inputs *in, const char *split)
         return rc;
     in->has_labels = 1;
     in->n_classes = 10;
+    in->class_names = calloc(10, sizeof *in->class_names);
+    if (!in->class_names)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    for (int c = 0; c < 10; c++)
+        if (!(in->class_names[c] = strdup(fashion_classes[c])))
+            return nerve_error_set(NERVE_ENOMEM, "out of memory");
     in->scale = 1.0f / 255;
     return as_images(in, in->spec);
 }

@@ -1,0 +1,149 @@
+/*
+ * activations.c — the raw activation maps of one input: the study's model
+ * run on that input (preprocessed as the study's extraction did), every
+ * extracted layer's output kept whole, each scaled to 0..255 by its layer's
+ * largest magnitude so channels compare within a layer (the classic grid of
+ * a convnet's feature maps).
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "study_internal.h"
+
+typedef struct maps_ctx {
+    json_t *layers;
+    int     failed;
+} maps_ctx;
+
+/* A (1, C, H, W) map or a (1, C) vector (one row of C) as 8-bit pixels. */
+static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array *t)
+{
+    maps_ctx *c = ctx;
+    int64_t channels, h = 1, w;
+    if (t->ndim == 4) {
+        channels = t->shape[1];
+        h = t->shape[2];
+        w = t->shape[3];
+    } else {   /* a vector: one row of pixels */
+        channels = 1;
+        w = nerve_array_count(t);
+    }
+    int64_t n = channels * h * w;
+    const float *v = t->data;
+    float top = 0, low = 0;
+    for (int64_t i = 0; i < n; i++) {
+        top = fmaxf(top, fabsf(v[i]));
+        low = fminf(low, v[i]);
+    }
+    unsigned char *px = malloc((size_t)n + 1);
+    if (!px) {
+        c->failed = 1;
+        return NERVE_ENOMEM;
+    }
+    /* Non-negative layers (ReLU) from black, signed ones around mid-grey. */
+    float offset = low < 0 ? 127.5f : 0, gain = top > 0 ? (low < 0 ? 127.5f : 255.0f) / top : 0;
+    for (int64_t i = 0; i < n; i++)
+        px[i] = (unsigned char)lrintf(offset + v[i] * gain);
+    char *b64 = nerve_base64(px, (size_t)n, NULL);
+    free(px);
+    if (!b64) {
+        c->failed = 1;
+        return NERVE_ENOMEM;
+    }
+    json_array_append_new(c->layers, json_pack("{s:s, s:I, s:I, s:I, s:f, s:s}", "name", m->values[value].name,
+                                               "channels", (json_int_t)channels, "height", (json_int_t)h, "width",
+                                               (json_int_t)w, "max_abs", (double)top, "maps", b64));
+    free(b64);
+    return 0;
+}
+
+/* The extraction's preprocessing, from the manifest. */
+static void preprocess_of(nerve_preprocess *pp, json_t *manifest)
+{
+    memset(pp, 0, sizeof *pp);
+    json_t *p = json_object_get(manifest, "preprocess"), *mean = json_object_get(p, "mean"),
+           *std = json_object_get(p, "std");
+    pp->resize = json_integer_value(json_object_get(p, "resize"));
+    pp->crop = json_integer_value(json_object_get(p, "center_crop"));
+    pp->no_scale = json_is_false(json_object_get(p, "scale_8bit"));
+    for (size_t i = 0; i < json_array_size(mean) && i < 4; i++)
+        pp->mean[pp->n_mean++] = (float)json_number_value(json_array_get(mean, i));
+    for (size_t i = 0; i < json_array_size(std) && i < 4; i++)
+        pp->std[pp->n_std++] = (float)json_number_value(json_array_get(std, i));
+}
+
+/* The model's values the manifest's layers name. */
+static int layer_values(int **out, int *n, const nerve_model *m, json_t *manifest)
+{
+    json_t *layers = json_object_get(manifest, "layers");
+    *out = malloc((json_array_size(layers) + 1) * sizeof **out);
+    *n = 0;
+    if (!*out)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < json_array_size(layers); i++) {
+        const char *name = json_string_value(json_object_get(json_array_get(layers, i), "name"));
+        for (int v = 0; name && v < m->n_values; v++)
+            if (m->values[v].name && strcmp(m->values[v].name, name) == 0) {
+                (*out)[(*n)++] = v;
+                break;
+            }
+    }
+    return 0;
+}
+
+int nerve_study_activation_maps(json_t **out, const char *dir, int64_t input)
+{
+    *out = NULL;
+    char path[4400];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    json_error_t err;
+    json_t *manifest = json_load_file(path, 0, &err);
+    if (!manifest)
+        return nerve_error_set(NERVE_EINPUT, "%s: %s", path, err.text);
+    json_t *root = json_object_get(json_object_get(manifest, "inputs"), "count");
+    int64_t count = json_integer_value(root);
+    const char *model_path = json_string_value(json_object_get(json_object_get(manifest, "model"), "path"));
+    const char *spec = json_string_value(json_object_get(json_object_get(manifest, "inputs"), "spec"));
+    int rc = 0;
+    if (!model_path || !spec)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: no model path or inputs", path);
+    else if (input < 0 || input >= count)
+        rc = nerve_error_set(NERVE_EINPUT, "input %lld is not one of the study's %lld", (long long)input,
+                             (long long)count);
+    nerve_model m = { 0 };
+    nerve_inputs in = { 0 };
+    nerve_array batch = { 0 };
+    nerve_preprocess pp;
+    preprocess_of(&pp, manifest);
+    int *values = NULL, n_values = 0, opened = 0;
+    if (rc == 0 && (rc = nerve_onnx_load(&m, model_path)) == 0) {
+        const nerve_value *v = &m.values[m.inputs[0]];
+        int channels = v->ndim == 4 && v->shape[1] > 0 ? (int)v->shape[1] : 0;
+        if ((rc = nerve_inputs_open(&in, spec, channels, &pp)) == 0)
+            opened = 1;
+    }
+    if (rc == 0 && (rc = layer_values(&values, &n_values, &m, manifest)) == 0)
+        rc = nerve_inputs_batch(&in, input, 1, &batch);
+    maps_ctx ctx = { json_array(), 0 };
+    if (rc == 0) {
+        nerve_run_options ro = { .taps = values, .n_taps = n_values, .on_tap = on_tap, .ctx = &ctx };
+        nerve_array output = { 0 };
+        rc = nerve_nn_run(&m, &batch, 1, &output, 1, &ro);
+        nerve_array_free(&output);
+    }
+    if (rc == 0) {
+        *out = json_pack("{s:I, s:o, s:O}", "input", (json_int_t)input, "label",
+                         in.has_labels ? json_integer(((const int64_t *)in.labels.data)[input]) : json_null(),
+                         "layers", ctx.layers);
+    }
+    json_decref(ctx.layers);
+    nerve_array_free(&batch);
+    if (opened)
+        nerve_inputs_free(&in);
+    free(values);
+    nerve_model_free(&m);
+    json_decref(manifest);
+    return rc;
+}
