@@ -4,6 +4,13 @@
 set -u
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
+# The browser tests drive Debian's chromium with playwright-core from the npm
+# registry, installed once into build/browser.
+if [ ! -d build/browser/node_modules/playwright-core ]; then
+    mkdir -p build/browser
+    npm install --silent --no-audit --no-fund --prefix build/browser playwright-core@1.64.1 >&2 ||
+        echo "== could not install playwright-core: the browser test will fail" >&2
+fi
 passed=0
 failed=0
 for build in plain sanitized; do

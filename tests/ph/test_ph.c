@@ -448,3 +448,42 @@ Test(ph_cli, study_layers_and_distance_matrices)
     cr_assert(strstr(err, "unknown --scale 'huge'"), "%s", err);
     cr_assert_eq(run_nerve((const char *[]){ "ph", "--study", dir, "points.npy", NULL }, &out, &err), 2);
 }
+
+/* Exact duplicates add only zero-length H0 bars: a cloud with many of them
+ * has the barcodes of its distinct points (and takes as little time: the
+ * ties once made this 600-point cloud take minutes). */
+Test(ph, duplicate_points_change_nothing, .timeout = 20)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 5);
+    nerve_mat distinct, with_dups;
+    cr_assert_eq(nerve_mat_alloc(&distinct, 400, 8), 0);
+    cr_assert_eq(nerve_mat_alloc(&with_dups, 600, 8), 0);
+    for (int64_t i = 0; i < 400 * 8; i++)   /* ReLU-like: many exact zeros */
+        distinct.data[i] = (float)fmax(0, nerve_rng_normal(&r));
+    for (int64_t i = 0; i < 600; i++) {
+        int64_t src = i < 400 ? i : (int64_t)nerve_rng_below(&r, 400);
+        memcpy(with_dups.data + i * 8, distinct.data + src * 8, 8 * sizeof(float));
+    }
+    nerve_ph_options o;
+    nerve_ph_defaults(&o);
+    nerve_ph a, b;
+    cr_assert_eq(nerve_ph_points(&a, &distinct, &o), 0, "%s", nerve_error());
+    cr_assert_eq(nerve_ph_points(&b, &with_dups, &o), 0, "%s", nerve_error());
+    cr_assert_eq(b.points, 600);
+    for (int d = 0; d <= 1; d++) {
+        cr_assert_eq(a.dgm[d].n, b.dgm[d].n, "dim %d: %lld vs %lld bars", d, (long long)a.dgm[d].n,
+                     (long long)b.dgm[d].n);
+        for (int64_t i = 0; i < a.dgm[d].n; i++)
+            cr_assert(a.dgm[d].birth[i] == b.dgm[d].birth[i] && a.dgm[d].death[i] == b.dgm[d].death[i]);
+    }
+    nerve_ph_free(&a);
+    nerve_ph_free(&b);
+    /* All the same point: one class that never dies. */
+    memset(with_dups.data, 0, 600 * 8 * sizeof(float));
+    cr_assert_eq(nerve_ph_points(&b, &with_dups, &o), 0, "%s", nerve_error());
+    cr_assert(b.dgm[0].n == 1 && isinf(b.dgm[0].death[0]) && b.dgm[1].n == 0);
+    nerve_ph_free(&b);
+    nerve_mat_free(&distinct);
+    nerve_mat_free(&with_dups);
+}

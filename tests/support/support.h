@@ -32,4 +32,21 @@ void assert_same_as(const nerve_array *got, const char *expect_path, double tol)
  * exit status and the captured stdout and stderr (static buffers). */
 int run_nerve(const char **args, const char **out, const char **err);
 
+/* ---- HTTP (http.c) ---------------------------------------------------------- */
+
+#include <sys/types.h>
+
+typedef struct http_reply {
+    int    status;
+    char  *body;   /* malloc'd, NUL-terminated */
+    size_t len;
+} http_reply;
+
+/* GET path, sent exactly as given, from 127.0.0.1:port (Connection: close). */
+int   http_get(http_reply *r, int port, const char *path);
+/* `nerve serve --port 0 study`; *port is the one it printed. */
+pid_t serve_study(const char *study, int *port);
+/* SIGINT, then its exit status. */
+int   stop_serving(pid_t pid);
+
 #endif

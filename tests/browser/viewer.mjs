@@ -1,0 +1,107 @@
+// The viewer in a real browser (Debian's chromium driven by playwright-core),
+// against a running `nerve serve`: node viewer.mjs URL ARTIFACT_DIR.
+// Prints one line per check and exits non-zero at the first failure; the
+// screenshots of every view go to ARTIFACT_DIR.
+import { createRequire } from "node:module";
+const require = createRequire(process.env.NERVE_NODE_MODULES + "/");
+const { chromium } = require("playwright-core");
+
+const [url, artifacts] = process.argv.slice(2);
+const errors = [];
+let failed = false;
+
+function check(ok, what) {
+  console.log(`${ok ? "ok" : "FAIL"} ${what}`);
+  if (!ok) failed = true;
+}
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+                                        args: ["--no-sandbox"] });
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const shot = (name) => page.screenshot({ path: `${artifacts}/${name}.png` });
+  await page.goto(url);
+
+  // Overview: the layer table and a heatmap.
+  await page.waitForSelector("#heatmap svg rect", { timeout: 20000 });
+  const rows = await page.$$eval("#layer-table tr", (r) => r.length - 1);
+  const study = await (await page.request.get(url + "api/study")).json();
+  check(rows === study.manifest.layers.length, `overview lists the ${study.manifest.layers.length} layers`);
+  const cells = await page.$$eval("#heatmap svg rect", (r) => r.length);
+  check(cells === study.sim.layers.length ** 2, "the heatmap has a cell per layer pair");
+  await page.hover("#heatmap svg rect >> nth=1");
+  check(await page.isVisible("#tooltip"), "hovering a heatmap cell shows its value");
+  await shot("overview");
+
+  // The Mapper graph: as many nodes as the API's graph.
+  await page.click("button[data-view=mapper]");
+  await page.waitForSelector("#mapper-graph circle");
+  const first = study.mapper.layers[0];
+  const drawn = await page.$$eval("#mapper-graph circle", (c) => c.length);
+  check(drawn === first.nodes, `the graph of ${first.name} shows its ${first.nodes} nodes`);
+  await page.waitForTimeout(800);
+  await page.hover("#mapper-graph circle >> nth=0", { force: true });
+  await page.waitForSelector("#tooltip .thumb");
+  check((await page.$$("#tooltip .thumb")).length > 0, "hovering a node shows a tooltip with its images");
+  await shot("mapper-hover");
+  await page.click("#mapper-graph circle >> nth=0", { force: true });
+  await page.waitForSelector("#node-panel:not(.hidden) .thumb");
+  check(true, "clicking a node opens its panel with member images");
+  await shot("mapper-panel");
+  const second = study.mapper.layers[1];
+  await page.selectOption("#mapper-layer", { label: second.name });
+  await page.waitForFunction((n) => document.querySelectorAll("#mapper-graph circle").length === n, second.nodes);
+  check(true, `switching to ${second.name} draws its ${second.nodes} nodes`);
+
+  // Live recompute through the API.
+  await page.fill("#mapper-intervals", "8");
+  await page.click("#mapper-recompute");
+  await page.waitForFunction(() => /computed in/.test(document.querySelector("#mapper-status").textContent));
+  check(true, "the sliders recompute the graph through the API");
+
+  // Persistence, embedding, activation maps, training dynamics render.
+  await page.click("button[data-view=persistence]");
+  await page.waitForSelector("#ph-diagram circle");
+  await page.waitForSelector("#ph-barcode line");
+  check(true, "the persistence view draws a barcode and a diagram");
+  await shot("persistence");
+  await page.click("button[data-view=embedding]");
+  await page.waitForFunction(() => {
+    const c = document.querySelector("#embed-canvas"), d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
+    return false;
+  });
+  check(true, "the embedding draws its points");
+  // A box over the whole canvas selects every input; the Mapper view marks nodes.
+  const box = await page.locator("#embed-canvas").boundingBox();
+  await page.mouse.move(box.x + 2, box.y + 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  const selected = await page.textContent("#selection-info");
+  check(/\d+ inputs selected/.test(selected), `a box in the embedding selects inputs (${selected})`);
+  await shot("embedding");
+  await page.click("button[data-view=mapper]");
+  const marked = await page.$$eval("#mapper-graph circle.marked", (c) => c.length);
+  check(marked > 0, `the selection marks ${marked} Mapper nodes`);
+  await page.click("button[data-view=activations]");
+  await page.waitForSelector("#act-maps canvas");
+  check(true, "the activation maps of an input render");
+  await shot("activations");
+  await page.click("button[data-view=training]");
+  await page.waitForSelector("#training-maps svg rect");
+  check(true, "the training-dynamics heatmaps render");
+  await shot("training");
+  await page.click("button[data-view=across]");
+  await page.waitForSelector("#across-graphs circle");
+  check(true, "three layers side by side render");
+  await shot("across");
+  check(errors.length === 0, "no console errors" + (errors.length ? ": " + errors.join(" | ") : ""));
+} catch (e) {
+  check(false, "the viewer: " + e.message.split("\n")[0]);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
