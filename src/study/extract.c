@@ -420,7 +420,10 @@ static int write_manifest(const extraction *x, int64_t count, const sprite_info 
     json_object_set_new(json_object_get(root, "inputs"), "sprite",
                         json_pack("{s:s, s:I, s:I, s:I}", "file", "inputs/sprite.png", "count", (json_int_t)sprite->count,
                                   "side", (json_int_t)sprite->side, "columns", (json_int_t)sprite->columns));
-    char path[4096];
+    /* The model by its absolute path: the viewer runs it from anywhere. */
+    char path[4096], *model = realpath(o->model, NULL);
+    json_object_set_new(json_object_get(root, "model"), "path", json_string(model ? model : o->model));
+    free(model);
     snprintf(path, sizeof path, "%s/manifest.json", o->out);
     return study_write_json(path, root);
 }

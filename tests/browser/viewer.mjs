@@ -3,7 +3,8 @@
 // Prints one line per check and exits non-zero at the first failure; the
 // screenshots of every view go to ARTIFACT_DIR.
 import { createRequire } from "node:module";
-const require = createRequire(process.env.NERVE_NODE_MODULES + "/");
+import { resolve } from "node:path";
+const require = createRequire(resolve(process.env.NERVE_NODE_MODULES) + "/");
 const { chromium } = require("playwright-core");
 
 const [url, artifacts] = process.argv.slice(2);
@@ -63,8 +64,8 @@ try {
 
   // Persistence, embedding, activation maps, training dynamics render.
   await page.click("button[data-view=persistence]");
-  await page.waitForSelector("#ph-diagram circle");
-  await page.waitForSelector("#ph-barcode line");
+  await page.waitForSelector("#ph-diagram circle", { state: "attached" });
+  await page.waitForSelector("#ph-barcode line", { state: "attached" });
   check(true, "the persistence view draws a barcode and a diagram");
   await shot("persistence");
   await page.click("button[data-view=embedding]");
