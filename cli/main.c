@@ -11,6 +11,7 @@
 static const cli_command *commands[] = {
     &cli_run,
     &cli_serve,
+    &cli_report,
     &cli_info,
     &cli_layers,
     &cli_extract,

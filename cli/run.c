@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/serve.h"
 #include "nerve/study.h"
 #include "cli.h"
 
@@ -36,10 +37,13 @@ static void run_help(void)
            "  -n, --limit N          the first N inputs only\n"
            "      --seed S           random positions, t-SNE (default 0)\n"
            "      --force            recompute every stage\n"
+           "      --serve            then serve the study's viewer until Ctrl-C (as nerve\n"
+           "                         serve); --host, --port as there\n"
            CLI_COMMON_HELP
            "\n"
            "examples:\n"
            "  nerve run                                   # the default study in ./study\n"
+           "  nerve run --serve                           # ... and open it in the browser\n"
            "  nerve run -m mine.onnx -d images/ -o mine --checkpoint epoch1.onnx\n");
 }
 
@@ -49,12 +53,16 @@ static int run_run(int argc, char **argv)
         { "model", required_argument, 0, 'm' },     { "data", required_argument, 0, 'd' },
         { "out", required_argument, 0, 'o' },       { "limit", required_argument, 0, 'n' },
         { "checkpoint", required_argument, 0, 1 },  { "seed", required_argument, 0, 2 },
-        { "force", no_argument, 0, 3 },
+        { "force", no_argument, 0, 3 },             { "serve", no_argument, 0, 4 },
+        { "host", required_argument, 0, 5 },        { "port", required_argument, 0, 6 },
         CLI_COMMON_LONG,
         { 0, 0, 0, 0 },
     };
     nerve_study_run_options o;
     nerve_study_run_defaults(&o);
+    nerve_serve_options view;
+    nerve_serve_defaults(&view);
+    int serve = 0, view_options = 0;   /* --serve; --host or --port given */
     const char *checkpoints[NERVE_STUDY_RUN_MAX_CHECKPOINTS];
     int opt, status;
     long v;
@@ -86,6 +94,14 @@ static int run_run(int argc, char **argv)
             o.seed = (uint64_t)v;
             break;
         case 3: o.force = 1; break;
+        case 4: serve = 1; break;
+        case 5: view.host = optarg; view_options = 1; break;
+        case 6:
+            if ((v = cli_parse_count(optarg)) < 0 || v > 65535)
+                return cli_usage_error("run", "--port wants 0 to 65535, not '%s'", optarg);
+            view.port = (int)v;
+            view_options = 1;
+            break;
         default: return cli_usage_error("run", "unexpected option");
         }
     }
@@ -93,6 +109,8 @@ static int run_run(int argc, char **argv)
         return cli_usage_error("run", "takes no file arguments (the model is --model, the inputs --data)");
     if (o.n_checkpoints && !o.model)
         return cli_usage_error("run", "--checkpoint goes with --model (the built-in model has its own)");
+    if (!serve && view_options)
+        return cli_usage_error("run", "--host and --port go with --serve");
     if ((status = cli_common_finish()) != 0)
         return status;
     o.checkpoints = checkpoints;
@@ -111,7 +129,10 @@ static int run_run(int argc, char **argv)
             printf("%.1f s", sum.stages[i].seconds);
     }
     printf("\nstudy %s done in %.1f s; its manifest.json says how\n", o.out, sum.seconds);
-    return 0;
+    if (!serve)
+        return 0;
+    view.study = o.out;
+    return cli_serve_until_interrupted(&view);
 }
 
 const cli_command cli_run = {

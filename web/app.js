@@ -86,7 +86,7 @@ function thumb(i, size) {
   const s = size || sp.side, k = s / sp.side;
   const x = (i % sp.columns) * sp.side * k, y = Math.floor(i / sp.columns) * sp.side * k;
   const w = sp.columns * sp.side * k, h = Math.ceil(sp.count / sp.columns) * sp.side * k;
-  return `<div class="thumb" title="input ${i}" style="width:${s}px;height:${s}px;background-image:url(${studyFile(sp.file)});` +
+  return `<div class="thumb" title="input ${i}" style="width:${s}px;height:${s}px;background-image:url(${api.url ? api.url(sp.file) : studyFile(sp.file)});` +
          `background-size:${w}px ${h}px;background-position:-${x}px -${y}px"></div>`;
 }
 
@@ -520,7 +520,6 @@ function showSelectedInputs() {
 
 function renderActivations() {
   const box = $("act-maps"), i = Math.max(0, +$("act-input").value | 0);
-  if (!api.live) { box.textContent = "Activation maps need nerve serve (they run the model)."; return; }
   $("act-status").textContent = "running the model…";
   api.json("api/activations?input=" + i).then((r) => {
     $("act-status").innerHTML = `input ${i}` + (r.label != null ? `, class ${className(r.label)}` : "") + thumb(i, 28);

@@ -24,6 +24,8 @@
  *   GET /study/<path>          a file of the study (JSON, .npy, the sprite PNG)
  * Errors are JSON {"error": "..."} with status 400 (bad parameters), 404
  * (no such route or file) or 500.
+ *
+ * nerve_report_write makes the same viewer one self-contained HTML file.
  */
 #ifndef NERVE_SERVE_H
 #define NERVE_SERVE_H
@@ -44,5 +46,24 @@ int  nerve_server_start(nerve_server **out, const nerve_serve_options *o);
 /* The port it listens on (the one chosen when asked for 0). */
 int  nerve_server_port(const nerve_server *s);
 void nerve_server_stop(nerve_server *s);
+
+/* The one-file report: the viewer and the study's files it reads (not the
+ * raw activations) inlined in one HTML page that opens from disk. What
+ * needs the server (recomputing a graph) says so in the page; the
+ * activation maps of the first activation_inputs inputs are included. */
+typedef struct nerve_report_options {
+    const char *study;              /* the study directory (default "study") */
+    const char *out;                /* the HTML file (default "report.html") */
+    int64_t     activation_inputs;  /* default 16 */
+} nerve_report_options;
+
+typedef struct nerve_report_summary {
+    int64_t files;        /* files and API answers inlined */
+    int64_t study_bytes;  /* their size on disk */
+} nerve_report_summary;
+
+void nerve_report_defaults(nerve_report_options *o);
+/* Writes o->out whole or not at all; summary may be NULL. */
+int  nerve_report_write(const nerve_report_options *o, nerve_report_summary *summary);
 
 #endif /* NERVE_SERVE_H */

@@ -22,6 +22,9 @@ typedef struct serve_error {
     char     message[512];
 } serve_error;
 
+/* Fills s for the study folder, which must hold a manifest.json. */
+int serve_open_study(serve_ctx *s, const char *study);
+
 /* The study's own path of rel (out, cap), or -1 when rel is not a regular
  * file inside the study's folder. */
 int serve_resolve(char *out, size_t cap, const serve_ctx *s, const char *rel);

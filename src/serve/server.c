@@ -175,9 +175,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 /* ---- the daemon ------------------------------------------------------------- */
 
-static int study_root(char *out, const char *study)
+int serve_open_study(serve_ctx *s, const char *study)
 {
-    char manifest[PATH_MAX + 32];
+    char manifest[PATH_MAX + 32], *out = s->root;
     if (!realpath(study, out))
         return nerve_error_set(NERVE_EINPUT, "%s: no such study folder", study);
     snprintf(manifest, sizeof manifest, "%s/manifest.json", out);
@@ -197,7 +197,7 @@ int nerve_server_start(nerve_server **out, const nerve_serve_options *o)
     nerve_server *s = calloc(1, sizeof *s);
     if (!s)
         return nerve_error_set(NERVE_ENOMEM, "out of memory");
-    int rc = study_root(s->ctx.root, o->study);
+    int rc = serve_open_study(&s->ctx, o->study);
     if (rc < 0) {
         free(s);
         return rc;

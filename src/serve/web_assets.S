@@ -17,5 +17,6 @@ ASSET(nerve_web_index_html, "index.html")
 ASSET(nerve_web_app_js, "app.js")
 ASSET(nerve_web_style_css, "style.css")
 ASSET(nerve_web_d3_min_js, "d3.min.js")
+ASSET(nerve_web_offline_js, "offline.js")
 
     .section .note.GNU-stack, "", @progbits

@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -95,4 +96,23 @@ Test(run, bad_input_exits_2)
     cr_assert_eq(run_nerve((const char *[]){ "run", "--checkpoint", "a.onnx", NULL }, &out, &err), 2);
     cr_assert(strstr(err, "--checkpoint goes with --model"), "%s", err);
     cr_assert_eq(run_nerve((const char *[]){ "run", "extra", NULL }, &out, &err), 2);
+    cr_assert_eq(run_nerve((const char *[]){ "run", "--port", "9000", NULL }, &out, &err), 2);
+    cr_assert(strstr(err, "go with --serve"), "%s", err);
+}
+
+Test(run, serve_flag_serves_the_finished_study, .timeout = 300)
+{
+    char model[4096], dir[4096];
+    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
+    snprintf(dir, sizeof dir, "%s", temp_path("served_run"));
+    int port;
+    pid_t pid = spawn_server((const char *[]){ "run", "-q", "-m", model, "-n", "400", "-o", dir, "--serve", "--port",
+                                               "0", NULL },
+                             &port);
+    http_reply r;
+    cr_assert_eq(http_get(&r, port, "/api/study"), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.body, "\"mapper\": {") || strstr(r.body, "\"mapper\":{"), "the study has no graphs: %.300s", r.body);
+    free(r.body);
+    cr_assert_eq(stop_serving(pid), 0);
 }

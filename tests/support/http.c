@@ -57,12 +57,14 @@ int http_get(http_reply *r, int port, const char *path)
     return 0;
 }
 
-pid_t serve_study(const char *study, int *port)
+pid_t spawn_server(const char **args, int *port)
 {
     int pipe_fd[2];
     cr_assert_eq(pipe(pipe_fd), 0);
     const char *bin = getenv("NERVE_BIN") ? getenv("NERVE_BIN") : "build/nerve";
-    char *argv[] = { (char *)bin, "serve", "--port", "0", (char *)study, NULL };
+    char *argv[32] = { (char *)bin };
+    for (int i = 0; args[i] && i < 30; i++)
+        argv[i + 1] = (char *)args[i];
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pipe_fd[1], 1);
@@ -71,13 +73,19 @@ pid_t serve_study(const char *study, int *port)
     cr_assert_eq(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
     close(pipe_fd[1]);
-    char line[512] = { 0 };
+    char line[512];
+    const char *at = NULL;
     FILE *f = fdopen(pipe_fd[0], "r");
-    cr_assert(fgets(line, sizeof line, f), "nerve serve printed nothing");
+    while (!at && fgets(line, sizeof line, f))
+        at = strstr(line, "http://127.0.0.1:");
     fclose(f);
-    const char *at = strstr(line, "127.0.0.1:");
-    cr_assert(at && sscanf(at, "127.0.0.1:%d", port) == 1, "%s", line);
+    cr_assert(at && sscanf(at, "http://127.0.0.1:%d", port) == 1, "nerve %s printed no address", args[0]);
     return pid;
+}
+
+pid_t serve_study(const char *study, int *port)
+{
+    return spawn_server((const char *[]){ "serve", "--port", "0", study, NULL }, port);
 }
 
 int stop_serving(pid_t pid)

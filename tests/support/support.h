@@ -44,7 +44,10 @@ typedef struct http_reply {
 
 /* GET path, sent exactly as given, from 127.0.0.1:port (Connection: close). */
 int   http_get(http_reply *r, int port, const char *path);
-/* `nerve serve --port 0 study`; *port is the one it printed. */
+/* Runs nerve with args (NULL-terminated) until it prints the address it
+ * serves at, http://127.0.0.1:<port>/; its pid, and *port. */
+pid_t spawn_server(const char **args, int *port);
+/* `nerve serve --port 0 study`. */
 pid_t serve_study(const char *study, int *port);
 /* SIGINT, then its exit status. */
 int   stop_serving(pid_t pid);
