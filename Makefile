@@ -90,7 +90,8 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/nerve info fashion-mnist:test
+	$(BUILD)/nerve run
+	@echo "view it: $(BUILD)/nerve serve   (or $(BUILD)/nerve report -o report.html)"
 
 tests: $(BUILD)/nerve-tests
 
