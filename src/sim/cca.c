@@ -40,6 +40,7 @@ void sim_cca_side_free(sim_cca_side *s)
 {
     free(s->keep);
     free(s->invsqrt);
+    free(s->xtx);
     memset(s, 0, sizeof *s);
 }
 
@@ -66,12 +67,16 @@ int sim_cca_side_init(sim_cca_side *s, const double *x, int64_t n, int64_t d, do
         sxx[i] /= (double)(n - 1) * s->scale;
     if (rc == 0 && (s->m = kept(s->keep, sxx, d, epsilon)) == 0)
         rc = nerve_error_set(NERVE_EINPUT, "cca: every neuron of a layer has variance below epsilon");
-    if (rc == 0 && !(s->invsqrt = malloc((size_t)(s->m * s->m) * sizeof *s->invsqrt)))
+    if (rc == 0 && (!(s->invsqrt = malloc((size_t)(s->m * s->m) * sizeof *s->invsqrt)) ||
+                    !(s->xtx = malloc((size_t)(s->m * s->m) * sizeof *s->xtx))))
         rc = nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
     if (rc == 0) {
+        double unscale = (double)(n - 1) * s->scale;
         for (int64_t i = 0; i < s->m; i++)
-            for (int64_t j = 0; j < s->m; j++)
+            for (int64_t j = 0; j < s->m; j++) {
                 s->invsqrt[i * s->m + j] = sxx[s->keep[i] * d + s->keep[j]] + (i == j ? epsilon : 0);
+                s->xtx[i * s->m + j] = sxx[s->keep[i] * d + s->keep[j]] * unscale;
+            }
         rc = sim_inverse_sqrt(s->invsqrt, s->m);
     }
     free(sxx);
@@ -220,38 +225,89 @@ int nerve_sim_svcca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, doub
     return rc;
 }
 
-/* pwcca.compute_pwcca with x the side with fewer kept neurons: the weights
+/*
+ * pwcca.compute_pwcca with x the side with fewer kept neurons: the weights
  * are how much each canonical direction accounts for x's (uncentred)
- * activations, once the directions are orthonormalised by QR. */
-static int pwcca_weights(double *value, const nerve_cca *c, const double *u, const sim_cca_side *side,
-                         const double *means)
+ * activations, once the directions are orthonormalised by QR:
+ *
+ *     dirns = A u + 1 mu^T,  acts = A + 1 mu^T  (A: x centred, n x m; mu: its means)
+ *     dirns = Q R,  proj = Q^T acts,  weight_i = sum_j |proj_ij|
+ *
+ * As A's columns sum to zero, dirns^T dirns = u^T (A^T A) u + n mu mu^T and
+ * dirns^T acts = u^T (A^T A) + n mu mu^T: m x m products of the side's
+ * A^T A, so proj = R^-T dirns^T acts with R from a Cholesky factorisation,
+ * without the n x m matrices (R is the QR factor up to the signs of its
+ * rows, which |proj| ignores). Should the Gram matrix not be positive
+ * definite in floating point, the n x m QR of the reference is the way.
+ */
+static int proj_by_gram(double *proj, const double *u, const sim_cca_side *side, const double *mu)
+{
+    int64_t n = side->n, m = side->m;
+    double *t = malloc((size_t)(m * m) * sizeof *t), *g = malloc((size_t)(m * m) * sizeof *g);
+    int rc = t && g ? 0 : nerve_error_set(NERVE_ENOMEM, "pwcca: out of memory");
+    if (rc == 0) {
+        /* proj <- u^T A^T A + n mu mu^T (dirns^T acts); g <- proj u - n mu mu^T u + n mu mu^T */
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)m, (int)m, 1.0, u, (int)m, side->xtx,
+                    (int)m, 0.0, t, (int)m);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)m, (int)m, 1.0, t, (int)m, u, (int)m,
+                    0.0, g, (int)m);
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < m; j++) {
+                proj[i * m + j] = t[i * m + j] + (double)n * mu[i] * mu[j];
+                g[i * m + j] += (double)n * mu[i] * mu[j];
+            }
+        if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', (lapack_int)m, g, (lapack_int)m) != 0)
+            rc = 1;   /* not positive definite: the caller takes the QR way */
+        else
+            cblas_dtrsm(CblasRowMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, (int)m, (int)m, 1.0, g,
+                        (int)m, proj, (int)m);
+    }
+    free(t);
+    free(g);
+    return rc;
+}
+
+/* The same as the reference computes it: the QR of the n x m directions. */
+static int proj_by_qr(double *proj, const double *u, const sim_cca_side *side, const double *mu)
 {
     const int64_t *keep = side->keep;
     const double *xc = side->x;
-    int64_t n = side->n, d = side->d, m = c->dims_a, k = c->k;
+    int64_t n = side->n, d = side->d, m = side->m;
     double *dirns = malloc((size_t)(n * m) * sizeof *dirns), *tau = malloc((size_t)m * sizeof *tau);
-    double *proj = malloc((size_t)(m * m) * sizeof *proj), *acts = malloc((size_t)(n * m) * sizeof *acts);
-    if (!dirns || !tau || !proj || !acts) {
-        free(dirns); free(tau); free(proj); free(acts);
-        return nerve_error_set(NERVE_ENOMEM, "pwcca: out of memory");
-    }
-    /* dirns^T (n x m) = (x - mean) u + mean[kept], as pwcca.py writes it. */
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < m; j++)
-            acts[i * m + j] = xc[i * d + keep[j]];
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)m, 1.0, acts, (int)m, u, (int)k,
-                0.0, dirns, (int)m);
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < m; j++) {
-            dirns[i * m + j] += means[keep[j]];
-            acts[i * m + j] += means[keep[j]];
-        }
-    int rc = 0;
-    if (LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)m, dirns, (lapack_int)m, tau) != 0 ||
-        LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)m, (lapack_int)m, dirns, (lapack_int)m, tau) != 0)
-        rc = nerve_error_set(NERVE_EINPUT, "pwcca: a QR decomposition failed");
+    double *acts = malloc((size_t)(n * m) * sizeof *acts);
+    int rc = dirns && tau && acts ? 0 : nerve_error_set(NERVE_ENOMEM, "pwcca: out of memory");
     if (rc == 0) {
-        sim_gram(proj, dirns, acts, n, m, m);   /* P^T acts */
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < m; j++)
+                acts[i * m + j] = xc[i * d + keep[j]];
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)m, 1.0, acts, (int)m, u, (int)m,
+                    0.0, dirns, (int)m);
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < m; j++) {
+                dirns[i * m + j] += mu[j];
+                acts[i * m + j] += mu[j];
+            }
+        if (LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)m, dirns, (lapack_int)m, tau) != 0 ||
+            LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)m, (lapack_int)m, dirns, (lapack_int)m, tau) != 0)
+            rc = nerve_error_set(NERVE_EINPUT, "pwcca: a QR decomposition failed");
+        else
+            sim_gram(proj, dirns, acts, n, m, m);   /* Q^T acts */
+    }
+    free(dirns); free(tau); free(acts);
+    return rc;
+}
+
+static int pwcca_weights(double *value, const nerve_cca *c, const double *u, const sim_cca_side *side,
+                         const double *means)
+{
+    int64_t m = side->m, k = c->k;
+    double *proj = malloc((size_t)(m * m) * sizeof *proj), *mu = malloc((size_t)m * sizeof *mu);
+    int rc = proj && mu ? 0 : nerve_error_set(NERVE_ENOMEM, "pwcca: out of memory");
+    for (int64_t j = 0; rc == 0 && j < m; j++)
+        mu[j] = means[side->keep[j]];
+    if (rc == 0 && (rc = proj_by_gram(proj, u, side, mu)) > 0)
+        rc = proj_by_qr(proj, u, side, mu);
+    if (rc == 0) {
         double total = 0, weighted = 0;
         for (int64_t i = 0; i < k; i++) {
             double w = 0;
@@ -262,7 +318,8 @@ static int pwcca_weights(double *value, const nerve_cca *c, const double *u, con
         }
         *value = weighted / total;
     }
-    free(dirns); free(tau); free(proj); free(acts);
+    free(proj);
+    free(mu);
     return rc;
 }
 

@@ -38,6 +38,7 @@ typedef struct sim_cca_side {
     int64_t  m;             /* neurons kept (scaled variance >= epsilon) */
     int64_t *keep;          /* their indices */
     double  *invsqrt;       /* (scaled kept covariance + epsilon I)^-1/2, m x m */
+    double  *xtx;           /* x^T x on the kept neurons, m x m (for PWCCA) */
 } sim_cca_side;
 
 #define SVCCA_EPSILON 1e-10   /* as Google's SVCCA tutorial */
