@@ -138,11 +138,11 @@ static int insert(tsne_tree *t, int64_t v, int64_t i, const double *y)
  * The groups come from the positions alone, so the result does not depend
  * on the thread count.
  */
-enum { GROUP = 32, MORTON_BITS = 16 };
+enum { GROUP = 64, MORTON_BITS = 16 };
 
 /* A group's interaction list: cells as (centre of mass, point count). */
 typedef struct interactions {
-    double *x, *y, *count;
+    float  *x, *y, *count;   /* float: four to a vector in the sums */
     int64_t n, cap;
 } interactions;
 
@@ -150,8 +150,8 @@ static int interactions_push(interactions *l, double x, double y, double count)
 {
     if (l->n == l->cap) {
         int64_t cap = l->cap ? 2 * l->cap : 1024;
-        double *nx = realloc(l->x, (size_t)cap * sizeof *nx), *ny = nx ? realloc(l->y, (size_t)cap * sizeof *ny) : NULL,
-               *nc = ny ? realloc(l->count, (size_t)cap * sizeof *nc) : NULL;
+        float *nx = realloc(l->x, (size_t)cap * sizeof *nx), *ny = nx ? realloc(l->y, (size_t)cap * sizeof *ny) : NULL,
+              *nc = ny ? realloc(l->count, (size_t)cap * sizeof *nc) : NULL;
         if (nx)
             l->x = nx;
         if (ny)
@@ -161,9 +161,9 @@ static int interactions_push(interactions *l, double x, double y, double count)
         l->count = nc;
         l->cap = cap;
     }
-    l->x[l->n] = x;
-    l->y[l->n] = y;
-    l->count[l->n++] = count;
+    l->x[l->n] = (float)x;
+    l->y[l->n] = (float)y;
+    l->count[l->n++] = (float)count;
     return 0;
 }
 
@@ -279,19 +279,20 @@ static int walk(interactions *l, const tsne_tree *t, double x0, double x1, doubl
  * force): the point's own q = 1 comes off z after the loop. */
 static void point_forces(double *rep, double *z, const interactions *l, const double *y, int64_t i)
 {
-    const double px = y[2 * i], py = y[2 * i + 1], *restrict cx = l->x, *restrict cy = l->y, *restrict cc = l->count;
+    const float px = (float)y[2 * i], py = (float)y[2 * i + 1];
+    const float *restrict cx = l->x, *restrict cy = l->y, *restrict cc = l->count;
     const int64_t n = l->n;
-    double fx = 0, fy = 0, zi = 0;
+    float fx = 0, fy = 0, zi = 0;
     #pragma omp simd reduction(+ : fx, fy, zi)
     for (int64_t e = 0; e < n; e++) {
-        double dx = px - cx[e], dy = py - cy[e], q = 1 / (1 + dx * dx + dy * dy), cq = cc[e] * q;
+        float dx = px - cx[e], dy = py - cy[e], q = 1 / (1 + dx * dx + dy * dy), cq = cc[e] * q;
         zi += cq;
         fx += cq * q * dx;
         fy += cq * q * dy;
     }
     rep[2 * i] = fx;
     rep[2 * i + 1] = fy;
-    z[i] = zi - 1;
+    z[i] = (double)zi - 1;
 }
 
 int tsne_repulsive_bh(double *rep, double *z, tsne_tree *tree, const double *y, int64_t n, double theta)
