@@ -81,5 +81,10 @@ typedef struct nerve_sim_options {
  * be NULL) advances by one per pair computed. */
 int nerve_sim_matrices(double *const *out, const nerve_mat *layers, int count, const nerve_sim_metric *metrics,
                        int n_metrics, const nerve_sim_options *o, nerve_progress *bar);
+/* The block of the same: layers [0, rows) against layers [rows, count),
+ * out[k] rows x (count - rows); only those pairs are computed. */
+int nerve_sim_cross_matrices(double *const *out, const nerve_mat *layers, int rows, int count,
+                             const nerve_sim_metric *metrics, int n_metrics, const nerve_sim_options *o,
+                             nerve_progress *bar);
 
 #endif /* NERVE_SIM_H */

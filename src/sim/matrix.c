@@ -121,9 +121,10 @@ static int check_layers(const nerve_mat *layers, int count, nerve_sim_metric met
     return 0;
 }
 
-/* One metric's matrix over the centred layers. */
-static int one_matrix(double *out, const nerve_mat *layers, const centred *base, int count, nerve_sim_metric metric,
-                      const nerve_sim_options *o, nerve_progress *bar)
+/* One metric's matrix over the centred layers: every pair, or with rows > 0
+ * only layers [0, rows) against layers [rows, count) (out: rows x (count - rows)). */
+static int one_matrix(double *out, const nerve_mat *layers, const centred *base, int count, int rows,
+                      nerve_sim_metric metric, const nerve_sim_options *o, nerve_progress *bar)
 {
     prepared *p = calloc((size_t)count + 1, sizeof *p);
     if (!p)
@@ -133,12 +134,12 @@ static int one_matrix(double *out, const nerve_mat *layers, const centred *base,
         rc = prepare(&p[ready], &base[ready], layers[ready].rows, layers[ready].cols, metric, o);
     /* PWCCA weights by the first layer when both have as many neurons, so
      * its matrix is not symmetric: entry [i][j] puts layer i first. */
-    int symmetric = metric != NERVE_SIM_PWCCA;
-    for (int i = 0; i < count && rc == 0; i++)
-        for (int j = symmetric ? i : 0; j < count && rc == 0; j++) {
+    int symmetric = metric != NERVE_SIM_PWCCA && rows == 0, cols = rows ? count - rows : count;
+    for (int i = 0; i < (rows ? rows : count) && rc == 0; i++)
+        for (int j = rows ? rows : symmetric ? i : 0; j < count && rc == 0; j++) {
             double v = 0;
             if ((rc = pair_value(&v, &p[i], &p[j], metric)) == 0) {
-                out[i * count + j] = v;
+                out[i * cols + j - rows] = v;
                 if (symmetric)
                     out[j * count + i] = v;
             }
@@ -151,8 +152,8 @@ static int one_matrix(double *out, const nerve_mat *layers, const centred *base,
     return rc;
 }
 
-int nerve_sim_matrices(double *const *out, const nerve_mat *layers, int count, const nerve_sim_metric *metrics,
-                       int n_metrics, const nerve_sim_options *o, nerve_progress *bar)
+static int matrices(double *const *out, const nerve_mat *layers, int count, int rows, const nerve_sim_metric *metrics,
+                    int n_metrics, const nerve_sim_options *o, nerve_progress *bar)
 {
     int rc = 0;
     for (int k = 0; k < n_metrics && rc == 0; k++)
@@ -167,11 +168,26 @@ int nerve_sim_matrices(double *const *out, const nerve_mat *layers, int count, c
             rc = nerve_error_set(NERVE_ENOMEM, "out of memory centring a layer");
     }
     for (int k = 0; k < n_metrics && rc == 0; k++)
-        rc = one_matrix(out[k], layers, base, count, metrics[k], o, bar);
+        rc = one_matrix(out[k], layers, base, count, rows, metrics[k], o, bar);
     for (int i = 0; base && i < count; i++) {
         free(base[i].x);
         free(base[i].means);
     }
     free(base);
     return rc;
+}
+
+int nerve_sim_matrices(double *const *out, const nerve_mat *layers, int count, const nerve_sim_metric *metrics,
+                       int n_metrics, const nerve_sim_options *o, nerve_progress *bar)
+{
+    return matrices(out, layers, count, 0, metrics, n_metrics, o, bar);
+}
+
+int nerve_sim_cross_matrices(double *const *out, const nerve_mat *layers, int rows, int count,
+                             const nerve_sim_metric *metrics, int n_metrics, const nerve_sim_options *o,
+                             nerve_progress *bar)
+{
+    if (rows < 1 || rows >= count)
+        return nerve_error_set(NERVE_EINTERNAL, "cross matrices: %d rows of %d layers", rows, count);
+    return matrices(out, layers, count, rows, metrics, n_metrics, o, bar);
 }

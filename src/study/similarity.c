@@ -221,7 +221,7 @@ int nerve_study_similarity_between(const char *dir, const char *other, const ner
     *skipped += skip_b;
     int count = a.count + b.count;
     nerve_mat *all = rc == 0 ? calloc((size_t)count, sizeof *all) : NULL;
-    double *cells = rc == 0 ? malloc((size_t)n_metrics * (size_t)count * (size_t)count * sizeof *cells) : NULL;
+    double *cells = rc == 0 ? malloc((size_t)n_metrics * (size_t)a.count * (size_t)b.count * sizeof *cells) : NULL;
     double *out[NERVE_SIM_METRIC_COUNT];
     if (rc == 0 && (!all || !cells || n_metrics > NERVE_SIM_METRIC_COUNT))
         rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
@@ -232,14 +232,11 @@ int nerve_study_similarity_between(const char *dir, const char *other, const ner
         all[i].rows = n;
     }
     for (int k = 0; rc == 0 && k < n_metrics; k++)
-        out[k] = cells + (size_t)k * count * count;
-    int64_t pairs = 0;
-    for (int k = 0; k < n_metrics; k++)
-        pairs += metrics[k] == NERVE_SIM_PWCCA ? (int64_t)count * count : (int64_t)count * (count + 1) / 2;
+        out[k] = cells + (size_t)k * a.count * b.count;
     nerve_progress bar;
-    nerve_progress_begin(&bar, "compare", pairs);
+    nerve_progress_begin(&bar, "compare", (int64_t)n_metrics * a.count * b.count);
     if (rc == 0)
-        rc = nerve_sim_matrices(out, all, count, metrics, n_metrics, o, &bar);
+        rc = nerve_sim_cross_matrices(out, all, a.count, count, metrics, n_metrics, o, &bar);
     nerve_progress_end(&bar);
     char rel[1100], path[4300];
     nerve_study_between_folder(rel, sizeof rel, other);
@@ -250,7 +247,7 @@ int nerve_study_similarity_between(const char *dir, const char *other, const ner
     }
     for (int k = 0; rc == 0 && k < n_metrics; k++) {
         snprintf(path, sizeof path, "%s/%s/%s.npy", dir, rel, nerve_sim_metric_name(metrics[k]));
-        rc = write_block(path, out[k] + a.count, count, a.count, b.count);
+        rc = write_block(path, out[k], b.count, a.count, b.count);
     }
     if (rc == 0)
         rc = write_between_index(dir, rel, other, &a, &b, n, metrics, n_metrics);
