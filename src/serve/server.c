@@ -81,6 +81,17 @@ static const char *content_type(const char *path)
 
 /* Whether rel names a file inside the study: relative, no "." or ".."
  * segment, and once symlinks are resolved still under the study's folder. */
+int serve_open_study(serve_ctx *s, const char *study)
+{
+    char manifest[PATH_MAX + 32], *out = s->root;
+    if (!realpath(study, out))
+        return nerve_error_set(NERVE_EINPUT, "%s: no such study folder", study);
+    snprintf(manifest, sizeof manifest, "%s/manifest.json", out);
+    if (access(manifest, R_OK) != 0)
+        return nerve_error_set(NERVE_EINPUT, "%s: not a study (no manifest.json); make one with nerve run", study);
+    return 0;
+}
+
 int serve_resolve(char *out, size_t cap, const serve_ctx *s, const char *rel)
 {
     if (!*rel || rel[0] == '/' || strlen(rel) > 1024)
@@ -174,17 +185,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 }
 
 /* ---- the daemon ------------------------------------------------------------- */
-
-int serve_open_study(serve_ctx *s, const char *study)
-{
-    char manifest[PATH_MAX + 32], *out = s->root;
-    if (!realpath(study, out))
-        return nerve_error_set(NERVE_EINPUT, "%s: no such study folder", study);
-    snprintf(manifest, sizeof manifest, "%s/manifest.json", out);
-    if (access(manifest, R_OK) != 0)
-        return nerve_error_set(NERVE_EINPUT, "%s: not a study (no manifest.json); make one with nerve run", study);
-    return 0;
-}
 
 int nerve_server_start(nerve_server **out, const nerve_serve_options *o)
 {
