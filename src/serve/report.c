@@ -81,7 +81,7 @@ static int add_file(report *r, const char *rel, const char *path)
         return nerve_error_set(NERVE_EINPUT, "%s: line %d: %s", path, err.line, err.text);
     r->bytes += (size_t)st.st_size;
     json_object_set_new(r->files, key, json_pack("{s:O}", "json", doc));
-    char folder[PATH_MAX];
+    char folder[2 * PATH_MAX];
     snprintf(folder, sizeof folder, "%s", rel);
     char *slash = strrchr(folder, '/');
     *(slash ? slash : folder) = 0;
