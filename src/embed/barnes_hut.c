@@ -57,6 +57,7 @@ enum { MAX_DEPTH = 48 };
 void tsne_tree_free(tsne_tree *t)
 {
     free(t->nodes);
+    free(t->order);
     memset(t, 0, sizeof *t);
 }
 
@@ -142,7 +143,7 @@ enum { GROUP = 64, MORTON_BITS = 16 };
 
 /* A group's interaction list: cells as (centre of mass, point count). */
 typedef struct interactions {
-    float  *x, *y, *count;   /* float: four to a vector in the sums */
+    float  *x, *y, *count;   /* float: 8 to an AVX2 vector in the sums */
     int64_t n, cap;
 } interactions;
 
@@ -223,10 +224,17 @@ static int morton_order(int64_t *order, const double *y, int64_t n, const tsne_n
     return 0;
 }
 
-/* The quadtree of the points, inserted in Morton order (order, filled
- * here) so that cells near in the plane are near in memory. */
-static int build(tsne_tree *t, int64_t *order, const double *y, int64_t n)
+/* The quadtree of the points, inserted in Morton order (tree->order,
+ * filled here) so that cells near in the plane are near in memory. */
+int tsne_tree_build(tsne_tree *t, const double *y, int64_t n)
 {
+    if (t->n_order < n) {
+        int64_t *order = realloc(t->order, (size_t)n * sizeof *order);
+        if (!order)
+            return -1;
+        t->order = order;
+    }
+    t->n_order = n;
     double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
     for (int64_t i = 0; i < n; i++) {
         xmin = fmin(xmin, y[2 * i]);
@@ -236,10 +244,10 @@ static int build(tsne_tree *t, int64_t *order, const double *y, int64_t n)
     }
     double half = fmax(xmax - xmin, ymax - ymin) / 2 * (1 + 1e-9) + 1e-12;
     t->n_nodes = 0;
-    if (new_node(t, (xmin + xmax) / 2, (ymin + ymax) / 2, half) < 0 || morton_order(order, y, n, &t->nodes[0]) < 0)
+    if (new_node(t, (xmin + xmax) / 2, (ymin + ymax) / 2, half) < 0 || morton_order(t->order, y, n, &t->nodes[0]) < 0)
         return -1;
     for (int64_t a = 0; a < n; a++)
-        if (insert(t, 0, order[a], y) < 0)
+        if (insert(t, 0, t->order[a], y) < 0)
             return -1;
     for (int64_t v = 0; v < t->n_nodes; v++)
         if (t->nodes[v].count > 0) {
@@ -277,6 +285,7 @@ static int walk(interactions *l, const tsne_tree *t, double x0, double x1, doubl
  * point itself (every cell around the group's box is opened), at distance
  * 0 when alone or with points coincident with it (they add q = 1 and no
  * force): the point's own q = 1 comes off z after the loop. */
+NERVE_SIMD_CLONES
 static void point_forces(double *rep, double *z, const interactions *l, const double *y, int64_t i)
 {
     const float px = (float)y[2 * i], py = (float)y[2 * i + 1];
@@ -295,13 +304,9 @@ static void point_forces(double *rep, double *z, const interactions *l, const do
     z[i] = (double)zi - 1;
 }
 
-int tsne_repulsive_bh(double *rep, double *z, tsne_tree *tree, const double *y, int64_t n, double theta)
+int tsne_repulsive_bh(double *rep, double *z, const tsne_tree *tree, const double *y, double theta)
 {
-    int64_t *order = malloc((size_t)n * sizeof *order);
-    if (!order || build(tree, order, y, n) < 0) {
-        free(order);
-        return nerve_error_set(NERVE_ENOMEM, "t-SNE: out of memory");
-    }
+    const int64_t n = tree->n_order, *order = tree->order;
     double theta2 = theta * theta;
     int failed = 0;
     #pragma omp parallel reduction(| : failed)
@@ -327,6 +332,5 @@ int tsne_repulsive_bh(double *rep, double *z, tsne_tree *tree, const double *y, 
         }
         interactions_free(&l);
     }
-    free(order);
     return failed ? nerve_error_set(NERVE_ENOMEM, "t-SNE: out of memory") : 0;
 }

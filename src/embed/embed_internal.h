@@ -28,14 +28,20 @@ typedef struct tsne_node {
 typedef struct tsne_tree {
     tsne_node *nodes;
     int64_t    n_nodes, cap;
+    int64_t   *order;          /* the points in Morton order of their positions */
+    int64_t    n_order;
 } tsne_tree;
 
 void tsne_tree_free(tsne_tree *t);
 
-/* Barnes-Hut repulsion: for every point, rep_i ~ sum_j q_ij^2 (y_i - y_j)
- * and z_i ~ sum_j q_ij, cells far enough (width / distance < theta)
- * summarised by their centre of mass. Builds the tree into *tree. */
-int  tsne_repulsive_bh(double *rep, double *z, tsne_tree *tree, const double *y, int64_t n, double theta);
+/* Builds the quadtree of the n positions y into *tree (one thread);
+ * -1 when out of memory. */
+int  tsne_tree_build(tsne_tree *tree, const double *y, int64_t n);
+
+/* Barnes-Hut repulsion from the built tree: for every point,
+ * rep_i ~ sum_j q_ij^2 (y_i - y_j) and z_i ~ sum_j q_ij, cells far enough
+ * (width / distance < theta) summarised by their centre of mass. */
+int  tsne_repulsive_bh(double *rep, double *z, const tsne_tree *tree, const double *y, double theta);
 
 /* FFT-accelerated interpolation (FIt-SNE): the same sums as
  * tsne_repulsive_bh, from potentials on a grid; *state keeps the grid and

@@ -145,21 +145,34 @@ static int joint_probabilities(tsne_graph *g, const nerve_knn *nn, double perple
 
 /* ---- forces ------------------------------------------------------------- */
 
-/* Attractive forces sum_j p_ij q_ij (y_i - y_j), q unnormalised. */
+/* Row i's attraction sum_j p_ij q_ij (y_i - y_j), q unnormalised, into f. */
+NERVE_SIMD_CLONES
+static void attract_row(double *f, const int64_t *restrict col, const double *restrict p, int64_t count,
+                        const double *restrict y, double yx, double yy)
+{
+    double fx = 0, fy = 0;
+    #pragma omp simd reduction(+ : fx, fy)
+    for (int64_t e = 0; e < count; e++) {
+        int64_t j = col[e];
+        double dx = yx - y[2 * j], dy = yy - y[2 * j + 1];
+        double q = 1 / (1 + dx * dx + dy * dy);
+        fx += p[e] * q * dx;
+        fy += p[e] * q * dy;
+    }
+    f[0] = fx;
+    f[1] = fy;
+}
+
+/* Attractive forces, exaggerated: the rows shared among the threads of the
+ * enclosing parallel region. */
 static void attractive(double *f, const tsne_graph *g, const double *y, double exaggeration)
 {
-    #pragma omp parallel for schedule(static)
+    #pragma omp for schedule(dynamic, 256)
     for (int64_t i = 0; i < g->n; i++) {
-        double fx = 0, fy = 0;
-        for (int64_t e = g->start[i]; e < g->start[i + 1]; e++) {
-            int64_t j = g->col[e];
-            double dx = y[2 * i] - y[2 * j], dy = y[2 * i + 1] - y[2 * j + 1];
-            double q = 1 / (1 + dx * dx + dy * dy);
-            fx += g->p[e] * q * dx;
-            fy += g->p[e] * q * dy;
-        }
-        f[2 * i] = exaggeration * fx;
-        f[2 * i + 1] = exaggeration * fy;
+        int64_t s = g->start[i];
+        attract_row(f + 2 * i, g->col + s, g->p + s, g->start[i + 1] - s, y, y[2 * i], y[2 * i + 1]);
+        f[2 * i] *= exaggeration;
+        f[2 * i + 1] *= exaggeration;
     }
 }
 
@@ -184,15 +197,26 @@ static void repulsive_exact(double *rep, double *z, const double *y, int64_t n)
     }
 }
 
-/* The gradient 4 (attraction - repulsion / Z), and Z. */
+/* The gradient 4 (attraction - repulsion / Z), and Z. For Barnes-Hut one
+ * thread builds the quadtree while the others start on the attraction. */
 static int gradient(double *grad, double *z, tsne_work *w, const tsne_graph *g, const double *y,
                     double exaggeration, nerve_tsne_method method, double theta)
 {
     int64_t n = g->n;
-    attractive(grad, g, y, exaggeration);
+    int built = 0;
+    #pragma omp parallel
+    {
+        if (method == NERVE_TSNE_BARNES_HUT) {
+            #pragma omp single nowait
+            built = tsne_tree_build(&w->tree, y, n);
+        }
+        attractive(grad, g, y, exaggeration);
+    }
+    if (built < 0)
+        return nerve_error_set(NERVE_ENOMEM, "t-SNE: out of memory");
     if (method == NERVE_TSNE_EXACT)
         repulsive_exact(w->rep, w->z, y, n);
-    else if (method == NERVE_TSNE_BARNES_HUT ? tsne_repulsive_bh(w->rep, w->z, &w->tree, y, n, theta) < 0
+    else if (method == NERVE_TSNE_BARNES_HUT ? tsne_repulsive_bh(w->rep, w->z, &w->tree, y, theta) < 0
                                               : tsne_repulsive_fft(w->rep, w->z, &w->fft, y, n) < 0)
         return -1;
     *z = 0;

@@ -6,6 +6,7 @@
 
 #include "knn_internal.h"
 
+NERVE_SIMD_CLONES
 double nerve_knn_distance(const float *x, const float *y, int64_t d, nerve_metric metric)
 {
     double s = 0;

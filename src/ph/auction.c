@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/core.h"
 #include "ph_internal.h"
 
 /* ---- heaps of items by price ---------------------------------------------- */
@@ -102,6 +103,7 @@ typedef struct auction {
     int64_t *holds;             /* (n) item each bidder holds, -1: none */
     price_heap diagonal;        /* A's diagonal copies by price */
     int64_t *queue;             /* (n) unassigned bidders, a ring */
+    double  *scratch;           /* (n2) a bidder's values of B's points */
 } auction;
 
 static double power(double x, double q)
@@ -127,14 +129,60 @@ static void consider(choice *c, int64_t item, double v)
     }
 }
 
-/* A bidder's best and second best items at the current prices. */
+/* cost[j] + price[j] over B's points for point p of A, in v; returns the
+ * least. Branch-free loops the compiler vectorises (q = 1 and 2; pow
+ * otherwise). */
+NERVE_SIMD_CLONES
+static double scan_values(double *restrict v, const auction *s, ph_point p)
+{
+    const ph_point *restrict b = s->b;
+    const double *restrict price = s->price;
+    const int64_t n = s->n2;
+    double least = INFINITY;
+    if (s->q == 1 || s->q == 2) {
+        const int square = s->q == 2;
+        #pragma omp simd reduction(min : least)
+        for (int64_t j = 0; j < n; j++) {
+            double db = fabs(p.b - b[j].b), dd = fabs(p.d - b[j].d), c = db > dd ? db : dd;
+            v[j] = (square ? c * c : c) + price[j];
+            least = v[j] < least ? v[j] : least;
+        }
+    } else {
+        for (int64_t j = 0; j < n; j++) {
+            v[j] = pow(ph_linf(p, b[j]), s->q) + price[j];
+            least = v[j] < least ? v[j] : least;
+        }
+    }
+    return least;
+}
+
+/* The least of v other than at `skip`. */
+NERVE_SIMD_CLONES
+static double least_but(const double *restrict v, int64_t n, int64_t skip)
+{
+    double least = INFINITY;
+    #pragma omp simd reduction(min : least)
+    for (int64_t j = 0; j < n; j++) {
+        double x = j == skip ? INFINITY : v[j];
+        least = x < least ? x : least;
+    }
+    return least;
+}
+
+/* A bidder's best and second best items at the current prices (the first
+ * of equally good items is the best). */
 static choice best_items(const auction *s, int64_t bidder)
 {
     choice c = { -1, INFINITY, INFINITY };
     if (bidder < s->n1) {
         ph_point p = s->a[bidder];
-        for (int64_t j = 0; j < s->n2; j++)
-            consider(&c, j, power(ph_linf(p, s->b[j]), s->q) + s->price[j]);
+        if (s->n2 > 0) {
+            c.v1 = scan_values(s->scratch, s, p);
+            c.best = 0;
+            while (s->scratch[c.best] != c.v1)
+                c.best++;
+            c.v2 = least_but(s->scratch, s->n2, c.best);
+        }
         consider(&c, s->n2 + bidder, power(ph_to_diagonal(p), s->q) + s->price[s->n2 + bidder]);
     } else {
         int64_t j = bidder - s->n1;
@@ -225,6 +273,7 @@ static void auction_free(auction *s)
     free(s->holds);
     heap_free(&s->diagonal);
     free(s->queue);
+    free(s->scratch);
 }
 
 int ph_wasserstein_auction(double *out, const ph_point *a, int64_t n1, const ph_point *b, int64_t n2, double q,
@@ -240,8 +289,9 @@ int ph_wasserstein_auction(double *out, const ph_point *a, int64_t n1, const ph_
     s.owner = malloc(m * sizeof *s.owner);
     s.holds = malloc(m * sizeof *s.holds);
     s.queue = malloc(m * sizeof *s.queue);
+    s.scratch = malloc(((size_t)n2 + 1) * sizeof *s.scratch);
     int heaps = s.price ? heap_init(&s.diagonal, n2, n1, s.price) : -1;
-    if (heaps < 0 || !s.price || !s.owner || !s.holds || !s.queue) {
+    if (heaps < 0 || !s.price || !s.owner || !s.holds || !s.queue || !s.scratch) {
         auction_free(&s);
         return -1;
     }
