@@ -43,6 +43,7 @@ static void extract_help(void)
            "      --std A,B,C        divide per channel\n"
            "      --no-scale         keep 8-bit data in 0..255 (default: [0,1] as ToTensor)\n"
            "      --strict           an unreadable image is an error, not a warning\n"
+           "      --no-sprite        no inputs/sprite.png (the viewer's thumbnails)\n"
            CLI_COMMON_HELP
            "\n"
            "examples:\n"
@@ -69,7 +70,8 @@ static int parse_floats(const char *s, float *v, int *n)
 
 static int extract_run(int argc, char **argv)
 {
-    enum { OPT_MODE = 1000, OPT_PER_INPUT, OPT_SEED, OPT_RESIZE, OPT_CROP, OPT_MEAN, OPT_STD, OPT_NO_SCALE, OPT_STRICT };
+    enum { OPT_MODE = 1000, OPT_PER_INPUT, OPT_SEED, OPT_RESIZE, OPT_CROP, OPT_MEAN, OPT_STD, OPT_NO_SCALE, OPT_STRICT,
+           OPT_NO_SPRITE };
     static const struct option options[] = {
         { "model", required_argument, 0, 'm' },   { "data", required_argument, 0, 'd' },
         { "out", required_argument, 0, 'o' },     { "layers", required_argument, 0, 'l' },
@@ -78,7 +80,7 @@ static int extract_run(int argc, char **argv)
         { "seed", required_argument, 0, OPT_SEED }, { "resize", required_argument, 0, OPT_RESIZE },
         { "center-crop", required_argument, 0, OPT_CROP }, { "mean", required_argument, 0, OPT_MEAN },
         { "std", required_argument, 0, OPT_STD }, { "no-scale", no_argument, 0, OPT_NO_SCALE },
-        { "strict", no_argument, 0, OPT_STRICT },
+        { "strict", no_argument, 0, OPT_STRICT }, { "no-sprite", no_argument, 0, OPT_NO_SPRITE },
         CLI_COMMON_LONG,
         { 0, 0, 0, 0 },
     };
@@ -130,6 +132,7 @@ static int extract_run(int argc, char **argv)
             break;
         case OPT_NO_SCALE: o.pp.no_scale = 1; break;
         case OPT_STRICT: o.pp.strict = 1; break;
+        case OPT_NO_SPRITE: o.no_sprite = 1; break;
         }
     }
     if (optind < argc)

@@ -98,6 +98,7 @@ typedef struct nerve_extract_options {
     int64_t            limit;        /* first N inputs only; 0: all */
     uint64_t           seed;
     nerve_preprocess   pp;
+    int                no_sprite;    /* no inputs/sprite.png (a study beside one that has it) */
 } nerve_extract_options;
 
 void nerve_extract_defaults(nerve_extract_options *o);

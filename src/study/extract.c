@@ -417,9 +417,10 @@ static int write_manifest(const extraction *x, int64_t count, const sprite_info 
         "extract", "mode", nerve_vector_mode_name(o->mode), "per_input", (json_int_t)o->per_input,
         "seed", (json_int_t)o->seed, "batch", (json_int_t)o->batch, "seconds", seconds,
         "layers", layers);
-    json_object_set_new(json_object_get(root, "inputs"), "sprite",
-                        json_pack("{s:s, s:I, s:I, s:I}", "file", "inputs/sprite.png", "count", (json_int_t)sprite->count,
-                                  "side", (json_int_t)sprite->side, "columns", (json_int_t)sprite->columns));
+    if (sprite->count > 0)
+        json_object_set_new(json_object_get(root, "inputs"), "sprite",
+                            json_pack("{s:s, s:I, s:I, s:I}", "file", "inputs/sprite.png", "count", (json_int_t)sprite->count,
+                                      "side", (json_int_t)sprite->side, "columns", (json_int_t)sprite->columns));
     /* The model by its absolute path: the viewer runs it from anywhere. */
     char path[4096], *model = realpath(o->model, NULL);
     json_object_set_new(json_object_get(root, "model"), "path", json_string(model ? model : o->model));
@@ -525,7 +526,7 @@ int nerve_extract(const nerve_extract_options *o)
     if (rc == 0)
         rc = write_labels(&x, count);
     sprite_info sprite = { 0 };
-    if (rc == 0) {
+    if (rc == 0 && !o->no_sprite) {
         char sprite_path[4096];
         snprintf(sprite_path, sizeof sprite_path, "%s/inputs/sprite.png", o->out);
         rc = sprite_write(sprite_path, &x.inputs, count, &sprite);

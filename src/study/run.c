@@ -184,6 +184,7 @@ static int run_mean(run_ctx *c)
     snprintf(dir, sizeof dir, "%s/mean", c->o->out);
     nerve_extract_options e;
     extract_settings(&e, c, c->model, dir, NERVE_MODE_MEAN);
+    e.no_sprite = 1;   /* the viewer's thumbnails are the main study's */
     return nerve_extract(&e);
 }
 
@@ -244,6 +245,7 @@ static int run_dynamics(run_ctx *c)
             fprintf(stderr, "nerve: run: checkpoint %d of %d (%s)\n", i + 1, c->n_checkpoints, c->checkpoint[i]);
         nerve_extract_options e;
         extract_settings(&e, c, c->checkpoint[i], dir, NERVE_MODE_RANDOM_POSITION);
+        e.no_sprite = 1;
         int skipped;
         if ((rc = nerve_extract(&e)) == 0 &&
             (rc = nerve_study_similarity_between(dir, c->o->out, dynamics_metrics, 2, &so, &skipped)) == 0)

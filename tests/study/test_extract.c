@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +197,29 @@ Test(extract, fashion_mnist_with_labels_predictions_and_manifest)
     nerve_array_free(&labels);
     nerve_array_free(&pred);
     nerve_array_free(&conf);
+}
+
+Test(extract, no_sprite_leaves_the_thumbnails_out)
+{
+    nerve_extract_options o;
+    nerve_extract_defaults(&o);
+    char model[4096], path[4096];
+    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
+    o.model = model;
+    o.data = "fashion-mnist:test";
+    o.out = temp_path("no-sprite");
+    o.limit = 20;
+    o.layers = "/fc2/Gemm_output_0";
+    o.no_sprite = 1;
+    cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
+    snprintf(path, sizeof path, "%s/inputs/sprite.png", o.out);
+    cr_assert_neq(access(path, F_OK), 0, "no sprite.png");
+    snprintf(path, sizeof path, "%s/manifest.json", o.out);
+    json_t *manifest = json_load_file(path, 0, NULL);
+    cr_assert(manifest);
+    cr_assert_null(json_object_get(json_object_get(manifest, "inputs"), "sprite"), "the manifest names no sprite");
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(manifest, "inputs"), "count")), 20);
+    json_decref(manifest);
 }
 
 Test(extract, image_folder_in_the_imagefolder_layout)
