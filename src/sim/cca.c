@@ -170,11 +170,63 @@ int nerve_sim_cca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, double
     return rc;
 }
 
+/* How many of the r squares of singular values (decreasing) hold `keep`
+ * of their total: at least one. */
+static int64_t kept_directions(const double *s2, int64_t r, double keep)
+{
+    double total = 0, run = 0;
+    for (int64_t i = 0; i < r; i++)
+        total += s2[i];
+    int64_t k = 0;
+    while (k < r && (k == 0 || run < keep * total))
+        run += s2[k++];
+    return k;
+}
+
+/* With more inputs than neurons: x^T x = V S^2 V^T, a d x d
+ * eigen-decomposition, and the scores x V_k (u s up to the signs of their
+ * columns, which CCA does not see), without an SVD of the n x d matrix. */
+static double *reduce_by_gram(const double *x, int64_t n, int64_t d, double keep, int64_t *k_out)
+{
+    double *v = malloc((size_t)(d * d) * sizeof *v), *s2 = malloc((size_t)d * sizeof *s2), *vk = NULL, *scores = NULL;
+    if (!v || !s2)
+        goto done;
+    sim_gram(v, x, x, n, d, d);
+    if (sim_eigh(s2, v, d) < 0)
+        goto done;
+    /* Decreasing order; rounding can leave the smallest slightly negative. */
+    for (int64_t i = 0; i < d / 2; i++) {
+        double t = s2[i];
+        s2[i] = s2[d - 1 - i];
+        s2[d - 1 - i] = t;
+    }
+    for (int64_t i = 0; i < d; i++)
+        s2[i] = s2[i] > 0 ? s2[i] : 0;
+    int64_t k = kept_directions(s2, d, keep);
+    vk = malloc((size_t)(d * k) * sizeof *vk);
+    scores = vk ? malloc((size_t)(n * k) * sizeof *scores) : NULL;
+    if (!scores)
+        goto done;
+    for (int64_t i = 0; i < d; i++)
+        for (int64_t j = 0; j < k; j++)
+            vk[i * k + j] = v[i * d + d - 1 - j];
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)k, (int)d, 1.0, x, (int)d, vk, (int)k, 0.0,
+                scores, (int)k);
+    *k_out = k;
+done:
+    free(v);
+    free(s2);
+    free(vk);
+    return scores;
+}
+
 /* The top singular directions of centred x (n x d) explaining `keep` of
  * the variance, as scores n x k (u s): SVCCA's reduction. */
 double *sim_svcca_reduce(const double *x, int64_t n, int64_t d, double keep, int64_t *k_out)
 {
-    int64_t r = n < d ? n : d;
+    if (d < n)
+        return reduce_by_gram(x, n, d, keep, k_out);
+    int64_t r = n;
     double *a = malloc((size_t)(n * d) * sizeof *a), *s = malloc((size_t)r * sizeof *s);
     double *u = malloc((size_t)(n * r) * sizeof *u);
     if (!a || !s || !u || (memcpy(a, x, (size_t)(n * d) * sizeof *a), sim_svd(s, u, a, n, d)) < 0) {
@@ -183,12 +235,9 @@ double *sim_svcca_reduce(const double *x, int64_t n, int64_t d, double keep, int
         free(u);
         return NULL;
     }
-    double total = 0, run = 0;
     for (int64_t i = 0; i < r; i++)
-        total += s[i] * s[i];
-    int64_t k = 0;
-    while (k < r && (k == 0 || run < keep * total))
-        run += s[k] * s[k], k++;
+        a[i] = s[i] * s[i];
+    int64_t k = kept_directions(a, r, keep);
     double *scores = malloc((size_t)(n * k) * sizeof *scores);
     for (int64_t i = 0; scores && i < n; i++)
         for (int64_t j = 0; j < k; j++)

@@ -74,6 +74,13 @@ void sim_gram(double *c, const double *a, const double *b, int64_t n, int64_t p,
     blas_threads(0);
 }
 
+int sim_eigh(double *w, double *v, int64_t n)
+{
+    if (LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)n, v, (lapack_int)n, w) != 0)
+        return nerve_error_set(NERVE_EINPUT, "an eigen-decomposition did not converge");
+    return 0;
+}
+
 int sim_inverse_sqrt(double *s, int64_t n)
 {
     double *w = malloc((size_t)n * sizeof *w), *v = malloc((size_t)(n * n) * sizeof *v);
@@ -83,10 +90,10 @@ int sim_inverse_sqrt(double *s, int64_t n)
         return nerve_error_set(NERVE_ENOMEM, "out of memory");
     }
     memcpy(v, s, (size_t)(n * n) * sizeof *v);
-    if (LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)n, v, (lapack_int)n, w) != 0) {
+    if (sim_eigh(w, v, n) < 0) {
         free(w);
         free(v);
-        return nerve_error_set(NERVE_EINPUT, "an eigen-decomposition did not converge");
+        return -1;
     }
     double top = 0;
     for (int64_t i = 0; i < n; i++)

@@ -20,6 +20,10 @@ void sim_gram(double *c, const double *a, const double *b, int64_t n, int64_t p,
  * pseudo-inverse (numpy's pinv cutoff: 1e-15 of the largest eigenvalue). */
 int sim_inverse_sqrt(double *s, int64_t n);
 
+/* The eigenvalues of the symmetric n x n row-major matrix v into w
+ * (increasing), v replaced by the eigenvectors (as its columns). */
+int sim_eigh(double *w, double *v, int64_t n);
+
 /* Singular values of the m x n row-major matrix a (destroyed) into s
  * (min(m, n), decreasing); u (m x min(m, n)) if not NULL. */
 int sim_svd(double *s, double *u, double *a, int64_t m, int64_t n);
