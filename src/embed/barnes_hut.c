@@ -52,16 +52,26 @@ void tsne_graph_merge(tsne_graph *g)
 
 /* ---- the quadtree ------------------------------------------------------- */
 
-enum { MAX_DEPTH = 48 };
+/*
+ * The points are sorted by their Morton codes (MORTON_BITS bits an axis
+ * over the root square), so every cell of the quadtree is a contiguous
+ * range of them and its four quadrants are the sub-ranges by the next two
+ * bits. A cell of at most LEAF_POINTS points (or at the finest level) is a
+ * leaf, whose points a walk takes one by one when the cell is too near to
+ * be summarised.
+ */
+enum { MORTON_BITS = 24, LEAF_POINTS = 16 };
 
 void tsne_tree_free(tsne_tree *t)
 {
     free(t->nodes);
     free(t->order);
+    free(t->pos);
+    free(t->code);
     memset(t, 0, sizeof *t);
 }
 
-static int64_t new_node(tsne_tree *t, double cx, double cy, double half)
+static int64_t new_node(tsne_tree *t, int64_t first, int64_t count, double width)
 {
     if (t->n_nodes == t->cap) {
         int64_t cap = t->cap ? 2 * t->cap : 1024;
@@ -71,59 +81,133 @@ static int64_t new_node(tsne_tree *t, double cx, double cy, double half)
         t->nodes = nodes;
         t->cap = cap;
     }
-    t->nodes[t->n_nodes] = (tsne_node){ cx, cy, half, 0, 0, 0, -1, -1 };
+    t->nodes[t->n_nodes] = (tsne_node){ 0, 0, width, first, count, -1, 0 };
     return t->n_nodes++;
 }
 
-static int split(tsne_tree *t, int64_t v)
+/* Spreads the low 32 bits of v to the even bits. */
+static uint64_t spread_bits(uint64_t v)
 {
-    double h = t->nodes[v].half / 2, cx = t->nodes[v].cx, cy = t->nodes[v].cy;
-    int64_t first = -1;
-    for (int q = 0; q < 4; q++) {
-        int64_t c = new_node(t, cx + (q & 1 ? h : -h), cy + (q & 2 ? h : -h), h);
-        if (c < 0)
-            return -1;
-        first = q == 0 ? c : first;
+    v &= 0xffffffffu;
+    v = (v | v << 16) & 0x0000ffff0000ffffu;
+    v = (v | v << 8) & 0x00ff00ff00ff00ffu;
+    v = (v | v << 4) & 0x0f0f0f0f0f0f0f0fu;
+    v = (v | v << 2) & 0x3333333333333333u;
+    v = (v | v << 1) & 0x5555555555555555u;
+    return v;
+}
+
+/* t->order, t->code and t->pos: the points sorted by Morton code over the
+ * square [x0, x0 + side) x [y0, y0 + side) (ties by index), a stable LSD
+ * radix sort, 8 bits a pass. */
+static int morton_sort(tsne_tree *t, const double *y, int64_t n, double x0, double y0, double side)
+{
+    uint64_t *code2 = malloc((size_t)n * sizeof *code2);
+    int64_t *order2 = malloc((size_t)n * sizeof *order2);
+    if (!code2 || !order2) {
+        free(code2);
+        free(order2);
+        return -1;
     }
-    t->nodes[v].child = first;
+    const double cells = (double)(1u << MORTON_BITS), scale = cells / side;
+    for (int64_t i = 0; i < n; i++) {
+        double fx = (y[2 * i] - x0) * scale, fy = (y[2 * i + 1] - y0) * scale;
+        uint64_t qx = fx < cells ? (uint64_t)fx : (1u << MORTON_BITS) - 1;
+        uint64_t qy = fy < cells ? (uint64_t)fy : (1u << MORTON_BITS) - 1;
+        t->code[i] = spread_bits(qx) | spread_bits(qy) << 1;
+        t->order[i] = i;
+    }
+    for (int shift = 0; shift < 2 * MORTON_BITS; shift += 8) {
+        int64_t bucket[257] = { 0 };
+        for (int64_t i = 0; i < n; i++)
+            bucket[(t->code[i] >> shift & 0xff) + 1]++;
+        for (int b = 0; b < 256; b++)
+            bucket[b + 1] += bucket[b];
+        for (int64_t i = 0; i < n; i++) {
+            int64_t at = bucket[t->code[i] >> shift & 0xff]++;
+            code2[at] = t->code[i];
+            order2[at] = t->order[i];
+        }
+        memcpy(t->code, code2, (size_t)n * sizeof *code2);
+        memcpy(t->order, order2, (size_t)n * sizeof *order2);
+    }
+    for (int64_t a = 0; a < n; a++) {
+        t->pos[2 * a] = y[2 * t->order[a]];
+        t->pos[2 * a + 1] = y[2 * t->order[a] + 1];
+    }
+    free(code2);
+    free(order2);
     return 0;
 }
 
-static int quadrant(const tsne_node *v, double x, double y)
+/* Splits node v, a cell `level` halvings below the root, into its
+ * non-empty quadrants, and those in turn; then its centre of mass. */
+static int split(tsne_tree *t, int64_t v, int level)
 {
-    return (x > v->cx) | (y > v->cy) << 1;
+    int64_t lo = t->nodes[v].first, hi = lo + t->nodes[v].count;
+    if (hi - lo > LEAF_POINTS && level < MORTON_BITS) {
+        int shift = 2 * (MORTON_BITS - 1 - level);
+        int64_t bound[5] = { lo }, at = lo;
+        for (int q = 0; q < 4; q++) {
+            while (at < hi && (int)(t->code[at] >> shift & 3) == q)
+                at++;
+            bound[q + 1] = at;
+        }
+        int32_t first = (int32_t)t->n_nodes, made = 0;
+        for (int q = 0; q < 4; q++)
+            if (bound[q + 1] > bound[q] && (made++, new_node(t, bound[q], bound[q + 1] - bound[q],
+                                                             t->nodes[v].width / 2) < 0))
+                return -1;
+        t->nodes[v].child = first;
+        t->nodes[v].n_child = made;
+        double mx = 0, my = 0;
+        for (int32_t c = first; c < first + made; c++) {
+            if (split(t, c, level + 1) < 0)
+                return -1;
+            mx += t->nodes[c].mx * (double)t->nodes[c].count;
+            my += t->nodes[c].my * (double)t->nodes[c].count;
+        }
+        t->nodes[v].mx = mx / (double)(hi - lo);
+        t->nodes[v].my = my / (double)(hi - lo);
+        return 0;
+    }
+    double mx = 0, my = 0;
+    for (int64_t a = lo; a < hi; a++) {
+        mx += t->pos[2 * a];
+        my += t->pos[2 * a + 1];
+    }
+    t->nodes[v].mx = mx / (double)(hi - lo);
+    t->nodes[v].my = my / (double)(hi - lo);
+    return 0;
 }
 
-/* Adds point i at (x, y) below node v. */
-static int insert(tsne_tree *t, int64_t v, int64_t i, const double *y)
+int tsne_tree_build(tsne_tree *t, const double *y, int64_t n)
 {
-    double px = y[2 * i], py = y[2 * i + 1];
-    for (int depth = 0;; depth++) {
-        tsne_node *node = &t->nodes[v];
-        node->mx += px;   /* sums until build() divides them */
-        node->my += py;
-        node->count++;
-        if (node->child < 0 && node->point < 0) {   /* an empty leaf */
-            node->point = i;
-            return 0;
-        }
-        if (node->child < 0) {
-            int64_t other = node->point;
-            if (depth >= MAX_DEPTH || (y[2 * other] == px && y[2 * other + 1] == py))
-                return 0;   /* coincident points share the leaf */
-            if (split(t, v) < 0)
-                return -1;
-            node = &t->nodes[v];
-            /* Move the resident point down one level. */
-            int64_t c = node->child + quadrant(node, y[2 * other], y[2 * other + 1]);
-            t->nodes[c].point = other;
-            t->nodes[c].count = node->count - 1;   /* it, and points coincident with it */
-            t->nodes[c].mx = y[2 * other] * (double)t->nodes[c].count;
-            t->nodes[c].my = y[2 * other + 1] * (double)t->nodes[c].count;
-            node->point = -1;
-        }
-        v = node->child + quadrant(node, px, py);
+    if (t->n_order < n) {
+        int64_t *order = realloc(t->order, (size_t)n * sizeof *order);
+        if (order)
+            t->order = order;
+        double *pos = order ? realloc(t->pos, (size_t)(2 * n) * sizeof *pos) : NULL;
+        if (pos)
+            t->pos = pos;
+        uint64_t *code = pos ? realloc(t->code, (size_t)n * sizeof *code) : NULL;
+        if (!code)
+            return -1;
+        t->code = code;
     }
+    t->n_order = n;
+    double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
+    for (int64_t i = 0; i < n; i++) {
+        xmin = fmin(xmin, y[2 * i]);
+        xmax = fmax(xmax, y[2 * i]);
+        ymin = fmin(ymin, y[2 * i + 1]);
+        ymax = fmax(ymax, y[2 * i + 1]);
+    }
+    double side = fmax(xmax - xmin, ymax - ymin) * (1 + 1e-9) + 1e-12;
+    t->n_nodes = 0;
+    if (morton_sort(t, y, n, xmin, ymin, side) < 0 || new_node(t, 0, n, side) < 0)
+        return -1;
+    return split(t, 0, 0);
 }
 
 /* ---- the forces --------------------------------------------------------- */
@@ -139,7 +223,7 @@ static int insert(tsne_tree *t, int64_t v, int64_t i, const double *y)
  * The groups come from the positions alone, so the result does not depend
  * on the thread count.
  */
-enum { GROUP = 64, MORTON_BITS = 16 };
+enum { GROUP = 64 };
 
 /* A group's interaction list: cells as (centre of mass, point count). */
 typedef struct interactions {
@@ -175,92 +259,12 @@ static void interactions_free(interactions *l)
     free(l->count);
 }
 
-/* Spreads the low 16 bits of v to the even bits. */
-static uint32_t spread_bits(uint32_t v)
-{
-    v &= 0xffff;
-    v = (v | v << 8) & 0x00ff00ff;
-    v = (v | v << 4) & 0x0f0f0f0f;
-    v = (v | v << 2) & 0x33333333;
-    v = (v | v << 1) & 0x55555555;
-    return v;
-}
-
-/* The points in Morton order of their positions (ties by index): a stable
- * LSD radix sort of (code, index) pairs, 8 bits a pass. */
-static int morton_order(int64_t *order, const double *y, int64_t n, const tsne_node *root)
-{
-    uint32_t *code = malloc((size_t)n * sizeof *code), *code2 = malloc((size_t)n * sizeof *code2);
-    int64_t *order2 = malloc((size_t)n * sizeof *order2);
-    if (!code || !code2 || !order2) {
-        free(code);
-        free(code2);
-        free(order2);
-        return -1;
-    }
-    double lo_x = root->cx - root->half, lo_y = root->cy - root->half, scale = ((1 << MORTON_BITS) - 1) / (2 * root->half);
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t qx = (uint32_t)((y[2 * i] - lo_x) * scale), qy = (uint32_t)((y[2 * i + 1] - lo_y) * scale);
-        code[i] = spread_bits(qx) | spread_bits(qy) << 1;
-        order[i] = i;
-    }
-    for (int shift = 0; shift < 32; shift += 8) {
-        int64_t bucket[257] = { 0 };
-        for (int64_t i = 0; i < n; i++)
-            bucket[(code[i] >> shift & 0xff) + 1]++;
-        for (int b = 0; b < 256; b++)
-            bucket[b + 1] += bucket[b];
-        for (int64_t i = 0; i < n; i++) {
-            int64_t at = bucket[code[i] >> shift & 0xff]++;
-            code2[at] = code[i];
-            order2[at] = order[i];
-        }
-        memcpy(code, code2, (size_t)n * sizeof *code);
-        memcpy(order, order2, (size_t)n * sizeof *order);
-    }
-    free(code);
-    free(code2);
-    free(order2);
-    return 0;
-}
-
-/* The quadtree of the points, inserted in Morton order (tree->order,
- * filled here) so that cells near in the plane are near in memory. */
-int tsne_tree_build(tsne_tree *t, const double *y, int64_t n)
-{
-    if (t->n_order < n) {
-        int64_t *order = realloc(t->order, (size_t)n * sizeof *order);
-        if (!order)
-            return -1;
-        t->order = order;
-    }
-    t->n_order = n;
-    double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
-    for (int64_t i = 0; i < n; i++) {
-        xmin = fmin(xmin, y[2 * i]);
-        xmax = fmax(xmax, y[2 * i]);
-        ymin = fmin(ymin, y[2 * i + 1]);
-        ymax = fmax(ymax, y[2 * i + 1]);
-    }
-    double half = fmax(xmax - xmin, ymax - ymin) / 2 * (1 + 1e-9) + 1e-12;
-    t->n_nodes = 0;
-    if (new_node(t, (xmin + xmax) / 2, (ymin + ymax) / 2, half) < 0 || morton_order(t->order, y, n, &t->nodes[0]) < 0)
-        return -1;
-    for (int64_t a = 0; a < n; a++)
-        if (insert(t, 0, t->order[a], y) < 0)
-            return -1;
-    for (int64_t v = 0; v < t->n_nodes; v++)
-        if (t->nodes[v].count > 0) {
-            t->nodes[v].mx /= (double)t->nodes[v].count;
-            t->nodes[v].my /= (double)t->nodes[v].count;
-        }
-    return 0;
-}
-
-/* The cells that act on every point of the box [x0, x1] x [y0, y1]. */
+/* The cells and points that act on every point of the box
+ * [x0, x1] x [y0, y1]: a cell far enough from the box for the angle
+ * criterion as its centre of mass, a nearer leaf as its points. */
 static int walk(interactions *l, const tsne_tree *t, double x0, double x1, double y0, double y1, double theta2)
 {
-    int64_t stack[4 * MAX_DEPTH + 8], top = 0;
+    int64_t stack[4 * MORTON_BITS + 8], top = 0;
     stack[top++] = 0;
     l->n = 0;
     while (top > 0) {
@@ -268,23 +272,26 @@ static int walk(interactions *l, const tsne_tree *t, double x0, double x1, doubl
         /* libm's fmax is a call, not an instruction, without -ffast-math. */
         double dx = v->mx < x0 ? x0 - v->mx : v->mx > x1 ? v->mx - x1 : 0;
         double dy = v->my < y0 ? y0 - v->my : v->my > y1 ? v->my - y1 : 0;
-        double width = 2 * v->half;
-        if (v->child < 0 || width * width < theta2 * (dx * dx + dy * dy)) {
+        if (v->width * v->width < theta2 * (dx * dx + dy * dy)) {
             if (interactions_push(l, v->mx, v->my, (double)v->count) < 0)
                 return -1;
-            continue;
-        }
-        for (int64_t c = v->child; c < v->child + 4; c++)
-            if (t->nodes[c].count > 0)
+        } else if (v->child < 0) {
+            for (int64_t a = v->first; a < v->first + v->count; a++)
+                if (interactions_push(l, t->pos[2 * a], t->pos[2 * a + 1], 1) < 0)
+                    return -1;
+        } else {
+            for (int32_t c = v->child; c < v->child + v->n_child; c++)
                 stack[top++] = c;
+        }
     }
     return 0;
 }
 
-/* Point i's sums over the list. The list always holds the leaf with the
- * point itself (every cell around the group's box is opened), at distance
- * 0 when alone or with points coincident with it (they add q = 1 and no
- * force): the point's own q = 1 comes off z after the loop. */
+/* Point i's sums over the list. The list holds the point itself, at
+ * distance 0, adding q = 1 and no force, which comes off z after the loop:
+ * a cell holding a point of the group is within sqrt(2) widths of the box,
+ * never summarised for theta < 1/sqrt(2) (0.5 by default; above, a
+ * point's z can be off by up to 1). */
 NERVE_SIMD_CLONES
 static void point_forces(double *rep, double *z, const interactions *l, const double *y, int64_t i)
 {

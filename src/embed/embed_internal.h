@@ -16,19 +16,21 @@ typedef struct tsne_graph {
 void tsne_graph_merge(tsne_graph *g);
 void tsne_graph_free(tsne_graph *g);
 
-/* A quadtree over the 2-D positions, rebuilt every iteration. */
+/* A quadtree over the 2-D positions, rebuilt every iteration: the points
+ * sorted along a Morton curve, each cell a range of them. */
 typedef struct tsne_node {
-    double  cx, cy, half;      /* the cell: centre and half width */
     double  mx, my;            /* centre of mass */
-    int64_t count;             /* points inside */
-    int64_t child;             /* index of the first of 4 children, -1 for a leaf */
-    int64_t point;             /* a leaf's point (the first, if several coincide), -1 if empty */
+    double  width;             /* the cell's side */
+    int64_t first, count;      /* its points: order[first .. first + count) */
+    int32_t child, n_child;    /* its non-empty children, consecutive; child -1 for a leaf */
 } tsne_node;
 
 typedef struct tsne_tree {
     tsne_node *nodes;
     int64_t    n_nodes, cap;
     int64_t   *order;          /* the points in Morton order of their positions */
+    double    *pos;            /* (2n) their positions in that order */
+    uint64_t  *code;           /* (n) their Morton codes, sorted */
     int64_t    n_order;
 } tsne_tree;
 
