@@ -380,7 +380,8 @@ static void map_free(pivot_map *m)
 /* ---- one dimension's reduction ------------------------------------------ */
 
 /* The reduction matrix's columns: which simplices' coboundaries were summed
- * (column j's list in v_list[v_start[j] ..]), stored once reduced. */
+ * into column j besides its own simplex (items[start[j] .. start[j + 1])),
+ * stored once reduced; an emergent pair's column stores none. */
 typedef struct reduction {
     int64_t *start, *items;
     int64_t  n_items, cap_items, n_cols;
@@ -429,8 +430,10 @@ static int push_coboundary(work *w, const rips *r, simplex s, int dim)
     return 0;
 }
 
-/* The chain's simplices with odd multiplicity, into out (n returned). */
-static int64_t drain_chain(heap *chain, simplex *out)
+/* The chain's simplices with odd multiplicity but the column's own (which
+ * always is: the columns added hold only earlier ones), into out (n
+ * returned). */
+static int64_t drain_chain(heap *chain, simplex *out, int64_t own)
 {
     int64_t n = 0;
     while (chain->n > 0) {
@@ -439,7 +442,8 @@ static int64_t drain_chain(heap *chain, simplex *out)
             heap_pop(chain);
             continue;
         }
-        out[n++] = s;
+        if (s.index != own)
+            out[n++] = s;
     }
     return n;
 }
@@ -480,7 +484,7 @@ static int reduce_dimension(pairs *p, const rips *r, int dim, const simplex *col
         if (emergent.index >= 0 && map_get(paired, emergent.index) < 0) {
             /* An emergent pair: the coboundary's pivot is this coface of the
              * same diameter, which no column owns; zero persistence. */
-            if (map_put(paired, emergent.index, j) < 0 || reduction_add(&red, &cols[j], 1) < 0)
+            if (map_put(paired, emergent.index, j) < 0)
                 rc = -1;
             red.start[j + 1] = red.n_items;
             continue;
@@ -492,7 +496,9 @@ static int reduce_dimension(pairs *p, const rips *r, int dim, const simplex *col
         simplex piv = pivot(&w.column);
         int64_t owner;
         while (piv.index >= 0 && (owner = map_get(paired, piv.index)) >= 0) {
-            /* Add column owner: its chain's coboundaries, and the chain. */
+            /* Add column owner: its own simplex and chain, and their coboundaries. */
+            if (heap_push(&w.chain, cols[owner]) < 0 || push_coboundary(&w, r, cols[owner], dim) < 0)
+                rc = -1;
             for (int64_t e = red.start[owner]; e < red.start[owner + 1] && rc == 0; e++) {
                 simplex s = { red.items[e], red.diam[e] };
                 if (heap_push(&w.chain, s) < 0 || push_coboundary(&w, r, s, dim) < 0)
@@ -520,7 +526,7 @@ static int reduce_dimension(pairs *p, const rips *r, int dim, const simplex *col
             else
                 chain_out = nc;
         }
-        if (rc == 0 && reduction_add(&red, chain_out, drain_chain(&w.chain, chain_out)) < 0)
+        if (rc == 0 && reduction_add(&red, chain_out, drain_chain(&w.chain, chain_out, cols[j].index)) < 0)
             rc = -1;
         red.start[j + 1] = red.n_items;
     }
@@ -698,6 +704,10 @@ static int compute_distinct(nerve_ph *out, const float *dist, int64_t n, const n
     simplex *faces = edges;   /* every simplex of the dimension below, within the threshold */
     if (rc == 0)
         rc = keep_pairs(&out->dgm[0], &p);
+    if (o->max_dim < 2) {   /* the edges are faces of nothing to come */
+        free(faces);
+        faces = NULL;
+    }
     for (int dim = 1; dim <= o->max_dim && rc == 0; dim++) {
         if (dim > 1) {
             simplex *next = NULL;
