@@ -382,14 +382,7 @@ Test(mapper_cli, bad_input_exits_2)
 Test(mapper_cli, study_graphs_and_links)
 {
     const char *dir = temp_path("study");
-    nerve_extract_options o;
-    nerve_extract_defaults(&o);
-    char model[4096];
-    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
-    o.model = model;
-    o.data = "fashion-mnist:test";
-    o.out = dir;
-    o.limit = 500;
+    nerve_extract_options o = fixture_study_options(dir, 500);
     cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
     const char *out, *err;
     int status = run_nerve((const char *[]){ "mapper", "-q", "--study", dir, NULL }, &out, &err);

@@ -390,14 +390,7 @@ Test(ph, vectorisations_equal_gudhi_representations)
 Test(ph_cli, study_layers_and_distance_matrices)
 {
     const char *dir = temp_path("ph_study");
-    nerve_extract_options o;
-    nerve_extract_defaults(&o);
-    char model[4096];
-    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
-    o.model = model;
-    o.data = "fashion-mnist:test";
-    o.out = dir;
-    o.limit = 300;
+    nerve_extract_options o = fixture_study_options(dir, 300);
     cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
     const char *out, *err;
     cr_assert_eq(run_nerve((const char *[]){ "ph", "-q", "--study", dir, "-n", "150", NULL }, &out, &err), 0, "%s",

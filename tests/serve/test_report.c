@@ -19,14 +19,7 @@ static const char *mapper_study(void)
 {
     static char study[4096];
     snprintf(study, sizeof study, "%s", temp_path("reported"));
-    nerve_extract_options o;
-    nerve_extract_defaults(&o);
-    char model[4096];
-    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
-    o.model = model;
-    o.data = "fashion-mnist:test";
-    o.out = study;
-    o.limit = 300;
+    nerve_extract_options o = fixture_study_options(study, 300);
     cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
     const char *out, *err;
     cr_assert_eq(run_nerve((const char *[]){ "mapper", "-q", "--study", study, NULL }, &out, &err), 0, "%s", err);

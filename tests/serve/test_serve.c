@@ -29,14 +29,7 @@ static int port;
 static void start_server(void)
 {
     snprintf(study, sizeof study, "%s", temp_path("served"));
-    nerve_extract_options o;
-    nerve_extract_defaults(&o);
-    char model[4096];
-    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
-    o.model = model;
-    o.data = "fashion-mnist:test";
-    o.out = study;
-    o.limit = 500;
+    nerve_extract_options o = fixture_study_options(study, 500);
     cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
     const char *out, *err;
     cr_assert_eq(run_nerve((const char *[]){ "mapper", "-q", "--study", study, NULL }, &out, &err), 0, "%s", err);

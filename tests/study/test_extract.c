@@ -155,14 +155,7 @@ Test(extract, max_norm_all_and_flatten_modes)
 
 Test(extract, fashion_mnist_with_labels_predictions_and_manifest)
 {
-    nerve_extract_options o;
-    nerve_extract_defaults(&o);
-    char model[4096];
-    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
-    o.model = model;
-    o.data = "fashion-mnist:test";
-    o.out = temp_path("fmnist");
-    o.limit = 300;
+    nerve_extract_options o = fixture_study_options(temp_path("fmnist"), 300);
     o.layers = "/relu3/Relu_output_0,/fc2/Gemm_output_0";
     cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
     nerve_array labels, pred, conf;
@@ -201,14 +194,8 @@ Test(extract, fashion_mnist_with_labels_predictions_and_manifest)
 
 Test(extract, no_sprite_leaves_the_thumbnails_out)
 {
-    nerve_extract_options o;
-    nerve_extract_defaults(&o);
-    char model[4096], path[4096];
-    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
-    o.model = model;
-    o.data = "fashion-mnist:test";
-    o.out = temp_path("no-sprite");
-    o.limit = 20;
+    char path[4096];
+    nerve_extract_options o = fixture_study_options(temp_path("no-sprite"), 20);
     o.layers = "/fc2/Gemm_output_0";
     o.no_sprite = 1;
     cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());

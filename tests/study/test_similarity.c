@@ -20,14 +20,7 @@ static const char *make_study(const char *name, nerve_vector_mode mode)
     static int slot;
     char *out = dir[slot++ % 2];
     snprintf(out, 4096, "%s", temp_path(name));
-    nerve_extract_options o;
-    nerve_extract_defaults(&o);
-    char model[4096];
-    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
-    o.model = model;
-    o.data = "fashion-mnist:test";
-    o.out = out;
-    o.limit = 400;
+    nerve_extract_options o = fixture_study_options(out, 400);
     o.mode = mode;
     cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
     return out;
@@ -123,14 +116,7 @@ Test(study_similarity, two_studies_match_inputs_by_id)
     const char *a = make_study("sim-a", NERVE_MODE_MEAN);   /* 400 inputs */
     char b[4096];
     snprintf(b, sizeof b, "%s", temp_path("sim-b"));
-    nerve_extract_options o;
-    nerve_extract_defaults(&o);
-    char model[4096];
-    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
-    o.model = model;
-    o.data = "fashion-mnist:test";
-    o.out = b;
-    o.limit = 300;                                           /* fewer: ids 0..299 in common */
+    nerve_extract_options o = fixture_study_options(b, 300);   /* fewer: ids 0..299 in common */
     o.mode = NERVE_MODE_MAX;
     cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
     nerve_sim_metric metrics[] = { NERVE_SIM_CKA, NERVE_SIM_PWCCA };

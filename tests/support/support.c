@@ -41,6 +41,19 @@ static void remove_temp_root(void)
         nftw(temp_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+nerve_extract_options fixture_study_options(const char *out, int64_t limit)
+{
+    static char model[4096];
+    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
+    nerve_extract_options o;
+    nerve_extract_defaults(&o);
+    o.model = model;
+    o.data = "fashion-mnist:test";
+    o.out = out;
+    o.limit = limit;
+    return o;
+}
+
 const char *temp_path(const char *name)
 {
     static char paths[4][4096];

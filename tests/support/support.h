@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "nerve/core.h"
+#include "nerve/study.h"
 
 /* tests/fixtures/<rel> (or $NERVE_TESTDATA/<rel>); a static buffer per call
  * slot, so up to four results may be used at once. */
@@ -27,6 +28,11 @@ void write_npy_raw(const char *path, int major, const char *header, size_t data_
 /* Asserts that got has the shape, type and values of the .npy at
  * expect_path (float32 within tol, exactly for int64). */
 void assert_same_as(const nerve_array *got, const char *expect_path, double tol);
+
+/* Extraction options for the fixture CNN (nn/small_cnn.onnx) over the
+ * first `limit` Fashion-MNIST test images into the study `out`, the rest
+ * nerve's defaults. */
+nerve_extract_options fixture_study_options(const char *out, int64_t limit);
 
 /* Runs build/nerve ($NERVE_BIN) with args (NULL-terminated); returns the
  * exit status and the captured stdout and stderr (static buffers). */
