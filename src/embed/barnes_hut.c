@@ -153,15 +153,14 @@ static int split(tsne_tree *t, int64_t v, int level)
                 at++;
             bound[q + 1] = at;
         }
-        int32_t first = (int32_t)t->n_nodes, made = 0;
+        int32_t first = (int32_t)t->n_nodes;
         for (int q = 0; q < 4; q++)
-            if (bound[q + 1] > bound[q] && (made++, new_node(t, bound[q], bound[q + 1] - bound[q],
-                                                             t->nodes[v].width / 2) < 0))
+            if (bound[q + 1] > bound[q] && new_node(t, bound[q], bound[q + 1] - bound[q], t->nodes[v].width / 2) < 0)
                 return -1;
         t->nodes[v].child = first;
-        t->nodes[v].n_child = made;
+        t->nodes[v].n_child = (int32_t)(t->n_nodes - first);
         double mx = 0, my = 0;
-        for (int32_t c = first; c < first + made; c++) {
+        for (int32_t c = first; c < first + t->nodes[v].n_child; c++) {
             if (split(t, c, level + 1) < 0)
                 return -1;
             mx += t->nodes[c].mx * (double)t->nodes[c].count;
@@ -293,9 +292,8 @@ static int walk(interactions *l, const tsne_tree *t, double x0, double x1, doubl
  * never summarised for theta < 1/sqrt(2) (0.5 by default; above, a
  * point's z can be off by up to 1). */
 NERVE_SIMD_CLONES
-static void point_forces(double *rep, double *z, const interactions *l, const double *y, int64_t i)
+static void point_forces(double *rep, double *z, const interactions *l, float px, float py, int64_t i)
 {
-    const float px = (float)y[2 * i], py = (float)y[2 * i + 1];
     const float *restrict cx = l->x, *restrict cy = l->y, *restrict cc = l->count;
     const int64_t n = l->n;
     float fx = 0, fy = 0, zi = 0;
@@ -311,9 +309,10 @@ static void point_forces(double *rep, double *z, const interactions *l, const do
     z[i] = (double)zi - 1;
 }
 
-int tsne_repulsive_bh(double *rep, double *z, const tsne_tree *tree, const double *y, double theta)
+int tsne_repulsive_bh(double *rep, double *z, const tsne_tree *tree, double theta)
 {
     const int64_t n = tree->n_order, *order = tree->order;
+    const double *pos = tree->pos;
     double theta2 = theta * theta;
     int failed = 0;
     #pragma omp parallel reduction(| : failed)
@@ -324,7 +323,7 @@ int tsne_repulsive_bh(double *rep, double *z, const tsne_tree *tree, const doubl
             int64_t end = g + GROUP < n ? g + GROUP : n;
             double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
             for (int64_t a = g; a < end; a++) {
-                double px = y[2 * order[a]], py = y[2 * order[a] + 1];
+                double px = pos[2 * a], py = pos[2 * a + 1];
                 x0 = px < x0 ? px : x0;
                 x1 = px > x1 ? px : x1;
                 y0 = py < y0 ? py : y0;
@@ -335,7 +334,7 @@ int tsne_repulsive_bh(double *rep, double *z, const tsne_tree *tree, const doubl
                 continue;
             }
             for (int64_t a = g; a < end; a++)
-                point_forces(rep, z, &l, y, order[a]);
+                point_forces(rep, z, &l, (float)pos[2 * a], (float)pos[2 * a + 1], order[a]);
         }
         interactions_free(&l);
     }

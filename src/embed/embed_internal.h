@@ -40,10 +40,11 @@ void tsne_tree_free(tsne_tree *t);
  * -1 when out of memory. */
 int  tsne_tree_build(tsne_tree *tree, const double *y, int64_t n);
 
-/* Barnes-Hut repulsion from the built tree: for every point,
- * rep_i ~ sum_j q_ij^2 (y_i - y_j) and z_i ~ sum_j q_ij, cells far enough
- * (width / distance < theta) summarised by their centre of mass. */
-int  tsne_repulsive_bh(double *rep, double *z, const tsne_tree *tree, const double *y, double theta);
+/* Barnes-Hut repulsion from the built tree, which holds the positions:
+ * for every point, rep_i ~ sum_j q_ij^2 (y_i - y_j) and z_i ~ sum_j q_ij,
+ * cells far enough (width / distance < theta) summarised by their centre
+ * of mass. */
+int  tsne_repulsive_bh(double *rep, double *z, const tsne_tree *tree, double theta);
 
 /* FFT-accelerated interpolation (FIt-SNE): the same sums as
  * tsne_repulsive_bh, from potentials on a grid; *state keeps the grid and

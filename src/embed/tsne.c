@@ -218,7 +218,7 @@ static int gradient(double *grad, double *z, tsne_work *w, const tsne_graph *g, 
         return nerve_error_set(NERVE_ENOMEM, "t-SNE: out of memory");
     if (method == NERVE_TSNE_EXACT)
         repulsive_exact(w->rep, w->z, y, n);
-    else if (method == NERVE_TSNE_BARNES_HUT ? tsne_repulsive_bh(w->rep, w->z, &w->tree, y, theta) < 0
+    else if (method == NERVE_TSNE_BARNES_HUT ? tsne_repulsive_bh(w->rep, w->z, &w->tree, theta) < 0
                                               : tsne_repulsive_fft(w->rep, w->z, &w->fft, y, n) < 0)
         return -1;
     *z = 0;
