@@ -170,16 +170,16 @@ int nerve_sim_cca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, double
     return rc;
 }
 
-/* How many of the r squares of singular values (decreasing) hold `keep`
- * of their total: at least one. */
-static int64_t kept_directions(const double *s2, int64_t r, double keep)
+/* How many of the r singular values s (decreasing) hold `keep` of the
+ * variance (the sum of their squares): at least one. */
+static int64_t kept_directions(const double *s, int64_t r, double keep)
 {
     double total = 0, run = 0;
     for (int64_t i = 0; i < r; i++)
-        total += s2[i];
+        total += s[i] * s[i];
     int64_t k = 0;
     while (k < r && (k == 0 || run < keep * total))
-        run += s2[k++];
+        run += s[k] * s[k], k++;
     return k;
 }
 
@@ -188,21 +188,18 @@ static int64_t kept_directions(const double *s2, int64_t r, double keep)
  * columns, which CCA does not see), without an SVD of the n x d matrix. */
 static double *reduce_by_gram(const double *x, int64_t n, int64_t d, double keep, int64_t *k_out)
 {
-    double *v = malloc((size_t)(d * d) * sizeof *v), *s2 = malloc((size_t)d * sizeof *s2), *vk = NULL, *scores = NULL;
-    if (!v || !s2)
+    double *v = malloc((size_t)(d * d) * sizeof *v), *w = malloc((size_t)d * sizeof *w);
+    double *s = malloc((size_t)d * sizeof *s), *vk = NULL, *scores = NULL;
+    if (!v || !w || !s)
         goto done;
     sim_gram(v, x, x, n, d, d);
-    if (sim_eigh(s2, v, d) < 0)
+    if (sim_eigh(w, v, d) < 0)
         goto done;
-    /* Decreasing order; rounding can leave the smallest slightly negative. */
-    for (int64_t i = 0; i < d / 2; i++) {
-        double t = s2[i];
-        s2[i] = s2[d - 1 - i];
-        s2[d - 1 - i] = t;
-    }
+    /* The singular values, decreasing (the eigenvalues increase; rounding
+     * can leave the smallest slightly negative). */
     for (int64_t i = 0; i < d; i++)
-        s2[i] = s2[i] > 0 ? s2[i] : 0;
-    int64_t k = kept_directions(s2, d, keep);
+        s[i] = w[d - 1 - i] > 0 ? sqrt(w[d - 1 - i]) : 0;
+    int64_t k = kept_directions(s, d, keep);
     vk = malloc((size_t)(d * k) * sizeof *vk);
     scores = vk ? malloc((size_t)(n * k) * sizeof *scores) : NULL;
     if (!scores)
@@ -215,7 +212,8 @@ static double *reduce_by_gram(const double *x, int64_t n, int64_t d, double keep
     *k_out = k;
 done:
     free(v);
-    free(s2);
+    free(w);
+    free(s);
     free(vk);
     return scores;
 }
@@ -235,9 +233,7 @@ double *sim_svcca_reduce(const double *x, int64_t n, int64_t d, double keep, int
         free(u);
         return NULL;
     }
-    for (int64_t i = 0; i < r; i++)
-        a[i] = s[i] * s[i];
-    int64_t k = kept_directions(a, r, keep);
+    int64_t k = kept_directions(s, r, keep);
     double *scores = malloc((size_t)(n * k) * sizeof *scores);
     for (int64_t i = 0; scores && i < n; i++)
         for (int64_t j = 0; j < k; j++)
