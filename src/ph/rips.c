@@ -421,8 +421,11 @@ typedef struct work {
     heap     chain;    /* the simplices summed into it (Z/2, duplicates cancel) */
 } work;
 
-static int push_coboundary(work *w, const rips *r, simplex s, int dim)
+/* Adds simplex s to the chain and its coboundary to the column. */
+static int add_simplex(work *w, const rips *r, simplex s, int dim)
 {
+    if (heap_push(&w->chain, s) < 0)
+        return -1;
     int64_t count = cofaces(r, s.index, dim, s.diam, w->buf);
     for (int64_t i = 0; i < count; i++)
         if (heap_push(&w->column, w->buf[i]) < 0)
@@ -489,7 +492,7 @@ static int reduce_dimension(pairs *p, const rips *r, int dim, const simplex *col
             red.start[j + 1] = red.n_items;
             continue;
         }
-        if (heap_push(&w.chain, cols[j]) < 0 || push_coboundary(&w, r, cols[j], dim) < 0) {
+        if (add_simplex(&w, r, cols[j], dim) < 0) {
             rc = -1;
             break;
         }
@@ -497,13 +500,9 @@ static int reduce_dimension(pairs *p, const rips *r, int dim, const simplex *col
         int64_t owner;
         while (piv.index >= 0 && (owner = map_get(paired, piv.index)) >= 0) {
             /* Add column owner: its own simplex and chain, and their coboundaries. */
-            if (heap_push(&w.chain, cols[owner]) < 0 || push_coboundary(&w, r, cols[owner], dim) < 0)
-                rc = -1;
-            for (int64_t e = red.start[owner]; e < red.start[owner + 1] && rc == 0; e++) {
-                simplex s = { red.items[e], red.diam[e] };
-                if (heap_push(&w.chain, s) < 0 || push_coboundary(&w, r, s, dim) < 0)
-                    rc = -1;
-            }
+            rc = add_simplex(&w, r, cols[owner], dim);
+            for (int64_t e = red.start[owner]; e < red.start[owner + 1] && rc == 0; e++)
+                rc = add_simplex(&w, r, (simplex){ red.items[e], red.diam[e] }, dim);
             piv = pivot(&w.column);
         }
         if (rc < 0)
