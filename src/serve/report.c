@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "nerve/study.h"
 #include "serve_internal.h"
 
 typedef struct report {
@@ -151,14 +150,16 @@ static int collect_study(report *r, json_t *study)
 static void collect_activation_maps(report *r, int64_t inputs)
 {
     for (int64_t i = 0; i < inputs; i++) {
-        json_t *maps;
-        if (nerve_study_activation_maps(&maps, r->study->root, i) < 0) {
+        char input[32], key[64];
+        snprintf(input, sizeof input, "%lld", (long long)i);
+        serve_error e;
+        json_t *maps = serve_api_activations(r->study, input, &e);
+        if (!maps) {
             if (i == 0)
-                fprintf(stderr, "nerve: warning: no activation maps in the report: %s\n", nerve_error());
+                fprintf(stderr, "nerve: warning: no activation maps in the report: %s\n", e.message);
             return;
         }
-        char key[64];
-        snprintf(key, sizeof key, "api/activations?input=%lld", (long long)i);
+        snprintf(key, sizeof key, "api/activations?input=%s", input);
         json_object_set_new(r->files, key, json_pack("{s:o}", "json", maps));
     }
 }
