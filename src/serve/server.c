@@ -79,8 +79,8 @@ static const char *content_type(const char *path)
 
 /* ---- the study's files ----------------------------------------------------- */
 
-/* Whether rel names a file inside the study: relative, no "." or ".."
- * segment, and once symlinks are resolved still under the study's folder. */
+/* The study's folder, resolved, as the context's root: it must hold a
+ * manifest.json. */
 int serve_open_study(serve_ctx *s, const char *study)
 {
     char manifest[PATH_MAX + 32], *out = s->root;
@@ -92,6 +92,8 @@ int serve_open_study(serve_ctx *s, const char *study)
     return 0;
 }
 
+/* Whether rel names a file inside the study: relative, no "." or ".."
+ * segment, and once symlinks are resolved still under the study's folder. */
 int serve_resolve(char *out, size_t cap, const serve_ctx *s, const char *rel)
 {
     if (!*rel || rel[0] == '/' || strlen(rel) > 1024)
