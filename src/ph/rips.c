@@ -1,15 +1,22 @@
 /*
  * rips.c — Vietoris-Rips persistence barcodes with Z/2 coefficients, by
- * the method of Bauer's ripser: dimension 0 by union-find over the edges
- * in filtration order; each higher dimension by reducing the coboundary
- * matrix (persistent cohomology), columns taken in decreasing filtration
- * order, with clearing (simplices paired in the dimension below are not
- * columns), simplices named by their index in the combinatorial number
- * system and their cofaces enumerated from it, never stored.
+ * the method of Bauer's ripser: dimension 0 from the minimum spanning
+ * forest; each higher dimension by reducing the coboundary matrix
+ * (persistent cohomology), columns taken in decreasing filtration order,
+ * with clearing (simplices paired in the dimension below are not columns),
+ * simplices named by their index in the combinatorial number system and
+ * their cofaces enumerated from it, never stored.
  *
- * The filtration order of simplices: by diameter, then by index (the
- * larger index first in a coboundary's pivot choice, as ripser), so the
- * pairs are ripser's.
+ * Zero-apparent pairs (a simplex and a coface of the same diameter that
+ * are each other's pivot, found by looking at the two alone) are never
+ * stored: the simplex is not a column and the pair not in the pivot map;
+ * when the reduction meets such a coface as its pivot it adds the
+ * simplex's coboundary. Most pairs are apparent, so this keeps both the
+ * memory and the reduction small.
+ *
+ * The filtration order of simplices: by diameter, then the larger index
+ * first, ripser's; the same order everywhere (the tree, the pivots, the
+ * columns, clearing), so the pairs are ripser's.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -45,83 +52,135 @@ typedef struct simplex {
     double  diam;
 } simplex;
 
-static double dist_at(const rips *r, int64_t a, int64_t b)
+static const simplex NO_SIMPLEX = { -1, 0 };
+
+/* Whether a comes before b in the filtration: the smaller diameter, then
+ * the larger index. */
+static int before(const simplex *a, const simplex *b)
 {
-    return r->dist[a * r->n + b];
+    return a->diam < b->diam || (a->diam == b->diam && a->index > b->index);
 }
 
 /* The vertices of a dim-simplex, largest first (combinatorial number
- * system: index = sum_i C(v_i, i + 1)). */
+ * system: index = sum_i C(v_i, dim + 1 - i)): each the largest v with
+ * C(v, k) <= what is left of the index, by binary search. */
 static void vertices(const rips *r, int64_t index, int dim, int64_t *v)
 {
     int64_t top = r->n - 1;
-    for (int k = dim + 1; k >= 1; k--) {
-        while (top >= k - 1 && r->binom[top][k] > index)   /* the largest v with C(v, k) <= index */
-            top--;
-        v[dim + 1 - k] = top;
-        index -= r->binom[top][k];
-        top--;
+    for (int k = dim + 1; k >= 2; k--) {
+        int64_t lo = k - 1, hi = top;   /* C(k - 1, k) = 0 <= index */
+        while (lo < hi) {
+            int64_t mid = lo + (hi - lo + 1) / 2;
+            if (r->binom[mid][k] <= index)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        v[dim + 1 - k] = lo;
+        index -= r->binom[lo][k];
+        top = lo - 1;
     }
+    v[dim] = index;   /* C(v, 1) = v */
+}
+
+static double larger(double a, double b)
+{
+    return a > b ? a : b;
+}
+
+static int64_t simplex_index(const rips *r, const int64_t *v, int dim)
+{
+    int64_t index = 0;
+    for (int i = 0; i <= dim; i++)
+        index += r->binom[v[i]][dim + 1 - i];
+    return index;
 }
 
 /* Enumerates the cofaces of a dim-simplex within the threshold in
- * decreasing index order, as (index, diameter), into out. With stop_at_equal
- * it stops at the first coface of the simplex's own diameter and returns
- * -1 - (its position), which is then the only entry written. The rows of
- * the simplex's vertices are read along w, contiguously. */
-static int64_t enumerate_cofaces(const rips *r, int64_t index, int dim, double diam, simplex *out, int stop_at_equal,
-                                 int top_only)
+ * decreasing index order, as (index, diameter), into out; returns the
+ * count. With first_equal it stops at the first coface of the simplex's own
+ * diameter, writes only that one and returns 1 (0 if there is none). The
+ * rows of the simplex's vertices are read along w, contiguously. */
+static int64_t enumerate_cofaces(const rips *r, simplex s, int dim, simplex *out, int first_equal)
 {
     int64_t v[NERVE_PH_MAX_DIM + 2], count = 0;
     const float *row[NERVE_PH_MAX_DIM + 2] = { 0 };
-    vertices(r, index, dim, v);
+    vertices(r, s.index, dim, v);
     for (int a = 0; a <= dim; a++)
         row[a] = r->dist + v[a] * r->n;
     /* The coface's index inserts w among the vertices: those above w move
      * up one binomial, those below keep theirs. */
-    int64_t above = 0, below = index;
+    int64_t above = 0, below = s.index;
     int k = 0;                          /* vertices of the simplex above w */
     for (int64_t w = r->n - 1; w >= 0; w--) {
-        if (top_only && k > 0)
-            break;   /* w is no longer above every vertex */
         if (k <= dim && v[k] == w) {
             above += r->binom[w][dim + 2 - k];
             below -= r->binom[w][dim + 1 - k];
             k++;
             continue;
         }
-        double d = diam;
+        double d = s.diam;
         for (int a = 0; a <= dim; a++)
             d = row[a][w] > d ? row[a][w] : d;
         if (d > r->threshold)
             continue;
         simplex c = { above + r->binom[w][dim + 2 - k] + below, d };
-        if (stop_at_equal && d == diam) {
-            out[0] = c;
-            return -1;
+        if (first_equal) {
+            if (d == s.diam) {
+                out[0] = c;
+                return 1;
+            }
+            continue;
         }
-        if (!stop_at_equal)
-            out[count] = c;
-        count++;
+        out[count++] = c;
     }
-    return stop_at_equal ? 0 : count;
+    return first_equal ? 0 : count;
 }
 
-static int64_t cofaces(const rips *r, int64_t index, int dim, double diam, simplex *out)
+static int64_t cofaces(const rips *r, simplex s, int dim, simplex *out)
 {
-    return enumerate_cofaces(r, index, dim, diam, out, 0, 0);
+    return enumerate_cofaces(r, s, dim, out, 0);
 }
 
-/* ---- dimension 0 -------------------------------------------------------- */
-
-static int64_t find_root(int64_t *up, int64_t x)
+/* The coface of equal diameter first in the filtration (the largest index):
+ * the pivot of the simplex's coboundary when it has zero persistence. */
+static simplex zero_pivot_cofacet(const rips *r, simplex s, int dim)
 {
-    while (up[x] != x) {
-        up[x] = up[up[x]];
-        x = up[x];
+    simplex c;
+    return enumerate_cofaces(r, s, dim, &c, 1) ? c : NO_SIMPLEX;
+}
+
+/* The facet of equal diameter last in the filtration (the smallest index;
+ * dropping the largest vertex first gives the facets by increasing index):
+ * the pivot of the simplex's boundary when it has zero persistence. */
+static simplex zero_pivot_facet(const rips *r, simplex s, int dim)
+{
+    int64_t v[NERVE_PH_MAX_DIM + 2], f[NERVE_PH_MAX_DIM + 1];
+    vertices(r, s.index, dim, v);
+    for (int drop = 0; drop <= dim; drop++) {
+        int k = 0;
+        for (int i = 0; i <= dim; i++)
+            if (i != drop)
+                f[k++] = v[i];
+        double d = 0;
+        for (int a = 0; a < dim; a++)
+            for (int b = a + 1; b < dim; b++)
+                d = larger(d, r->dist[f[a] * r->n + f[b]]);
+        if (d == s.diam)
+            return (simplex){ simplex_index(r, f, dim - 1), d };
     }
-    return x;
+    return NO_SIMPLEX;
 }
+
+/* The zero-apparent pair a dim-simplex is in as the coface: its facet, or
+ * NO_SIMPLEX. */
+static simplex apparent_facet(const rips *r, simplex s, int dim)
+{
+    simplex f = zero_pivot_facet(r, s, dim);
+    return f.index >= 0 && zero_pivot_cofacet(r, f, dim - 1).index == s.index ? f : NO_SIMPLEX;
+}
+
+/* ---- the bars found ----------------------------------------------------- */
 
 typedef struct pairs {
     int64_t n, cap;
@@ -145,163 +204,6 @@ static int pairs_push(pairs *p, double b, double d)
     p->birth[p->n] = b;
     p->death[p->n++] = d;
     return 0;
-}
-
-/* Sorts simplices by (diameter, index): an LSD radix sort on the bits of
- * the non-negative diameters, which order like the numbers, stable, so
- * simplices listed by increasing index stay so among equal diameters. */
-static int sort_filtration(simplex *s, int64_t n)
-{
-    simplex *tmp = malloc((size_t)(n + 1) * sizeof *tmp);
-    if (!tmp)
-        return -1;
-    for (int shift = 0; shift < 64; shift += 8) {
-        int64_t count[257] = { 0 };
-        for (int64_t i = 0; i < n; i++) {
-            uint64_t bits;
-            memcpy(&bits, &s[i].diam, sizeof bits);
-            count[((bits >> shift) & 0xff) + 1]++;
-        }
-        for (int b = 0; b < 256; b++)
-            count[b + 1] += count[b];
-        for (int64_t i = 0; i < n; i++) {
-            uint64_t bits;
-            memcpy(&bits, &s[i].diam, sizeof bits);
-            tmp[count[(bits >> shift) & 0xff]++] = s[i];
-        }
-        memcpy(s, tmp, (size_t)n * sizeof *s);
-    }
-    free(tmp);
-    return 0;
-}
-
-/* Edges within the threshold in filtration order. */
-static int64_t all_edges(const rips *r, simplex **out)
-{
-    int64_t n = r->n, count = 0;
-    *out = malloc((size_t)(n * (n - 1) / 2 + 1) * sizeof **out);
-    if (!*out)
-        return -1;
-    for (int64_t a = 1; a < n; a++)
-        for (int64_t b = 0; b < a; b++)
-            if (dist_at(r, a, b) <= r->threshold)
-                (*out)[count++] = (simplex){ r->binom[a][2] + b, dist_at(r, a, b) };
-    if (sort_filtration(*out, count) < 0)
-        return -1;
-    return count;
-}
-
-/* Union-find over the edges; the edges that merge nothing are the columns
- * of dimension 1 (the merging ones are cleared), in decreasing order. */
-static int dimension_zero(pairs *p, const rips *r, simplex *edges, int64_t n_edges, simplex **columns, int64_t *n_cols)
-{
-    int64_t *up = malloc((size_t)r->n * sizeof *up);
-    *columns = malloc((size_t)(n_edges + 1) * sizeof **columns);
-    if (!up || !*columns) {
-        free(up);
-        return -1;
-    }
-    for (int64_t i = 0; i < r->n; i++)
-        up[i] = i;
-    *n_cols = 0;
-    for (int64_t e = 0; e < n_edges; e++) {
-        int64_t v[2];
-        vertices(r, edges[e].index, 1, v);
-        int64_t a = find_root(up, v[0]), b = find_root(up, v[1]);
-        if (a == b) {
-            (*columns)[(*n_cols)++] = edges[e];
-            continue;
-        }
-        up[a > b ? a : b] = a < b ? a : b;
-        if (edges[e].diam > 0 && pairs_push(p, 0, edges[e].diam) < 0) {
-            free(up);
-            return -1;
-        }
-    }
-    for (int64_t i = 0; i < r->n; i++)
-        if (find_root(up, i) == i && pairs_push(p, 0, INFINITY) < 0) {
-            free(up);
-            return -1;
-        }
-    free(up);
-    /* Columns in decreasing filtration order. */
-    for (int64_t a = 0, b = *n_cols - 1; a < b; a++, b--) {
-        simplex t = (*columns)[a];
-        (*columns)[a] = (*columns)[b];
-        (*columns)[b] = t;
-    }
-    return 0;
-}
-
-/* ---- a column under reduction: a binary heap of cofaces ----------------- */
-
-/* The pivot is the coface first in filtration order among those present an
- * odd number of times: smallest diameter, then largest index. */
-static int before(const simplex *a, const simplex *b)
-{
-    return a->diam < b->diam || (a->diam == b->diam && a->index > b->index);
-}
-
-typedef struct heap {
-    simplex *h;
-    int64_t  n, cap;
-} heap;
-
-static int heap_push(heap *q, simplex s)
-{
-    if (q->n == q->cap) {
-        int64_t cap = q->cap ? 2 * q->cap : 256;
-        simplex *nh = realloc(q->h, (size_t)cap * sizeof *nh);
-        if (!nh)
-            return -1;
-        q->h = nh;
-        q->cap = cap;
-    }
-    int64_t i = q->n++;
-    while (i > 0 && before(&s, &q->h[(i - 1) / 2])) {
-        q->h[i] = q->h[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    q->h[i] = s;
-    return 0;
-}
-
-static simplex heap_pop(heap *q)
-{
-    simplex top = q->h[0], last = q->h[--q->n];
-    int64_t i = 0;
-    for (;;) {
-        int64_t l = 2 * i + 1, r = l + 1, m = i;
-        const simplex *best = &last;
-        if (l < q->n && before(&q->h[l], best)) {
-            m = l;
-            best = &q->h[l];
-        }
-        if (r < q->n && before(&q->h[r], best))
-            m = r;
-        if (m == i)
-            break;
-        q->h[i] = q->h[m];
-        i = m;
-    }
-    if (q->n > 0)
-        q->h[i] = last;
-    return top;
-}
-
-/* The pivot: pops pairs of equal entries (Z/2); -1 index if none. */
-static simplex pivot(heap *q)
-{
-    while (q->n > 0) {
-        simplex top = heap_pop(q);
-        if (q->n > 0 && q->h[0].index == top.index) {
-            heap_pop(q);
-            continue;
-        }
-        heap_push(q, top);   /* stays in the column */
-        return top;
-    }
-    return (simplex){ -1, 0 };
 }
 
 /* ---- a map from pivot index to the column that owns it ------------------ */
@@ -377,6 +279,275 @@ static void map_free(pivot_map *m)
     memset(m, 0, sizeof *m);
 }
 
+/* ---- dimension 0 -------------------------------------------------------- */
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The minimum spanning forest of the edges within the threshold, by Prim's
+ * method on the distance matrix (no list of edges), ties broken by the
+ * filtration order: the one forest union-find over the sorted edges makes.
+ * Its edges are the deaths of H0 (pushed in increasing order, as ripser
+ * prints them) and go into *tree, the edges cleared in dimension 1. */
+static int dimension_zero(pairs *p, const rips *r, pivot_map *tree)
+{
+    int64_t n = r->n, n_deaths = 0, components = 0;
+    simplex *best = malloc((size_t)n * sizeof *best);   /* the first edge from the forest to v */
+    double *deaths = malloc((size_t)n * sizeof *deaths);
+    char *done = calloc((size_t)n, 1);
+    int rc = best && deaths && done ? 0 : -1;
+    for (int64_t v = 0; v < n && rc == 0; v++)
+        best[v] = NO_SIMPLEX;
+    for (int64_t step = 0; step < n && rc == 0; step++) {
+        int64_t u = -1;
+        for (int64_t v = 0; v < n; v++)
+            if (!done[v] && best[v].index >= 0 && (u < 0 || before(&best[v], &best[u])))
+                u = v;
+        if (u < 0) {   /* nothing reachable: a new component from the first vertex left */
+            for (u = 0; done[u]; u++)
+                ;
+            components++;
+        } else {
+            rc = map_put(tree, best[u].index, 0);
+            if (best[u].diam > 0)
+                deaths[n_deaths++] = best[u].diam;
+        }
+        done[u] = 1;
+        const float *row = r->dist + u * n;
+        for (int64_t v = 0; v < n; v++) {
+            if (done[v] || row[v] > r->threshold)
+                continue;
+            simplex e = { u > v ? r->binom[u][2] + v : r->binom[v][2] + u, row[v] };
+            if (best[v].index < 0 || before(&e, &best[v]))
+                best[v] = e;
+        }
+    }
+    if (rc == 0)
+        qsort(deaths, (size_t)n_deaths, sizeof *deaths, compare_doubles);
+    for (int64_t i = 0; i < n_deaths && rc == 0; i++)
+        rc = pairs_push(p, 0, deaths[i]);
+    for (int64_t i = 0; i < components && rc == 0; i++)
+        rc = pairs_push(p, 0, INFINITY);
+    free(best);
+    free(deaths);
+    free(done);
+    return rc;
+}
+
+/* ---- the columns of one dimension --------------------------------------- */
+
+typedef struct column {
+    simplex s;
+    int64_t emergent;   /* the coface that is its pivot unless an earlier column owns it, or -1 */
+} column;
+
+typedef struct column_list {
+    column *c;
+    int64_t n, cap;
+} column_list;
+
+static int columns_append(column_list *l, const column *c, int64_t count)
+{
+    if (count == 0)
+        return 0;
+    if (l->n + count > l->cap) {
+        int64_t cap = l->cap ? 2 * l->cap : 1024;
+        while (cap < l->n + count)
+            cap *= 2;
+        column *grown = realloc(l->c, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        l->c = grown;
+        l->cap = cap;
+    }
+    memcpy(l->c + l->n, c, (size_t)count * sizeof *c);
+    l->n += count;
+    return 0;
+}
+
+/* Whether a dim-simplex is a column to reduce, into *out with its emergent
+ * coface if so. Not when paired in the dimension below (in *paired, or the
+ * coface of a zero-apparent pair), nor when the facet of a zero-apparent
+ * pair (its zero pivot cofacet has it as zero pivot facet). The emergent
+ * coface is that zero pivot cofacet, unless another zero-apparent pair
+ * holds it. */
+static int as_column(const rips *r, simplex s, int dim, const pivot_map *paired, column *out)
+{
+    if (map_get(paired, s.index) >= 0 || (dim >= 2 && apparent_facet(r, s, dim).index >= 0))
+        return 0;
+    simplex c = zero_pivot_cofacet(r, s, dim);
+    *out = (column){ s, -1 };
+    if (c.index < 0)
+        return 1;
+    simplex f = zero_pivot_facet(r, c, dim + 1);
+    if (f.index == s.index)
+        return 0;
+    if (f.index < 0 || zero_pivot_cofacet(r, f, dim).index != c.index)
+        out->emergent = c.index;
+    return 1;
+}
+
+typedef struct gathering {
+    const rips      *r;
+    int              dim;
+    const pivot_map *paired;
+    column_list      mine;
+    int              failed;
+} gathering;
+
+/* Every dim-simplex within the threshold whose largest vertices are
+ * v[0 .. depth) (diameter diam so far): the next vertex below v[depth - 1],
+ * within the threshold of all chosen. */
+static void gather_from(gathering *g, int64_t *v, int depth, double diam)
+{
+    const rips *r = g->r;
+    if (depth > g->dim || depth > NERVE_PH_MAX_DIM) {   /* (the second bounds v for the compiler) */
+        column c;
+        if (as_column(r, (simplex){ simplex_index(r, v, g->dim), diam }, g->dim, g->paired, &c) &&
+            columns_append(&g->mine, &c, 1) < 0)
+            g->failed = 1;
+        return;
+    }
+    for (int64_t w = v[depth - 1] - 1; w >= g->dim - depth; w--) {
+        double d = diam;
+        for (int i = 0; i < depth; i++)
+            d = larger(d, r->dist[v[i] * r->n + w]);
+        if (d > r->threshold)
+            continue;
+        v[depth] = w;
+        gather_from(g, v, depth + 1, d);
+    }
+}
+
+/* The byte of a column's sort key a radix pass looks at: passes 0-7 the
+ * index, 8-15 the diameter's bits complemented (larger first). */
+static unsigned column_byte(const column *c, int pass)
+{
+    uint64_t key;
+    if (pass < 8) {
+        key = (uint64_t)c->s.index;
+    } else {
+        memcpy(&key, &c->s.diam, sizeof key);   /* non-negative: bits order as numbers */
+        key = ~key;
+    }
+    return (unsigned)(key >> (8 * (pass % 8))) & 0xff;
+}
+
+/* Columns in decreasing filtration order as ripser takes them: diameter
+ * descending, then index ascending. LSD radix sort, skipping the bytes all
+ * columns share (the low mantissa of float diameters, high index bytes). */
+static int sort_columns(column *c, int64_t n)
+{
+    column *tmp = malloc((size_t)(n + 1) * sizeof *tmp);
+    if (!tmp)
+        return -1;
+    for (int pass = 0; pass < 16 && n > 1; pass++) {
+        int64_t count[257] = { 0 };
+        for (int64_t i = 0; i < n; i++)
+            count[column_byte(&c[i], pass) + 1]++;
+        if (count[column_byte(&c[0], pass) + 1] == n)
+            continue;
+        for (int b = 0; b < 256; b++)
+            count[b + 1] += count[b];
+        for (int64_t i = 0; i < n; i++)
+            tmp[count[column_byte(&c[i], pass)]++] = c[i];
+        memcpy(c, tmp, (size_t)n * sizeof *c);
+    }
+    free(tmp);
+    return 0;
+}
+
+/* The columns of dimension dim, in decreasing filtration order, into *out;
+ * the simplices are enumerated from the points (never listed) by threads
+ * taking top vertices in turn. */
+static int gather_columns(const rips *r, int dim, const pivot_map *paired, column_list *out)
+{
+    int failed = 0;
+    #pragma omp parallel
+    {
+        gathering g = { r, dim, paired, { 0 }, 0 };
+        #pragma omp for schedule(dynamic, 1) nowait
+        for (int64_t top = r->n - 1; top >= dim; top--) {
+            int64_t v[NERVE_PH_MAX_DIM + 2] = { top };
+            gather_from(&g, v, 1, 0);
+        }
+        #pragma omp critical(nerve_rips_columns)
+        if (g.failed || columns_append(out, g.mine.c, g.mine.n) < 0)
+            failed = 1;
+        free(g.mine.c);
+    }
+    return failed ? -1 : sort_columns(out->c, out->n);
+}
+
+/* ---- a column under reduction: a binary heap of cofaces ----------------- */
+
+/* The pivot is the coface first in filtration order among those present an
+ * odd number of times. */
+typedef struct heap {
+    simplex *h;
+    int64_t  n, cap;
+} heap;
+
+static int heap_push(heap *q, simplex s)
+{
+    if (q->n == q->cap) {
+        int64_t cap = q->cap ? 2 * q->cap : 256;
+        simplex *nh = realloc(q->h, (size_t)cap * sizeof *nh);
+        if (!nh)
+            return -1;
+        q->h = nh;
+        q->cap = cap;
+    }
+    int64_t i = q->n++;
+    while (i > 0 && before(&s, &q->h[(i - 1) / 2])) {
+        q->h[i] = q->h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    q->h[i] = s;
+    return 0;
+}
+
+static simplex heap_pop(heap *q)
+{
+    simplex top = q->h[0], last = q->h[--q->n];
+    int64_t i = 0;
+    for (;;) {
+        int64_t l = 2 * i + 1, r = l + 1, m = i;
+        const simplex *best = &last;
+        if (l < q->n && before(&q->h[l], best)) {
+            m = l;
+            best = &q->h[l];
+        }
+        if (r < q->n && before(&q->h[r], best))
+            m = r;
+        if (m == i)
+            break;
+        q->h[i] = q->h[m];
+        i = m;
+    }
+    if (q->n > 0)
+        q->h[i] = last;
+    return top;
+}
+
+/* The pivot: pops pairs of equal entries (Z/2); NO_SIMPLEX if none. */
+static simplex pivot(heap *q)
+{
+    while (q->n > 0) {
+        simplex top = heap_pop(q);
+        if (q->n > 0 && q->h[0].index == top.index) {
+            heap_pop(q);
+            continue;
+        }
+        heap_push(q, top);   /* stays in the column */
+        return top;
+    }
+    return NO_SIMPLEX;
+}
+
 /* ---- one dimension's reduction ------------------------------------------ */
 
 /* The reduction matrix's columns: which simplices' coboundaries were summed
@@ -426,7 +597,7 @@ static int add_simplex(work *w, const rips *r, simplex s, int dim)
 {
     if (heap_push(&w->chain, s) < 0)
         return -1;
-    int64_t count = cofaces(r, s.index, dim, s.diam, w->buf);
+    int64_t count = cofaces(r, s, dim, w->buf);
     for (int64_t i = 0; i < count; i++)
         if (heap_push(&w->column, w->buf[i]) < 0)
             return -1;
@@ -451,72 +622,67 @@ static int64_t drain_chain(heap *chain, simplex *out, int64_t own)
     return n;
 }
 
-enum { EMERGENT_CHUNK = 1 << 14 };
-
-/* For each column, the first coface of equal diameter (or index -1): the
- * pivot if no earlier column owns it. It depends on the column alone, so a
- * chunk of columns is searched in parallel ahead of the sequential
- * reduction; the result is the same at any thread count. */
-static void find_emergent(simplex *out, const rips *r, int dim, const simplex *cols, int64_t n)
+/* Reduces the column until its pivot is owned by no column: adds the owner
+ * (its simplex and stored chain) or, for a pivot in a zero-apparent pair,
+ * that pair's facet, whose coboundary is its reduced column. The pivot,
+ * NO_SIMPLEX if the column vanishes; -1 index and rc < 0 out of memory. */
+static simplex reduce_column(work *w, const rips *r, int dim, const column *cols, const reduction *red,
+                             const pivot_map *paired, int *rc)
 {
-    #pragma omp parallel for schedule(dynamic, 256)
-    for (int64_t j = 0; j < n; j++) {
-        simplex e = { -1, 0 };
-        if (enumerate_cofaces(r, cols[j].index, dim, cols[j].diam, &e, 1, 0) == 0)
-            e.index = -1;
-        out[j] = e;
+    simplex piv = pivot(&w->column);
+    while (piv.index >= 0 && *rc == 0) {
+        int64_t owner = map_get(paired, piv.index);
+        if (owner >= 0) {
+            *rc = add_simplex(w, r, cols[owner].s, dim);
+            for (int64_t e = red->start[owner]; e < red->start[owner + 1] && *rc == 0; e++)
+                *rc = add_simplex(w, r, (simplex){ red->items[e], red->diam[e] }, dim);
+        } else {
+            simplex facet = apparent_facet(r, piv, dim + 1);
+            if (facet.index < 0)
+                break;
+            *rc = add_simplex(w, r, facet, dim);
+        }
+        piv = pivot(&w->column);
     }
+    return piv;
 }
 
 /* Reduces the columns (dim-simplices, decreasing filtration order); pairs
- * go to p; the pivots (dim + 1 simplices) that get paired are returned as
- * the clearing set for the next dimension, in *paired. */
-static int reduce_dimension(pairs *p, const rips *r, int dim, const simplex *cols, int64_t n_cols, pivot_map *paired)
+ * go to p; the pivots (dim + 1 simplices) that get paired, but for
+ * zero-apparent pairs, are returned in *paired: the clearing set for the
+ * next dimension. */
+static int reduce_dimension(pairs *p, const rips *r, int dim, const column *cols, int64_t n_cols, pivot_map *paired)
 {
     work w = { malloc((size_t)r->n * sizeof *w.buf), { 0 }, { 0 } };
     reduction red = { malloc((size_t)(n_cols + 1) * sizeof *red.start), NULL, 0, 0, 0, NULL };
-    simplex *chain_out = NULL, *emergent_of = malloc(EMERGENT_CHUNK * sizeof *emergent_of);
+    simplex *chain_out = NULL;
     int64_t chain_cap = 0;
-    int rc = w.buf && red.start && emergent_of ? 0 : -1;
+    int rc = w.buf && red.start ? 0 : -1;
     for (int64_t j = 0; j < n_cols && rc == 0; j++) {
+        simplex s = cols[j].s;
         w.column.n = w.chain.n = 0;
         red.start[j] = red.n_items;
-        if (j % EMERGENT_CHUNK == 0)
-            find_emergent(emergent_of, r, dim, cols + j, n_cols - j < EMERGENT_CHUNK ? n_cols - j : EMERGENT_CHUNK);
-        simplex emergent = emergent_of[j % EMERGENT_CHUNK];
-        if (emergent.index >= 0 && map_get(paired, emergent.index) < 0) {
+        if (cols[j].emergent >= 0 && map_get(paired, cols[j].emergent) < 0) {
             /* An emergent pair: the coboundary's pivot is this coface of the
              * same diameter, which no column owns; zero persistence. */
-            if (map_put(paired, emergent.index, j) < 0)
-                rc = -1;
+            rc = map_put(paired, cols[j].emergent, j);
             red.start[j + 1] = red.n_items;
             continue;
         }
-        if (add_simplex(&w, r, cols[j], dim) < 0) {
-            rc = -1;
+        if ((rc = add_simplex(&w, r, s, dim)) < 0)
             break;
-        }
-        simplex piv = pivot(&w.column);
-        int64_t owner;
-        while (piv.index >= 0 && (owner = map_get(paired, piv.index)) >= 0) {
-            /* Add column owner: its own simplex and chain, and their coboundaries. */
-            rc = add_simplex(&w, r, cols[owner], dim);
-            for (int64_t e = red.start[owner]; e < red.start[owner + 1] && rc == 0; e++)
-                rc = add_simplex(&w, r, (simplex){ red.items[e], red.diam[e] }, dim);
-            piv = pivot(&w.column);
-        }
+        simplex piv = reduce_column(&w, r, dim, cols, &red, paired, &rc);
         if (rc < 0)
             break;
+        red.start[j + 1] = red.n_items;
         if (piv.index < 0) {
-            if (pairs_push(p, cols[j].diam, INFINITY) < 0)
-                rc = -1;
-            red.start[j + 1] = red.n_items;
+            rc = pairs_push(p, s.diam, INFINITY);
             continue;
         }
-        if (piv.diam > cols[j].diam && pairs_push(p, cols[j].diam, piv.diam) < 0)
-            rc = -1;
-        if (rc == 0 && map_put(paired, piv.index, j) < 0)
-            rc = -1;
+        if (piv.diam > s.diam)
+            rc = pairs_push(p, s.diam, piv.diam);
+        if (rc == 0)
+            rc = map_put(paired, piv.index, j);
         if (rc == 0 && w.chain.n > chain_cap) {
             chain_cap = w.chain.n;
             simplex *nc = realloc(chain_out, (size_t)chain_cap * sizeof *nc);
@@ -525,8 +691,8 @@ static int reduce_dimension(pairs *p, const rips *r, int dim, const simplex *col
             else
                 chain_out = nc;
         }
-        if (rc == 0 && reduction_add(&red, chain_out, drain_chain(&w.chain, chain_out, cols[j].index)) < 0)
-            rc = -1;
+        if (rc == 0)
+            rc = reduction_add(&red, chain_out, drain_chain(&w.chain, chain_out, s.index));
         red.start[j + 1] = red.n_items;
     }
     free(w.buf);
@@ -536,57 +702,7 @@ static int reduce_dimension(pairs *p, const rips *r, int dim, const simplex *col
     free(red.items);
     free(red.diam);
     free(chain_out);
-    free(emergent_of);
     return rc;
-}
-
-/* The dim-simplices within the threshold, from the (dim - 1)-simplices
- * within it (faces): each is made once, from its facet without its largest
- * vertex (the cofaces whose new vertex tops all others). Into *all: every
- * one, by increasing index order of faces; into *cols: those not paired
- * (cleared) in the dimension below, in decreasing filtration order. */
-static int next_simplices(const rips *r, int dim, const simplex *faces, int64_t n_faces, const pivot_map *paired,
-                          simplex **all, int64_t *n_all, simplex **cols, int64_t *n_cols)
-{
-    int64_t cap = n_faces + 1024, count = 0;
-    simplex *buf = malloc((size_t)r->n * sizeof *buf);
-    *all = malloc((size_t)cap * sizeof **all);
-    if (!buf || !*all) {
-        free(buf);
-        return -1;
-    }
-    for (int64_t f = 0; f < n_faces; f++) {
-        int64_t got = enumerate_cofaces(r, faces[f].index, dim - 1, faces[f].diam, buf, 0, 1);
-        if (count + got > cap) {
-            while (count + got > cap)
-                cap *= 2;
-            simplex *grown = realloc(*all, (size_t)cap * sizeof *grown);
-            if (!grown) {
-                free(buf);
-                return -1;
-            }
-            *all = grown;
-        }
-        memcpy(*all + count, buf, (size_t)got * sizeof *buf);
-        count += got;
-    }
-    free(buf);
-    *n_all = count;
-    *cols = malloc((size_t)(count + 1) * sizeof **cols);
-    if (!*cols)
-        return -1;
-    *n_cols = 0;
-    for (int64_t i = 0; i < count; i++)
-        if (map_get(paired, (*all)[i].index) < 0)
-            (*cols)[(*n_cols)++] = (*all)[i];
-    if (sort_filtration(*cols, *n_cols) < 0)
-        return -1;
-    for (int64_t a = 0, b = *n_cols - 1; a < b; a++, b--) {
-        simplex t = (*cols)[a];
-        (*cols)[a] = (*cols)[b];
-        (*cols)[b] = t;
-    }
-    return 0;
 }
 
 /* ---- the whole computation ---------------------------------------------- */
@@ -644,15 +760,14 @@ static int same_point(const float *dist, int64_t n, int64_t i, int64_t j)
 
 /* Exact duplicates only add H0 bars of length 0, which are not reported,
  * but their ties make the reduction crawl (170 duplicates among 600 ReLU
- * vectors: minutes instead of 0.1 s). The matrix of the distinct points
- * (malloc'd), or NULL when there are no duplicates or no memory (*m < 0). */
-static float *without_duplicates(const float *dist, int64_t n, int64_t *m)
+ * vectors: minutes instead of 0.1 s). Drops them from the matrix in place
+ * (each entry moves to a place no later than its own, in reading order);
+ * the count of distinct points, -1 when out of memory. */
+static int64_t drop_duplicates(float *dist, int64_t n)
 {
-    int64_t *keep = malloc((size_t)n * sizeof *keep);
-    *m = -1;
+    int64_t *keep = malloc((size_t)n * sizeof *keep), kept = 0;
     if (!keep)
-        return NULL;
-    int64_t kept = 0;
+        return -1;
     for (int64_t j = 0; j < n; j++) {
         int dup = 0;
         for (int64_t a = 0; a < kept && !dup; a++)
@@ -660,17 +775,12 @@ static float *without_duplicates(const float *dist, int64_t n, int64_t *m)
         if (!dup)
             keep[kept++] = j;
     }
-    float *out = NULL;
-    *m = kept;
-    if (kept < n && (out = malloc((size_t)(kept * kept) * sizeof *out)) != NULL) {
+    if (kept < n)
         for (int64_t a = 0; a < kept; a++)
             for (int64_t b = 0; b < kept; b++)
-                out[a * kept + b] = dist[keep[a] * n + keep[b]];
-    } else if (kept < n) {
-        *m = -1;
-    }
+                dist[a * kept + b] = dist[keep[a] * n + keep[b]];
     free(keep);
-    return out;
+    return kept;
 }
 
 /* The barcodes of a float distance matrix of distinct points. */
@@ -695,35 +805,21 @@ static int compute_distinct(nerve_ph *out, const float *dist, int64_t n, const n
     }
     out->max_dim = o->max_dim;
     out->points = n;
-    simplex *edges = NULL, *cols = NULL;
     pairs p = { 0 };
-    pivot_map paired = { 0 };
-    int64_t n_edges = all_edges(&r, &edges), n_cols = 0, n_faces = n_edges;
-    int rc = n_edges >= 0 && dimension_zero(&p, &r, edges, n_edges, &cols, &n_cols) == 0 ? 0 : -1;
-    simplex *faces = edges;   /* every simplex of the dimension below, within the threshold */
+    pivot_map paired = { 0 };   /* the pivots paired in the dimension below: cleared */
+    int rc = dimension_zero(&p, &r, &paired);
     if (rc == 0)
         rc = keep_pairs(&out->dgm[0], &p);
-    if (o->max_dim < 2) {   /* the edges are faces of nothing to come */
-        free(faces);
-        faces = NULL;
-    }
     for (int dim = 1; dim <= o->max_dim && rc == 0; dim++) {
-        if (dim > 1) {
-            simplex *next = NULL;
-            free(cols);
-            cols = NULL;
-            rc = next_simplices(&r, dim, faces, n_faces, &paired, &next, &n_faces, &cols, &n_cols);
-            free(faces);
-            faces = next;
-        }
+        column_list cols = { 0 };
+        rc = gather_columns(&r, dim, &paired, &cols);
         map_free(&paired);
         if (rc == 0)
-            rc = reduce_dimension(&p, &r, dim, cols, n_cols, &paired);
+            rc = reduce_dimension(&p, &r, dim, cols.c, cols.n, &paired);
         if (rc == 0)
             rc = keep_pairs(&out->dgm[dim], &p);
+        free(cols.c);
     }
-    free(cols);
-    free(faces);
     free(p.birth);
     free(p.death);
     map_free(&paired);
@@ -750,11 +846,11 @@ static int one_point(nerve_ph *out, int max_dim)
     return 0;
 }
 
-/* The barcodes of a float distance matrix. */
-static int compute(nerve_ph *out, const float *dist, int64_t n, const nerve_ph_options *o)
+/* The barcodes of a float distance matrix, which duplicates are dropped
+ * from. */
+static int compute(nerve_ph *out, float *dist, int64_t n, const nerve_ph_options *o)
 {
-    int64_t m = n;
-    float *distinct = n >= 2 ? without_duplicates(dist, n, &m) : NULL;
+    int64_t m = n >= 2 ? drop_duplicates(dist, n) : n;
     if (m < 0)
         return nerve_error_set(NERVE_ENOMEM, "persistence: out of memory");
     int rc;
@@ -766,9 +862,8 @@ static int compute(nerve_ph *out, const float *dist, int64_t n, const nerve_ph_o
             rc = nerve_error_set(NERVE_ENOMEM, "persistence: out of memory");
         }
     } else {
-        rc = compute_distinct(out, distinct ? distinct : dist, m, o);
+        rc = compute_distinct(out, dist, m, o);
     }
-    free(distinct);
     if (rc == 0)
         out->points = n;
     return rc;

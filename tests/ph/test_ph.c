@@ -96,6 +96,24 @@ Test(ph, barcodes_equal_ripser)
     }
 }
 
+Test(ph, ties_of_a_lattice_give_ripsers_bars_up_to_dimension_3)
+{
+    nerve_mat x;
+    cr_assert_eq(nerve_mat_read_npy(&x, fixture("ph/lattice.npy")), 0, "%s", nerve_error());
+    char ref[4200];
+    snprintf(ref, sizeof ref, "%s", fixture("ph/lattice.ripser.txt"));
+    nerve_ph_options o;
+    nerve_ph_defaults(&o);
+    o.max_dim = 3;
+    nerve_ph ph;
+    cr_assert_eq(nerve_ph_points(&ph, &x, &o), 0, "%s", nerve_error());
+    for (int d = 0; d <= 3; d++)
+        assert_same_bars(&ph.dgm[d], ref, d, "lattice");
+    cr_assert_gt(ph.dgm[3].n, 0, "the lattice's cubes leave voids");
+    nerve_ph_free(&ph);
+    nerve_mat_free(&x);
+}
+
 Test(ph, a_circle_has_one_long_loop_and_a_threshold_cuts)
 {
     nerve_mat x;
