@@ -13,6 +13,13 @@
  * per-block update buffers; the updates are then applied in block order,
  * each thread applying those aimed at its own points. So the result depends
  * on the seed only, not on the thread count.
+ *
+ * Memory: the join runs a batch of blocks at a time, whose updates are
+ * applied before the next batch joins, so only one batch's updates are
+ * held (a whole round's took gigabytes at 60,000 x 784, k = 90). The lists
+ * are the same as if the round's updates were all applied at the end: a
+ * later batch's join, seeing lists the earlier batches improved, leaves out
+ * only updates the lists would refuse anyway.
  */
 #include <math.h>
 #include <omp.h>
@@ -21,7 +28,7 @@
 
 #include "knn_internal.h"
 
-enum { JOIN_BLOCK = 1024, MAX_ROUNDS = 12 };
+enum { JOIN_BLOCK = 256, JOIN_BATCH = 16, MAX_ROUNDS = 12 };
 static const double DELTA = 0.001;
 /* nerve_knn_build goes exact below this much pairwise work (N^2 d). */
 static const double EXACT_BUILD_LIMIT = 2e11;
@@ -214,33 +221,45 @@ static int join_point(updates *U, const lists *L, const candidates *fresh, const
     return 0;
 }
 
-/* One round: join, then apply in block order; returns the changes or < 0. */
-static int64_t round_of_descent(lists *L, const candidates *fresh, const candidates *old, const nerve_mat *x,
-                                updates *blocks, int64_t n_blocks)
+/* Applies a batch's updates in block order, each thread those aimed at its
+ * own points; returns the changes. */
+static int64_t apply_updates(lists *L, const updates *batch, int64_t count)
 {
-    int64_t n = L->n;
-    int failed = 0;
-    #pragma omp parallel for schedule(dynamic, 1) reduction(|:failed)
-    for (int64_t b = 0; b < n_blocks; b++) {
-        blocks[b].n = 0;
-        int64_t end = (b + 1) * JOIN_BLOCK < n ? (b + 1) * JOIN_BLOCK : n;
-        for (int64_t i = b * JOIN_BLOCK; i < end && !failed; i++)
-            failed = join_point(&blocks[b], L, fresh, old, x, i) < 0;
-    }
-    if (failed)
-        return -1;
     int64_t changes = 0;
     #pragma omp parallel reduction(+:changes)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        for (int64_t b = 0; b < n_blocks; b++)
-            for (int64_t e = 0; e < blocks[b].n; e++) {
-                const update *u = &blocks[b].u[e];
+        for (int64_t b = 0; b < count; b++)
+            for (int64_t e = 0; e < batch[b].n; e++) {
+                const update *u = &batch[b].u[e];
                 if (u->a % nt == t)
                     changes += list_try(L, u->a, u->d, u->b);
                 if (u->b % nt == t)
                     changes += list_try(L, u->b, u->d, u->a);
             }
+    }
+    return changes;
+}
+
+/* One round: the blocks joined and applied a batch at a time (batch holds
+ * JOIN_BATCH update buffers); returns the changes or < 0. */
+static int64_t round_of_descent(lists *L, const candidates *fresh, const candidates *old, const nerve_mat *x,
+                                updates *batch)
+{
+    int64_t n = L->n, n_blocks = (n + JOIN_BLOCK - 1) / JOIN_BLOCK, changes = 0;
+    for (int64_t first = 0; first < n_blocks; first += JOIN_BATCH) {
+        int64_t count = n_blocks - first < JOIN_BATCH ? n_blocks - first : JOIN_BATCH;
+        int failed = 0;
+        #pragma omp parallel for schedule(dynamic, 1) reduction(|:failed)
+        for (int64_t b = 0; b < count; b++) {
+            batch[b].n = 0;
+            int64_t start = (first + b) * JOIN_BLOCK, end = start + JOIN_BLOCK < n ? start + JOIN_BLOCK : n;
+            for (int64_t i = start; i < end && !failed; i++)
+                failed = join_point(&batch[b], L, fresh, old, x, i) < 0;
+        }
+        if (failed)
+            return -1;
+        changes += apply_updates(L, batch, count);
     }
     return changes;
 }
@@ -415,23 +434,22 @@ int nerve_knn_descent(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_
         rc = knn_unit_rows(&unit, points);
         x = &unit;
     }
-    int64_t n_blocks = (n + JOIN_BLOCK - 1) / JOIN_BLOCK;
     lists L = { n, k, malloc((size_t)(n * k) * sizeof(float)), malloc((size_t)(n * k) * sizeof(int32_t)),
                 malloc((size_t)(n * k)) };
     candidates fresh = { k, malloc((size_t)(n * k) * sizeof(int32_t)), malloc((size_t)(n * k) * sizeof(float)) };
     candidates old = { k, malloc((size_t)(n * k) * sizeof(int32_t)), malloc((size_t)(n * k) * sizeof(float)) };
-    updates *blocks = calloc((size_t)n_blocks, sizeof *blocks);
+    updates *batch = calloc(JOIN_BATCH, sizeof *batch);
     out->index = malloc((size_t)(n * k) * sizeof *out->index);
     out->dist = malloc((size_t)(n * k) * sizeof *out->dist);
     if (rc == 0 && (!L.dist || !L.index || !L.fresh || !fresh.index || !fresh.prio || !old.index || !old.prio ||
-                    !blocks || !out->index || !out->dist))
+                    !batch || !out->index || !out->dist))
         rc = nerve_error_set(NERVE_ENOMEM, "knn descent: out of memory");
     if (rc == 0) {
         if (initial_lists(&L, x, seed) < 0)
             rc = nerve_error_set(NERVE_ENOMEM, "knn descent: out of memory");
         for (int round = 0; round < MAX_ROUNDS && rc == 0; round++) {
             draw_candidates(&fresh, &old, &L, seed, round);
-            int64_t changes = round_of_descent(&L, &fresh, &old, x, blocks, n_blocks);
+            int64_t changes = round_of_descent(&L, &fresh, &old, x, batch);
             if (changes < 0)
                 rc = nerve_error_set(NERVE_ENOMEM, "knn descent: out of memory");
             else if ((double)changes <= DELTA * (double)n * (double)k)
@@ -443,9 +461,9 @@ int nerve_knn_descent(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_
         out->k = k;
         finish(out, &L, points, metric);
     }
-    for (int64_t b = 0; blocks && b < n_blocks; b++)
-        free(blocks[b].u);
-    free(blocks);
+    for (int64_t b = 0; batch && b < JOIN_BATCH; b++)
+        free(batch[b].u);
+    free(batch);
     free(L.dist);
     free(L.index);
     free(L.fresh);
