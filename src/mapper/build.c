@@ -211,24 +211,53 @@ static double pair_work(const nerve_cover *c, int64_t d)
     return w;
 }
 
-/* Clusters every element with at least min_samples points. Elements are
- * the parallel work items, except for exact DBSCAN, whose radius search
- * is parallel inside each element. */
+/* The elements by decreasing size (NULL when out of memory): taken in this
+ * order, the threads finish together. */
+static int64_t *largest_first(const nerve_cover *c)
+{
+    int64_t m = c->n_elements, *order = malloc((size_t)m * sizeof *order + 1);
+    for (int64_t i = 0; order && i < m; i++) {   /* insertion sort: tens of elements */
+        int64_t size = c->start[i + 1] - c->start[i], at = i;
+        for (; at > 0 && c->start[order[at - 1] + 1] - c->start[order[at - 1]] < size; at--)
+            order[at] = order[at - 1];
+        order[at] = i;
+    }
+    return order;
+}
+
+/* Whether the elements themselves should be the parallel work items: yes
+ * unless exact DBSCAN meets an element holding more than a thread's share
+ * of the pairs, whose radius search then runs on every thread instead. */
+static int elements_in_parallel(const nerve_cover *c, const element_job *job)
+{
+    if (job->p->cluster != NERVE_CLUSTER_DBSCAN || job->nn)
+        return 1;
+    double largest = 0;
+    for (int64_t e = 0; e < c->n_elements; e++) {
+        double n = (double)(c->start[e + 1] - c->start[e]);
+        largest = n * n > largest ? n * n : largest;
+    }
+    return largest * nerve_threads() <= pair_work(c, 1);
+}
+
+/* Clusters every element with at least min_samples points, the largest
+ * first. */
 static int cluster_cover(int32_t *labels, int64_t *n_clusters, const nerve_cover *c, const element_job *job,
                          nerve_progress *bar)
 {
-    int64_t m = c->n_elements, done = 0;
-    int parallel_elements = job->p->cluster != NERVE_CLUSTER_DBSCAN || job->nn;
+    int64_t m = c->n_elements, done = 0, *order = largest_first(c);
+    if (!order)
+        return nerve_error_set(NERVE_ENOMEM, "mapper: out of memory");
     int rc = 0;
     char message[512] = "";   /* errors are per thread: carried out of the region */
-    #pragma omp parallel if (parallel_elements)
+    #pragma omp parallel if (elements_in_parallel(c, job))
     {
         int32_t *local = job->nn ? malloc((size_t)job->x->rows * sizeof *local) : NULL;
         for (int64_t i = 0; local && i < job->x->rows; i++)
             local[i] = -1;
         #pragma omp for schedule(dynamic, 1)
-        for (int64_t e = 0; e < m; e++) {
-            int64_t s = c->start[e], n = c->start[e + 1] - s, r = 0;
+        for (int64_t k = 0; k < m; k++) {
+            int64_t e = order[k], s = c->start[e], n = c->start[e + 1] - s, r = 0;
             if (n >= job->p->min_samples && rc == 0)
                 r = job->nn && !local ? nerve_error_set(NERVE_ENOMEM, "mapper: out of memory")
                                       : cluster_element(labels + s, c->points + s, n, job, local);
@@ -244,6 +273,7 @@ static int cluster_cover(int32_t *labels, int64_t *n_clusters, const nerve_cover
         }
         free(local);
     }
+    free(order);
     return rc < 0 ? nerve_error_set(rc, "%s", message) : 0;
 }
 
