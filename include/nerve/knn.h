@@ -67,6 +67,18 @@ typedef struct nerve_radius {
 int  nerve_knn_radius(nerve_radius *out, const nerve_mat *points, double radius, nerve_metric metric);
 void nerve_radius_free(nerve_radius *r);
 
+/* The same neighbourhoods as pairs of distinct points, each pair once:
+ * (ij[2 e], ij[2 e + 1]) with i < j, in an order that does not depend on
+ * the thread count. No lists are laid out: half the memory, and what
+ * DBSCAN needs. */
+typedef struct nerve_pairs {
+    int64_t  n;
+    int32_t *ij;
+} nerve_pairs;
+
+int  nerve_knn_radius_pairs(nerve_pairs *out, const nerve_mat *points, double radius, nerve_metric metric);
+void nerve_pairs_free(nerve_pairs *p);
+
 /* The naive twin: every distance computed directly, for the tests. */
 int  nerve_knn_naive(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_metric metric);
 

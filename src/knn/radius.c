@@ -1,9 +1,9 @@
 /*
  * radius.c — every point's neighbours within a radius, by blocked GEMM over
  * the upper triangle of the distance matrix. Row blocks are the OpenMP work
- * items; each emits its pairs (i < j) in row order, and the pairs are then
- * laid out symmetrically, so every list comes out ascending whatever the
- * thread count.
+ * items; each emits its pairs (i < j) in row order, and the blocks are
+ * joined in order; as lists, the pairs are then laid out symmetrically, so
+ * every list comes out ascending whatever the thread count.
  */
 #include <cblas.h>
 #include <math.h>
@@ -19,6 +19,12 @@ void nerve_radius_free(nerve_radius *r)
     free(r->start);
     free(r->index);
     memset(r, 0, sizeof *r);
+}
+
+void nerve_pairs_free(nerve_pairs *p)
+{
+    free(p->ij);
+    memset(p, 0, sizeof *p);
 }
 
 /* A growable list of pairs (i, j), i < j. */
@@ -102,48 +108,25 @@ static int block_pairs(pairs *out, float *g, const nerve_mat *p, const float *no
     return 0;
 }
 
-/* Lays the pairs out as symmetric lists with each point itself included. */
-static int lay_out(nerve_radius *out, int64_t n, const pairs *blocks, int64_t n_blocks)
+/* Joins the blocks' pairs in block order, freeing each once copied. */
+static int join_blocks(nerve_pairs *out, pairs *blocks, int64_t n_blocks)
 {
-    out->n = n;
-    out->start = calloc((size_t)n + 1, sizeof *out->start);
-    int64_t total = n;
+    int64_t total = 0;
     for (int64_t b = 0; b < n_blocks; b++)
-        total += 2 * blocks[b].n;
-    out->index = malloc((size_t)total * sizeof *out->index);
-    int64_t *fill = malloc((size_t)n * sizeof *fill);
-    if (!out->start || !out->index || !fill) {
-        free(fill);
+        total += blocks[b].n;
+    out->ij = malloc((size_t)total * 2 * sizeof *out->ij + 1);
+    if (!out->ij)
         return -1;
+    for (int64_t b = 0; b < n_blocks; b++) {
+        memcpy(out->ij + 2 * out->n, blocks[b].ij, (size_t)blocks[b].n * 2 * sizeof *out->ij);
+        out->n += blocks[b].n;
+        free(blocks[b].ij);
+        blocks[b].ij = NULL;
     }
-    for (int64_t i = 0; i < n; i++)
-        out->start[i + 1] = 1;
-    for (int64_t b = 0; b < n_blocks; b++)
-        for (int64_t e = 0; e < blocks[b].n; e++) {
-            out->start[blocks[b].ij[2 * e] + 1]++;
-            out->start[blocks[b].ij[2 * e + 1] + 1]++;
-        }
-    for (int64_t i = 0; i < n; i++)
-        out->start[i + 1] += out->start[i];
-    memcpy(fill, out->start, (size_t)n * sizeof *fill);
-    /* Row i's pairs come after every pair (j, i), j < i: so each list is
-     * its smaller neighbours, itself, then its larger ones, all ascending. */
-    int64_t next_self = 0;
-    for (int64_t b = 0; b < n_blocks; b++)
-        for (int64_t e = 0; e < blocks[b].n; e++) {
-            int32_t i = blocks[b].ij[2 * e], j = blocks[b].ij[2 * e + 1];
-            for (; next_self <= i; next_self++)
-                out->index[fill[next_self]++] = (int32_t)next_self;
-            out->index[fill[i]++] = j;
-            out->index[fill[j]++] = i;
-        }
-    for (; next_self < n; next_self++)
-        out->index[fill[next_self]++] = (int32_t)next_self;
-    free(fill);
     return 0;
 }
 
-int nerve_knn_radius(nerve_radius *out, const nerve_mat *points, double radius, nerve_metric metric)
+int nerve_knn_radius_pairs(nerve_pairs *out, const nerve_mat *points, double radius, nerve_metric metric)
 {
     memset(out, 0, sizeof *out);
     int64_t n = points->rows;
@@ -177,7 +160,7 @@ int nerve_knn_radius(nerve_radius *out, const nerve_mat *points, double radius, 
                     failed = 1;
             free(g);
         }
-        if (failed || lay_out(out, n, blocks, n_blocks) < 0)
+        if (failed || join_blocks(out, blocks, n_blocks) < 0)
             rc = nerve_error_set(NERVE_ENOMEM, "radius search: out of memory");
     }
     for (int64_t b = 0; blocks && b < n_blocks; b++)
@@ -186,6 +169,53 @@ int nerve_knn_radius(nerve_radius *out, const nerve_mat *points, double radius, 
     free(norm);
     nerve_mat_free(&unit);
     if (rc < 0)
+        nerve_pairs_free(out);
+    return rc;
+}
+
+/* Lays the pairs out as symmetric lists with each point itself included. */
+static int lay_out(nerve_radius *out, int64_t n, const nerve_pairs *p)
+{
+    out->n = n;
+    out->start = calloc((size_t)n + 1, sizeof *out->start);
+    out->index = malloc((size_t)(n + 2 * p->n) * sizeof *out->index);
+    int64_t *fill = malloc((size_t)n * sizeof *fill + 1);
+    if (!out->start || !out->index || !fill) {
+        free(fill);
+        return -1;
+    }
+    for (int64_t i = 0; i < n; i++)
+        out->start[i + 1] = 1;
+    for (int64_t e = 0; e < 2 * p->n; e++)
+        out->start[p->ij[e] + 1]++;
+    for (int64_t i = 0; i < n; i++)
+        out->start[i + 1] += out->start[i];
+    memcpy(fill, out->start, (size_t)n * sizeof *fill);
+    /* Row i's pairs come after every pair (j, i), j < i: so each list is
+     * its smaller neighbours, itself, then its larger ones, all ascending. */
+    int64_t next_self = 0;
+    for (int64_t e = 0; e < p->n; e++) {
+        int32_t i = p->ij[2 * e], j = p->ij[2 * e + 1];
+        for (; next_self <= i; next_self++)
+            out->index[fill[next_self]++] = (int32_t)next_self;
+        out->index[fill[i]++] = j;
+        out->index[fill[j]++] = i;
+    }
+    for (; next_self < n; next_self++)
+        out->index[fill[next_self]++] = (int32_t)next_self;
+    free(fill);
+    return 0;
+}
+
+int nerve_knn_radius(nerve_radius *out, const nerve_mat *points, double radius, nerve_metric metric)
+{
+    memset(out, 0, sizeof *out);
+    nerve_pairs p;
+    int rc = nerve_knn_radius_pairs(&p, points, radius, metric);
+    if (rc == 0 && lay_out(out, points->rows, &p) < 0) {
         nerve_radius_free(out);
+        rc = nerve_error_set(NERVE_ENOMEM, "radius search: out of memory");
+    }
+    nerve_pairs_free(&p);
     return rc;
 }

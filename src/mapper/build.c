@@ -166,6 +166,22 @@ static void dedupe_lists(nerve_radius *nb)
     nb->start[nb->n] = at;
 }
 
+/* The pairs (i, j), i < j, of neighbourhood lists. */
+static int pairs_of_lists(nerve_pairs *out, const nerve_radius *nb)
+{
+    out->n = 0;
+    out->ij = malloc((size_t)nb->start[nb->n] * 2 * sizeof *out->ij + 1);
+    if (!out->ij)
+        return nerve_error_set(NERVE_ENOMEM, "mapper: out of memory");
+    for (int64_t i = 0; i < nb->n; i++)
+        for (int64_t e = nb->start[i]; e < nb->start[i + 1]; e++)
+            if (nb->index[e] > i) {
+                out->ij[2 * out->n] = (int32_t)i;
+                out->ij[2 * out->n++ + 1] = nb->index[e];
+            }
+    return 0;
+}
+
 typedef struct element_job {
     const nerve_mat          *x;
     const nerve_mapper_params *p;
@@ -180,21 +196,24 @@ static int64_t cluster_element(int32_t *labels, const int64_t *rows, int64_t n, 
 {
     const nerve_mapper_params *p = job->p;
     nerve_radius nb = { 0 };
+    nerve_pairs pairs = { 0 };
     nerve_mat sub = { 0 };
     int64_t rc;
     if (p->cluster == NERVE_CLUSTER_DBSCAN && job->nn) {
         if ((rc = knn_lists(&nb, rows, n, job->nn, job->eps, local)) < 0)
             return rc;
         dedupe_lists(&nb);
-        rc = mapper_dbscan(labels, &nb, p->min_samples);
+        if ((rc = pairs_of_lists(&pairs, &nb)) == 0)
+            rc = mapper_dbscan(labels, n, &pairs, p->min_samples);
     } else if ((rc = gather_rows(&sub, job->x, rows, n)) == 0) {
         if (p->cluster != NERVE_CLUSTER_DBSCAN)
             rc = mapper_linkage(labels, &sub, p->metric, p->cluster == NERVE_CLUSTER_LINKAGE ? p->distance : -1,
                                 p->gap_bins);
-        else if ((rc = nerve_knn_radius(&nb, &sub, job->eps, p->metric)) == 0)
-            rc = mapper_dbscan(labels, &nb, p->min_samples);
+        else if ((rc = nerve_knn_radius_pairs(&pairs, &sub, job->eps, p->metric)) == 0)
+            rc = mapper_dbscan(labels, n, &pairs, p->min_samples);
     }
     nerve_radius_free(&nb);
+    nerve_pairs_free(&pairs);
     nerve_mat_free(&sub);
     return rc;
 }

@@ -26,59 +26,68 @@ int nerve_cluster_parse(const char *s, nerve_cluster_kind *k)
 
 /* ---- DBSCAN ------------------------------------------------------------- */
 
-typedef struct stack {
-    int32_t *v;
-    int64_t  n, cap;
-} stack;
-
-static int stack_push(stack *s, int32_t v)
+/* Union-find (DBSCAN's core components, single linkage's cut): the root
+ * of x, halving the path. */
+static int32_t find_root(int32_t *up, int32_t x)
 {
-    if (s->n == s->cap) {
-        int64_t cap = s->cap ? 2 * s->cap : 256;
-        int32_t *nv = realloc(s->v, (size_t)cap * sizeof *nv);
-        if (!nv)
-            return -1;
-        s->v = nv;
-        s->cap = cap;
+    while (up[x] != x) {
+        up[x] = up[up[x]];
+        x = up[x];
     }
-    s->v[s->n++] = v;
-    return 0;
+    return x;
 }
 
-/* scikit-learn's dbscan_inner, step for step: clusters are numbered in the
- * order of their first core point, and a border point joins the first
- * cluster whose depth-first search reaches it. */
-int64_t mapper_dbscan(int32_t *labels, const nerve_radius *nb, int64_t min_samples)
+/* scikit-learn's DBSCAN labels, from the pairs within eps rather than by its
+ * depth-first search over neighbour lists, which gives the same: a point
+ * is core when its neighbourhood (itself included) holds min_samples
+ * points; clusters are the components of core points joined by pairs,
+ * numbered in the order of their first core point (the search starts a
+ * cluster there and finishes it before the next); a border point joins the
+ * first numbered of the clusters its core neighbours are in; the rest is
+ * noise (-1). */
+int64_t mapper_dbscan(int32_t *labels, int64_t n, const nerve_pairs *pairs, int64_t min_samples)
 {
-    int64_t n = nb->n, label = 0;
-    stack s = { 0 };
-    for (int64_t i = 0; i < n; i++)
-        labels[i] = -1;
-    for (int64_t first = 0; first < n; first++) {
-        if (labels[first] != -1 || nb->start[first + 1] - nb->start[first] < min_samples)
-            continue;
-        int64_t i = first;
-        for (;;) {
-            if (labels[i] == -1) {
-                labels[i] = (int32_t)label;
-                if (nb->start[i + 1] - nb->start[i] >= min_samples)
-                    for (int64_t e = nb->start[i]; e < nb->start[i + 1]; e++)
-                        if (labels[nb->index[e]] == -1 && stack_push(&s, nb->index[e]) < 0) {
-                            free(s.v);
-                            return nerve_error_set(NERVE_ENOMEM, "dbscan: out of memory");
-                        }
-            }
-            if (s.n == 0)
-                break;
-            i = s.v[--s.n];
+    int32_t *degree = malloc((size_t)n * sizeof *degree + 1), *up = malloc((size_t)n * sizeof *up + 1);
+    if (!degree || !up) {
+        free(degree);
+        free(up);
+        return nerve_error_set(NERVE_ENOMEM, "dbscan: out of memory");
+    }
+    const int32_t *ij = pairs->ij;
+    for (int64_t i = 0; i < n; i++) {
+        degree[i] = 1;
+        up[i] = (int32_t)i;
+    }
+    for (int64_t e = 0; e < 2 * pairs->n; e++)
+        degree[ij[e]]++;
+    for (int64_t e = 0; e < pairs->n; e++)
+        if (degree[ij[2 * e]] >= min_samples && degree[ij[2 * e + 1]] >= min_samples) {
+            int32_t a = find_root(up, ij[2 * e]), b = find_root(up, ij[2 * e + 1]);
+            up[a > b ? a : b] = a < b ? a : b;   /* the root is the component's first point */
         }
-        label++;
+    /* Roots come first in their components, so numbering core points in
+     * index order numbers each cluster at its first core point. */
+    int64_t clusters = 0;
+    for (int64_t i = 0; i < n; i++) {
+        labels[i] = INT32_MAX;
+        if (degree[i] >= min_samples)
+            labels[i] = up[i] == i ? (int32_t)clusters++ : labels[find_root(up, (int32_t)i)];
     }
-    free(s.v);
-    return label;
+    for (int64_t e = 0; e < pairs->n; e++) {
+        int32_t a = ij[2 * e], b = ij[2 * e + 1];
+        int core_a = degree[a] >= min_samples, core_b = degree[b] >= min_samples;
+        if (core_a && !core_b && labels[a] < labels[b])
+            labels[b] = labels[a];
+        else if (core_b && !core_a && labels[b] < labels[a])
+            labels[a] = labels[b];
+    }
+    for (int64_t i = 0; i < n; i++)
+        if (labels[i] == INT32_MAX)
+            labels[i] = -1;
+    free(degree);
+    free(up);
+    return clusters;
 }
-
-/* ---- single linkage ----------------------------------------------------- */
 
 /* Prim's minimum spanning tree over the complete graph: parent[i] and the
  * edge height[i] join point i (i > 0 in tree order) to the tree. */
@@ -119,15 +128,6 @@ static int spanning_tree(int32_t *parent, double *height, const nerve_mat *x, ne
     free(best);
     free(in);
     return 0;
-}
-
-static int64_t find_root(int32_t *up, int64_t i)
-{
-    while (up[i] != i) {
-        up[i] = up[up[i]];
-        i = up[i];
-    }
-    return i;
 }
 
 /* The gap heuristic of Singh, Mémoli and Carlsson (2007): histogram the
