@@ -118,7 +118,8 @@ static int join_blocks(nerve_pairs *out, pairs *blocks, int64_t n_blocks)
     if (!out->ij)
         return -1;
     for (int64_t b = 0; b < n_blocks; b++) {
-        memcpy(out->ij + 2 * out->n, blocks[b].ij, (size_t)blocks[b].n * 2 * sizeof *out->ij);
+        if (blocks[b].n > 0)
+            memcpy(out->ij + 2 * out->n, blocks[b].ij, (size_t)blocks[b].n * 2 * sizeof *out->ij);
         out->n += blocks[b].n;
         free(blocks[b].ij);
         blocks[b].ij = NULL;
