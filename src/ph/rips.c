@@ -555,7 +555,7 @@ static simplex pivot(heap *q)
  * stored once reduced; an emergent pair's column stores none. */
 typedef struct reduction {
     int64_t *start, *items;
-    int64_t  n_items, cap_items, n_cols;
+    int64_t  n_items, cap_items;
     double  *diam;   /* the simplices of items, diameters alongside */
 } reduction;
 
@@ -654,19 +654,20 @@ static simplex reduce_column(work *w, const rips *r, int dim, const column *cols
 static int reduce_dimension(pairs *p, const rips *r, int dim, const column *cols, int64_t n_cols, pivot_map *paired)
 {
     work w = { malloc((size_t)r->n * sizeof *w.buf), { 0 }, { 0 } };
-    reduction red = { malloc((size_t)(n_cols + 1) * sizeof *red.start), NULL, 0, 0, 0, NULL };
+    reduction red = { malloc((size_t)(n_cols + 1) * sizeof *red.start), NULL, 0, 0, NULL };
     simplex *chain_out = NULL;
     int64_t chain_cap = 0;
     int rc = w.buf && red.start ? 0 : -1;
+    if (rc == 0)
+        red.start[0] = 0;
     for (int64_t j = 0; j < n_cols && rc == 0; j++) {
         simplex s = cols[j].s;
         w.column.n = w.chain.n = 0;
-        red.start[j] = red.n_items;
+        red.start[j + 1] = red.n_items;   /* nothing stored unless it gets a pivot */
         if (cols[j].emergent >= 0 && map_get(paired, cols[j].emergent) < 0) {
             /* An emergent pair: the coboundary's pivot is this coface of the
              * same diameter, which no column owns; zero persistence. */
             rc = map_put(paired, cols[j].emergent, j);
-            red.start[j + 1] = red.n_items;
             continue;
         }
         if ((rc = add_simplex(&w, r, s, dim)) < 0)
@@ -674,7 +675,6 @@ static int reduce_dimension(pairs *p, const rips *r, int dim, const column *cols
         simplex piv = reduce_column(&w, r, dim, cols, &red, paired, &rc);
         if (rc < 0)
             break;
-        red.start[j + 1] = red.n_items;
         if (piv.index < 0) {
             rc = pairs_push(p, s.diam, INFINITY);
             continue;
