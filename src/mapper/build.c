@@ -89,96 +89,40 @@ static int gather_rows(nerve_mat *out, const nerve_mat *x, const int64_t *rows, 
     return rc;
 }
 
-/* Neighbourhood lists inside an element from the global kNN graph: the
- * pairs within eps with both ends inside, made symmetric, each point's own
- * entry included. local maps a global index to its place in the element
- * (-1 outside) and is left as it was found. */
-static int knn_lists(nerve_radius *out, const int64_t *rows, int64_t n, const nerve_knn *nn, double eps,
-                     int32_t *local)
+/* Whether b's kNN list holds a within eps. */
+static int listed_within(const nerve_knn *nn, int64_t b, int64_t a, double eps)
 {
-    memset(out, 0, sizeof *out);
-    for (int64_t i = 0; i < n; i++)
-        local[rows[i]] = (int32_t)i;
-    out->n = n;
-    out->start = calloc((size_t)n + 1, sizeof *out->start);
-    int64_t *fill = malloc((size_t)n * sizeof *fill + 1);
-    int rc = out->start && fill ? 0 : -1;
-    for (int pass = 0; rc == 0 && pass < 2; pass++) {
-        if (pass == 1) {
-            for (int64_t i = 0; i < n; i++)
-                out->start[i + 1] += out->start[i];
-            memcpy(fill, out->start, (size_t)n * sizeof *fill);
-            out->index = malloc((size_t)out->start[n] * sizeof *out->index + 1);
-            if (!out->index) {
-                rc = -1;
-                break;
-            }
-        }
-        for (int64_t i = 0; i < n; i++) {
-            if (pass == 0)
-                out->start[i + 1]++;
-            else
-                out->index[fill[i]++] = (int32_t)i;
-            for (int64_t j = 0; j < nn->k; j++) {
-                int64_t g = nn->index[rows[i] * nn->k + j];
-                if (local[g] < 0 || nn->dist[rows[i] * nn->k + j] > eps)
-                    continue;
-                if (pass == 0) {
-                    out->start[i + 1]++;
-                    out->start[local[g] + 1]++;
-                } else {
-                    out->index[fill[i]++] = local[g];
-                    out->index[fill[local[g]]++] = (int32_t)i;
-                }
-            }
-        }
-    }
-    for (int64_t i = 0; i < n; i++)
-        local[rows[i]] = -1;
-    free(fill);
-    if (rc < 0) {
-        nerve_radius_free(out);
-        return nerve_error_set(NERVE_ENOMEM, "mapper: out of memory");
-    }
+    for (int64_t j = 0; j < nn->k; j++)
+        if (nn->index[b * nn->k + j] == a)
+            return nn->dist[b * nn->k + j] <= eps;
     return 0;
 }
 
-/* Sorts each list and drops repeats (a pair found from both ends). */
-static void dedupe_lists(nerve_radius *nb)
-{
-    int64_t at = 0;
-    for (int64_t i = 0; i < nb->n; i++) {
-        int64_t s = nb->start[i], e = nb->start[i + 1];
-        for (int64_t a = s + 1; a < e; a++) {   /* insertion sort: lists are short */
-            int32_t v = nb->index[a];
-            int64_t b = a - 1;
-            while (b >= s && nb->index[b] > v) {
-                nb->index[b + 1] = nb->index[b];
-                b--;
-            }
-            nb->index[b + 1] = v;
-        }
-        nb->start[i] = at;
-        for (int64_t a = s; a < e; a++)
-            if (a == s || nb->index[a] != nb->index[a - 1])
-                nb->index[at++] = nb->index[a];
-    }
-    nb->start[nb->n] = at;
-}
-
-/* The pairs (i, j), i < j, of neighbourhood lists. */
-static int pairs_of_lists(nerve_pairs *out, const nerve_radius *nb)
+/* The pairs within eps inside an element from the global kNN graph, each
+ * once whether found from one end or both (then from the end first in the
+ * element), in element indices, smaller first. local maps a global index
+ * to its place in the element (-1 outside) and is left as it was found. */
+static int knn_pairs(nerve_pairs *out, const int64_t *rows, int64_t n, const nerve_knn *nn, double eps,
+                     int32_t *local)
 {
     out->n = 0;
-    out->ij = malloc((size_t)nb->start[nb->n] * 2 * sizeof *out->ij + 1);
+    out->ij = malloc((size_t)(n * nn->k) * 2 * sizeof *out->ij + 1);
     if (!out->ij)
         return nerve_error_set(NERVE_ENOMEM, "mapper: out of memory");
-    for (int64_t i = 0; i < nb->n; i++)
-        for (int64_t e = nb->start[i]; e < nb->start[i + 1]; e++)
-            if (nb->index[e] > i) {
-                out->ij[2 * out->n] = (int32_t)i;
-                out->ij[2 * out->n++ + 1] = nb->index[e];
-            }
+    for (int64_t i = 0; i < n; i++)
+        local[rows[i]] = (int32_t)i;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < nn->k; j++) {
+            int64_t g = nn->index[rows[i] * nn->k + j];
+            if (g == rows[i] || local[g] < 0 || nn->dist[rows[i] * nn->k + j] > eps)
+                continue;
+            if (local[g] < i && listed_within(nn, g, rows[i], eps))
+                continue;   /* made from g's end */
+            out->ij[2 * out->n] = (int32_t)(local[g] < i ? local[g] : i);
+            out->ij[2 * out->n++ + 1] = (int32_t)(local[g] < i ? i : local[g]);
+        }
+    for (int64_t i = 0; i < n; i++)
+        local[rows[i]] = -1;
     return 0;
 }
 
@@ -195,15 +139,11 @@ static int64_t cluster_element(int32_t *labels, const int64_t *rows, int64_t n, 
                                int32_t *local)
 {
     const nerve_mapper_params *p = job->p;
-    nerve_radius nb = { 0 };
     nerve_pairs pairs = { 0 };
     nerve_mat sub = { 0 };
     int64_t rc;
     if (p->cluster == NERVE_CLUSTER_DBSCAN && job->nn) {
-        if ((rc = knn_lists(&nb, rows, n, job->nn, job->eps, local)) < 0)
-            return rc;
-        dedupe_lists(&nb);
-        if ((rc = pairs_of_lists(&pairs, &nb)) == 0)
+        if ((rc = knn_pairs(&pairs, rows, n, job->nn, job->eps, local)) == 0)
             rc = mapper_dbscan(labels, n, &pairs, p->min_samples);
     } else if ((rc = gather_rows(&sub, job->x, rows, n)) == 0) {
         if (p->cluster != NERVE_CLUSTER_DBSCAN)
@@ -212,7 +152,6 @@ static int64_t cluster_element(int32_t *labels, const int64_t *rows, int64_t n, 
         else if ((rc = nerve_knn_radius_pairs(&pairs, &sub, job->eps, p->metric)) == 0)
             rc = mapper_dbscan(labels, n, &pairs, p->min_samples);
     }
-    nerve_radius_free(&nb);
     nerve_pairs_free(&pairs);
     nerve_mat_free(&sub);
     return rc;
