@@ -27,6 +27,12 @@
 #include "nerve/core.h"
 #include "ph_internal.h"
 
+/* eps scaling stops at this fraction of the largest cost: a price (a few
+ * times that cost at most) still rises by eps in double, so a bidding war
+ * among equal choices (equal diagrams, repeated points) ends, where a
+ * smaller eps would leave the prices as they are and the war endless. */
+static const double EPS_FLOOR = 1e-13;
+
 /* ---- heaps of items by price ---------------------------------------------- */
 
 /* Items first .. first + n - 1 in a min-heap by price; prices only rise. */
@@ -300,8 +306,7 @@ int ph_wasserstein_auction(double *out, const ph_point *a, int64_t n1, const ph_
         auction_round(&s, eps, ceiling);
         cost = assignment_cost(&s);
         double bound = dual_bound(&s);
-        /* Done within delta, or eps so small that n eps is rounding. */
-        if (cost <= (1 + delta) * bound || (double)s.n * eps <= 1e-15 * ceiling)
+        if (cost <= (1 + delta) * bound || eps / 5 < EPS_FLOOR * ceiling)
             break;
         eps /= 5;
     }

@@ -334,6 +334,27 @@ Test(ph, auction_wasserstein_is_within_its_bound_of_the_exact_one)
     }
 }
 
+Test(ph, auction_ends_on_equal_diagrams_and_repeated_points)
+{
+    /* Every point ties with its copy: prices rise by eps alone, which must
+     * stay above their rounding (this used to bid forever). */
+    nerve_rng r;
+    nerve_rng_seed(&r, 12);
+    ph_point p[600];
+    double birth[600], death[600];
+    for (int zero_births = 0; zero_births < 2; zero_births++) {
+        random_points(p, 600, &r, zero_births);
+        for (int i = 0; i < 600; i++)
+            birth[i] = p[i].b, death[i] = p[i].d;
+        nerve_diagram a = { 600, birth, death };
+        for (double q = 1; q <= 2; q++) {
+            double w;
+            cr_assert_eq(nerve_diagram_wasserstein_within(&w, &a, &a, q, 0.001), 0);
+            cr_assert(w <= 1e-6, "q %g: %.17g between a diagram and itself", q, w);
+        }
+    }
+}
+
 Test(ph, bad_diagrams)
 {
     double birth[2] = { 0.5, 0.2 }, death[2] = { 0.4, 0.9 };
