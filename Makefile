@@ -8,7 +8,10 @@
 
 BUILD   ?= build
 CC      ?= gcc
-PKGS    := libzip jansson stb zlib libprotobuf-c openblas lapacke fftw3 libmicrohttpd
+# LINKED are linked; LOADED are opened by the first call into them
+# (src/*/lazy_*.c), so a command loads only what it uses.
+LINKED  := jansson stb zlib libprotobuf-c
+LOADED  := libzip openblas lapacke fftw3 libmicrohttpd
 ONNX_PROTO ?= /usr/include/onnx/onnx.proto
 WERROR  ?= -Werror
 CFLAGS  ?= -O3 -g
@@ -23,8 +26,8 @@ endif
 
 # Recursive (=) so pkg-config runs only when something is compiled, after
 # `make deps` had its chance to install the packages.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+PKG_CFLAGS = $(shell pkg-config --cflags $(LINKED) $(LOADED))
+PKG_LIBS   = $(shell pkg-config --libs $(LINKED))
 ALL_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(WERROR) -fopenmp \
              -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
 LDLIBS     = $(PKG_LIBS) -lm

@@ -14,7 +14,7 @@ scripts/install-deps.sh scripts/peer-packages.txt
 make --no-print-directory -s build/libnerve.a
 mkdir -p bench/data build/bench
 cc -O2 -fopenmp -Iinclude bench/nn_throughput.c build/libnerve.a \
-   $(pkg-config --libs libzip jansson stb zlib libprotobuf-c openblas lapacke fftw3) -lm -o build/bench/nn_throughput
+   $(pkg-config --libs jansson stb zlib libprotobuf-c) -lm -o build/bench/nn_throughput
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
 /usr/bin/python3 - "$threads" "$runs" <<'PY'
 import os, subprocess, sys, time

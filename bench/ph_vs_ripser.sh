@@ -5,9 +5,8 @@
 # threads. Prints seconds and peak memory (resident, MiB) of each, and the
 # ratios. Goals: 1 thread <= 1.0x ripser's time, 2 threads <= 0.7x, memory
 # <= ripser's. Peak memory includes each program's start-up (its shared
-# libraries: about 3 MiB for ripser, 11 MiB for nerve, which links its
-# HTTP server, BLAS, FFT and zip libraries); so each is also run on two
-# points, and the memory above that is printed as "+N".
+# libraries, about 3 MiB for either), so each is also run on two points,
+# and the memory above that is printed as "+N".
 #   bench/ph_vs_ripser.sh
 # Clouds: 1,000 and 2,000 ReLU activation vectors (a fixed random
 # 784 -> 128 layer over Fashion-MNIST images), dim 1; 1,024 random

@@ -337,6 +337,19 @@ uint64_t nerve_rng_below(nerve_rng *r, uint64_t n);  /* [0, n), unbiased */
 double   nerve_rng_normal(nerve_rng *r);             /* N(0, 1) */
 
 /* ------------------------------------------------------------------------ */
+/* Libraries loaded on first use                                            */
+/* ------------------------------------------------------------------------ */
+
+/* The heavy dependencies (OpenBLAS with LAPACKE, FFTW, libzip,
+ * libmicrohttpd with GnuTLS) are not linked: each is opened by the first
+ * call into it, through forwarding functions of the same names (the
+ * lazy_*.c files), so a command pays only for what it uses. `nerve ph` on
+ * a small cloud starts at 3 MB instead of 11. The symbol `name` of library
+ * `soname` (opened once, never closed); a library that cannot be loaded
+ * ends the process with status 2 and a message naming it. */
+void *nerve_library_symbol(const char *soname, const char *name);
+
+/* ------------------------------------------------------------------------ */
 /* Progress and threads                                                     */
 /* ------------------------------------------------------------------------ */
 

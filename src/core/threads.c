@@ -1,11 +1,8 @@
 /*
  * threads.c — how many threads nerve uses: --threads, else
  * $OMP_NUM_THREADS, else every core. nerve parallelises with OpenMP at the
- * outer level and calls BLAS single-threaded inside: OpenBLAS's own thread
- * pool would fight OpenMP's for the same cores, and split work differently
- * at different thread counts.
+ * outer level; BLAS runs single-threaded inside (lazy_blas.c).
  */
-#include <cblas.h>
 #include <stdlib.h>
 #include <omp.h>
 
@@ -31,7 +28,6 @@ int nerve_threads_init(int requested)
         }
     }
     omp_set_num_threads(n);
-    openblas_set_num_threads(1);
     thread_count = n;
     return n;
 }

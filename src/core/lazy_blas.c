@@ -1,0 +1,121 @@
+/*
+ * lazy_blas.c — OpenBLAS and LAPACKE, loaded by the first call into them
+ * (see nerve_library_symbol): the functions nerve uses, forwarded.
+ *
+ * OpenBLAS starts single-threaded: nerve parallelises with OpenMP at the
+ * outer level and calls BLAS inside, where OpenBLAS's own thread pool
+ * would fight OpenMP's for the same cores and split work differently at
+ * different thread counts. linalg.c turns it on around the big
+ * decompositions that run alone.
+ */
+#include <cblas.h>
+#include <lapacke.h>
+#include <pthread.h>
+
+#include "nerve/core.h"
+
+#define OPENBLAS "libopenblas.so.0"
+#define LAPACKE  "liblapacke.so.3"
+
+#define FIND(table, soname, f) table.f = (__typeof__(table.f))nerve_library_symbol(soname, #f)
+
+static struct {
+    __typeof__(cblas_sgemm) *cblas_sgemm;
+    __typeof__(cblas_dgemm) *cblas_dgemm;
+    __typeof__(cblas_dsyrk) *cblas_dsyrk;
+    __typeof__(cblas_dtrsm) *cblas_dtrsm;
+    __typeof__(openblas_set_num_threads) *openblas_set_num_threads;
+} blas;
+
+static struct {
+    __typeof__(LAPACKE_dgeqrf) *LAPACKE_dgeqrf;
+    __typeof__(LAPACKE_dgesdd) *LAPACKE_dgesdd;
+    __typeof__(LAPACKE_dorgqr) *LAPACKE_dorgqr;
+    __typeof__(LAPACKE_dpotrf) *LAPACKE_dpotrf;
+    __typeof__(LAPACKE_dsyevd) *LAPACKE_dsyevd;
+} lapacke;
+
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT, lapacke_once = PTHREAD_ONCE_INIT;
+
+static void load_blas(void)
+{
+    FIND(blas, OPENBLAS, cblas_sgemm);
+    FIND(blas, OPENBLAS, cblas_dgemm);
+    FIND(blas, OPENBLAS, cblas_dsyrk);
+    FIND(blas, OPENBLAS, cblas_dtrsm);
+    FIND(blas, OPENBLAS, openblas_set_num_threads);
+    blas.openblas_set_num_threads(1);
+}
+
+static void load_lapacke(void)
+{
+    pthread_once(&blas_once, load_blas);   /* LAPACK runs on OpenBLAS: single-threaded first */
+    FIND(lapacke, LAPACKE, LAPACKE_dgeqrf);
+    FIND(lapacke, LAPACKE, LAPACKE_dgesdd);
+    FIND(lapacke, LAPACKE, LAPACKE_dorgqr);
+    FIND(lapacke, LAPACKE, LAPACKE_dpotrf);
+    FIND(lapacke, LAPACKE, LAPACKE_dsyevd);
+}
+
+#define BLAS    (pthread_once(&blas_once, load_blas), blas)
+#define LAPACK  (pthread_once(&lapacke_once, load_lapacke), lapacke)
+
+void cblas_sgemm(CBLAS_LAYOUT layout, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, const blasint m, const blasint n,
+                 const blasint k, const float alpha, const float *a, const blasint lda, const float *b,
+                 const blasint ldb, const float beta, float *c, const blasint ldc)
+{
+    BLAS.cblas_sgemm(layout, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void cblas_dgemm(CBLAS_LAYOUT layout, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, const blasint m, const blasint n,
+                 const blasint k, const double alpha, const double *a, const blasint lda, const double *b,
+                 const blasint ldb, const double beta, double *c, const blasint ldc)
+{
+    BLAS.cblas_dgemm(layout, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void cblas_dsyrk(CBLAS_LAYOUT layout, CBLAS_UPLO uplo, CBLAS_TRANSPOSE trans, const blasint n, const blasint k,
+                 const double alpha, const double *a, const blasint lda, const double beta, double *c,
+                 const blasint ldc)
+{
+    BLAS.cblas_dsyrk(layout, uplo, trans, n, k, alpha, a, lda, beta, c, ldc);
+}
+
+void cblas_dtrsm(CBLAS_LAYOUT layout, CBLAS_SIDE side, CBLAS_UPLO uplo, CBLAS_TRANSPOSE ta, CBLAS_DIAG diag,
+                 const blasint m, const blasint n, const double alpha, const double *a, const blasint lda,
+                 double *b, const blasint ldb)
+{
+    BLAS.cblas_dtrsm(layout, side, uplo, ta, diag, m, n, alpha, a, lda, b, ldb);
+}
+
+void openblas_set_num_threads(int n)
+{
+    BLAS.openblas_set_num_threads(n);
+}
+
+lapack_int LAPACKE_dgeqrf(int layout, lapack_int m, lapack_int n, double *a, lapack_int lda, double *tau)
+{
+    return LAPACK.LAPACKE_dgeqrf(layout, m, n, a, lda, tau);
+}
+
+lapack_int LAPACKE_dgesdd(int layout, char jobz, lapack_int m, lapack_int n, double *a, lapack_int lda, double *s,
+                          double *u, lapack_int ldu, double *vt, lapack_int ldvt)
+{
+    return LAPACK.LAPACKE_dgesdd(layout, jobz, m, n, a, lda, s, u, ldu, vt, ldvt);
+}
+
+lapack_int LAPACKE_dorgqr(int layout, lapack_int m, lapack_int n, lapack_int k, double *a, lapack_int lda,
+                          const double *tau)
+{
+    return LAPACK.LAPACKE_dorgqr(layout, m, n, k, a, lda, tau);
+}
+
+lapack_int LAPACKE_dpotrf(int layout, char uplo, lapack_int n, double *a, lapack_int lda)
+{
+    return LAPACK.LAPACKE_dpotrf(layout, uplo, n, a, lda);
+}
+
+lapack_int LAPACKE_dsyevd(int layout, char jobz, char uplo, lapack_int n, double *a, lapack_int lda, double *w)
+{
+    return LAPACK.LAPACKE_dsyevd(layout, jobz, uplo, n, a, lda, w);
+}
