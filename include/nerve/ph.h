@@ -62,9 +62,10 @@ int nerve_diagram_wasserstein(double *out, const nerve_diagram *a, const nerve_d
  * (O(n^3) time, n^2 memory), > 0 the auction algorithm with epsilon
  * scaling, stopped once the result is at most (1 + relative_error) times
  * the distance (Kerber, Morozov and Nigmetov's bound, as gudhi.hera's
- * delta); eps stops falling at 1e-13 of the largest cost, so it always
- * ends, but diagrams at a distance near 0 may get a small positive value
- * (4.4e-7 for 600 points against themselves, q = 2). */
+ * delta). Equal diagrams give 0 exactly. Otherwise eps stops falling at
+ * 1e-13 of the largest cost, so the bidding always ends; diagrams at a
+ * distance near 0, where no relative bound can be certified, may then be
+ * off by up to about n * 1e-12 of the largest cost (its q-th root). */
 int nerve_diagram_wasserstein_within(double *out, const nerve_diagram *a, const nerve_diagram *b, double q,
                                      double relative_error);
 /* The relative error nerve uses unless told: 0 (exact) up to 500 points

@@ -282,11 +282,38 @@ static void auction_free(auction *s)
     free(s->scratch);
 }
 
+static int by_birth_then_death(const void *x, const void *y)
+{
+    const ph_point *p = x, *q = y;
+    return p->b < q->b ? -1 : p->b > q->b ? 1 : p->d < q->d ? -1 : p->d > q->d;
+}
+
+/* Whether a and b hold the same points, counted with multiplicity. The
+ * optimum is then 0, which the relative stopping rule cannot certify: the
+ * auction would run to its eps floor and answer up to n eps (about 1e-12
+ * of the largest cost per point) instead. When out of memory, "no". */
+static int same_points(const ph_point *a, const ph_point *b, int64_t n)
+{
+    ph_point *sa = malloc(((size_t)n + 1) * sizeof *sa), *sb = malloc(((size_t)n + 1) * sizeof *sb);
+    int same = sa && sb;
+    if (same) {
+        memcpy(sa, a, (size_t)n * sizeof *sa);
+        memcpy(sb, b, (size_t)n * sizeof *sb);
+        qsort(sa, (size_t)n, sizeof *sa, by_birth_then_death);
+        qsort(sb, (size_t)n, sizeof *sb, by_birth_then_death);
+        for (int64_t i = 0; same && i < n; i++)
+            same = sa[i].b == sb[i].b && sa[i].d == sb[i].d;
+    }
+    free(sa);
+    free(sb);
+    return same;
+}
+
 int ph_wasserstein_auction(double *out, const ph_point *a, int64_t n1, const ph_point *b, int64_t n2, double q,
                            double delta)
 {
     auction s = { .n1 = n1, .n2 = n2, .n = n1 + n2, .a = a, .b = b, .q = q };
-    if (s.n == 0) {
+    if (s.n == 0 || (n1 == n2 && same_points(a, b, n1))) {
         *out = 0;
         return 0;
     }

@@ -337,20 +337,28 @@ Test(ph, auction_wasserstein_is_within_its_bound_of_the_exact_one)
 Test(ph, auction_ends_on_equal_diagrams_and_repeated_points)
 {
     /* Every point ties with its copy: prices rise by eps alone, which must
-     * stay above their rounding (this used to bid forever). */
+     * stay above their rounding (this used to bid forever). A diagram and
+     * its reordered copy are 0 apart exactly; with one point moved by h,
+     * at most h^q apart (plus the auction's floor). */
     nerve_rng r;
     nerve_rng_seed(&r, 12);
     ph_point p[600];
-    double birth[600], death[600];
+    double birth[600], death[600], birth2[600], death2[600];
     for (int zero_births = 0; zero_births < 2; zero_births++) {
         random_points(p, 600, &r, zero_births);
-        for (int i = 0; i < 600; i++)
-            birth[i] = p[i].b, death[i] = p[i].d;
-        nerve_diagram a = { 600, birth, death };
+        for (int i = 0; i < 600; i++) {
+            birth[i] = birth2[599 - i] = p[i].b;
+            death[i] = death2[599 - i] = p[i].d;
+        }
+        nerve_diagram a = { 600, birth, death }, reordered = { 600, birth2, death2 };
         for (double q = 1; q <= 2; q++) {
             double w;
-            cr_assert_eq(nerve_diagram_wasserstein_within(&w, &a, &a, q, 0.001), 0);
-            cr_assert(w <= 1e-6, "q %g: %.17g between a diagram and itself", q, w);
+            cr_assert_eq(nerve_diagram_wasserstein_within(&w, &a, &reordered, q, 0.001), 0);
+            cr_assert_eq(w, 0, "q %g: %.17g between a diagram and itself", q, w);
+            death2[0] += 1e-3;
+            cr_assert_eq(nerve_diagram_wasserstein_within(&w, &a, &reordered, q, 0.001), 0);
+            cr_assert(w > 0 && w <= 1e-3 * (1 + 1e-3), "q %g: %.17g with one point moved by 1e-3", q, w);
+            death2[0] -= 1e-3;
         }
     }
 }
