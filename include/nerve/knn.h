@@ -67,17 +67,19 @@ typedef struct nerve_radius {
 int  nerve_knn_radius(nerve_radius *out, const nerve_mat *points, double radius, nerve_metric metric);
 void nerve_radius_free(nerve_radius *r);
 
-/* The same neighbourhoods as pairs of distinct points, each pair once:
- * (ij[2 e], ij[2 e + 1]) with i < j, in an order that does not depend on
- * the thread count. No lists are laid out: half the memory, and what
- * DBSCAN needs. */
-typedef struct nerve_pairs {
+/* The same neighbourhoods as runs of pairs of distinct points: run e
+ * pairs point i = run[3 e] with every j in [run[3 e + 1], run[3 e + 2]),
+ * all j > i; each pair in one run only; in an order that does not depend
+ * on the thread count. No lists are laid out, and a dense neighbourhood
+ * takes a few runs per point, not a pair per neighbour: what DBSCAN needs
+ * when eps is wide. */
+typedef struct nerve_pair_runs {
     int64_t  n;
-    int32_t *ij;
-} nerve_pairs;
+    int32_t *run;
+} nerve_pair_runs;
 
-int  nerve_knn_radius_pairs(nerve_pairs *out, const nerve_mat *points, double radius, nerve_metric metric);
-void nerve_pairs_free(nerve_pairs *p);
+int  nerve_knn_radius_runs(nerve_pair_runs *out, const nerve_mat *points, double radius, nerve_metric metric);
+void nerve_pair_runs_free(nerve_pair_runs *r);
 
 /* The naive twin: every distance computed directly, for the tests. */
 int  nerve_knn_naive(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_metric metric);

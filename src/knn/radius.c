@@ -1,9 +1,10 @@
 /*
  * radius.c — every point's neighbours within a radius, by blocked GEMM over
  * the upper triangle of the distance matrix. Row blocks are the OpenMP work
- * items; each emits its pairs (i < j) in row order, and the blocks are
- * joined in order; as lists, the pairs are then laid out symmetrically, so
- * every list comes out ascending whatever the thread count.
+ * items; each emits its pairs (i < j) as runs of consecutive j, row by row
+ * within each tile, and the blocks are joined in order; as lists, the
+ * pairs are then laid out symmetrically, so every list comes out ascending
+ * whatever the thread count.
  */
 #include <cblas.h>
 #include <math.h>
@@ -21,31 +22,32 @@ void nerve_radius_free(nerve_radius *r)
     memset(r, 0, sizeof *r);
 }
 
-void nerve_pairs_free(nerve_pairs *p)
+void nerve_pair_runs_free(nerve_pair_runs *r)
 {
-    free(p->ij);
-    memset(p, 0, sizeof *p);
+    free(r->run);
+    memset(r, 0, sizeof *r);
 }
 
-/* A growable list of pairs (i, j), i < j. */
-typedef struct pairs {
-    int32_t *ij;
+/* A growable list of runs (i, j0, j1): i paired with every j in [j0, j1). */
+typedef struct runs {
+    int32_t *run;
     int64_t  n, cap;
-} pairs;
+} runs;
 
-static int pairs_push(pairs *p, int64_t i, int64_t j)
+static int runs_push(runs *r, int64_t i, int64_t j0, int64_t j1)
 {
-    if (p->n == p->cap) {
-        int64_t cap = p->cap ? 2 * p->cap : 4096;
-        int32_t *ij = realloc(p->ij, (size_t)cap * 2 * sizeof *ij);
-        if (!ij)
+    if (r->n == r->cap) {
+        int64_t cap = r->cap ? 2 * r->cap : 1024;
+        int32_t *run = realloc(r->run, (size_t)cap * 3 * sizeof *run);
+        if (!run)
             return -1;
-        p->ij = ij;
-        p->cap = cap;
+        r->run = run;
+        r->cap = cap;
     }
-    p->ij[2 * p->n] = (int32_t)i;
-    p->ij[2 * p->n + 1] = (int32_t)j;
-    p->n++;
+    r->run[3 * r->n] = (int32_t)i;
+    r->run[3 * r->n + 1] = (int32_t)j0;
+    r->run[3 * r->n + 2] = (int32_t)j1;
+    r->n++;
     return 0;
 }
 
@@ -67,33 +69,43 @@ static threshold make_threshold(double radius, nerve_metric metric)
     return t;
 }
 
-/* Scans one GEMM tile: rows r0.., columns c0.., emitting pairs i < j. */
-static int scan_tile(pairs *out, const float *g, int64_t rb, int64_t cb, int64_t r0, int64_t c0,
+/* Whether i and j (GEMM value g = x_i . y_j) are within the radius. */
+static int within(float g, int64_t i, int64_t j, const float *norm, const threshold *t, const nerve_mat *orig,
+                  nerve_metric metric)
+{
+    float slack = t->slack * (norm[i] + norm[j]);
+    float sq = norm[i] + norm[j] - 2 * g;
+    if (sq > t->hi + slack)
+        return 0;
+    return sq < t->lo - slack ||
+           nerve_knn_distance(orig->data + i * orig->cols, orig->data + j * orig->cols, orig->cols, metric) <=
+               t->radius;
+}
+
+/* Scans one GEMM tile: rows r0.., columns c0.., emitting each row's pairs
+ * i < j as runs of consecutive j. */
+static int scan_tile(runs *out, const float *g, int64_t rb, int64_t cb, int64_t r0, int64_t c0,
                      const float *norm, const threshold *t, const nerve_mat *orig, nerve_metric metric)
 {
     for (int64_t a = 0; a < rb; a++) {
-        int64_t i = r0 + a;
+        int64_t i = r0 + a, start = -1;
         const float *row = g + a * cb;
-        int64_t b0 = i + 1 > c0 ? i + 1 - c0 : 0;
-        for (int64_t b = b0; b < cb; b++) {
-            int64_t j = c0 + b;
-            float slack = t->slack * (norm[i] + norm[j]);
-            float sq = norm[i] + norm[j] - 2 * row[b];
-            if (sq > t->hi + slack)
-                continue;
-            if (sq >= t->lo - slack &&
-                nerve_knn_distance(orig->data + i * orig->cols, orig->data + j * orig->cols, orig->cols, metric) >
-                    t->radius)
-                continue;
-            if (pairs_push(out, i, j) < 0)
-                return -1;
+        for (int64_t b = i + 1 > c0 ? i + 1 - c0 : 0; b <= cb; b++) {
+            int in = b < cb && within(row[b], i, c0 + b, norm, t, orig, metric);
+            if (in && start < 0)
+                start = c0 + b;
+            else if (!in && start >= 0) {
+                if (runs_push(out, i, start, c0 + b) < 0)
+                    return -1;
+                start = -1;
+            }
         }
     }
     return 0;
 }
 
-/* The pairs of one row block against every later column. */
-static int block_pairs(pairs *out, float *g, const nerve_mat *p, const float *norm, int64_t r0,
+/* The runs of one row block against every later column. */
+static int block_runs(runs *out, float *g, const nerve_mat *p, const float *norm, int64_t r0,
                        const threshold *t, const nerve_mat *orig, nerve_metric metric)
 {
     int64_t n = p->rows, d = p->cols;
@@ -108,26 +120,26 @@ static int block_pairs(pairs *out, float *g, const nerve_mat *p, const float *no
     return 0;
 }
 
-/* Joins the blocks' pairs in block order, freeing each once copied. */
-static int join_blocks(nerve_pairs *out, pairs *blocks, int64_t n_blocks)
+/* Joins the blocks' runs in block order, freeing each once copied. */
+static int join_blocks(nerve_pair_runs *out, runs *blocks, int64_t n_blocks)
 {
     int64_t total = 0;
     for (int64_t b = 0; b < n_blocks; b++)
         total += blocks[b].n;
-    out->ij = malloc((size_t)total * 2 * sizeof *out->ij + 1);
-    if (!out->ij)
+    out->run = malloc((size_t)total * 3 * sizeof *out->run + 1);
+    if (!out->run)
         return -1;
     for (int64_t b = 0; b < n_blocks; b++) {
         if (blocks[b].n > 0)
-            memcpy(out->ij + 2 * out->n, blocks[b].ij, (size_t)blocks[b].n * 2 * sizeof *out->ij);
+            memcpy(out->run + 3 * out->n, blocks[b].run, (size_t)blocks[b].n * 3 * sizeof *out->run);
         out->n += blocks[b].n;
-        free(blocks[b].ij);
-        blocks[b].ij = NULL;
+        free(blocks[b].run);
+        blocks[b].run = NULL;
     }
     return 0;
 }
 
-int nerve_knn_radius_pairs(nerve_pairs *out, const nerve_mat *points, double radius, nerve_metric metric)
+int nerve_knn_radius_runs(nerve_pair_runs *out, const nerve_mat *points, double radius, nerve_metric metric)
 {
     memset(out, 0, sizeof *out);
     int64_t n = points->rows;
@@ -143,7 +155,7 @@ int nerve_knn_radius_pairs(nerve_pairs *out, const nerve_mat *points, double rad
         p = &unit;
     }
     int64_t n_blocks = (n + ROW_BLOCK - 1) / ROW_BLOCK;
-    pairs *blocks = calloc((size_t)n_blocks + 1, sizeof *blocks);
+    runs *blocks = calloc((size_t)n_blocks + 1, sizeof *blocks);
     float *norm = malloc((size_t)n * sizeof *norm + 1);
     if (rc == 0 && (!blocks || !norm))
         rc = nerve_error_set(NERVE_ENOMEM, "radius search: out of memory");
@@ -157,7 +169,7 @@ int nerve_knn_radius_pairs(nerve_pairs *out, const nerve_mat *points, double rad
             failed = !g;
             #pragma omp for schedule(dynamic, 1)
             for (int64_t b = 0; b < n_blocks; b++)
-                if (!failed && block_pairs(&blocks[b], g, p, norm, b * ROW_BLOCK, &t, points, metric) < 0)
+                if (!failed && block_runs(&blocks[b], g, p, norm, b * ROW_BLOCK, &t, points, metric) < 0)
                     failed = 1;
             free(g);
         }
@@ -165,21 +177,24 @@ int nerve_knn_radius_pairs(nerve_pairs *out, const nerve_mat *points, double rad
             rc = nerve_error_set(NERVE_ENOMEM, "radius search: out of memory");
     }
     for (int64_t b = 0; blocks && b < n_blocks; b++)
-        free(blocks[b].ij);
+        free(blocks[b].run);
     free(blocks);
     free(norm);
     nerve_mat_free(&unit);
     if (rc < 0)
-        nerve_pairs_free(out);
+        nerve_pair_runs_free(out);
     return rc;
 }
 
-/* Lays the pairs out as symmetric lists with each point itself included. */
-static int lay_out(nerve_radius *out, int64_t n, const nerve_pairs *p)
+/* Lays the runs out as symmetric lists with each point itself included. */
+static int lay_out(nerve_radius *out, int64_t n, const nerve_pair_runs *r)
 {
+    int64_t pairs = 0;
+    for (int64_t e = 0; e < r->n; e++)
+        pairs += r->run[3 * e + 2] - r->run[3 * e + 1];
     out->n = n;
     out->start = calloc((size_t)n + 1, sizeof *out->start);
-    out->index = malloc((size_t)(n + 2 * p->n) * sizeof *out->index);
+    out->index = malloc((size_t)(n + 2 * pairs) * sizeof *out->index);
     int64_t *fill = malloc((size_t)n * sizeof *fill + 1);
     if (!out->start || !out->index || !fill) {
         free(fill);
@@ -187,20 +202,27 @@ static int lay_out(nerve_radius *out, int64_t n, const nerve_pairs *p)
     }
     for (int64_t i = 0; i < n; i++)
         out->start[i + 1] = 1;
-    for (int64_t e = 0; e < 2 * p->n; e++)
-        out->start[p->ij[e] + 1]++;
+    for (int64_t e = 0; e < r->n; e++) {
+        const int32_t *run = r->run + 3 * e;
+        out->start[run[0] + 1] += run[2] - run[1];
+        for (int32_t j = run[1]; j < run[2]; j++)
+            out->start[j + 1]++;
+    }
     for (int64_t i = 0; i < n; i++)
         out->start[i + 1] += out->start[i];
     memcpy(fill, out->start, (size_t)n * sizeof *fill);
-    /* Row i's pairs come after every pair (j, i), j < i: so each list is
+    /* Row i's runs come after every pair (j, i), j < i: so each list is
      * its smaller neighbours, itself, then its larger ones, all ascending. */
     int64_t next_self = 0;
-    for (int64_t e = 0; e < p->n; e++) {
-        int32_t i = p->ij[2 * e], j = p->ij[2 * e + 1];
+    for (int64_t e = 0; e < r->n; e++) {
+        const int32_t *run = r->run + 3 * e;
+        int32_t i = run[0];
         for (; next_self <= i; next_self++)
             out->index[fill[next_self]++] = (int32_t)next_self;
-        out->index[fill[i]++] = j;
-        out->index[fill[j]++] = i;
+        for (int32_t j = run[1]; j < run[2]; j++) {
+            out->index[fill[i]++] = j;
+            out->index[fill[j]++] = i;
+        }
     }
     for (; next_self < n; next_self++)
         out->index[fill[next_self]++] = (int32_t)next_self;
@@ -211,12 +233,12 @@ static int lay_out(nerve_radius *out, int64_t n, const nerve_pairs *p)
 int nerve_knn_radius(nerve_radius *out, const nerve_mat *points, double radius, nerve_metric metric)
 {
     memset(out, 0, sizeof *out);
-    nerve_pairs p;
-    int rc = nerve_knn_radius_pairs(&p, points, radius, metric);
-    if (rc == 0 && lay_out(out, points->rows, &p) < 0) {
+    nerve_pair_runs r;
+    int rc = nerve_knn_radius_runs(&r, points, radius, metric);
+    if (rc == 0 && lay_out(out, points->rows, &r) < 0) {
         nerve_radius_free(out);
         rc = nerve_error_set(NERVE_ENOMEM, "radius search: out of memory");
     }
-    nerve_pairs_free(&p);
+    nerve_pair_runs_free(&r);
     return rc;
 }

@@ -100,14 +100,15 @@ static int listed_within(const nerve_knn *nn, int64_t b, int64_t a, double eps)
 
 /* The pairs within eps inside an element from the global kNN graph, each
  * once whether found from one end or both (then from the end first in the
- * element), in element indices, smaller first. local maps a global index
- * to its place in the element (-1 outside) and is left as it was found. */
-static int knn_pairs(nerve_pairs *out, const int64_t *rows, int64_t n, const nerve_knn *nn, double eps,
+ * element), in element indices, as runs of one pair. local maps a global
+ * index to its place in the element (-1 outside) and is left as it was
+ * found. */
+static int knn_pairs(nerve_pair_runs *out, const int64_t *rows, int64_t n, const nerve_knn *nn, double eps,
                      int32_t *local)
 {
     out->n = 0;
-    out->ij = malloc((size_t)(n * nn->k) * 2 * sizeof *out->ij + 1);
-    if (!out->ij)
+    out->run = malloc((size_t)(n * nn->k) * 3 * sizeof *out->run + 1);
+    if (!out->run)
         return nerve_error_set(NERVE_ENOMEM, "mapper: out of memory");
     for (int64_t i = 0; i < n; i++)
         local[rows[i]] = (int32_t)i;
@@ -118,8 +119,11 @@ static int knn_pairs(nerve_pairs *out, const int64_t *rows, int64_t n, const ner
                 continue;
             if (local[g] < i && listed_within(nn, g, rows[i], eps))
                 continue;   /* made from g's end */
-            out->ij[2 * out->n] = (int32_t)(local[g] < i ? local[g] : i);
-            out->ij[2 * out->n++ + 1] = (int32_t)(local[g] < i ? i : local[g]);
+            int32_t lo = (int32_t)(local[g] < i ? local[g] : i), hi = (int32_t)(local[g] < i ? i : local[g]);
+            int32_t *run = out->run + 3 * out->n++;
+            run[0] = lo;
+            run[1] = hi;
+            run[2] = hi + 1;
         }
     for (int64_t i = 0; i < n; i++)
         local[rows[i]] = -1;
@@ -139,7 +143,7 @@ static int64_t cluster_element(int32_t *labels, const int64_t *rows, int64_t n, 
                                int32_t *local)
 {
     const nerve_mapper_params *p = job->p;
-    nerve_pairs pairs = { 0 };
+    nerve_pair_runs pairs = { 0 };
     nerve_mat sub = { 0 };
     int64_t rc;
     if (p->cluster == NERVE_CLUSTER_DBSCAN && job->nn) {
@@ -149,10 +153,10 @@ static int64_t cluster_element(int32_t *labels, const int64_t *rows, int64_t n, 
         if (p->cluster != NERVE_CLUSTER_DBSCAN)
             rc = mapper_linkage(labels, &sub, p->metric, p->cluster == NERVE_CLUSTER_LINKAGE ? p->distance : -1,
                                 p->gap_bins);
-        else if ((rc = nerve_knn_radius_pairs(&pairs, &sub, job->eps, p->metric)) == 0)
+        else if ((rc = nerve_knn_radius_runs(&pairs, &sub, job->eps, p->metric)) == 0)
             rc = mapper_dbscan(labels, n, &pairs, p->min_samples);
     }
-    nerve_pairs_free(&pairs);
+    nerve_pair_runs_free(&pairs);
     nerve_mat_free(&sub);
     return rc;
 }

@@ -7,9 +7,9 @@
 enum { NERVE_LENS_MAX_DIMS = 8 };
 
 /* DBSCAN (scikit-learn's labels) from the pairs of distinct points within
- * eps, each once: labels get cluster numbers or -1 for noise; returns the
- * cluster count or < 0. */
-int64_t mapper_dbscan(int32_t *labels, int64_t n, const nerve_pairs *pairs, int64_t min_samples);
+ * eps, each once, in runs: labels get cluster numbers or -1 for noise;
+ * returns the cluster count or < 0. */
+int64_t mapper_dbscan(int32_t *labels, int64_t n, const nerve_pair_runs *runs, int64_t min_samples);
 /* Single linkage of x's rows cut at height cut (cut < 0: at the first gap
  * of a bins-bin histogram of the heights); returns the cluster count. */
 int64_t mapper_linkage(int32_t *labels, const nerve_mat *x, nerve_metric metric, double cut, int64_t bins);
