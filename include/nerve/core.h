@@ -311,6 +311,9 @@ typedef struct nerve_stats {
 void nerve_stats_f32(nerve_stats *s, const float *x, int64_t n);
 void nerve_stats_i64(nerve_stats *s, const int64_t *x, int64_t n);
 
+/* qsort's comparison of two doubles, ascending. */
+int  nerve_compare_doubles(const void *a, const void *b);
+
 /* ------------------------------------------------------------------------ */
 /* Base64                                                                   */
 /* ------------------------------------------------------------------------ */

@@ -191,3 +191,9 @@ void nerve_stats_i64(nerve_stats *s, const int64_t *x, int64_t n)
     s->mean = mean;
     s->std = sqrt(m2 / (double)n);
 }
+
+int nerve_compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}

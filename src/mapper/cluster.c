@@ -282,12 +282,6 @@ int64_t mapper_linkage(int32_t *labels, const nerve_mat *x, nerve_metric metric,
 
 enum { EPS_SAMPLE = 5000 };
 
-static int by_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The knee of an ascending curve: on axes scaled to [0, 1], the point
  * farthest below the chord from the first point to the last. */
 double mapper_knee(const double *y, int64_t n)
@@ -349,7 +343,7 @@ int nerve_mapper_auto_eps(double *eps, const nerve_mat *points, int64_t min_samp
     if (rc == 0) {
         for (int64_t i = 0; i < q.rows; i++)
             kth[i] = nn.dist[i * min_samples + min_samples - 1];
-        qsort(kth, (size_t)q.rows, sizeof *kth, by_double);
+        qsort(kth, (size_t)q.rows, sizeof *kth, nerve_compare_doubles);
         *eps = mapper_knee(kth, q.rows);
         if (!(*eps > 0))
             rc = nerve_error_set(NERVE_EINPUT, "automatic eps: the %lld-th neighbour distances are all 0 "

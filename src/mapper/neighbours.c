@@ -76,12 +76,6 @@ int mapper_neighbour_graph(nerve_knn *nn, const nerve_mat *x, int64_t k, nerve_m
     return rc;
 }
 
-static int by_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int mapper_eps_from_graph(double *eps, const nerve_knn *nn, int64_t min_samples)
 {
     /* The min_samples-th neighbour counting the point itself. */
@@ -94,7 +88,7 @@ int mapper_eps_from_graph(double *eps, const nerve_knn *nn, int64_t min_samples)
         return nerve_error_set(NERVE_ENOMEM, "eps: out of memory");
     for (int64_t i = 0; i < nn->n; i++)
         kth[i] = nn->dist[i * nn->k + col];
-    qsort(kth, (size_t)nn->n, sizeof *kth, by_double);
+    qsort(kth, (size_t)nn->n, sizeof *kth, nerve_compare_doubles);
     *eps = mapper_knee(kth, nn->n);
     free(kth);
     return *eps > 0 ? 0 : nerve_error_set(NERVE_EINPUT, "automatic eps: the neighbour distances are all 0; give --eps");

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/core.h"
 #include "ph_internal.h"
 
 /* Columns per t of birth: a query reads 2 K + 1 columns, of which K / (2 K + 1)
@@ -498,12 +499,6 @@ static int perfect_at(const bipartite *g, double t, int64_t *mate_r, char *seen)
     return 1;
 }
 
-static int by_value(const void *x, const void *y)
-{
-    double p = *(const double *)x, q = *(const double *)y;
-    return (p > q) - (p < q);
-}
-
 int ph_bottleneck_naive(double *out, const ph_point *a, int64_t n1, const ph_point *b, int64_t n2)
 {
     int64_t n = n1 + n2, nc = n1 * n2 + n1 + n2 + 1, k = 0;
@@ -524,7 +519,7 @@ int ph_bottleneck_naive(double *out, const ph_point *a, int64_t n1, const ph_poi
     }
     for (int64_t j = 0; j < n2; j++)
         cand[k++] = ph_to_diagonal(b[j]);
-    qsort(cand, (size_t)nc, sizeof *cand, by_value);
+    qsort(cand, (size_t)nc, sizeof *cand, nerve_compare_doubles);
     bipartite g = { n1, n2, n, a, b };
     int64_t lo = 0, hi = nc - 1;   /* the largest candidate always works */
     while (lo < hi) {

@@ -39,13 +39,6 @@ static int split(const nerve_diagram *g, point **fin, int64_t *nf, double **ess,
     return 0;
 }
 
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-
 int nerve_diagram_check(const nerve_diagram *g, const char *label)
 {
     for (int64_t i = 0; i < g->n; i++) {
@@ -68,8 +61,8 @@ static double essential_part(double *e1, int64_t n1, double *e2, int64_t n2, dou
 {
     if (n1 != n2)
         return INFINITY;
-    qsort(e1, (size_t)n1, sizeof *e1, by_value);
-    qsort(e2, (size_t)n2, sizeof *e2, by_value);
+    qsort(e1, (size_t)n1, sizeof *e1, nerve_compare_doubles);
+    qsort(e2, (size_t)n2, sizeof *e2, nerve_compare_doubles);
     double acc = 0;
     for (int64_t i = 0; i < n1; i++) {
         double c = fabs(e1[i] - e2[i]);
@@ -256,8 +249,8 @@ int nerve_diagram_sliced_wasserstein(double *out, const nerve_diagram *x, const 
             pb[j] = b[j].b * c + b[j].d * s;
             pa[na + j] = (b[j].b + b[j].d) / 2 * (c + s);
         }
-        qsort(pa, (size_t)n, sizeof *pa, by_value);
-        qsort(pb, (size_t)n, sizeof *pb, by_value);
+        qsort(pa, (size_t)n, sizeof *pa, nerve_compare_doubles);
+        qsort(pb, (size_t)n, sizeof *pb, nerve_compare_doubles);
         for (int64_t i = 0; i < n; i++)
             total += fabs(pa[i] - pb[i]);
     }

@@ -281,12 +281,6 @@ static void map_free(pivot_map *m)
 
 /* ---- dimension 0 -------------------------------------------------------- */
 
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The minimum spanning forest of the edges within the threshold, by Prim's
  * method on the distance matrix (no list of edges), ties broken by the
  * filtration order: the one forest union-find over the sorted edges makes.
@@ -326,7 +320,7 @@ static int dimension_zero(pairs *p, const rips *r, pivot_map *tree)
         }
     }
     if (rc == 0)
-        qsort(deaths, (size_t)n_deaths, sizeof *deaths, compare_doubles);
+        qsort(deaths, (size_t)n_deaths, sizeof *deaths, nerve_compare_doubles);
     for (int64_t i = 0; i < n_deaths && rc == 0; i++)
         rc = pairs_push(p, 0, deaths[i]);
     for (int64_t i = 0; i < components && rc == 0; i++)

@@ -90,12 +90,6 @@ int nerve_sim_cka_linear(double *value, const nerve_mat *a, const nerve_mat *b, 
     return rc;
 }
 
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The centred RBF Gram of m: K_ij = exp(-|xi - xj|^2 / (2 f^2 median)),
  * then H K H. */
 static double *rbf_gram(const nerve_mat *m, double fraction)
@@ -116,7 +110,7 @@ static double *rbf_gram(const nerve_mat *m, double fraction)
             k[i * n + j] = fmax(sq[i] + sq[j] - 2 * k[i * n + j], 0);
     /* np.median over every entry, the zero diagonal included, as gram_rbf does. */
     memcpy(sorted, k, (size_t)(n * n) * sizeof *sorted);
-    qsort(sorted, (size_t)(n * n), sizeof *sorted, compare_doubles);
+    qsort(sorted, (size_t)(n * n), sizeof *sorted, nerve_compare_doubles);
     int64_t mid = n * n / 2;
     double median = n * n % 2 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
     double scale = 2 * fraction * fraction * median;
