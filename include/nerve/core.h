@@ -351,6 +351,9 @@ double   nerve_rng_normal(nerve_rng *r);             /* N(0, 1) */
  * `soname` (opened once, never closed); a library that cannot be loaded
  * ends the process with status 2 and a message naming it. */
 void *nerve_library_symbol(const char *soname, const char *name);
+/* Fills a lazy_*.c table's entry table.f with the function f of soname,
+ * typed as the entry (declared __typeof__(f) *f, from the library's header). */
+#define NERVE_LIBRARY_FIND(table, soname, f) ((table).f = (__typeof__((table).f))nerve_library_symbol(soname, #f))
 
 /* ------------------------------------------------------------------------ */
 /* Progress and threads                                                     */

@@ -17,8 +17,6 @@
 #define OPENBLAS "libopenblas.so.0"
 #define LAPACKE  "liblapacke.so.3"
 
-#define FIND(table, soname, f) table.f = (__typeof__(table.f))nerve_library_symbol(soname, #f)
-
 static struct {
     __typeof__(cblas_sgemm) *cblas_sgemm;
     __typeof__(cblas_dgemm) *cblas_dgemm;
@@ -39,22 +37,22 @@ static pthread_once_t blas_once = PTHREAD_ONCE_INIT, lapacke_once = PTHREAD_ONCE
 
 static void load_blas(void)
 {
-    FIND(blas, OPENBLAS, cblas_sgemm);
-    FIND(blas, OPENBLAS, cblas_dgemm);
-    FIND(blas, OPENBLAS, cblas_dsyrk);
-    FIND(blas, OPENBLAS, cblas_dtrsm);
-    FIND(blas, OPENBLAS, openblas_set_num_threads);
+    NERVE_LIBRARY_FIND(blas, OPENBLAS, cblas_sgemm);
+    NERVE_LIBRARY_FIND(blas, OPENBLAS, cblas_dgemm);
+    NERVE_LIBRARY_FIND(blas, OPENBLAS, cblas_dsyrk);
+    NERVE_LIBRARY_FIND(blas, OPENBLAS, cblas_dtrsm);
+    NERVE_LIBRARY_FIND(blas, OPENBLAS, openblas_set_num_threads);
     blas.openblas_set_num_threads(1);
 }
 
 static void load_lapacke(void)
 {
     pthread_once(&blas_once, load_blas);   /* LAPACK runs on OpenBLAS: single-threaded first */
-    FIND(lapacke, LAPACKE, LAPACKE_dgeqrf);
-    FIND(lapacke, LAPACKE, LAPACKE_dgesdd);
-    FIND(lapacke, LAPACKE, LAPACKE_dorgqr);
-    FIND(lapacke, LAPACKE, LAPACKE_dpotrf);
-    FIND(lapacke, LAPACKE, LAPACKE_dsyevd);
+    NERVE_LIBRARY_FIND(lapacke, LAPACKE, LAPACKE_dgeqrf);
+    NERVE_LIBRARY_FIND(lapacke, LAPACKE, LAPACKE_dgesdd);
+    NERVE_LIBRARY_FIND(lapacke, LAPACKE, LAPACKE_dorgqr);
+    NERVE_LIBRARY_FIND(lapacke, LAPACKE, LAPACKE_dpotrf);
+    NERVE_LIBRARY_FIND(lapacke, LAPACKE, LAPACKE_dsyevd);
 }
 
 #define BLAS    (pthread_once(&blas_once, load_blas), blas)

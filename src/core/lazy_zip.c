@@ -10,7 +10,7 @@
 
 #define LIBZIP "libzip.so.4"
 
-#define FIND(f) libzip.f = (__typeof__(libzip.f))nerve_library_symbol(LIBZIP, #f)
+#define FIND(f) NERVE_LIBRARY_FIND(libzip, LIBZIP, f)
 
 static struct {
     __typeof__(zip_open) *zip_open;

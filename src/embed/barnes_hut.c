@@ -182,17 +182,16 @@ static int split(tsne_tree *t, int64_t v, int level)
 
 int tsne_tree_build(tsne_tree *t, const double *y, int64_t n)
 {
-    if (t->n_order < n) {
-        int64_t *order = realloc(t->order, (size_t)n * sizeof *order);
-        if (order)
-            t->order = order;
-        double *pos = order ? realloc(t->pos, (size_t)(2 * n) * sizeof *pos) : NULL;
-        if (pos)
-            t->pos = pos;
-        uint64_t *code = pos ? realloc(t->code, (size_t)n * sizeof *code) : NULL;
-        if (!code)
+    if (t->n_order < n) {   /* the arrays are kept from one iteration to the next */
+        free(t->order);
+        free(t->pos);
+        free(t->code);
+        t->order = malloc((size_t)n * sizeof *t->order);
+        t->pos = malloc((size_t)(2 * n) * sizeof *t->pos);
+        t->code = malloc((size_t)n * sizeof *t->code);
+        t->n_order = 0;
+        if (!t->order || !t->pos || !t->code)
             return -1;
-        t->code = code;
     }
     t->n_order = n;
     double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;

@@ -9,7 +9,7 @@
 
 #define FFTW "libfftw3.so.3"
 
-#define FIND(f) fftw.f = (__typeof__(fftw.f))nerve_library_symbol(FFTW, #f)
+#define FIND(f) NERVE_LIBRARY_FIND(fftw, FFTW, f)
 
 static struct {
     __typeof__(fftw_plan_dft_r2c_2d) *fftw_plan_dft_r2c_2d;

@@ -143,20 +143,20 @@ static int64_t cluster_element(int32_t *labels, const int64_t *rows, int64_t n, 
                                int32_t *local)
 {
     const nerve_mapper_params *p = job->p;
-    nerve_pair_runs pairs = { 0 };
+    nerve_pair_runs runs = { 0 };
     nerve_mat sub = { 0 };
     int64_t rc;
     if (p->cluster == NERVE_CLUSTER_DBSCAN && job->nn) {
-        if ((rc = knn_pairs(&pairs, rows, n, job->nn, job->eps, local)) == 0)
-            rc = mapper_dbscan(labels, n, &pairs, p->min_samples);
+        if ((rc = knn_pairs(&runs, rows, n, job->nn, job->eps, local)) == 0)
+            rc = mapper_dbscan(labels, n, &runs, p->min_samples);
     } else if ((rc = gather_rows(&sub, job->x, rows, n)) == 0) {
         if (p->cluster != NERVE_CLUSTER_DBSCAN)
             rc = mapper_linkage(labels, &sub, p->metric, p->cluster == NERVE_CLUSTER_LINKAGE ? p->distance : -1,
                                 p->gap_bins);
-        else if ((rc = nerve_knn_radius_runs(&pairs, &sub, job->eps, p->metric)) == 0)
-            rc = mapper_dbscan(labels, n, &pairs, p->min_samples);
+        else if ((rc = nerve_knn_radius_runs(&runs, &sub, job->eps, p->metric)) == 0)
+            rc = mapper_dbscan(labels, n, &runs, p->min_samples);
     }
-    nerve_pair_runs_free(&pairs);
+    nerve_pair_runs_free(&runs);
     nerve_mat_free(&sub);
     return rc;
 }

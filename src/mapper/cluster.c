@@ -109,6 +109,12 @@ static void join_run(int32_t *up, int32_t *next, const kind_index *core, const i
     }
 }
 
+/* A border point's label: the first numbered of the clusters offered. */
+static void lower(int32_t *label, int32_t offered)
+{
+    *label = offered < *label ? offered : *label;
+}
+
 /* scikit-learn's DBSCAN labels, from the pairs within eps rather than by its
  * depth-first search over neighbour lists, which gives the same: a point
  * is core when its neighbourhood (itself included) holds min_samples
@@ -125,7 +131,7 @@ int64_t mapper_dbscan(int32_t *labels, int64_t n, const nerve_pair_runs *r, int6
     kind_index core = { 0 }, border = { 0 };
     int rc = degree && up ? 0 : -1;
     if (rc == 0) {
-        count_degrees(degree, n, r, up);
+        count_degrees(degree, n, r, up);   /* up (n + 1) as the difference array, for now */
         rc = kind_index_make(&core, degree, n, min_samples, 1) | kind_index_make(&border, degree, n, min_samples, 0);
     }
     int32_t *next = rc == 0 ? malloc(((size_t)core.count + 1) * sizeof *next) : NULL;
@@ -157,10 +163,10 @@ int64_t mapper_dbscan(int32_t *labels, int64_t n, const nerve_pair_runs *r, int6
         int32_t i = run[0];
         if (degree[i] >= min_samples)   /* the run's border points may join i's cluster */
             for (int32_t k = border.from[run[1]]; k < border.from[run[2]]; k++)
-                labels[border.at[k]] = labels[i] < labels[border.at[k]] ? labels[i] : labels[border.at[k]];
+                lower(&labels[border.at[k]], labels[i]);
         else                            /* i may join its core neighbours' */
             for (int32_t k = core.from[run[1]]; k < core.from[run[2]]; k++)
-                labels[i] = labels[core.at[k]] < labels[i] ? labels[core.at[k]] : labels[i];
+                lower(&labels[i], labels[core.at[k]]);
     }
     for (int64_t i = 0; i < n; i++)
         if (labels[i] == INT32_MAX)

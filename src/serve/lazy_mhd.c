@@ -12,7 +12,7 @@
 
 #define MHD "libmicrohttpd.so.12"
 
-#define FIND(f) mhd.f = (__typeof__(mhd.f))nerve_library_symbol(MHD, #f)
+#define FIND(f) NERVE_LIBRARY_FIND(mhd, MHD, f)
 
 static struct {
     __typeof__(MHD_start_daemon_va) *MHD_start_daemon_va;

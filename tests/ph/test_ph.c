@@ -74,44 +74,39 @@ static void assert_same_bars(const nerve_diagram *d, const char *ripser_out, int
                   want[i].birth, want[i].death);
 }
 
+/* nerve's bars of fixture cloud ph/NAME.npy in dims 0..max_dim against
+ * ripser's in ph/NAME.ripser.txt; the top dimension's bar count returned. */
+static int64_t assert_ripsers_bars(const char *name, int max_dim)
+{
+    char rel[128], ref[4200];
+    snprintf(rel, sizeof rel, "ph/%s.npy", name);
+    nerve_mat x;
+    cr_assert_eq(nerve_mat_read_npy(&x, fixture(rel)), 0, "%s", nerve_error());
+    snprintf(rel, sizeof rel, "ph/%s.ripser.txt", name);
+    snprintf(ref, sizeof ref, "%s", fixture(rel));
+    nerve_ph_options o;
+    nerve_ph_defaults(&o);
+    o.max_dim = max_dim;
+    nerve_ph ph;
+    cr_assert_eq(nerve_ph_points(&ph, &x, &o), 0, "%s", nerve_error());
+    for (int d = 0; d <= max_dim; d++)
+        assert_same_bars(&ph.dgm[d], ref, d, name);
+    int64_t top = ph.dgm[max_dim].n;
+    nerve_ph_free(&ph);
+    nerve_mat_free(&x);
+    return top;
+}
+
 Test(ph, barcodes_equal_ripser)
 {
     const char *clouds[] = { "circle", "cube", "sphere", "torus", "blobs", "acts" };
-    for (int c = 0; c < 6; c++) {
-        char rel[128], ref[4200];
-        snprintf(rel, sizeof rel, "ph/%s.npy", clouds[c]);
-        nerve_mat x;
-        cr_assert_eq(nerve_mat_read_npy(&x, fixture(rel)), 0, "%s", nerve_error());
-        snprintf(rel, sizeof rel, "ph/%s.ripser.txt", clouds[c]);
-        snprintf(ref, sizeof ref, "%s", fixture(rel));
-        nerve_ph_options o;
-        nerve_ph_defaults(&o);
-        o.max_dim = 2;
-        nerve_ph ph;
-        cr_assert_eq(nerve_ph_points(&ph, &x, &o), 0, "%s", nerve_error());
-        for (int d = 0; d <= 2; d++)
-            assert_same_bars(&ph.dgm[d], ref, d, clouds[c]);
-        nerve_ph_free(&ph);
-        nerve_mat_free(&x);
-    }
+    for (int c = 0; c < 6; c++)
+        assert_ripsers_bars(clouds[c], 2);
 }
 
 Test(ph, ties_of_a_lattice_give_ripsers_bars_up_to_dimension_3)
 {
-    nerve_mat x;
-    cr_assert_eq(nerve_mat_read_npy(&x, fixture("ph/lattice.npy")), 0, "%s", nerve_error());
-    char ref[4200];
-    snprintf(ref, sizeof ref, "%s", fixture("ph/lattice.ripser.txt"));
-    nerve_ph_options o;
-    nerve_ph_defaults(&o);
-    o.max_dim = 3;
-    nerve_ph ph;
-    cr_assert_eq(nerve_ph_points(&ph, &x, &o), 0, "%s", nerve_error());
-    for (int d = 0; d <= 3; d++)
-        assert_same_bars(&ph.dgm[d], ref, d, "lattice");
-    cr_assert_gt(ph.dgm[3].n, 0, "the lattice's cubes leave voids");
-    nerve_ph_free(&ph);
-    nerve_mat_free(&x);
+    cr_assert_gt(assert_ripsers_bars("lattice", 3), 0, "the lattice's cubes leave voids");
 }
 
 Test(ph, a_circle_has_one_long_loop_and_a_threshold_cuts)
