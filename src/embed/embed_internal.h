@@ -40,6 +40,11 @@ void tsne_tree_free(tsne_tree *t);
  * -1 when out of memory. */
 int  tsne_tree_build(tsne_tree *tree, const double *y, int64_t n);
 
+/* Exact repulsion, O(n^2): rep_i = sum_j q_ij^2 (y_i - y_j) and
+ * z_i = sum_j q_ij, with q_ij = 1 / (1 + |y_i - y_j|^2). The method for
+ * small n and the naive twin the fast methods below are tested against. */
+void tsne_repulsive_exact(double *rep, double *z, const double *y, int64_t n);
+
 /* Barnes-Hut repulsion from the built tree, which holds the positions:
  * for every point, rep_i ~ sum_j q_ij^2 (y_i - y_j) and z_i ~ sum_j q_ij,
  * cells far enough (width / distance < theta) summarised by their centre

@@ -178,8 +178,7 @@ static void attractive(double *f, const tsne_graph *g, const double *y, double e
     }
 }
 
-/* Exact repulsion: rep_i = sum_j q_ij^2 (y_i - y_j), z_i = sum_j q_ij. */
-static void repulsive_exact(double *rep, double *z, const double *y, int64_t n)
+void tsne_repulsive_exact(double *rep, double *z, const double *y, int64_t n)
 {
     #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
@@ -217,7 +216,7 @@ static int gradient(double *grad, double *z, tsne_work *w, const tsne_graph *g, 
     if (built < 0)
         return nerve_error_set(NERVE_ENOMEM, "t-SNE: out of memory");
     if (method == NERVE_TSNE_EXACT)
-        repulsive_exact(w->rep, w->z, y, n);
+        tsne_repulsive_exact(w->rep, w->z, y, n);
     else if (method == NERVE_TSNE_BARNES_HUT ? tsne_repulsive_bh(w->rep, w->z, &w->tree, theta) < 0
                                               : tsne_repulsive_fft(w->rep, w->z, &w->fft, y, n) < 0)
         return -1;
