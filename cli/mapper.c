@@ -172,6 +172,7 @@ static int map_file(const char *in, mapper_cli *o)
         return cli_fail(rc);
     n_orig = x.rows;
     if ((rc = read_column(&labels, o->labels, NERVE_I64, x.rows)) == 0 &&
+        (!labels.data || (rc = nerve_mapper_labels_check(NULL, labels.data, x.rows, o->labels)) == 0) &&
         (rc = read_column(&predictions, o->predictions, NERVE_I64, x.rows)) == 0)
         rc = read_column(&confidence, o->confidence, NERVE_F32, x.rows);
     if (rc == 0 && o->drop && (rc = drop_nonfinite(&x, &kept, &dropped)) == 0 &&

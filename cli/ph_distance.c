@@ -38,57 +38,6 @@ static void ph_distance_help(void)
            "  nerve ph-distance relu2.json relu3.json --metric wasserstein --order 2\n");
 }
 
-/* The diagrams of a file: nerve ph's JSON, or one bare list of pairs (dim 0). */
-static int read_diagrams(nerve_diagram *out, int *n_dims, const char *path)
-{
-    json_error_t err;
-    json_t *root = json_load_file(path, 0, &err);
-    if (!root)
-        return nerve_error_set(NERVE_EINPUT, "%s: not JSON (%s, line %d)", path, err.text, err.line);
-    json_t *diagrams = json_object_get(root, "diagrams");
-    int bare = json_is_array(root);
-    *n_dims = bare ? 1 : (int)json_array_size(diagrams);
-    if (*n_dims < 1 || *n_dims > NERVE_PH_MAX_DIM + 1) {
-        json_decref(root);
-        return nerve_error_set(NERVE_EINPUT, "%s: no diagrams (nerve ph's JSON, or a list of [birth, death])", path);
-    }
-    int rc = 0;
-    for (int d = 0; d < *n_dims && rc == 0; d++) {
-        json_t *pairs = bare ? root : json_object_get(json_array_get(diagrams, (size_t)d), "pairs");
-        nerve_diagram *g = &out[d];
-        g->n = (int64_t)json_array_size(pairs);
-        g->birth = malloc((size_t)(g->n + 1) * sizeof *g->birth);
-        g->death = malloc((size_t)(g->n + 1) * sizeof *g->death);
-        if (!g->birth || !g->death)
-            rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
-        for (int64_t i = 0; rc == 0 && i < g->n; i++) {
-            json_t *p = json_array_get(pairs, (size_t)i), *b = json_array_get(p, 0), *e = json_array_get(p, 1);
-            if (!json_is_number(b) || !(json_is_number(e) || json_is_null(e)))
-                rc = nerve_error_set(NERVE_EINPUT, "%s: dimension %d, point %lld is not [birth, death]", path, d,
-                                     (long long)i);
-            else {
-                g->birth[i] = json_number_value(b);
-                g->death[i] = json_is_null(e) ? INFINITY : json_number_value(e);
-            }
-        }
-        if (rc == 0) {
-            char label[4200];
-            snprintf(label, sizeof label, "%s, dimension %d", path, d);
-            rc = nerve_diagram_check(g, label);
-        }
-    }
-    json_decref(root);
-    return rc;
-}
-
-static void free_diagrams(nerve_diagram *g, int n)
-{
-    for (int d = 0; d < n; d++) {
-        free(g[d].birth);
-        free(g[d].death);
-    }
-}
-
 static json_t *number_or_null(double v)
 {
     return isinf(v) ? json_null() : json_real(v);
@@ -142,9 +91,9 @@ static int ph_distance_run(int argc, char **argv)
         return status;
     nerve_diagram a[NERVE_PH_MAX_DIM + 1] = { { 0 } }, b[NERVE_PH_MAX_DIM + 1] = { { 0 } };
     int na = 0, nb = 0;
-    int rc = read_diagrams(a, &na, argv[optind]);
+    int rc = nerve_ph_read_diagrams(a, &na, argv[optind]);
     if (rc == 0)
-        rc = read_diagrams(b, &nb, argv[optind + 1]);
+        rc = nerve_ph_read_diagrams(b, &nb, argv[optind + 1]);
     json_t *dims = json_array();
     for (int d = 0; rc == 0 && d < na && d < nb; d++) {
         if (only >= 0 && d != only)
@@ -164,8 +113,8 @@ static int ph_distance_run(int argc, char **argv)
             json_object_set_new(e, "sliced_wasserstein", json_real(v));
         json_array_append_new(dims, e);
     }
-    free_diagrams(a, na);
-    free_diagrams(b, nb);
+    nerve_ph_diagrams_free(a, na);
+    nerve_ph_diagrams_free(b, nb);
     if (rc < 0) {
         json_decref(dims);
         return cli_fail(rc);

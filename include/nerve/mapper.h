@@ -39,6 +39,18 @@ typedef struct nerve_mapper_meta {
     uint64_t       seed;          /* for sampled steps (approximate kNN) */
 } nerve_mapper_meta;
 
+/* The most classes labels may name. Node figures hold a count per node and
+ * class, and the graph's JSON writes them all, so a label is a size: 32,768
+ * covers ImageNet-21k's 21,841 classes, and a larger one is not a class
+ * (one label of 10^7 once asked for 14.5 GB). Not tied to the row count,
+ * since a few hundred inputs of a 1,000-class set is ordinary. */
+enum { NERVE_MAPPER_MAX_CLASSES = 32768 };
+
+/* Checks N labels read from `what` (a file, named in the message): each
+ * from 0 to NERVE_MAPPER_MAX_CLASSES - 1. *n_classes (may be NULL) gets
+ * one more than the largest. */
+int nerve_mapper_labels_check(int64_t *n_classes, const int64_t *labels, int64_t n, const char *what);
+
 typedef struct nerve_lens {
     int64_t n, dims;
     double *values;               /* n x dims */

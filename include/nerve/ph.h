@@ -107,6 +107,14 @@ struct json_t *nerve_ph_diagrams_json(const nerve_ph *ph);
 /* FILE.json -> FILE.dim<k>.npy for each dimension: pairs x 2 float32, inf
  * for classes that never die. */
 int nerve_ph_write_npys(const char *json_path, const nerve_ph *ph);
+/* Reads the diagrams of a file: nerve ph's JSON ({"diagrams": [{"pairs":
+ * [[birth, death], ...]}, ...]}) or one bare list of pairs (dimension 0),
+ * null death for classes that never die. At most NERVE_PH_MAX_DIM + 1
+ * dimensions; every point is checked (nerve_diagram_check). *n_dims gets
+ * the count read; free them with nerve_ph_diagrams_free (also after a
+ * failure, which leaves *n_dims at 0 and nothing to free). */
+int  nerve_ph_read_diagrams(nerve_diagram out[NERVE_PH_MAX_DIM + 1], int *n_dims, const char *path);
+void nerve_ph_diagrams_free(nerve_diagram *g, int n_dims);
 
 /* ---- inputs ------------------------------------------------------------- */
 

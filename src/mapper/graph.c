@@ -120,14 +120,31 @@ int mapper_edges(nerve_mapper_graph *g, int64_t min_intersection)
 
 /* ---- node figures ------------------------------------------------------- */
 
-static int64_t class_count(const nerve_mapper_meta *meta, int64_t n)
+int nerve_mapper_labels_check(int64_t *n_classes, const int64_t *labels, int64_t n, const char *what)
 {
-    if (meta->n_classes > 0)
-        return meta->n_classes;
     int64_t top = -1;
-    for (int64_t i = 0; i < n; i++)
-        top = meta->labels[i] > top ? meta->labels[i] : top;
-    return top + 1;
+    for (int64_t i = 0; i < n; i++) {
+        if (labels[i] < 0 || labels[i] >= NERVE_MAPPER_MAX_CLASSES)
+            return nerve_error_set(NERVE_EINPUT, "%s: label %lld of row %lld is not a class from 0 to %d",
+                                   what, (long long)labels[i], (long long)i, NERVE_MAPPER_MAX_CLASSES - 1);
+        top = labels[i] > top ? labels[i] : top;
+    }
+    if (n_classes)
+        *n_classes = top + 1;
+    return 0;
+}
+
+/* The class count the node figures are sized by: the caller's, or one more
+ * than the largest label; either way checked, since it sizes a table. */
+static int class_count(int64_t *out, const nerve_mapper_meta *meta, int64_t n)
+{
+    int rc = nerve_mapper_labels_check(out, meta->labels, n, "mapper: labels");
+    if (rc == 0 && meta->n_classes > 0)
+        *out = meta->n_classes;
+    if (rc == 0 && *out > NERVE_MAPPER_MAX_CLASSES)
+        rc = nerve_error_set(NERVE_EINPUT, "mapper: %lld classes; at most %d", (long long)*out,
+                             NERVE_MAPPER_MAX_CLASSES);
+    return rc;
 }
 
 static void label_figures(nerve_mapper_graph *g, int64_t v, const nerve_mapper_meta *meta)
@@ -173,9 +190,18 @@ int mapper_node_figures(nerve_mapper_graph *g, const nerve_mat *x, const nerve_l
     int64_t n = g->n_nodes, dims = lens->dims;
     int has_labels = meta && meta->labels;
     g->lens_dims = dims;
-    g->n_classes = has_labels ? class_count(meta, g->n_points) : 0;
+    g->n_classes = 0;
+    int rc = has_labels ? class_count(&g->n_classes, meta, g->n_points) : 0;
+    size_t counts;
+    if (rc == 0 && nerve_mul_size((size_t)n, (size_t)g->n_classes, &counts) < 0)
+        rc = nerve_error_set(NERVE_EINPUT, "mapper: %lld nodes x %lld classes is too many counts", (long long)n,
+                             (long long)g->n_classes);
+    if (rc < 0) {
+        g->n_classes = 0;
+        return rc;
+    }
     g->mean_lens = calloc((size_t)(n * dims) + 1, sizeof *g->mean_lens);
-    g->label_counts = calloc((size_t)(n * g->n_classes) + 1, sizeof *g->label_counts);
+    g->label_counts = calloc(counts + 1, sizeof *g->label_counts);
     g->dominant = malloc((size_t)n * sizeof *g->dominant + 1);
     g->purity = malloc((size_t)n * sizeof *g->purity + 1);
     g->misclassified = malloc((size_t)n * sizeof *g->misclassified + 1);

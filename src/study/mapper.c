@@ -30,11 +30,16 @@ static void study_meta_free(study_meta *m)
     memset(m, 0, sizeof *m);
 }
 
+static void optional_path(char *path, size_t cap, const char *dir, const char *name)
+{
+    snprintf(path, cap, "%s/inputs/%s.npy", dir, name);
+}
+
 /* Reads DIR/inputs/NAME.npy if it is there. */
 static int read_optional(nerve_array *a, const char *dir, const char *name, nerve_dtype want, int64_t inputs)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/inputs/%s.npy", dir, name);
+    optional_path(path, sizeof path, dir, name);
     FILE *f = fopen(path, "rb");
     if (!f)
         return 0;
@@ -127,6 +132,11 @@ static int map_layer(nerve_mapper_graph *g, const char *dir, const study_layer *
 static int read_meta(study_meta *sm, const char *dir, int64_t inputs)
 {
     int rc = read_optional(&sm->labels, dir, "labels", NERVE_I64, inputs);
+    if (rc == 0 && sm->labels.data) {
+        char path[4096];
+        optional_path(path, sizeof path, dir, "labels");
+        rc = nerve_mapper_labels_check(NULL, sm->labels.data, inputs, path);
+    }
     if (rc == 0)
         rc = read_optional(&sm->predictions, dir, "predictions", NERVE_I64, inputs);
     if (rc == 0)
