@@ -6,12 +6,12 @@
  * magnitude) is positive (svd_flip).
  */
 #include <cblas.h>
-#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nerve/embed.h"
+#include "nerve/internal/linalg.h"
 
 void nerve_pca_free(nerve_pca *p)
 {
@@ -114,7 +114,7 @@ int nerve_pca_fit(nerve_pca *p, const nerve_mat *points, int64_t k)
     if (rc == 0) {
         column_means(p->mean, points);
         covariance(cov, block, points, p->mean);
-        if (LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)d, cov, (lapack_int)d, w) != 0)
+        if (nerve_linalg_eigh(w, cov, d) < 0)
             rc = nerve_error_set(NERVE_EINPUT, "pca: the eigen-decomposition did not converge");
     }
     if (rc == 0) {

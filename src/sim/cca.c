@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nerve/sim.h"
+#include "nerve/internal/linalg.h"
 #include "sim_internal.h"
 
 void nerve_cca_free(nerve_cca *c)
@@ -58,7 +59,7 @@ int sim_cca_side_init(sim_cca_side *s, const double *x, int64_t n, int64_t d, do
     s->keep = malloc((size_t)d * sizeof *s->keep);
     int rc = sxx && s->keep ? 0 : nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
     if (rc == 0) {
-        sim_gram(sxx, x, x, n, d, d);
+        nerve_linalg_gram(sxx, x, x, n, d, d);
         s->scale = max_abs(sxx, d * d) / (double)(n - 1);
         if (s->scale == 0)
             rc = nerve_error_set(NERVE_EINPUT, "cca: a layer is constant over all inputs");
@@ -77,7 +78,7 @@ int sim_cca_side_init(sim_cca_side *s, const double *x, int64_t n, int64_t d, do
                 s->invsqrt[i * s->m + j] = sxx[s->keep[i] * d + s->keep[j]] + (i == j ? epsilon : 0);
                 s->xtx[i * s->m + j] = sxx[s->keep[i] * d + s->keep[j]] * unscale;
             }
-        rc = sim_inverse_sqrt(s->invsqrt, s->m);
+        rc = nerve_linalg_inverse_sqrt(s->invsqrt, s->m);
     }
     free(sxx);
     if (rc < 0)
@@ -99,7 +100,7 @@ int sim_cca_pair(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, d
     if (rc == 0 && u && !(*u = malloc((size_t)(mx * k) * sizeof **u)))
         rc = nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
     if (rc == 0) {
-        sim_gram(sxy, a->x, b->x, n, a->d, b->d);
+        nerve_linalg_gram(sxy, a->x, b->x, n, a->d, b->d);
         double norm = (double)(n - 1) * sqrt(a->scale * b->scale);
         for (int64_t i = 0; i < mx; i++)
             for (int64_t j = 0; j < my; j++)
@@ -108,7 +109,7 @@ int sim_cca_pair(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, d
                     b->invsqrt, (int)my, 0.0, tmp, (int)my);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mx, (int)my, (int)mx, 1.0, a->invsqrt, (int)mx,
                     tmp, (int)my, 0.0, arr, (int)my);
-        rc = sim_svd(out->rho, u ? *u : NULL, arr, mx, my);
+        rc = nerve_linalg_svd(out->rho, u ? *u : NULL, arr, mx, my);
     }
     if (rc == 0) {
         double sum = 0;
@@ -192,8 +193,8 @@ static double *reduce_by_gram(const double *x, int64_t n, int64_t d, double keep
     double *s = malloc((size_t)d * sizeof *s), *vk = NULL, *scores = NULL;
     if (!v || !w || !s)
         goto done;
-    sim_gram(v, x, x, n, d, d);
-    if (sim_eigh(w, v, d) < 0)
+    nerve_linalg_gram(v, x, x, n, d, d);
+    if (nerve_linalg_eigh(w, v, d) < 0)
         goto done;
     /* The singular values, decreasing (the eigenvalues increase; rounding
      * can leave the smallest slightly negative). */
@@ -227,7 +228,7 @@ double *sim_svcca_reduce(const double *x, int64_t n, int64_t d, double keep, int
     int64_t r = n;
     double *a = malloc((size_t)(n * d) * sizeof *a), *s = malloc((size_t)r * sizeof *s);
     double *u = malloc((size_t)(n * r) * sizeof *u);
-    if (!a || !s || !u || (memcpy(a, x, (size_t)(n * d) * sizeof *a), sim_svd(s, u, a, n, d)) < 0) {
+    if (!a || !s || !u || (memcpy(a, x, (size_t)(n * d) * sizeof *a), nerve_linalg_svd(s, u, a, n, d)) < 0) {
         free(a);
         free(s);
         free(u);
@@ -336,7 +337,7 @@ static int proj_by_qr(double *proj, const double *u, const sim_cca_side *side, c
             LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)m, (lapack_int)m, dirns, (lapack_int)m, tau) != 0)
             rc = nerve_error_set(NERVE_EINPUT, "pwcca: a QR decomposition failed");
         else
-            sim_gram(proj, dirns, acts, n, m, m);   /* Q^T acts */
+            nerve_linalg_gram(proj, dirns, acts, n, m, m);   /* Q^T acts */
     }
     free(dirns); free(tau); free(acts);
     return rc;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "nerve/sim.h"
+#include "nerve/internal/linalg.h"
 #include "sim_internal.h"
 
 /* The feature-space form of Kornblith et al.'s code. */
@@ -40,12 +41,12 @@ int sim_cka_side_init(sim_cka_side *s, const double *x, int64_t n, int64_t d, in
         free(g);
         return nerve_error_set(NERVE_ENOMEM, "cka: out of memory");
     }
-    sim_gram(g, x, x, n, d, d);
-    s->self = sim_frobenius_sq(g, d * d);
+    nerve_linalg_gram(g, x, x, n, d, d);
+    s->self = nerve_linalg_frobenius_sq(g, d * d);
     free(g);
     if (unbiased) {
         for (int64_t i = 0; i < n; i++)
-            s->total_sq += s->row_sq[i] = sim_frobenius_sq(x + i * d, d);
+            s->total_sq += s->row_sq[i] = nerve_linalg_frobenius_sq(x + i * d, d);
         s->self = sim_debiased_hsic(s->self, s->row_sq, s->row_sq, s->total_sq, s->total_sq, n);
     }
     return 0;
@@ -56,8 +57,8 @@ int sim_cka_pair(double *value, const sim_cka_side *a, const sim_cka_side *b)
     double *g = malloc((size_t)(a->d * b->d) * sizeof *g);
     if (!g)
         return nerve_error_set(NERVE_ENOMEM, "cka: out of memory");
-    sim_gram(g, a->x, b->x, a->n, a->d, b->d);
-    double cross = sim_frobenius_sq(g, a->d * b->d);
+    nerve_linalg_gram(g, a->x, b->x, a->n, a->d, b->d);
+    double cross = nerve_linalg_frobenius_sq(g, a->d * b->d);
     free(g);
     if (a->row_sq)
         cross = sim_debiased_hsic(cross, a->row_sq, b->row_sq, a->total_sq, b->total_sq, a->n);

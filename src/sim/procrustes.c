@@ -9,11 +9,12 @@
 #include <stdlib.h>
 
 #include "nerve/sim.h"
+#include "nerve/internal/linalg.h"
 #include "sim_internal.h"
 
 void sim_unit_norm(double *x, int64_t n)
 {
-    double s = sqrt(sim_frobenius_sq(x, n));
+    double s = sqrt(nerve_linalg_frobenius_sq(x, n));
     s = s > 0 ? 1 / s : 0;
     for (int64_t i = 0; i < n; i++)
         x[i] *= s;
@@ -26,8 +27,8 @@ int sim_procrustes_pair(double *distance, double *angular, const double *x, cons
     double *xy = malloc((size_t)(p * q) * sizeof *xy), *s = malloc((size_t)k * sizeof *s);
     int rc = xy && s ? 0 : nerve_error_set(NERVE_ENOMEM, "procrustes: out of memory");
     if (rc == 0) {
-        sim_gram(xy, x, y, n, p, q);
-        rc = sim_svd(s, NULL, xy, p, q);
+        nerve_linalg_gram(xy, x, y, n, p, q);
+        rc = nerve_linalg_svd(s, NULL, xy, p, q);
     }
     if (rc == 0) {
         double nuclear = 0;

@@ -1,6 +1,6 @@
 /*
- * sim_internal.h — what the sim room's files share: double-precision
- * copies of the inputs and a few dense linear-algebra steps.
+ * sim_internal.h — what the sim room's files share: the check of a pair
+ * of layers and each measure's per-layer half, computed once per layer.
  */
 #ifndef NERVE_SIM_INTERNAL_H
 #define NERVE_SIM_INTERNAL_H
@@ -9,24 +9,6 @@
 
 /* Checks that a and b describe the same N >= 2 inputs with finite values. */
 int sim_check_pair(const nerve_mat *a, const nerve_mat *b, const char *metric);
-
-/* The sum of squares of n values (a squared Frobenius norm). */
-double sim_frobenius_sq(const double *a, int64_t n);
-
-/* C (p x q) = A^T B for A (n x p), B (n x q), all row-major double. */
-void sim_gram(double *c, const double *a, const double *b, int64_t n, int64_t p, int64_t q);
-
-/* Replaces the symmetric n x n matrix s by the square root of its
- * pseudo-inverse (numpy's pinv cutoff: 1e-15 of the largest eigenvalue). */
-int sim_inverse_sqrt(double *s, int64_t n);
-
-/* The eigenvalues of the symmetric n x n row-major matrix v into w
- * (increasing), v replaced by the eigenvectors (as its columns). */
-int sim_eigh(double *w, double *v, int64_t n);
-
-/* Singular values of the m x n row-major matrix a (destroyed) into s
- * (min(m, n), decreasing); u (m x min(m, n)) if not NULL. */
-int sim_svd(double *s, double *u, double *a, int64_t m, int64_t n);
 
 /* The unbiased HSIC of centred X and Y, up to a factor that cancels in
  * CKA, from |X^T Y|_F^2, the rows' squared norms and their totals. */
