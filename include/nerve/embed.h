@@ -2,10 +2,19 @@
  * nerve/embed.h — the embed room: low-dimensional pictures of a layer's
  * point cloud: PCA and t-SNE.
  *
- *     nerve_pca p;
- *     if ((rc = nerve_pca_fit(&p, &acts, 2)) < 0) ... nerve_error() ...
- *     // p.scores: N x 2, p.explained_ratio[0..1]
+ *     nerve_mat acts = { 0 };
+ *     nerve_pca p = { 0 };
+ *     int rc = nerve_mat_read_npy(&acts, "acts.npy");     // N x d float32
+ *     if (rc == 0)
+ *         rc = nerve_pca_fit(&p, &acts, 2);
+ *     if (rc == 0)   // p.scores: N x 2; p.explained_ratio[0..1]
+ *         printf("2 components explain %.3f\n", p.explained_ratio[0] + p.explained_ratio[1]);
+ *     else
+ *         fprintf(stderr, "nerve: error: %s\n", nerve_error());
  *     nerve_pca_free(&p);
+ *     nerve_mat_free(&acts);
+ *     if (rc < 0)
+ *         return nerve_exit_status(rc);
  */
 #ifndef NERVE_EMBED_H
 #define NERVE_EMBED_H

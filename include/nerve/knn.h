@@ -2,11 +2,20 @@
  * nerve/knn.h — the knn room: nearest neighbours of point clouds, shared by
  * Mapper (density lenses, DBSCAN's automatic eps), t-SNE and persistence.
  *
- *     nerve_knn nn;
- *     if ((rc = nerve_knn_exact(&nn, &points, 15, NERVE_METRIC_EUCLIDEAN)) < 0) ...
- *     // neighbours of point i: nn.index[i * nn.k + j], nn.dist[i * nn.k + j],
- *     // j = 0 .. k-1 nearest first, the point itself excluded
+ *     nerve_mat points = { 0 };
+ *     nerve_knn nn = { 0 };
+ *     int rc = nerve_mat_read_npy(&points, "acts.npy");   // N x d float32
+ *     if (rc == 0)
+ *         rc = nerve_knn_exact(&nn, &points, 15, NERVE_METRIC_EUCLIDEAN);
+ *     if (rc < 0) {
+ *         fprintf(stderr, "nerve: error: %s\n", nerve_error());
+ *         return nerve_exit_status(rc);
+ *     }
+ *     // the neighbours of point i: nn.index[i * nn.k + j] at nn.dist[i * nn.k + j],
+ *     // j = 0 .. k-1, nearest first, the point itself excluded
+ *     printf("point 0's nearest: %lld at %g\n", (long long)nn.index[0], nn.dist[0]);
  *     nerve_knn_free(&nn);
+ *     nerve_mat_free(&points);
  *
  * Distances come from blocked GEMMs (|x|^2 + |y|^2 - 2 x.y); the k winners'
  * distances are then recomputed directly, so the values returned are exact

@@ -5,17 +5,27 @@
  * clustered, every cluster is a node, and two nodes are joined when they
  * share inputs (the nerve of the cover).
  *
- *     nerve_lens lens;
+ *     nerve_mat acts = { 0 };             // N x C float32, one row per input
+ *     nerve_lens lens = { 0 };
  *     nerve_mapper_params p;
- *     nerve_mapper_graph g;
- *     nerve_mapper_defaults(&p);
- *     if ((rc = nerve_lens_compute(&lens, "l2norm", &acts, NULL)) < 0) ...
- *     if ((rc = nerve_mapper_build(&g, &acts, &lens, &p, NULL)) < 0) ...
- *     // g.n_nodes, members of node v: g.members[g.member_start[v] ..
- *     // g.member_start[v + 1]), edges g.edges[e]
- *     nerve_mapper_write("graph.json", NERVE_GRAPH_JSON, &g, &p, &lens);
+ *     nerve_mapper_graph g = { 0 };
+ *     nerve_mapper_defaults(&p);          // kmapper cover, 15 intervals, 40%, DBSCAN
+ *     int rc = nerve_mat_read_npy(&acts, "acts.npy");
+ *     if (rc == 0)
+ *         rc = nerve_lens_compute(&lens, "l2norm", &acts, NULL);
+ *     if (rc == 0)
+ *         rc = nerve_mapper_build(&g, &acts, &lens, &p, NULL);
+ *     if (rc == 0)   // the members of node v: g.members[g.member_start[v] .. g.member_start[v + 1])
+ *         rc = nerve_mapper_write("graph.json", NERVE_GRAPH_JSON, &g, &p, &lens);
+ *     if (rc == 0)
+ *         printf("%lld nodes, %lld edges\n", (long long)g.n_nodes, (long long)g.n_edges);
+ *     else
+ *         fprintf(stderr, "nerve: error: %s\n", nerve_error());
  *     nerve_mapper_graph_free(&g);
  *     nerve_lens_free(&lens);
+ *     nerve_mat_free(&acts);
+ *     if (rc < 0)
+ *         return nerve_exit_status(rc);
  *
  * With the kmapper cover and exact DBSCAN the graph is KeplerMapper's (2.1)
  * with scikit-learn's DBSCAN: the same nodes (as member sets, in the same

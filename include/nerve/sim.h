@@ -3,9 +3,21 @@
  * the same N inputs are. Each takes two float32 matrices N x d1 and N x d2
  * (rows are inputs) and computes in double precision.
  *
- *     nerve_mat a, b;                     // from nerve_mat_read_npy
- *     double cka;
- *     if ((rc = nerve_sim_cka_linear(&cka, &a, &b)) < 0) ... nerve_error() ...
+ *     nerve_mat a = { 0 }, b = { 0 };     // the same N inputs in two layers
+ *     double cka = NAN;
+ *     int rc = nerve_mat_read_npy(&a, "a.npy");
+ *     if (rc == 0)
+ *         rc = nerve_mat_read_npy(&b, "b.npy");
+ *     if (rc == 0)
+ *         rc = nerve_sim_cka_linear(&cka, &a, &b, 0);   // 1: debiased
+ *     if (rc < 0)
+ *         fprintf(stderr, "nerve: error: %s\n", nerve_error());
+ *     else
+ *         printf("linear CKA %.4f\n", cka);
+ *     nerve_mat_free(&a);
+ *     nerve_mat_free(&b);
+ *     if (rc < 0)
+ *         return nerve_exit_status(rc);
  *
  * References: SVCCA (Raghu et al. 2017) and PWCCA (Morcos et al. 2018)
  * follow Google's cca_core.py and pwcca.py; CKA (Kornblith et al. 2019)
