@@ -22,10 +22,17 @@ static void serve_help(void)
            "routes: /  (the viewer)   /api/study   /api/mapper?layer=L&intervals=N&overlap=P\n"
            "        &eps=E&min_samples=M (a layer's graph recomputed)\n"
            "        /api/activations?input=N (every layer's maps of input N)   /study/<file>\n"
+           "A recompute whose estimated size passes the server's limit is refused (400,\n"
+           "with the limit); one recompute runs at a time per client (429 meanwhile).\n"
            "\n"
            "options:\n"
            "      --host ADDR   the IPv4 address to listen on (default 127.0.0.1: this\n"
-           "                    machine only)\n"
+           "                    machine only; any other address serves the study to the\n"
+           "                    network, with a warning)\n"
+           "      --allow-host NAME  also answer requests whose Host header is NAME (or\n"
+           "                    NAME:PORT), e.g. the machine's name when --host is given;\n"
+           "                    other names get 421 (a page elsewhere reaching the\n"
+           "                    server through DNS rebinding). Repeatable, up to 16.\n"
            "  -p, --port N      (default 8800; 0: any free port)\n"
            CLI_COMMON_HELP
            "\n"
@@ -42,6 +49,9 @@ int cli_serve_until_interrupted(const nerve_serve_options *o)
     if (rc < 0)
         return cli_fail(rc);
     nerve_catch_interrupts();
+    if (strncmp(o->host, "127.", 4) != 0)
+        fprintf(stderr, "nerve: warning: serving %s to the network on %s: anyone who can reach this machine can "
+                "read the study\n", o->study, o->host);
     printf("nerve: serving %s at http://%s:%d/ (Ctrl-C stops)\n", o->study, o->host, nerve_server_port(s));
     fflush(stdout);
     while (!nerve_interrupted()) {
@@ -56,11 +66,16 @@ static int serve_run(int argc, char **argv)
 {
     static const struct option options[] = {
         { "host", required_argument, 0, 1 }, { "port", required_argument, 0, 'p' },
+        { "allow-host", required_argument, 0, 2 },
         CLI_COMMON_LONG,
         { 0, 0, 0, 0 },
     };
+    enum { ALLOW_MAX = 16 };
+    static const char *allowed[ALLOW_MAX + 1];
+    int n_allowed = 0;
     nerve_serve_options o;
     nerve_serve_defaults(&o);
+    o.allow_hosts = allowed;
     int opt, status;
     long v;
     opterr = 0;
@@ -71,8 +86,13 @@ static int serve_run(int argc, char **argv)
             return status;
         if (common)
             continue;
-        if (opt == 1)
+        if (opt == 1) {
             o.host = optarg;
+            o.allow_remote = 1;   /* asked for by name: a non-loopback address is meant */
+        } else if (opt == 2 && (n_allowed == ALLOW_MAX || !*optarg))
+            return cli_usage_error("serve", "--allow-host wants a host name, at most %d of them", ALLOW_MAX);
+        else if (opt == 2)
+            allowed[n_allowed++] = optarg;
         else if (opt == 'p' && ((v = cli_parse_count(optarg)) < 0 || v > 65535))
             return cli_usage_error("serve", "--port wants 0 to 65535, not '%s'", optarg);
         else if (opt == 'p')

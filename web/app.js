@@ -3,6 +3,12 @@
 // graphs, diagrams and matrices are fetched from /study/<file> as the views
 // need them. A selection of inputs (from a Mapper node or an embedding box)
 // is shared: every view highlights the same inputs.
+//
+// Every string that comes from the study (class, layer, model and node
+// names, file names, error messages) reaches the page as text: elements are
+// built with el() and text nodes, never by innerHTML, so a class named
+// "<img src=… onerror=…>" shows as those characters. The server's
+// Content-Security-Policy forbids inline script and style attributes too.
 "use strict";
 
 const api = window.NERVE_OFFLINE || {
@@ -58,6 +64,20 @@ function graphOf(layer) {
 
 // ---- helpers --------------------------------------------------------------
 
+// An element with attributes and children; strings become text nodes, null
+// and "" are skipped. {style: {...}} goes through the CSSOM (allowed by the
+// Content-Security-Policy, unlike a style attribute).
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  Object.entries(attrs || {}).forEach(([k, v]) => {
+    if (k === "style") Object.assign(e.style, v);
+    else if (k === "class") e.className = v;
+    else e.setAttribute(k, v);
+  });
+  children.flat(Infinity).forEach((c) => { if (c != null && c !== "") e.append(c instanceof Node ? c : String(c)); });
+  return e;
+}
+
 function option(select, value, text) {
   const o = document.createElement("option");
   o.value = value;
@@ -66,29 +86,36 @@ function option(select, value, text) {
 }
 
 function fillLayerSelect(select, filter) {
-  select.innerHTML = "";
+  select.replaceChildren();
   state.layers.forEach((l, i) => { if (!filter || filter(l)) option(select, i, l.name); });
 }
 
-function tooltip(html, event) {
+// Shows content (nodes and strings, as text) at the pointer; null hides it.
+function tooltip(content, event) {
   const t = $("tooltip");
-  if (!html) { t.classList.add("hidden"); return; }
-  t.innerHTML = html;
+  if (!content) { t.classList.add("hidden"); return; }
+  t.replaceChildren(...[content].flat(Infinity).filter((c) => c != null && c !== ""));
   t.classList.remove("hidden");
   t.style.left = Math.min(event.clientX + 14, window.innerWidth - 330) + "px";
   t.style.top = Math.min(event.clientY + 14, window.innerHeight - t.offsetHeight - 8) + "px";
 }
 
-// A thumbnail of input i from the study's sprite (as HTML), if it has one.
+// A CSS url() of a URL, quoted (a file name with a quote stays a name).
+const cssUrl = (u) => 'url("' + String(u).replace(/[\\"]/g, "\\$&").replace(/[\n\r\f]/g, "") + '")';
+
+// A thumbnail of input i from the study's sprite (an element), or null.
 function thumb(i, size) {
   const sp = state.study.manifest.inputs.sprite;
-  if (!sp || i >= sp.count) return "";
+  if (!sp || !(i < sp.count)) return null;
   const s = size || sp.side, k = s / sp.side;
   const x = (i % sp.columns) * sp.side * k, y = Math.floor(i / sp.columns) * sp.side * k;
   const w = sp.columns * sp.side * k, h = Math.ceil(sp.count / sp.columns) * sp.side * k;
-  return `<div class="thumb" title="input ${i}" style="width:${s}px;height:${s}px;background-image:url(${api.url ? api.url(sp.file) : studyFile(sp.file)});` +
-         `background-size:${w}px ${h}px;background-position:-${x}px -${y}px"></div>`;
+  return el("div", { class: "thumb", title: `input ${i}`, style: {
+    width: s + "px", height: s + "px", backgroundImage: cssUrl(api.url ? api.url(sp.file) : studyFile(sp.file)),
+    backgroundSize: `${w}px ${h}px`, backgroundPosition: `-${x}px -${y}px` } });
 }
+
+const thumbs = (inputs, size) => el("div", { class: "thumbs" }, inputs.map((i) => thumb(i, size)));
 
 function className(c) {
   return c < state.classes.length ? String(state.classes[c]) : String(c);
@@ -96,10 +123,11 @@ function className(c) {
 
 function classBars(counts) {
   const total = counts.reduce((a, b) => a + b, 0) || 1;
-  return '<div class="bars">' + counts.map((n, c) => n ? { n, c } : null).filter(Boolean)
-    .sort((a, b) => b.n - a.n).map(({ n, c }) =>
-      `<div class="bar"><span style="width:90px">${className(c)}</span><span class="fill" style="width:${Math.round(120 * n / total)}px;background:${colours[c % 10]}"></span>${(100 * n / total).toFixed(1)}%</div>`)
-    .join("") + "</div>";
+  return el("div", { class: "bars" }, counts.map((n, c) => n ? { n, c } : null).filter(Boolean)
+    .sort((a, b) => b.n - a.n).map(({ n, c }) => el("div", { class: "bar" },
+      el("span", { style: { width: "90px" } }, className(c)),
+      el("span", { class: "fill", style: { width: Math.round(120 * n / total) + "px", background: colours[c % 10] } }),
+      (100 * n / total).toFixed(1) + "%")));
 }
 
 // The inputs of node v of graph g.
@@ -120,7 +148,7 @@ function setSelection(inputs, origin) {
 
 // Draws graph g into container; returns handles to recolour and highlight.
 function drawGraph(container, g, opts) {
-  container.innerHTML = "";
+  container.replaceChildren();
   const width = container.clientWidth || 800, height = container.clientHeight || 600;
   const svg = d3.select(container).append("svg").attr("viewBox", [0, 0, width, height]);
   const zoomLayer = svg.append("g");
@@ -162,7 +190,7 @@ function drawGraph(container, g, opts) {
       glyphs.selectAll("*").remove();
       if (!on) return;
       glyphs.selectAll("foreignObject").data(nodes).join("foreignObject").attr("width", 16).attr("height", 16)
-        .attr("pointer-events", "none").html((d) => thumb(nodeInputs(g, d.i)[0], 16));
+        .attr("pointer-events", "none").each(function (d) { const t = thumb(nodeInputs(g, d.i)[0], 16); if (t) this.append(t); });
     },
     loops(on) {
       const cycleEdges = new Set(), degree = new Array(n).fill(0);
@@ -181,9 +209,9 @@ function drawGraph(container, g, opts) {
 function nodeTooltip(g, v) {
   const inputs = nodeInputs(g, v);
   const counts = g.nodes.label_counts ? g.nodes.label_counts[v] : null;
-  return `<b>${g.nodes.id[v]}</b>: ${g.nodes.size[v]} members` +
-    (counts ? `, purity ${(100 * g.nodes.purity[v]).toFixed(0)}%` + classBars(counts) : "") +
-    `<div class="thumbs">${inputs.slice(0, 24).map((i) => thumb(i, 28)).join("")}</div>`;
+  return [el("b", null, g.nodes.id[v]), `: ${g.nodes.size[v]} members`,
+          counts ? [`, purity ${(100 * g.nodes.purity[v]).toFixed(0)}%`, classBars(counts)] : null,
+          thumbs(inputs.slice(0, 24), 28)];
 }
 
 function nodeColour(g, how) {
@@ -201,13 +229,13 @@ function nodeColour(g, how) {
   return pick[how]();
 }
 
-function legend(el, g, how) {
+function legend(box, g, how) {
   if (how === "dominant") {
-    el.innerHTML = state.classes.map((c, k) => `<span><i style="background:${colours[k % 10]}"></i>${c}</span>`).join("");
+    box.replaceChildren(...state.classes.map((c, k) => el("span", null, el("i", { style: { background: colours[k % 10] } }), String(c))));
   } else {
     const names = { purity: "purity 0 → 1 (viridis)", lens: "mean lens value, low → high (plasma)",
                     misclassified: "misclassified share 0 → 1 (reds)", confidence: "mean confidence 0 → 1 (blues)" };
-    el.innerHTML = `<span>${names[how]}</span>`;
+    box.replaceChildren(el("span", null, names[how]));
   }
 }
 
@@ -230,11 +258,11 @@ function heatmapSources() {
 }
 
 function drawHeatmap(source) {
-  const el = $("heatmap");
-  el.innerHTML = "";
+  const box = $("heatmap");
+  box.replaceChildren();
   loadNpy(source.file).then(({ shape, data }) => {
     const n = shape[0], cell = Math.max(18, Math.min(44, 420 / n)), pad = 150;
-    const svg = d3.select(el).append("svg").attr("width", pad + n * cell + 10).attr("height", pad + n * cell + 10).attr("class", "heat");
+    const svg = d3.select(box).append("svg").attr("width", pad + n * cell + 10).attr("height", pad + n * cell + 10).attr("class", "heat");
     const finite = Array.from(data).filter(Number.isFinite);
     const colour = d3.scaleSequential(d3.interpolateViridis).domain(d3.extent(finite));
     const short = (name) => name.length > 22 ? "…" + name.slice(-21) : name;
@@ -245,12 +273,13 @@ function drawHeatmap(source) {
         const v = data[i * n + j];
         svg.append("rect").attr("x", pad + j * cell).attr("y", pad + i * cell).attr("width", cell - 1).attr("height", cell - 1)
           .attr("fill", Number.isFinite(v) ? colour(v) : "#ccc")
-          .on("mousemove", (e) => tooltip(`${source.name}<br>${source.layers[i]} × ${source.layers[j]}: <b>${Number.isFinite(v) ? v.toFixed(4) : "∞"}</b>`, e))
+          .on("mousemove", (e) => tooltip([source.name, el("br"), `${source.layers[i]} × ${source.layers[j]}: `,
+                                           el("b", null, Number.isFinite(v) ? v.toFixed(4) : "∞")], e))
           .on("mouseleave", () => tooltip(null))
           .on("click", () => showPair(source.layers[i], source.layers[j]));
       }
     }
-  }).catch((e) => { el.textContent = e.message; });
+  }).catch((e) => { box.textContent = e.message; });
 }
 
 function showPair(a, b) {
@@ -261,18 +290,16 @@ function showPair(a, b) {
 
 function renderOverview() {
   const t = $("layer-table");
-  t.innerHTML = "<tr><th>layer</th><th>points</th><th>dim</th><th>nodes</th><th>edges</th><th>components</th><th>loops</th><th>H0</th><th>H1</th></tr>";
+  t.replaceChildren(el("tr", null, ["layer", "points", "dim", "nodes", "edges", "components", "loops", "H0", "H1"].map((h) => el("th", null, h))));
   state.layers.forEach((l, i) => {
-    const tr = document.createElement("tr");
-    tr.className = "clickable";
-    const m = l.mapper || {}, c = l.ph ? l.ph.counts : [];
-    tr.innerHTML = `<td>${l.name}</td><td>${l.rows}</td><td>${l.dim}</td><td>${m.nodes ?? "-"}</td><td>${m.edges ?? "-"}</td>` +
-      `<td>${m.components ?? "-"}</td><td>${m.loops ?? "-"}</td><td>${c[0] ?? "-"}</td><td>${c[1] ?? "-"}</td>`;
+    const m = l.mapper || {}, c = (l.ph && l.ph.counts) || [];
+    const tr = el("tr", { class: "clickable" }, [l.name, l.rows, l.dim, m.nodes ?? "-", m.edges ?? "-", m.components ?? "-",
+                                                 m.loops ?? "-", c[0] ?? "-", c[1] ?? "-"].map((x) => el("td", null, String(x))));
     tr.onclick = () => { $("mapper-layer").value = i; showView("mapper"); renderMapper(); };
     t.appendChild(tr);
   });
   const sel = $("heatmap-metric"), sources = heatmapSources();
-  sel.innerHTML = "";
+  sel.replaceChildren();
   sources.forEach((s, k) => option(sel, k, s.name));
   sel.onchange = () => drawHeatmap(sources[+sel.value]);
   if (sources.length) drawHeatmap(sources[0]);
@@ -330,15 +357,16 @@ function openNodePanel(g, v, page = 0) {
   const panel = $("node-panel"), inputs = nodeInputs(g, v), per = 48, pages = Math.ceil(inputs.length / per);
   mapperView.pick(v);
   const counts = g.nodes.label_counts ? g.nodes.label_counts[v] : null;
-  const fig = (name, x) => x == null ? "" : `<tr><td>${name}</td><td>${typeof x === "number" ? +x.toFixed(4) : x}</td></tr>`;
-  panel.innerHTML = `<h2>${g.nodes.id[v]}</h2><table>` + fig("members", g.nodes.size[v]) + fig("purity", g.nodes.purity[v]) +
-    fig("dominant class", g.nodes.dominant[v] >= 0 ? className(g.nodes.dominant[v]) : null) +
-    fig("misclassified", g.nodes.misclassified[v]) + fig("mean confidence", g.nodes.mean_confidence[v]) +
-    fig("mean lens", g.nodes.mean_lens[v][0]) + fig("mean L2 norm", g.nodes.mean_norm[v]) + `</table>` +
-    (counts ? classBars(counts) : "") +
-    `<div class="pager"><button id="np-prev">‹</button>page ${page + 1} of ${pages}<button id="np-next">›</button>` +
-    `<button id="np-select">select these inputs</button></div>` +
-    `<div class="thumbs">${inputs.slice(page * per, (page + 1) * per).map((i) => thumb(i, 36)).join("")}</div>`;
+  const fig = (name, x) => x == null ? null : el("tr", null, el("td", null, name), el("td", null, String(typeof x === "number" ? +x.toFixed(4) : x)));
+  panel.replaceChildren(el("h2", null, String(g.nodes.id[v])),
+    el("table", null, fig("members", g.nodes.size[v]), fig("purity", g.nodes.purity[v]),
+       fig("dominant class", g.nodes.dominant[v] >= 0 ? className(g.nodes.dominant[v]) : null),
+       fig("misclassified", g.nodes.misclassified[v]), fig("mean confidence", g.nodes.mean_confidence[v]),
+       fig("mean lens", g.nodes.mean_lens[v][0]), fig("mean L2 norm", g.nodes.mean_norm[v])),
+    counts ? classBars(counts) : null,
+    el("div", { class: "pager" }, el("button", { id: "np-prev" }, "‹"), `page ${page + 1} of ${pages}`,
+       el("button", { id: "np-next" }, "›"), el("button", { id: "np-select" }, "select these inputs")),
+    thumbs(inputs.slice(page * per, (page + 1) * per), 36));
   panel.classList.remove("hidden");
   $("np-prev").onclick = () => page > 0 && openNodePanel(g, v, page - 1);
   $("np-next").onclick = () => page + 1 < pages && openNodePanel(g, v, page + 1);
@@ -358,13 +386,11 @@ function renderAcross(indices) {
     indices = [mid - 1, mid, mid + 1].filter((i) => i >= 0 && i < state.layers.length);
   }
   const box = $("across-graphs");
-  box.innerHTML = "";
+  box.replaceChildren();
   const cells = indices.map((i) => {
-    const div = document.createElement("div");
-    div.className = "across-cell";
-    div.innerHTML = `<h3>${state.layers[i].name}</h3><div class="graph"></div>`;
-    box.appendChild(div);
-    return div.querySelector(".graph");
+    const graph = el("div", { class: "graph" });
+    box.appendChild(el("div", { class: "across-cell" }, el("h3", null, state.layers[i].name), graph));
+    return graph;
   });
   Promise.all(indices.map((i) => graphOf(state.layers[i]))).then((graphs) => {
     const views = graphs.map((g, k) => drawGraph(cells[k], g, {
@@ -385,7 +411,7 @@ function renderAcross(indices) {
 
 function renderPersistence() {
   const l = state.layers[+$("ph-layer").value], dim = +$("ph-dim").value;
-  ["ph-barcode", "ph-diagram", "ph-betti"].forEach((id) => { $(id).innerHTML = ""; });
+  ["ph-barcode", "ph-diagram", "ph-betti"].forEach((id) => { $(id).replaceChildren(); });
   if (!l.ph) { $("ph-barcode").textContent = "No persistence for this layer (nerve ph --study)."; return; }
   loadJson(l.ph.diagrams).then((doc) => {
     const pairs = doc.diagrams[dim].pairs;
@@ -492,7 +518,7 @@ function initEmbeddingEvents() {
     const i = nearestPoint(x, y);
     if (i < 0) { tooltip(null); return; }
     const input = Math.floor(i / state.perInput);
-    tooltip(`input ${input}` + (state.labels ? `, ${className(state.labels[input])}` : "") + thumb(input, 56), ev);
+    tooltip([`input ${input}` + (state.labels ? `, ${className(state.labels[input])}` : ""), thumb(input, 56)], ev);
   });
   canvas.addEventListener("mouseleave", () => tooltip(null));
   window.addEventListener("mouseup", (ev) => {
@@ -511,9 +537,9 @@ function initEmbeddingEvents() {
 
 function showSelectedInputs() {
   const ids = Array.from(state.selected).slice(0, 120);
-  $("embed-selected").innerHTML = state.selected.size
-    ? `<h2>${state.selected.size} selected</h2><div class="thumbs">${ids.map((i) => thumb(i, 32)).join("")}</div>`
-    : "<p class='hint'>Nothing selected.</p>";
+  $("embed-selected").replaceChildren(...(state.selected.size
+    ? [el("h2", null, `${state.selected.size} selected`), thumbs(ids, 32)]
+    : [el("p", { class: "hint" }, "Nothing selected.")]));
 }
 
 // ---- activation maps ----------------------------------------------------------
@@ -522,13 +548,12 @@ function renderActivations() {
   const box = $("act-maps"), i = Math.max(0, +$("act-input").value | 0);
   $("act-status").textContent = "running the model…";
   api.json("api/activations?input=" + i).then((r) => {
-    $("act-status").innerHTML = `input ${i}` + (r.label != null ? `, class ${className(r.label)}` : "") + thumb(i, 28);
-    box.innerHTML = "";
+    $("act-status").replaceChildren(`input ${i}` + (r.label != null ? `, class ${className(r.label)}` : ""), thumb(i, 28) || "");
+    box.replaceChildren();
     r.layers.forEach((l) => {
-      const div = document.createElement("div");
-      div.className = "layer";
-      div.innerHTML = `<h3>${l.name} <span class="hint">${l.channels} × ${l.height} × ${l.width}</span></h3><div class="maps"></div>`;
-      box.appendChild(div);
+      const maps = el("div", { class: "maps" });
+      box.appendChild(el("div", { class: "layer" },
+        el("h3", null, String(l.name), " ", el("span", { class: "hint" }, `${l.channels} × ${l.height} × ${l.width}`)), maps));
       const bytes = Uint8Array.from(atob(l.maps), (c) => c.charCodeAt(0)), scale = Math.max(1, Math.round(56 / l.height));
       for (let c = 0; c < l.channels; c++) {
         const cv = document.createElement("canvas");
@@ -541,22 +566,20 @@ function renderActivations() {
           img.data.set([v, v, v, 255], 4 * p);
         }
         cv.getContext("2d").putImageData(img, 0, 0);
-        div.querySelector(".maps").appendChild(cv);
+        maps.appendChild(cv);
       }
     });
-  }).catch((e) => { $("act-status").textContent = e.message; box.innerHTML = ""; });
+  }).catch((e) => { $("act-status").textContent = e.message; box.replaceChildren(); });
 }
 
 // ---- training dynamics ----------------------------------------------------------
 
 function renderTraining() {
   const box = $("training-maps"), d = state.study.dynamics, metric = $("training-metric").value;
-  box.innerHTML = "";
+  box.replaceChildren();
   if (!d) { box.textContent = "No checkpoints in this study (nerve run trains the built-in model with checkpoints)."; return; }
   d.checkpoints.forEach((c) => {
-    const panel = document.createElement("div");
-    panel.className = "panel";
-    panel.innerHTML = `<h2>${c.fraction != null ? Math.round(100 * c.fraction) + "% of training" : c.model}</h2>`;
+    const panel = el("div", { class: "panel" }, el("h2", null, c.fraction != null ? Math.round(100 * c.fraction) + "% of training" : String(c.model)));
     box.appendChild(panel);
     loadJson(c.similarity).then((idx) => loadNpy(c.study + "/" + idx.matrices[metric]).then(({ shape, data }) => {
       const [rows, cols] = shape, cell = 16;
@@ -565,7 +588,7 @@ function renderTraining() {
       for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
         const v = data[i * cols + j];
         svg.append("rect").attr("x", j * cell).attr("y", i * cell).attr("width", cell - 1).attr("height", cell - 1).attr("fill", colour(v))
-          .on("mousemove", (e) => tooltip(`${metric}: checkpoint's ${idx.rows[i]} × final ${idx.columns[j]}: <b>${v.toFixed(3)}</b>`, e))
+          .on("mousemove", (e) => tooltip([`${metric}: checkpoint's ${idx.rows[i]} × final ${idx.columns[j]}: `, el("b", null, v.toFixed(3))], e))
           .on("mouseleave", () => tooltip(null));
       }
     })).catch((e) => { panel.append(e.message); });
@@ -602,7 +625,7 @@ function init(study) {
   state.perInput = Math.max(1, Math.round((state.layers[0] || { rows: inputs.count }).rows / inputs.count));
   state.classes = inputs.classes || [];
   $("study-name").textContent = `${study.name}: ${study.manifest.model.path.split("/").pop()} over ${inputs.count} inputs (${inputs.spec})`;
-  $("class-names").innerHTML = state.classes.map((c) => `<option value="${c}">`).join("");
+  $("class-names").replaceChildren(...state.classes.map((c) => el("option", { value: String(c) })));
   fillLayerSelect($("mapper-layer"), (l) => l.graph);
   fillLayerSelect($("across-layer"), (l) => l.graph);
   fillLayerSelect($("ph-layer"), (l) => l.ph);

@@ -22,8 +22,14 @@
  *   GET /api/activations?input=N
  *                              input N's activation maps in every layer (runs the model)
  *   GET /study/<path>          a file of the study (JSON, .npy, the sprite PNG)
- * Errors are JSON {"error": "..."} with status 400 (bad parameters), 404
- * (no such route or file) or 500.
+ * Errors are JSON {"error": "..."} with status 400 (bad parameters, or a
+ * Mapper recompute over the server's cost limit: the message names it), 404
+ * (no such route or file), 409 (the study's inputs changed since it was
+ * made), 421 (a Host header that does not name this server), 429 (this
+ * client's previous recompute is still running), 503 (all recompute slots
+ * busy) or 500. Every answer carries a Content-Security-Policy that allows
+ * no inline script, and X-Content-Type-Options: nosniff; files whose name
+ * starts with "." and temporary files (*.tmp, *.tmp.*) are never served.
  *
  * nerve_report_write makes the same viewer one self-contained HTML file.
  */
@@ -33,9 +39,12 @@
 #include "nerve/core.h"
 
 typedef struct nerve_serve_options {
-    const char *study;   /* the study directory */
-    const char *host;    /* address to bind (default 127.0.0.1) */
-    int         port;    /* 0: any free port (default 8800) */
+    const char  *study;         /* the study directory */
+    const char  *host;          /* address to bind (default 127.0.0.1) */
+    int          port;          /* 0: any free port (default 8800) */
+    int          allow_remote;  /* 1: host may be a non-loopback address (default 0: refused) */
+    const char **allow_hosts;   /* Host header names accepted besides the loopback ones and host,
+                                   NULL-terminated (default NULL) */
 } nerve_serve_options;
 
 typedef struct nerve_server nerve_server;

@@ -4,10 +4,7 @@
  * name from /study/), and one layer's Mapper graph recomputed with the
  * viewer's slider values.
  */
-#include <errno.h>
 #include <jansson.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +12,8 @@
 #include "nerve/study.h"
 #include "serve_internal.h"
 
-static json_t *fail(serve_error *e, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static json_t *fail(serve_error *e, unsigned status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
-    va_end(ap);
-    e->status = status;
-    return NULL;
-}
+/* serve_fail for functions that answer a JSON value: NULL. */
+#define fail(e, ...) (serve_fail((e), __VA_ARGS__), (json_t *)NULL)
 
 /* A JSON file of the study, or JSON null when that stage has not run. */
 static json_t *study_json(const serve_ctx *s, const char *rel)
@@ -52,68 +40,56 @@ json_t *serve_api_study(const serve_ctx *s, serve_error *e)
 
 /* ---- /api/mapper -------------------------------------------------------------- */
 
-static int parse_int(int64_t *out, const char *s, int64_t lo, int64_t hi)
+/* The manifest's entry of layer, or NULL. */
+static json_t *manifest_layer(json_t *manifest, const char *layer)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(manifest, "layers"), i, l)
+        if (json_is_string(json_object_get(l, "name")) && strcmp(json_string_value(json_object_get(l, "name")), layer) == 0)
+            return l;
+    return NULL;
 }
 
-static int parse_real(double *out, const char *s, double lo, double hi)
+/* The layer's activations as they are on disk: its file must be inside the
+ * study (a manifest naming "../../x.npy" reads nothing), a 2-D float
+ * matrix whose row count is the one the manifest gives (the graph's member
+ * indices are looked up in arrays of the manifest's size). */
+static int layer_shape(const serve_ctx *s, const char *layer, int64_t *rows, int64_t *dim, serve_error *e)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v) || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
+    json_t *manifest = study_json(s, "manifest.json"), *l = manifest_layer(manifest, layer);
+    const char *file = json_string_value(json_object_get(l, "file"));
+    json_int_t said = json_integer_value(json_object_get(l, "rows"));
+    char path[PATH_MAX];
+    nerve_npy_header h;
+    int rc = 0;
+    if (!l)
+        rc = serve_fail(e, 404, "no layer '%.200s' in the study", layer);
+    else if (!file || serve_resolve(path, sizeof path, s, file) < 0)
+        rc = serve_fail(e, 500, "the manifest's file of layer '%.200s' is not a file inside the study", layer);
+    else if (nerve_npy_read_header(&h, path) < 0)
+        rc = serve_fail(e, 500, "%s", nerve_error());
+    else if (h.ndim != 2 || h.shape[0] != said)
+        rc = serve_fail(e, 500, "%.200s: %lld rows in the file, %lld in the manifest: the study is inconsistent "
+                        "(run nerve extract again)", file, (long long)(h.ndim == 2 ? h.shape[0] : -1), (long long)said);
+    else
+        *rows = h.shape[0], *dim = h.shape[1];
+    json_decref(manifest);
+    return rc;
 }
 
-/* The slider values over the defaults; an error names the bad one. */
-static json_t *mapper_params(nerve_mapper_params *p, const serve_mapper_query *q, serve_error *e)
+json_t *serve_api_mapper(const serve_ctx *s, const serve_request *q, serve_error *e)
 {
-    nerve_mapper_defaults(p);
-    if (q->intervals && parse_int(&p->intervals, q->intervals, 1, 200) < 0)
-        return fail(e, 400, "intervals must be a whole number from 1 to 200, not '%.40s'", q->intervals);
-    if (q->overlap && (parse_real(&p->overlap, q->overlap, 0, 0.95) < 0))
-        return fail(e, 400, "overlap must be a number from 0 to 0.95, not '%.40s'", q->overlap);
-    if (q->eps && parse_real(&p->eps, q->eps, 0, 1e30) < 0)
-        return fail(e, 400, "eps must be a number >= 0 (0: automatic), not '%.40s'", q->eps);
-    if (q->min_samples && parse_int(&p->min_samples, q->min_samples, 1, 10000) < 0)
-        return fail(e, 400, "min_samples must be a whole number from 1 to 10000, not '%.40s'", q->min_samples);
-    return json_true();   /* a non-NULL "ok" */
-}
-
-json_t *serve_api_activations(const serve_ctx *s, const char *input, serve_error *e)
-{
-    int64_t i;
-    if (!input || parse_int(&i, input, 0, INT64_MAX) < 0)
-        return fail(e, 400, "input must be a whole number >= 0, not '%.40s'", input ? input : "");
-    json_t *maps;
-    int rc = nerve_study_activation_maps(&maps, s->root, i);
-    if (rc == NERVE_EINPUT)
-        return fail(e, strstr(nerve_error(), "is not one of") ? 404 : 400, "%s", nerve_error());
-    if (rc < 0)
-        return fail(e, 500, "%s", nerve_error());
-    return maps;
-}
-
-json_t *serve_api_mapper(const serve_ctx *s, const serve_mapper_query *q, serve_error *e)
-{
-    if (!q->layer || !*q->layer)
-        return fail(e, 400, "which layer? (layer=NAME, as /api/study lists them)");
-    nerve_mapper_params p;
-    json_t *ok = mapper_params(&p, q, e);
-    if (!ok)
+    int64_t rows, dim;
+    serve_mapper_cost cost;
+    if (layer_shape(s, q->layer, &rows, &dim, e) < 0)
         return NULL;
-    json_decref(ok);
+    serve_mapper_estimate(&cost, rows, dim, &q->mapper);
+    if (serve_mapper_affordable(&cost, e) < 0)
+        return NULL;
     json_t *graph;
     double t0 = nerve_now();
-    int rc = nerve_study_mapper_layer(&graph, s->root, q->layer, "l2norm", &p);
+    int rc = nerve_study_mapper_layer(&graph, s->root, q->layer, "l2norm", &q->mapper);
     if (rc == NERVE_EINPUT)
         return fail(e, strstr(nerve_error(), "no layer") ? 404 : 400, "%s", nerve_error());
     if (rc < 0)
@@ -121,4 +97,19 @@ json_t *serve_api_mapper(const serve_ctx *s, const serve_mapper_query *q, serve_
     json_object_set_new(graph, "seconds", json_real(nerve_now() - t0));
     json_object_set_new(graph, "layer", json_string(q->layer));
     return graph;
+}
+
+/* ---- /api/activations ----------------------------------------------------------- */
+
+json_t *serve_api_activations(const serve_ctx *s, int64_t input, serve_error *e)
+{
+    json_t *maps;
+    int rc = nerve_study_activation_maps(&maps, s->root, input);
+    if (rc == NERVE_EINPUT) {
+        const char *why = nerve_error();
+        return fail(e, strstr(why, "is not one of") ? 404 : strstr(why, "changed since") ? 409 : 400, "%s", why);
+    }
+    if (rc < 0)
+        return fail(e, 500, "%s", nerve_error());
+    return maps;
 }

@@ -19,6 +19,7 @@ static struct {
     __typeof__(MHD_stop_daemon) *MHD_stop_daemon;
     __typeof__(MHD_get_daemon_info) *MHD_get_daemon_info;
     __typeof__(MHD_lookup_connection_value) *MHD_lookup_connection_value;
+    __typeof__(MHD_get_connection_info) *MHD_get_connection_info;
     __typeof__(MHD_create_response_from_buffer) *MHD_create_response_from_buffer;
     __typeof__(MHD_create_response_from_fd) *MHD_create_response_from_fd;
     __typeof__(MHD_add_response_header) *MHD_add_response_header;
@@ -34,6 +35,7 @@ static void load_mhd(void)
     FIND(MHD_stop_daemon);
     FIND(MHD_get_daemon_info);
     FIND(MHD_lookup_connection_value);
+    FIND(MHD_get_connection_info);
     FIND(MHD_create_response_from_buffer);
     FIND(MHD_create_response_from_fd);
     FIND(MHD_add_response_header);
@@ -67,6 +69,13 @@ const union MHD_DaemonInfo *MHD_get_daemon_info(struct MHD_Daemon *d, enum MHD_D
 const char *MHD_lookup_connection_value(struct MHD_Connection *c, enum MHD_ValueKind kind, const char *key)
 {
     return MHD_.MHD_lookup_connection_value(c, kind, key);
+}
+
+/* Only the info types without arguments (the client's address). */
+const union MHD_ConnectionInfo *MHD_get_connection_info(struct MHD_Connection *c, enum MHD_ConnectionInfoType type,
+                                                        ...)
+{
+    return MHD_.MHD_get_connection_info(c, type);
 }
 
 struct MHD_Response *MHD_create_response_from_buffer(size_t size, void *buffer, enum MHD_ResponseMemoryMode mode)

@@ -11,6 +11,14 @@
  * similarity index names its matrices relative to the checkpoint's study);
  * plus the inputs' labels and sprite. The raw activations (acts/) stay out:
  * they are the bulk of a study and the viewer never reads them.
+ *
+ * The page carries its own Content-Security-Policy (a <meta>, as a file
+ * opened from disk has no headers): script and style only from the
+ * elements that carry this report's nonce, 16 random bytes drawn when it is
+ * written. A nonce rather than hashes: the data script is megabytes and
+ * changes with every study, and nerve has no SHA-256; the names in the
+ * study are fixed before the nonce is drawn, so nothing in them can carry
+ * it. Inline event handlers (onerror=...) are refused either way.
  */
 #include <jansson.h>
 #include <limits.h>
@@ -18,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <fcntl.h>
 
 #include "serve_internal.h"
 
@@ -150,21 +160,56 @@ static int collect_study(report *r, json_t *study)
 static void collect_activation_maps(report *r, int64_t inputs)
 {
     for (int64_t i = 0; i < inputs; i++) {
-        char input[32], key[64];
-        snprintf(input, sizeof input, "%lld", (long long)i);
+        char key[64];
         serve_error e;
-        json_t *maps = serve_api_activations(r->study, input, &e);
+        json_t *maps = serve_api_activations(r->study, i, &e);
         if (!maps) {
             if (i == 0)
                 fprintf(stderr, "nerve: warning: no activation maps in the report: %s\n", e.message);
             return;
         }
-        snprintf(key, sizeof key, "api/activations?input=%s", input);
+        snprintf(key, sizeof key, "api/activations?input=%lld", (long long)i);
         json_object_set_new(r->files, key, json_pack("{s:o}", "json", maps));
     }
 }
 
 /* ---- the page ------------------------------------------------------------------ */
+
+/* A fresh nonce for the page's scripts (base64 of 16 random bytes). */
+static int make_nonce(char *out, size_t cap)
+{
+    unsigned char bytes[16];
+    int fd = open("/dev/urandom", O_RDONLY);
+    ssize_t got = fd >= 0 ? read(fd, bytes, sizeof bytes) : -1;
+    if (fd >= 0)
+        close(fd);
+    char *b64 = got == (ssize_t)sizeof bytes ? nerve_base64(bytes, sizeof bytes, NULL) : NULL;
+    if (!b64)
+        return nerve_error_set(NERVE_EIO, "cannot draw a random nonce for the report's scripts");
+    snprintf(out, cap, "%s", b64);
+    free(b64);
+    return 0;
+}
+
+/* The files as a JavaScript value inside a <script> element: every '<' as
+ * \u003c (JSON has '<' only inside strings), so no name can write
+ * "</script>" or "<!--" to end or confuse the element. */
+static int put_files(FILE *f, json_t *files)
+{
+    char *text = json_dumps(files, JSON_COMPACT);
+    if (!text)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory writing the report");
+    for (const char *c = text; *c; c++) {
+        size_t run = strcspn(c, "<");
+        fwrite(c, 1, run, f);
+        c += run;
+        if (!*c)
+            break;
+        fputs("\\u003c", f);
+    }
+    free(text);
+    return 0;
+}
 
 /* Writes one of the viewer's compiled-in files. */
 static void put_asset(FILE *f, const char *name)
@@ -173,17 +218,24 @@ static void put_asset(FILE *f, const char *name)
     fwrite(a->data, 1, a->size, f);
 }
 
-/* index.html with its <link> and <script src> replaced by what they load. */
-static int write_page(FILE *f, json_t *files, const char *title)
+/* index.html with its <link> and <script src> replaced by what they load,
+ * and a Content-Security-Policy allowing only the elements with nonce. */
+static int write_page(FILE *f, json_t *files, const char *title, const char *nonce)
 {
     const serve_asset *page = serve_asset_find("index.html");
+    static const char charset[] = "<meta charset=\"utf-8\">";
     static const char css[] = "<link rel=\"stylesheet\" href=\"style.css\">";
     static const char d3[] = "<script src=\"d3.min.js\"></script>";
     static const char app[] = "<script src=\"app.js\"></script>";
     const char *html = (const char *)page->data, *end = html + page->size;
-    const char *at_css = strstr(html, css), *at_d3 = strstr(html, d3), *at_app = strstr(html, app);
-    if (!at_css || !at_d3 || !at_app || !(at_css < at_d3 && at_d3 < at_app))
-        return nerve_error_set(NERVE_EINTERNAL, "the viewer's index.html lost its stylesheet or script tags");
+    const char *at_charset = strstr(html, charset), *at_css = strstr(html, css), *at_d3 = strstr(html, d3),
+               *at_app = strstr(html, app);
+    if (!at_charset || !at_css || !at_d3 || !at_app || !(at_charset < at_css && at_css < at_d3 && at_d3 < at_app))
+        return nerve_error_set(NERVE_EINTERNAL, "the viewer's index.html lost its charset, stylesheet or script tags");
+    fwrite(html, 1, (size_t)(at_charset - html) + strlen(charset), f);
+    fprintf(f, "\n<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'nonce-%s'; "
+            "style-src 'nonce-%s'; img-src data:; base-uri 'none'; form-action 'none'\">", nonce, nonce);
+    html = at_charset + strlen(charset);
     const char *at_title = strstr(html, "<title>nerve</title>");
     if (at_title && at_title < at_css) {
         fwrite(html, 1, (size_t)(at_title - html), f);
@@ -194,21 +246,20 @@ static int write_page(FILE *f, json_t *files, const char *title)
         html = at_title + strlen("<title>nerve</title>");
     }
     fwrite(html, 1, (size_t)(at_css - html), f);
-    fputs("<style>\n", f);
+    fprintf(f, "<style nonce=\"%s\">\n", nonce);
     put_asset(f, "style.css");
     fputs("</style>", f);
     fwrite(at_css + strlen(css), 1, (size_t)(at_d3 - at_css - strlen(css)), f);
-    fputs("<script>", f);
+    fprintf(f, "<script nonce=\"%s\">", nonce);
     put_asset(f, "d3.min.js");
     fputs("</script>", f);
     fwrite(at_d3 + strlen(d3), 1, (size_t)(at_app - at_d3 - strlen(d3)), f);
-    fputs("<script>window.NERVE_FILES = ", f);
-    /* JSON_ESCAPE_SLASH: no "</script>" can close the tag early. */
-    if (json_dumpf(files, f, JSON_COMPACT | JSON_ESCAPE_SLASH) != 0)
-        return nerve_error_set(NERVE_EIO, "cannot write the report");
-    fputs(";</script>\n<script>", f);
+    fprintf(f, "<script nonce=\"%s\">window.NERVE_FILES = ", nonce);
+    if (put_files(f, files) < 0)
+        return -1;
+    fprintf(f, ";</script>\n<script nonce=\"%s\">", nonce);
     put_asset(f, "offline.js");
-    fputs("</script>\n<script>", f);
+    fprintf(f, "</script>\n<script nonce=\"%s\">", nonce);
     put_asset(f, "app.js");
     fputs("</script>", f);
     const char *after = at_app + strlen(app);
@@ -238,8 +289,11 @@ int nerve_report_write(const nerve_report_options *o, nerve_report_summary *summ
     if (rc == 0)
         collect_activation_maps(&r, o->activation_inputs);
     nerve_outfile out;
+    char nonce[32];
+    if (rc == 0)
+        rc = make_nonce(nonce, sizeof nonce);
     if (rc == 0 && (rc = nerve_outfile_open(&out, o->out)) == 0) {
-        rc = write_page(out.f, r.files, json_string_value(json_object_get(doc, "name")));
+        rc = write_page(out.f, r.files, json_string_value(json_object_get(doc, "name")), nonce);
         if (rc == 0 && ferror(out.f))
             rc = nerve_error_set(NERVE_EIO, "%s: cannot write it", o->out);
         if (rc == 0)

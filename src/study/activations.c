@@ -124,6 +124,11 @@ int nerve_study_activation_maps(json_t **out, const char *dir, int64_t input)
         if ((rc = nerve_inputs_open(&in, spec, channels, &pp)) == 0)
             opened = 1;
     }
+    /* The study took the first `count` inputs; fewer now means images were
+     * deleted since, and every index after the gap is another image. */
+    if (rc == 0 && in.count < count)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: the inputs changed since the study was made: %lld now, the study "
+                             "has %lld", spec, (long long)in.count, (long long)count);
     if (rc == 0 && (rc = layer_values(&values, &n_values, &m, manifest)) == 0)
         rc = nerve_inputs_batch(&in, input, 1, &batch);
     maps_ctx ctx = { json_array(), 0 };

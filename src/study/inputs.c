@@ -370,6 +370,11 @@ static void normalise(const nerve_inputs *in, float *x, float scale)
 
 int nerve_inputs_batch(nerve_inputs *in, int64_t start, int64_t n, nerve_array *batch)
 {
+    /* The caller's indices may come from a study made when the inputs were
+     * more (images deleted since): never index past what was opened. */
+    if (start < 0 || n < 0 || start > in->count - n)
+        return nerve_error_set(NERVE_EINPUT, "%s: inputs %lld..%lld are not among its %lld inputs", in->spec,
+                               (long long)start, (long long)(start + n - 1), (long long)in->count);
     int64_t shape[4] = { n, in->shape[0], in->shape[1], in->shape[2] };
     int rc = nerve_array_alloc_raw(batch, NERVE_F32, 4, shape);
     if (rc < 0)

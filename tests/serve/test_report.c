@@ -64,7 +64,7 @@ Test(report, inlines_the_viewer_and_what_it_reads, .timeout = 300)
                            &err),
                  0, "%s", err);
     char *page = slurp(html);
-    cr_assert(strstr(page, "<style>") && !strstr(page, "href=\"style.css\""), "the stylesheet is not inlined");
+    cr_assert(strstr(page, "<style nonce=") && !strstr(page, "href=\"style.css\""), "the stylesheet is not inlined");
     cr_assert(!strstr(page, "<script src="), "a script is loaded rather than inlined");
     cr_assert(strstr(page, "window.NERVE_OFFLINE"), "offline.js is missing");
     json_t *files = inlined_files(page);
@@ -108,4 +108,44 @@ Test(report, bad_input_exits_2_and_writes_nothing, .timeout = 300)
     cr_assert(strstr(err, "no such study"), "%s", err);
     cr_assert_eq(run_nerve((const char *[]){ "report", "--activations", "-1", not_study, NULL }, &out, &err), 2);
     cr_assert_neq(access(html, F_OK), 0, "a report was written");
+}
+
+/* Row 9 of issue 15: names from the study are data in the page, never
+ * markup: no "</script>" or "<" of a name reaches the HTML, and the page
+ * allows only its own scripts (a CSP with this report's nonce). */
+Test(report, hostile_names_stay_inside_the_data, .timeout = 300)
+{
+    const char *study = mapper_study();
+    char manifest[4200], html[4096];
+    snprintf(manifest, sizeof manifest, "%s/manifest.json", study);
+    json_t *m = json_load_file(manifest, 0, NULL);
+    cr_assert(m);
+    json_t *classes = json_object_get(json_object_get(m, "inputs"), "classes");
+    json_array_set_new(classes, 0, json_string("</script><script>alert(2)</script>"));
+    json_array_set_new(classes, 1, json_string("<!--<script>"));
+    json_array_set_new(classes, 2, json_string("<img src=x onerror=alert(1)>"));
+    cr_assert_eq(json_dump_file(m, manifest, 0), 0);
+    json_decref(m);
+    snprintf(html, sizeof html, "%s", temp_path("hostile.html"));
+    const char *out, *err;
+    cr_assert_eq(run_nerve((const char *[]){ "report", "-q", "--activations", "0", "-o", html, study, NULL }, &out,
+                           &err),
+                 0, "%s", err);
+    char *page = slurp(html);
+    cr_assert(!strstr(page, "alert(2)</script>"), "a name closed the data's script element");
+    cr_assert(!strstr(page, "<!--<script>") && !strstr(page, "<img src=x"), "a name reached the page as markup");
+    cr_assert(strstr(page, "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+                           "script-src 'nonce-"), "no Content-Security-Policy");
+    cr_assert(!strstr(page, "unsafe-inline"));
+    /* Every script element carries the nonce. */
+    int scripts = 0;
+    for (const char *at = page; (at = strstr(at, "<script")); at++, scripts++)
+        cr_assert(strncmp(at, "<script nonce=\"", 15) == 0, "%.60s", at);
+    cr_assert_eq(scripts, 4);
+    json_t *files = inlined_files(page);
+    json_t *names = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(files,
+                                    "api/study"), "json"), "manifest"), "inputs"), "classes");
+    cr_assert_str_eq(json_string_value(json_array_get(names, 0)), "</script><script>alert(2)</script>");
+    json_decref(files);
+    free(page);
 }

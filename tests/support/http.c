@@ -16,12 +16,17 @@
 #include <unistd.h>
 
 #include "support.h"
+#include "../serve/http_host.h"
 
 extern char **environ;
 
-int http_get(http_reply *r, int port, const char *path)
+/* GET path with the given Host header; the reply's headers in *headers
+ * (malloc'd) when headers is not NULL. Declared in tests/serve/http_host.h. */
+int http_get_host(http_reply *r, int port, const char *path, const char *host, char **headers)
 {
     memset(r, 0, sizeof *r);
+    if (headers)
+        *headers = NULL;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -30,8 +35,8 @@ int http_get(http_reply *r, int port, const char *path)
             close(fd);
         return -1;
     }
-    char req[2048];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    char req[4096];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, host);
     if (write(fd, req, (size_t)n) != n) {
         close(fd);
         return -1;
@@ -50,11 +55,20 @@ int http_get(http_reply *r, int port, const char *path)
         free(buf);
         return -1;
     }
+    if (headers)
+        *headers = strndup(buf, (size_t)(body - buf));
     r->len = len - (size_t)(body + 4 - buf);
     r->body = malloc(r->len + 1);
     memcpy(r->body, body + 4, r->len + 1);
     free(buf);
     return 0;
+}
+
+int http_get(http_reply *r, int port, const char *path)
+{
+    char host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", port);   /* the server checks it */
+    return http_get_host(r, port, path, host, NULL);
 }
 
 pid_t spawn_server(const char **args, int *port)
