@@ -4,7 +4,10 @@
 #   make test        install missing packages, then build and run the tests
 #                    twice: plainly and under ASan + UBSan
 #   make deps        install the Debian packages in scripts/debian-packages.txt
-# Variables: BUILD (output folder), SAN=1 (sanitizer build), CFLAGS, WERROR.
+#   make fuzz        build the libFuzzer harnesses (fuzz/) with clang into
+#                    build/fuzz and run each for FUZZ_TIME seconds
+# Variables: BUILD (output folder), SAN=1 (sanitizer build), FUZZ=1 (clang,
+# libFuzzer instrumentation; set by `make fuzz`), CFLAGS, WERROR.
 
 BUILD   ?= build
 CC      ?= gcc
@@ -24,6 +27,21 @@ SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 SANENV   = ASAN_OPTIONS=quarantine_size_mb=8
 endif
 
+# The fuzz build: clang, the library instrumented for libFuzzer's coverage
+# and checked by ASan + UBSan; each harness adds -fsanitize=fuzzer (main).
+ifeq ($(FUZZ),1)
+CC       = clang
+CFLAGS   = -O1 -g
+SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# clang_compat.h (forced in first) empties a GCC-only attribute pair; since
+# it includes core.h before a file's own feature macros, every file gets
+# _GNU_SOURCE (the widest) from the command line instead. An instrumented
+# loop cannot always honour `omp simd`; clang says so as a warning. Clang's
+# sometimes-uninitialized (GCC has no such check) is shown, not fatal.
+CFLAGS  += -D_GNU_SOURCE -Wno-macro-redefined -include fuzz/clang_compat.h -Wno-pass-failed \
+           -Wno-error=sometimes-uninitialized
+endif
+
 # Recursive (=) so pkg-config runs only when something is compiled, after
 # `make deps` had its chance to install the packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(LINKED) $(LOADED))
@@ -40,7 +58,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/onnx.pb-c.o $(BUILD
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps run test tests check clean
+.PHONY: all deps run test tests check clean fuzz fuzz-build fuzz-harnesses
 all: $(BUILD)/nerve $(BUILD)/libnerve.a
 
 $(BUILD)/obj/%.o: %.c
@@ -110,5 +128,38 @@ test: deps
 
 clean:
 	rm -rf build
+
+# ---- fuzzing ----------------------------------------------------------------
+# Each fuzz/fuzz_<parser>.c is a libFuzzer harness, built in the fuzz build
+# (FUZZ=1: clang, its own objects in build/fuzz, the gcc builds untouched)
+# and run by fuzz/run.sh on its seed corpus fuzz/corpus/<parser>/.
+FUZZ_BUILD   ?= build/fuzz
+FUZZ_TIME    ?= 60
+FUZZ_SRC     := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/%)
+FUZZ_SUPPORT := $(BUILD)/obj/fuzz/support.o
+
+ifeq ($(FUZZ),1)
+fuzz-harnesses: $(FUZZ_BIN)
+# Kept, so that a rebuild relinks only what changed.
+.SECONDARY: $(FUZZ_SRC:fuzz/%.c=$(BUILD)/obj/fuzz/%.o)
+$(FUZZ_BIN) $(FUZZ_SUPPORT): | $(BUILD)/gen/onnx.pb-c.h
+# The HTTP query harness calls the serve room's internal parser.
+$(BUILD)/obj/fuzz/fuzz_query.o: CFLAGS += -Isrc/serve
+# The image harness carries its own instrumented stb_image (third-party code: no warnings).
+$(BUILD)/fuzz_image: $(BUILD)/obj/fuzz/stb_image_impl.o
+$(BUILD)/obj/fuzz/stb_image_impl.o: CFLAGS += -w
+$(BUILD)/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(FUZZ_SUPPORT) $(BUILD)/libnerve.a
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $(filter %.o,$^) $(BUILD)/libnerve.a $(LDLIBS)
+-include $(FUZZ_SRC:fuzz/%.c=$(BUILD)/obj/fuzz/%.d) $(FUZZ_SUPPORT:.o=.d)
+endif
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) FUZZ=1 fuzz-harnesses
+
+# Every harness for FUZZ_TIME seconds; new inputs go to build/fuzz/corpus,
+# crashes to build/fuzz/findings.
+fuzz: fuzz-build
+	fuzz/run.sh $(FUZZ_BUILD) -max_total_time=$(FUZZ_TIME)
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

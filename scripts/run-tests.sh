@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds and runs the test suite twice — plainly, then under AddressSanitizer
-# and UndefinedBehaviorSanitizer — and ends with one summary line.
+# and UndefinedBehaviorSanitizer — then runs each libFuzzer harness (fuzz/)
+# for a few seconds on its seed corpus, and ends with one summary line.
 set -u
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -42,5 +43,25 @@ for build in plain sanitized; do
     fi
     rm -f "$log"
 done
+
+# The fuzz harnesses (clang, build/fuzz): each one a test, passed when a
+# short run from the committed seeds (a fixed seed, FUZZ_TEST_TIME seconds,
+# a fresh scratch corpus) finds no crash, leak, OOM or timeout.
+echo "== fuzz harnesses" >&2
+log=$(mktemp)
+if ! make --no-print-directory -j"$jobs" fuzz-build >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "== fuzz harnesses: compilation failed" >&2
+    failed=$((failed + 1))
+else
+    scratch=$(mktemp -d)
+    FUZZ_SCRATCH=$scratch fuzz/run.sh build/fuzz -max_total_time="${FUZZ_TEST_TIME:-5}" -seed=1 >"$log" 2>&1
+    cat "$log"
+    passed=$((passed + $(grep -c '^PASS ' "$log")))
+    failed=$((failed + $(grep -c '^FAIL ' "$log")))
+    grep -q '^fuzz: ' "$log" || { echo "== fuzz harnesses: the runner gave no summary" >&2; failed=$((failed + 1)); }
+    rm -rf "$scratch"
+fi
+rm -f "$log"
 echo "total: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
