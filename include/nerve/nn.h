@@ -73,8 +73,15 @@ typedef struct nerve_model {
     int         *outputs;
 } nerve_model;
 
-/* Loads an .onnx file (opsets 7 to 17). Errors name the file and the node. */
+/* Loads an .onnx file (opsets 7 to 17). Errors name the file and the node.
+ * The graph is checked once here (every input defined or explicitly
+ * omitted where the operator allows it, attribute values in range, Conv
+ * kernels against their weights, shapes within the tensor limit), so a
+ * hostile model is refused with NERVE_EINPUT rather than run. */
 int  nerve_onnx_load(nerve_model *m, const char *path);
+/* The same from len bytes of a serialized ModelProto (the caller keeps
+ * data); label stands for the file name in errors and in m->path. */
+int  nerve_onnx_load_memory(nerve_model *m, const void *data, size_t len, const char *label);
 void nerve_model_free(nerve_model *m);
 
 /* Reads a serialized TensorProto (the .pb files of ONNX's test data). */
@@ -96,6 +103,16 @@ typedef struct nerve_run_options {
  * be NULL. Inputs are not modified. */
 int nerve_nn_run(nerve_model *m, const nerve_array *inputs, int n_inputs,
                  nerve_array *outputs, int n_outputs, const nerve_run_options *opts);
+
+/* The largest tensor, in bytes, that loading or running a model may make:
+ * any initializer, input or node output whose shape asks for more is
+ * refused with an error naming the node, the shape and the limit. The
+ * default, 4 GiB (or $NERVE_TENSOR_LIMIT_MB), is far above what real models
+ * make at nerve's batch sizes and far below what would exhaust the machine.
+ * The setter clamps to what BLAS's int sizes can address (8 GiB); it is
+ * process-wide (set it before running models on other threads). */
+size_t nerve_nn_tensor_limit(void);
+void   nerve_nn_set_tensor_limit(size_t bytes);
 
 /* The operators nerve runs, as a comma-separated list. */
 const char *nerve_nn_supported_ops(void);

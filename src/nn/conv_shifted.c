@@ -21,10 +21,21 @@ static int64_t padded(const nn_geometry *g, int axis)
     return g->in[axis] + g->pb[axis] + g->pe[axis];
 }
 
+/* The padded copy of the batch is scratch no tensor limit covers: a
+ * convolution with many input channels, few outputs and wide pads would
+ * make it far larger than its output. Above the limit, im2col (whose
+ * scratch is a few blocks of columns) runs instead. */
+static int padded_copy_fits(const nn_geometry *g)
+{
+    int64_t n;
+    const int64_t dims[4] = { g->batch, g->channels, padded(g, 1) + 1, padded(g, 2) };
+    return nerve_shape_count(4, dims, &n) == 0 && (uint64_t)n <= nerve_nn_tensor_limit() / sizeof(float);
+}
+
 int nn_conv_shifted_applies(const nn_geometry *g, int64_t groups)
 {
     return groups == 1 && g->spatial == 2 && g->s[1] == 1 && g->s[2] == 1 &&
-           g->out[1] * padded(g, 2) >= MIN_COLUMNS && g->k[1] * g->k[2] > 1;
+           g->out[1] * padded(g, 2) >= MIN_COLUMNS && g->k[1] * g->k[2] > 1 && padded_copy_fits(g);
 }
 
 /* (C, Hp, Wp) with zeros around the image; one spare row absorbs the

@@ -3,6 +3,7 @@
  * once on zeros: exact for any graph nerve can run, with no separate shape
  * inference to keep in step with the operators.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +45,12 @@ static int make_inputs(nerve_model *m, int ndim, const int64_t *input_shape, ner
                 shape[d] = v->shape[d] < 0 ? 1 : v->shape[d];
         }
         int is_int = v->elem_type == 6 || v->elem_type == 7;
-        int rc = nerve_array_alloc(&in[i], is_int ? NERVE_I64 : NERVE_F32, rank, shape);
+        char what[300];
+        snprintf(what, sizeof what, "input '%s'", v->name);
+        int rc = nn_tensor_check(m->path, what, is_int ? NERVE_I64 : NERVE_F32, rank, shape);
+        if (rc < 0)
+            return rc;
+        rc = nerve_array_alloc(&in[i], is_int ? NERVE_I64 : NERVE_F32, rank, shape);
         if (rc < 0)
             return rc;
     }

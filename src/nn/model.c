@@ -285,19 +285,13 @@ static int copy_graph(nerve_model *m, const Onnx__GraphProto *g)
     return rc;
 }
 
-int nerve_onnx_load(nerve_model *m, const char *path)
+/* Decodes and copies the model out of the protobuf bytes: the one path
+ * behind the file and memory loaders. m->path is set. */
+static int load_bytes(nerve_model *m, const void *data, size_t len)
 {
-    memset(m, 0, sizeof *m);
-    m->path = strdup(path);
-    if (!m->path)
-        return oom(path);
-    nerve_storage map;
-    int rc = nerve_file_map(&map, path);
-    if (rc < 0) {
-        nerve_model_free(m);
-        return rc;
-    }
-    Onnx__ModelProto *p = onnx__model_proto__unpack(NULL, map.len, map.base);
+    const char *path = m->path;
+    int rc = 0;
+    Onnx__ModelProto *p = onnx__model_proto__unpack(NULL, len, data);
     if (!p)
         rc = nerve_error_set(NERVE_EINPUT, "%s: not an ONNX model (malformed or truncated protobuf)", path);
     else if (!p->graph)
@@ -306,7 +300,9 @@ int nerve_onnx_load(nerve_model *m, const char *path)
         m->ir_version = p->ir_version;
         m->producer = strdup(p->producer_name ? p->producer_name : "");
         m->opset = default_opset(p);
-        if (m->opset < OPSET_MIN || m->opset > OPSET_MAX)
+        if (!m->producer)
+            rc = oom(path);
+        else if (m->opset < OPSET_MIN || m->opset > OPSET_MAX)
             rc = nerve_error_set(NERVE_EUNSUPPORTED, "%s: ONNX opset %lld is not supported (%d to %d "
                                  "are; re-export with torch.onnx.export(..., opset_version=17))", path,
                                  (long long)m->opset, OPSET_MIN, OPSET_MAX);
@@ -315,12 +311,35 @@ int nerve_onnx_load(nerve_model *m, const char *path)
         rc = copy_graph(m, p->graph);
     if (p)
         onnx__model_proto__free_unpacked(p, NULL);
-    nerve_storage_free(&map);
     if (rc == 0)
         for (int i = 0; i < m->n_outputs; i++)
             m->values[m->outputs[i]].last_use = m->n_nodes;   /* outputs outlive every node */
+    if (rc == 0)
+        rc = nn_graph_validate(m);
+    return rc;
+}
+
+int nerve_onnx_load_memory(nerve_model *m, const void *data, size_t len, const char *label)
+{
+    memset(m, 0, sizeof *m);
+    m->path = strdup(label ? label : "(memory)");
+    if (!m->path)
+        return oom(label ? label : "(memory)");
+    int rc = load_bytes(m, data, len);
     if (rc < 0)
         nerve_model_free(m);
+    return rc;
+}
+
+int nerve_onnx_load(nerve_model *m, const char *path)
+{
+    nerve_storage map;
+    memset(m, 0, sizeof *m);
+    int rc = nerve_file_map(&map, path);
+    if (rc < 0)
+        return rc;
+    rc = nerve_onnx_load_memory(m, map.base, map.len, path);
+    nerve_storage_free(&map);
     return rc;
 }
 

@@ -23,10 +23,52 @@ typedef struct op_context {
 typedef int (*op_fn)(const op_context *c, const nerve_array *const *in, int n_in,
                      nerve_array *out, int n_out);
 
+/* A check of a node made once after loading, before any run: attribute
+ * values in range, and attribute shapes against the inputs that are
+ * initializers (known[i], NULL where the input is computed). What depends
+ * on a computed input's shape is checked again when the op runs. */
+typedef int (*op_check_fn)(const op_context *c, const nerve_array *const *known, int n_in);
+
+enum { NN_MAX_INPUTS = 64, NN_MAX_OUTPUTS = 16 };   /* per node, as run.c's arrays */
+
 typedef struct op_def {
     const char *name;
     op_fn       run;
+    /* Inputs: the first min_in are required (an empty name, "omitted
+     * optional input" in ONNX, is refused there), at most max_in in all
+     * (NN_MAX_INPUTS: variadic, every one required). Before opset
+     * inputs_since (if set) the later inputs were attributes: one input. */
+    int         min_in, max_in, inputs_since;
+    int         max_out;
+    op_check_fn check;      /* NULL: the arity is all there is to check */
 } op_def;
+
+/* The node's inputs and outputs against its operator's arity: an error
+ * "<model>: node 'X' (Concat): input 2 is missing" or NULL-free inputs. */
+int nn_node_arity(const nerve_model *m, const nerve_node *n);
+
+/* After an op ran: every output a later node or the graph reads was made
+ * (an op leaves outputs it does not compute empty, e.g. BatchNormalization's
+ * running statistics outside training). */
+int nn_outputs_made(const op_context *c, const nerve_array *out);
+
+/* The whole graph checked after loading (validate.c): every node's arity
+ * and its operator's check, so operators can trust what the graph alone
+ * shows. */
+int nn_graph_validate(const nerve_model *m);
+
+/* ---- sizes (limits.c) ------------------------------------------------ */
+
+/* Whether a tensor of this shape may exist: dimensions non-negative, their
+ * product (zeros counted as ones, so later products of any subset cannot
+ * overflow either) within the per-tensor byte limit. `where` prefixes the
+ * error ("model.onnx: node 'x' (Pad)"), `what` names the tensor. */
+int nn_tensor_check(const char *where, const char *what, nerve_dtype dtype, int ndim, const int64_t *shape);
+/* nerve_array_alloc(_raw) of a node's output after nn_tensor_check. */
+int nn_alloc(const op_context *c, nerve_array *out, nerve_dtype dtype, int ndim, const int64_t *shape);
+int nn_alloc_raw(const op_context *c, nerve_array *out, nerve_dtype dtype, int ndim, const int64_t *shape);
+/* "<model>: node '<name>' (<op>)" for messages. */
+void nn_node_where(char *out, size_t cap, const op_context *c);
 
 /* Index into the table for op_type, or -1. */
 int           nn_op_find(const char *op_type);
@@ -57,6 +99,11 @@ int nn_axis(const op_context *c, int64_t axis, int rank, int *out);
 /* The int64 values of a shape-like input (Reshape's shape, Squeeze's axes). */
 int nn_int_values(const op_context *c, const nerve_array *t, const int64_t **v, int64_t *n);
 
+/* The window attributes (strides, dilations, pads, auto_pad) for nsp
+ * spatial axes: lengths, signs, and the span (k - 1) * d + 1 of each axis
+ * within int64 when the kernel is known (kernel may be NULL). */
+int nn_window_attributes(const op_context *c, int nsp, const int64_t *kernel);
+
 /* Sliding-window geometry in 3-D (1-D and 2-D windows get leading 1s). */
 typedef struct nn_geometry {
     int     spatial;                 /* real spatial axes: 1, 2 or 3 */
@@ -67,8 +114,8 @@ typedef struct nn_geometry {
 /* Geometry from the node's strides, dilations, pads/auto_pad and the given
  * kernel (one size per real spatial axis). */
 int nn_window(const op_context *c, const nerve_array *x, const int64_t *kernel, int ceil_mode, nn_geometry *g);
-/* Allocates (N, channels, out...) for the geometry. */
-int nn_window_output(nerve_array *out, const nn_geometry *g, int64_t channels);
+/* Allocates (N, channels, out...) for the geometry, within the tensor limit. */
+int nn_window_output(const op_context *c, nerve_array *out, const nn_geometry *g, int64_t channels);
 
 /* Stride-1 2-D convolution as shifted GEMMs on the padded image, for large
  * maps in one group: whether it applies, and the convolution. */

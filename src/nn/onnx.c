@@ -87,8 +87,12 @@ int onnx_tensor_from_proto(nerve_array *out, const Onnx__TensorProto *t, const c
     int64_t shape[NERVE_MAX_DIMS], count;
     for (size_t i = 0; i < t->n_dims; i++)
         shape[i] = t->dims[i];
-    if (nerve_shape_count((int)t->n_dims, shape, &count) < 0)
-        return nerve_error_set(NERVE_EINPUT, "%s: tensor '%s' has a negative or huge shape", label, name);
+    char what[300];
+    snprintf(what, sizeof what, "tensor '%s'", name);
+    int rc = nn_tensor_check(label, what, nerve_dtype_is_float(src) ? NERVE_F32 : NERVE_I64, (int)t->n_dims, shape);
+    if (rc < 0)
+        return rc;
+    nerve_shape_count((int)t->n_dims, shape, &count);   /* cannot fail after the check */
     nerve_dtype want = nerve_dtype_is_float(src) ? NERVE_F32 : NERVE_I64;
     size_t need;
     if (t->has_raw_data) {
@@ -101,7 +105,7 @@ int onnx_tensor_from_proto(nerve_array *out, const Onnx__TensorProto *t, const c
         return nerve_error_set(NERVE_EINPUT, "%s: tensor '%s' holds %zu values, its shape needs %lld",
                                label, name, typed_field_count(t, src), (long long)count);
     }
-    int rc = nerve_array_alloc(out, want, (int)t->n_dims, shape);
+    rc = nerve_array_alloc(out, want, (int)t->n_dims, shape);
     if (rc < 0)
         return rc;
     if (t->has_raw_data)

@@ -28,6 +28,49 @@ const op_def *nn_op(int index)
     return &families[index / 64][index % 64];
 }
 
+/* The arity in force at the model's opset: before inputs_since the later
+ * inputs were attributes. */
+static void arity(const op_def *d, int64_t opset, int *min_in, int *max_in)
+{
+    int old = d->inputs_since && opset < d->inputs_since;
+    *min_in = old && d->min_in > 1 ? 1 : d->min_in;
+    *max_in = old ? 1 : d->max_in;
+}
+
+int nn_node_arity(const nerve_model *m, const nerve_node *n)
+{
+    const op_def *d = nn_op(n->op_index);
+    int min_in, max_in;
+    arity(d, m->opset, &min_in, &max_in);
+    /* A variadic op (Concat) needs every input it lists. */
+    int required = max_in == NN_MAX_INPUTS ? n->n_in : min_in;
+    if (n->n_in < min_in || n->n_in > max_in)
+        return nerve_error_set(NERVE_EINPUT, "%s: node '%s' (%s): has %d inputs; %s at opset %lld takes "
+                               "%d to %d", m->path, n->name, n->op, n->n_in, n->op, (long long)m->opset,
+                               min_in, max_in);
+    for (int i = 0; i < required; i++)
+        if (n->in[i] < 0)
+            return nerve_error_set(NERVE_EINPUT, "%s: node '%s' (%s): input %d is missing (an empty "
+                                   "name, but %s requires it)", m->path, n->name, n->op, i + 1, n->op);
+    if (n->n_out < 1 || n->n_out > d->max_out)
+        return nerve_error_set(NERVE_EINPUT, "%s: node '%s' (%s): has %d outputs; %s gives 1 to %d",
+                               m->path, n->name, n->op, n->n_out, n->op, d->max_out);
+    return 0;
+}
+
+int nn_outputs_made(const op_context *c, const nerve_array *out)
+{
+    const nerve_node *n = c->node;
+    for (int i = 0; i < n->n_out; i++) {
+        int v = n->out[i];
+        if (v >= 0 && !out[i].data && c->model->values[v].last_use >= 0)
+            return node_error(c, NERVE_EUNSUPPORTED, "output %d ('%s') is read by a later node or the "
+                              "graph, but nerve's %s does not compute it here", i + 1,
+                              c->model->values[v].name, n->op);
+    }
+    return 0;
+}
+
 const char *nerve_nn_supported_ops(void)
 {
     static char list[1024];

@@ -191,6 +191,45 @@ void nn_conv_naive(float *y, const float *x, const float *w, const float *b, con
                     }
 }
 
+/* kernel_shape, when given, must be W's spatial dimensions: the kernels
+ * read W as (M, C/groups, k...), so a larger kernel_shape reads past W. */
+static int kernel_matches_weights(const op_context *c, const int64_t *ks, int64_t nk, const nerve_array *w)
+{
+    int fits = w->ndim >= 3 && nk == w->ndim - 2;
+    for (int i = 0; fits && i < nk; i++)
+        fits = ks[i] == w->shape[2 + i];
+    if (fits)
+        return 0;
+    char want[256], got[256];
+    nerve_shape_format(want, sizeof want, (int)(nk < NERVE_MAX_DIMS ? nk : NERVE_MAX_DIMS), ks);
+    nerve_shape_format(got, sizeof got, w->ndim, w->shape);
+    return node_error(c, NERVE_EINPUT, "kernel_shape %s does not match W %s (M, C/group, kernel...)", want, got);
+}
+
+/* What the graph shows before a run: group, and W and B when they are
+ * initializers. */
+static int check_conv(const op_context *c, const nerve_array *const *known, int n_in)
+{
+    int64_t groups = attr_int(c->node, "group", 1), nk;
+    const int64_t *ks = attr_ints(c->node, "kernel_shape", &nk);
+    const nerve_array *w = known[1], *b = n_in > 2 ? known[2] : NULL;
+    if (groups < 1)
+        return node_error(c, NERVE_EINPUT, "group is %lld; it must be at least 1", (long long)groups);
+    if (!w)
+        return ks ? nn_window_attributes(c, (int)(nk < 4 ? nk : 4), ks) : 0;
+    if (w->dtype != NERVE_F32 || w->ndim < 3)
+        return node_error(c, NERVE_EINPUT, "W must be a float (M, C/group, kernel...) tensor");
+    int rc = ks ? kernel_matches_weights(c, ks, nk, w) : 0;
+    if (rc < 0 || (rc = nn_window_attributes(c, w->ndim - 2, w->shape + 2)) < 0)
+        return rc;
+    if (w->shape[0] % groups)
+        return node_error(c, NERVE_EINPUT, "W has %lld output channels, which group %lld does not divide",
+                          (long long)w->shape[0], (long long)groups);
+    if (b && (b->dtype != NERVE_F32 || nerve_array_count(b) != w->shape[0]))
+        return node_error(c, NERVE_EINPUT, "B must hold %lld floats", (long long)w->shape[0]);
+    return 0;
+}
+
 static int op_conv(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
 {
     (void)n_out;
@@ -202,18 +241,16 @@ static int op_conv(const op_context *c, const nerve_array *const *in, int n_in, 
     int64_t groups = attr_int(c->node, "group", 1), M = w->shape[0];
     int64_t nk;
     const int64_t *ks = attr_ints(c->node, "kernel_shape", &nk);
-    if (ks && nk != x->ndim - 2)
-        return node_error(c, NERVE_EINPUT, "kernel_shape has %lld values", (long long)nk);
     nn_geometry g;
-    int rc = nn_window(c, x, ks ? ks : w->shape + 2, 0, &g);
-    if (rc < 0)
+    int rc = ks ? kernel_matches_weights(c, ks, nk, w) : 0;
+    if (rc < 0 || (rc = nn_window(c, x, w->shape + 2, 0, &g)) < 0)
         return rc;
     if (groups < 1 || g.channels % groups || M % groups || w->shape[1] != g.channels / groups)
         return node_error(c, NERVE_EINPUT, "W (%lld, %lld, ...) does not fit %lld input channels in %lld groups",
                           (long long)M, (long long)w->shape[1], (long long)g.channels, (long long)groups);
     if (b && (b->dtype != NERVE_F32 || nerve_array_count(b) != M))
         return node_error(c, NERVE_EINPUT, "B must hold %lld floats", (long long)M);
-    if ((rc = nn_window_output(out, &g, M)) < 0)
+    if ((rc = nn_window_output(c, out, &g, M)) < 0)
         return rc;
     if (nn_conv_winograd_applies(&g, groups, M))
         rc = nn_conv_winograd(out->data, x->data, w->data, b ? b->data : NULL, &g, M);
@@ -227,6 +264,7 @@ static int op_conv(const op_context *c, const nerve_array *const *in, int n_in, 
 }
 
 const op_def nn_ops_conv[] = {
-    { "Conv", op_conv },
-    { NULL, NULL },
+    /* name, run, inputs: min, max, since opset; outputs; load-time check */
+    { "Conv", op_conv,                   2, 3,  0, 1, check_conv },
+    { NULL, NULL, 0, 0, 0, 0, NULL },
 };

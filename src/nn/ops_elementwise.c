@@ -108,7 +108,7 @@ static int binary(const op_context *c, const nerve_array *const *in, int n_in, n
     int ndim;
     int64_t shape[NERVE_MAX_DIMS], sa[NERVE_MAX_DIMS], sb[NERVE_MAX_DIMS];
     int rc = nn_broadcast_shape(c, a, b, &ndim, shape);
-    if (rc < 0 || (rc = nerve_array_alloc_raw(out, a->dtype, ndim, shape)) < 0)
+    if (rc < 0 || (rc = nn_alloc_raw(c, out, a->dtype, ndim, shape)) < 0)
         return rc;
     int64_t total = nerve_array_count(out);
     if (total == 0)
@@ -264,7 +264,7 @@ static int op_dropout(const op_context *c, const nerve_array *const *in, int n_i
 {
     int rc = op_identity(c, in, n_in, out, 1);
     if (rc == 0 && n_out > 1) {
-        rc = nerve_array_alloc(&out[1], NERVE_I64, in[0]->ndim, in[0]->shape);
+        rc = nn_alloc(c, &out[1], NERVE_I64, in[0]->ndim, in[0]->shape);
         for (int64_t i = 0; rc == 0 && i < nerve_array_count(&out[1]); i++)
             ((int64_t *)out[1].data)[i] = 1;
     }
@@ -272,9 +272,18 @@ static int op_dropout(const op_context *c, const nerve_array *const *in, int n_i
 }
 
 const op_def nn_ops_elementwise[] = {
-    { "Add", op_add },         { "Sub", op_sub },       { "Mul", op_mul },
-    { "Div", op_div },         { "Relu", op_relu },     { "LeakyRelu", op_leaky_relu },
-    { "Sigmoid", op_sigmoid }, { "Tanh", op_tanh },     { "Clip", op_clip },
-    { "Erf", op_erf },         { "Dropout", op_dropout }, { "Identity", op_identity },
-    { NULL, NULL },
+    /* name, run, inputs: min, max, since opset; outputs; load-time check */
+    { "Add",       op_add,                    2, 2,  0, 1, NULL },
+    { "Sub",       op_sub,                    2, 2,  0, 1, NULL },
+    { "Mul",       op_mul,                    2, 2,  0, 1, NULL },
+    { "Div",       op_div,                    2, 2,  0, 1, NULL },
+    { "Relu",      op_relu,                   1, 1,  0, 1, NULL },
+    { "LeakyRelu", op_leaky_relu,             1, 1,  0, 1, NULL },
+    { "Sigmoid",   op_sigmoid,                1, 1,  0, 1, NULL },
+    { "Tanh",      op_tanh,                   1, 1,  0, 1, NULL },
+    { "Clip",      op_clip,                   1, 3, 11, 1, NULL },
+    { "Erf",       op_erf,                    1, 1,  0, 1, NULL },
+    { "Dropout",   op_dropout,                1, 3, 12, 2, NULL },
+    { "Identity",  op_identity,               1, 1,  0, 1, NULL },
+    { NULL, NULL, 0, 0, 0, 0, NULL },
 };

@@ -36,7 +36,7 @@ static int op_gemm(const op_context *c, const nerve_array *const *in, int n_in, 
         return node_error(c, NERVE_EINPUT, "A is %lldx%lld and B %lldx%lld: inner sizes differ",
                           (long long)m, (long long)k, (long long)kb, (long long)n);
     int64_t shape[2] = { m, n };
-    int rc = nerve_array_alloc(out, NERVE_F32, 2, shape);
+    int rc = nn_alloc(c, out, NERVE_F32, 2, shape);
     if (rc < 0)
         return rc;
     float *y = out->data;
@@ -99,7 +99,7 @@ static int op_matmul(const op_context *c, const nerve_array *const *in, int n_in
         shape[ndim++] = m;
     if (!b_vec)
         shape[ndim++] = n;
-    if ((rc = nerve_array_alloc(out, NERVE_F32, ndim, shape)) < 0)
+    if ((rc = nn_alloc(c, out, NERVE_F32, ndim, shape)) < 0)
         return rc;
     int64_t batches = 1;
     for (int d = 0; d < bnd; d++)
@@ -129,6 +129,8 @@ static int op_matmul(const op_context *c, const nerve_array *const *in, int n_in
 }
 
 const op_def nn_ops_linear[] = {
-    { "Gemm", op_gemm }, { "MatMul", op_matmul },
-    { NULL, NULL },
+    /* name, run, inputs: min, max, since opset; outputs; load-time check */
+    { "Gemm",   op_gemm,                   2, 3,  0, 1, NULL },
+    { "MatMul", op_matmul,                 2, 2,  0, 1, NULL },
+    { NULL, NULL, 0, 0, 0, 0, NULL },
 };

@@ -76,7 +76,7 @@ static int op_batch_norm(const op_context *c, const nerve_array *const *in, int 
                 row[i] = row[i] * a + b;
         }
     for (int k = 1; k < 3 && k < n_out && training && rc == 0; k++) {
-        rc = nerve_array_alloc(&out[k], NERVE_F32, 1, &C);
+        rc = nn_alloc(c, &out[k], NERVE_F32, 1, &C);
         const float *running = k == 1 ? rmean : rvar;
         const double *batch = k == 1 ? mean : var;
         for (int64_t ch = 0; rc == 0 && ch < C; ch++)
@@ -98,7 +98,7 @@ static int op_lrn(const op_context *c, const nerve_array *const *in, int n_in, n
     int64_t N = x->shape[0], C = x->shape[1], inner = 1;
     for (int d = 2; d < x->ndim; d++)
         inner *= x->shape[d];
-    int rc = nerve_array_alloc(out, NERVE_F32, x->ndim, x->shape);
+    int rc = nn_alloc(c, out, NERVE_F32, x->ndim, x->shape);
     if (rc < 0)
         return rc;
     int64_t before = (size - 1) / 2, after = size - 1 - before;   /* ONNX: floor and ceil of (size-1)/2 */
@@ -148,7 +148,7 @@ static int softmax(const op_context *c, const nerve_array *x, nerve_array *out, 
         axis = x->ndim;   /* coerced to (everything, 1) */
     else if ((rc = nn_axis(c, a, x->ndim ? x->ndim : 1, &axis)) < 0)
         return rc;
-    if ((rc = nerve_array_alloc(out, NERVE_F32, x->ndim, x->shape)) < 0)
+    if ((rc = nn_alloc(c, out, NERVE_F32, x->ndim, x->shape)) < 0)
         return rc;
     int64_t outer = 1, len = 1, inner = 1;
     for (int d = 0; d < x->ndim; d++) {
@@ -205,7 +205,7 @@ static int op_reduce_mean(const op_context *c, const nerve_array *const *in, int
         else if (keep)
             shape[ndim++] = 1;
     }
-    int rc = nerve_array_alloc(out, NERVE_F32, ndim, shape);
+    int rc = nn_alloc(c, out, NERVE_F32, ndim, shape);
     int64_t n_out_el = nerve_array_count(out);
     double *acc = rc == 0 ? calloc((size_t)n_out_el + 1, sizeof *acc) : NULL;
     if (rc == 0 && !acc) {
@@ -232,8 +232,11 @@ static int op_reduce_mean(const op_context *c, const nerve_array *const *in, int
 }
 
 const op_def nn_ops_norm[] = {
-    { "BatchNormalization", op_batch_norm }, { "LRN", op_lrn },
-    { "Softmax", op_softmax },               { "LogSoftmax", op_log_softmax },
-    { "ReduceMean", op_reduce_mean },
-    { NULL, NULL },
+    /* name, run, inputs: min, max, since opset; outputs; load-time check */
+    { "BatchNormalization", op_batch_norm,             5, 5,  0, 5, NULL },
+    { "LRN",                op_lrn,                    1, 1,  0, 1, NULL },
+    { "Softmax",            op_softmax,                1, 1,  0, 1, NULL },
+    { "LogSoftmax",         op_log_softmax,            1, 1,  0, 1, NULL },
+    { "ReduceMean",         op_reduce_mean,            1, 1,  0, 1, NULL },
+    { NULL, NULL, 0, 0, 0, 0, NULL },
 };

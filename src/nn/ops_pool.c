@@ -117,10 +117,10 @@ static int pool(const op_context *c, const nerve_array *const *in, nerve_array *
         return node_error(c, NERVE_EINPUT, "kernel_shape must give one size per spatial axis");
     nn_geometry g;
     int rc = nn_window(c, x, ks, (int)attr_int(c->node, "ceil_mode", 0), &g);
-    if (rc < 0 || (rc = nn_window_output(&out[0], &g, g.channels)) < 0)
+    if (rc < 0 || (rc = nn_window_output(c, &out[0], &g, g.channels)) < 0)
         return rc;
     int want_indices = kind == POOL_MAX && n_out > 1;
-    if (want_indices && (rc = nerve_array_alloc(&out[1], NERVE_I64, out[0].ndim, out[0].shape)) < 0) {
+    if (want_indices && (rc = nn_alloc(c, &out[1], NERVE_I64, out[0].ndim, out[0].shape)) < 0) {
         nerve_array_free(&out[0]);
         return rc;
     }
@@ -164,6 +164,17 @@ static int pool(const op_context *c, const nerve_array *const *in, nerve_array *
     return 0;
 }
 
+/* Before a run: the kernel is required, one to three positive sizes. */
+static int check_pool(const op_context *c, const nerve_array *const *known, int n_in)
+{
+    (void)known; (void)n_in;
+    int64_t nk;
+    const int64_t *ks = attr_ints(c->node, "kernel_shape", &nk);
+    if (!ks || nk < 1 || nk > 3)
+        return node_error(c, NERVE_EINPUT, "kernel_shape must give one size per spatial axis (1 to 3)");
+    return nn_window_attributes(c, (int)nk, ks);
+}
+
 static int op_max_pool(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
 {
     (void)n_in;
@@ -185,7 +196,7 @@ static int global_pool(const op_context *c, const nerve_array *x, nerve_array *o
         shape[d] = d < 2 ? x->shape[d] : 1;
         vol *= d < 2 ? 1 : x->shape[d];
     }
-    int rc = nerve_array_alloc(out, NERVE_F32, x->ndim, shape);
+    int rc = nn_alloc(c, out, NERVE_F32, x->ndim, shape);
     int64_t planes = x->shape[0] * x->shape[1];
     for (int64_t p = 0; rc == 0 && p < planes; p++) {
         const float *v = (const float *)x->data + p * vol;
@@ -213,9 +224,10 @@ static int op_global_max_pool(const op_context *c, const nerve_array *const *in,
 }
 
 const op_def nn_ops_pool[] = {
-    { "MaxPool", op_max_pool },
-    { "AveragePool", op_average_pool },
-    { "GlobalAveragePool", op_global_average_pool },
-    { "GlobalMaxPool", op_global_max_pool },
-    { NULL, NULL },
+    /* name, run, inputs: min, max, since opset; outputs; load-time check */
+    { "MaxPool",           op_max_pool,               1, 1,  0, 2, check_pool },
+    { "AveragePool",       op_average_pool,           1, 1,  0, 1, check_pool },
+    { "GlobalAveragePool", op_global_average_pool,    1, 1,  0, 1, NULL },
+    { "GlobalMaxPool",     op_global_max_pool,        1, 1,  0, 1, NULL },
+    { NULL, NULL, 0, 0, 0, 0, NULL },
 };

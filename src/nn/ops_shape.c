@@ -36,10 +36,14 @@ static size_t elem(const nerve_array *t)
 static int reshaped(const op_context *c, nerve_array *out, const nerve_array *x, int ndim, const int64_t *shape)
 {
     int64_t n;
-    if (ndim > NERVE_MAX_DIMS || nerve_shape_count(ndim, shape, &n) < 0 || n != nerve_array_count(x))
-        return node_error(c, NERVE_EINPUT, "cannot reshape %lld elements to the shape asked",
-                          (long long)nerve_array_count(x));
-    int rc = nerve_array_alloc(out, x->dtype, ndim, shape);
+    if (ndim > NERVE_MAX_DIMS || nerve_shape_count(ndim, shape, &n) < 0 || n != nerve_array_count(x)) {
+        char from[512], to[512];
+        nerve_shape_format(from, sizeof from, x->ndim, x->shape);
+        nerve_shape_format(to, sizeof to, ndim < NERVE_MAX_DIMS ? ndim : NERVE_MAX_DIMS, shape);
+        return node_error(c, NERVE_EINPUT, "cannot reshape %s to %s (the element counts differ or "
+                          "overflow)", from, to);
+    }
+    int rc = nn_alloc(c, out, x->dtype, ndim, shape);
     if (rc == 0 && n)
         memcpy(out->data, x->data, (size_t)n * elem(x));
     return rc;
@@ -60,34 +64,69 @@ static int op_flatten(const op_context *c, const nerve_array *const *in, int n_i
     return reshaped(c, out, x, 2, shape);
 }
 
+/* Reshape's target: at most NERVE_MAX_DIMS sizes, each >= -1, at most one
+ * -1 (the size inferred). Shared by the load-time check and the op. */
+static int reshape_target_check(const op_context *c, const int64_t *want, int64_t n)
+{
+    if (n > NERVE_MAX_DIMS)
+        return node_error(c, NERVE_EINPUT, "shape has %lld dimensions (at most %d)", (long long)n, NERVE_MAX_DIMS);
+    int inferred = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (want[i] < -1)
+            return node_error(c, NERVE_EINPUT, "shape[%lld] is %lld; sizes are >= 0, or -1 for the one "
+                              "inferred", (long long)i, (long long)want[i]);
+        if (want[i] == -1 && inferred++)
+            return node_error(c, NERVE_EINPUT, "shape has two -1 dimensions");
+    }
+    return 0;
+}
+
+/* The target shape, from the shape input (opset >= 5) or attribute. */
+static int reshape_target(const op_context *c, const nerve_array *shape_input, const int64_t **want, int64_t *n)
+{
+    if (c->opset >= 5)
+        return nn_int_values(c, shape_input, want, n);
+    *want = attr_ints(c->node, "shape", n);
+    return 0;
+}
+
+static int check_reshape(const op_context *c, const nerve_array *const *known, int n_in)
+{
+    const int64_t *want = NULL;
+    int64_t n = 0;
+    if (c->opset >= 5 && (n_in < 2 || !known[1]))
+        return 0;   /* computed by the graph: checked when the op runs */
+    int rc = reshape_target(c, n_in > 1 ? known[1] : NULL, &want, &n);
+    return rc < 0 ? rc : reshape_target_check(c, want, n);
+}
+
 static int op_reshape(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
 {
     (void)n_out;
     const nerve_array *x = in[0];
     const int64_t *want = NULL;
     int64_t n, shape[NERVE_MAX_DIMS];
-    int rc = n_in > 1 ? nn_int_values(c, in[1], &want, &n)
-                      : (want = attr_ints(c->node, "shape", &n), 0);   /* opset < 5 */
-    if (rc < 0)
+    int rc = reshape_target(c, n_in > 1 ? in[1] : NULL, &want, &n);
+    if (rc < 0 || (rc = reshape_target_check(c, want, n)) < 0)
         return rc;
-    if (n > NERVE_MAX_DIMS)
-        return node_error(c, NERVE_EINPUT, "shape has %lld dimensions", (long long)n);
     int allowzero = (int)attr_int(c->node, "allowzero", 0), infer = -1;
-    int64_t known = 1;
     for (int i = 0; i < n; i++) {
         shape[i] = want[i] == 0 && !allowzero ? (i < x->ndim ? x->shape[i] : 0) : want[i];
-        if (shape[i] == -1) {
-            if (infer >= 0)
-                return node_error(c, NERVE_EINPUT, "shape has two -1 dimensions");
+        if (shape[i] == -1)
             infer = i;
-        } else if (shape[i] < 0) {
-            return node_error(c, NERVE_EINPUT, "shape has a negative dimension");
-        } else {
-            known *= shape[i];
-        }
     }
-    if (infer >= 0)
+    if (infer >= 0) {
+        /* The product of the known sizes, overflow-checked (the one -1 as 1). */
+        int64_t known;
+        shape[infer] = 1;
+        if (nerve_shape_count((int)n, shape, &known) < 0) {
+            char text[512];
+            shape[infer] = -1;
+            nerve_shape_format(text, sizeof text, (int)n, shape);
+            return node_error(c, NERVE_EINPUT, "shape %s: its sizes multiply past int64 (overflow)", text);
+        }
         shape[infer] = known ? nerve_array_count(x) / known : 0;
+    }
     return reshaped(c, out, x, (int)n, shape);
 }
 
@@ -113,7 +152,7 @@ static int op_transpose(const op_context *c, const nerve_array *const *in, int n
         shape[i] = x->shape[perm[i]];
         ostride[i] = stride[perm[i]];   /* input stride of output axis i */
     }
-    int rc = nerve_array_alloc(out, x->dtype, x->ndim, shape);
+    int rc = nn_alloc(c, out, x->dtype, x->ndim, shape);
     int64_t n = nerve_array_count(out), index[NERVE_MAX_DIMS] = { 0 }, off = 0;
     size_t es = elem(x);
     for (int64_t k = 0; rc == 0 && k < n; k++) {
@@ -201,7 +240,7 @@ static int op_concat(const op_context *c, const nerve_array *const *in, int n_in
             return node_error(c, NERVE_EINPUT, "input %d does not match the others' shape", k);
         shape[axis] += in[k]->shape[axis];
     }
-    if (rc < 0 || (rc = nerve_array_alloc(out, x->dtype, x->ndim, shape)) < 0)
+    if (rc < 0 || (rc = nn_alloc(c, out, x->dtype, x->ndim, shape)) < 0)
         return rc;
     int64_t outer = 1, inner = 1;
     for (int d = 0; d < axis; d++)
@@ -230,7 +269,7 @@ static int op_constant(const op_context *c, const nerve_array *const *in, int n_
     if (a->type == NERVE_ATTR_TENSOR)
         return nn_copy(out, &a->tensor);
     if (a->type == NERVE_ATTR_FLOAT || a->type == NERVE_ATTR_INT) {
-        rc = nerve_array_alloc(out, a->type == NERVE_ATTR_FLOAT ? NERVE_F32 : NERVE_I64, 0, &one);
+        rc = nn_alloc(c, out, a->type == NERVE_ATTR_FLOAT ? NERVE_F32 : NERVE_I64, 0, &one);
         if (rc == 0 && a->type == NERVE_ATTR_FLOAT)
             *(float *)out->data = a->f;
         else if (rc == 0)
@@ -238,7 +277,7 @@ static int op_constant(const op_context *c, const nerve_array *const *in, int n_
         return rc;
     }
     if (a->type == NERVE_ATTR_FLOATS || a->type == NERVE_ATTR_INTS) {
-        rc = nerve_array_alloc(out, a->type == NERVE_ATTR_FLOATS ? NERVE_F32 : NERVE_I64, 1, &a->count);
+        rc = nn_alloc(c, out, a->type == NERVE_ATTR_FLOATS ? NERVE_F32 : NERVE_I64, 1, &a->count);
         if (rc == 0 && a->count)
             memcpy(out->data, a->type == NERVE_ATTR_FLOATS ? (void *)a->floats : (void *)a->ints,
                    (size_t)a->count * (a->type == NERVE_ATTR_FLOATS ? 4 : 8));
@@ -257,7 +296,7 @@ static int op_shape(const op_context *c, const nerve_array *const *in, int n_in,
     start = start < 0 ? 0 : start > rank ? rank : start;
     end = end < start ? start : end > rank ? rank : end;
     int64_t n = end - start;
-    int rc = nerve_array_alloc(out, NERVE_I64, 1, &n);
+    int rc = nn_alloc(c, out, NERVE_I64, 1, &n);
     if (rc == 0 && n)
         memcpy(out->data, in[0]->shape + start, (size_t)n * sizeof(int64_t));
     return rc;
@@ -282,7 +321,7 @@ static int op_gather(const op_context *c, const nerve_array *const *in, int n_in
         shape[k++] = idx->shape[d];
     for (int d = axis + 1; d < x->ndim; d++)
         inner *= (shape[k++] = x->shape[d]);
-    if ((rc = nerve_array_alloc(out, x->dtype, ndim, shape)) < 0)
+    if ((rc = nn_alloc(c, out, x->dtype, ndim, shape)) < 0)
         return rc;
     int64_t n_idx = nerve_array_count(idx), size = x->shape[axis];
     size_t es = elem(x), row = (size_t)inner * es;
@@ -378,11 +417,15 @@ static int op_pad(const op_context *c, const nerve_array *const *in, int n_in, n
         return node_error(c, NERVE_EUNSUPPORTED, "mode '%s' (constant, edge, reflect)", mode_name);
     int64_t shape[NERVE_MAX_DIMS];
     for (int d = 0; d < x->ndim; d++) {
-        shape[d] = x->shape[d] + pads[d] + pads[d + x->ndim];
+        if (__builtin_add_overflow(x->shape[d], pads[d], &shape[d]) ||
+            __builtin_add_overflow(shape[d], pads[d + x->ndim], &shape[d]))
+            return node_error(c, NERVE_EINPUT, "pads %lld and %lld on dimension %d of size %lld overflow "
+                              "int64", (long long)pads[d], (long long)pads[d + x->ndim], d,
+                              (long long)x->shape[d]);
         if (shape[d] < 0)
             return node_error(c, NERVE_EINPUT, "pads make dimension %d negative", d);
     }
-    if ((rc = nerve_array_alloc(out, x->dtype, x->ndim, shape)) < 0)
+    if ((rc = nn_alloc(c, out, x->dtype, x->ndim, shape)) < 0)
         return rc;
     if (mode == 0 && x->dtype == NERVE_F32 && x->ndim > 0)
         return pad_constant_f32(out, x, pads, value);
@@ -404,9 +447,16 @@ static int op_pad(const op_context *c, const nerve_array *const *in, int n_in, n
 }
 
 const op_def nn_ops_shape[] = {
-    { "Concat", op_concat },     { "Flatten", op_flatten },     { "Reshape", op_reshape },
-    { "Transpose", op_transpose }, { "Squeeze", op_squeeze },   { "Unsqueeze", op_unsqueeze },
-    { "Constant", op_constant }, { "Shape", op_shape },         { "Gather", op_gather },
-    { "Pad", op_pad },
-    { NULL, NULL },
+    /* name, run, inputs: min, max, since opset; outputs; load-time check */
+    { "Concat",    op_concat,                 1, NN_MAX_INPUTS,  0, 1, NULL },
+    { "Flatten",   op_flatten,                1, 1,  0, 1, NULL },
+    { "Reshape",   op_reshape,                2, 2,  5, 1, check_reshape },
+    { "Transpose", op_transpose,              1, 1,  0, 1, NULL },
+    { "Squeeze",   op_squeeze,                1, 2, 13, 1, NULL },
+    { "Unsqueeze", op_unsqueeze,              2, 2, 13, 1, NULL },
+    { "Constant",  op_constant,               0, 0,  0, 1, NULL },
+    { "Shape",     op_shape,                  1, 1,  0, 1, NULL },
+    { "Gather",    op_gather,                 2, 2,  0, 1, NULL },
+    { "Pad",       op_pad,                    2, 3, 11, 1, NULL },
+    { NULL, NULL, 0, 0, 0, 0, NULL },
 };

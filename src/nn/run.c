@@ -20,8 +20,11 @@ static int check_input(const nerve_model *m, const nerve_value *v, const nerve_a
     if (x->dtype != (wants_int ? NERVE_I64 : NERVE_F32))
         return nerve_error_set(NERVE_EINPUT, "%s: input '%s' wants %s data", m->path, v->name,
                                wants_int ? "int64" : "float32");
-    if (v->ndim < 0)
-        return 0;
+    char what[300];
+    snprintf(what, sizeof what, "input '%s'", v->name);
+    int rc = nn_tensor_check(m->path, what, x->dtype, x->ndim, x->shape);
+    if (rc < 0 || v->ndim < 0)
+        return rc;
     int fits = x->ndim == v->ndim;
     for (int i = 0; fits && i < v->ndim; i++)
         fits = v->shape[i] < 0 || v->shape[i] == x->shape[i];
@@ -54,19 +57,16 @@ static int run_node(run_state *s, int index, const nerve_run_options *opts)
 {
     nerve_model *m = s->m;
     const nerve_node *n = &m->nodes[index];
-    const nerve_array *in[64];
-    nerve_array out[16];
-    if (n->n_in > 64 || n->n_out > 16)
-        return nerve_error_set(NERVE_EUNSUPPORTED, "%s: node '%s' has too many inputs or outputs",
-                               m->path, n->name);
+    const nerve_array *in[NN_MAX_INPUTS];
+    nerve_array out[NN_MAX_OUTPUTS];
+    int rc = nn_node_arity(m, n);   /* again: a model may be built in memory, not loaded */
+    if (rc < 0)
+        return rc;
     for (int i = 0; i < n->n_in; i++) {
         in[i] = n->in[i] >= 0 ? s->val[n->in[i]] : NULL;
         if (n->in[i] >= 0 && !in[i])
             return nerve_error_set(NERVE_EINTERNAL, "%s: node '%s' input freed too early", m->path, n->name);
     }
-    if (strcmp(n->op, "Constant") != 0 && (n->n_in < 1 || !in[0]))
-        return nerve_error_set(NERVE_EINPUT, "%s: node '%s' (%s) has no first input", m->path,
-                               n->name, n->op);
     memset(out, 0, sizeof out);
     op_context c = { m, n, m->opset, NULL };
     if (n->n_in > 0 && n->in[0] >= 0 && m->values[n->in[0]].producer >= 0 &&
@@ -77,10 +77,12 @@ static int run_node(run_state *s, int index, const nerve_run_options *opts)
         if (!shared)
             c.consumable = &s->owned[n->in[0]];
     }
-    int rc = nn_op(n->op_index)->run(&c, in, n->n_in, out, n->n_out);
+    rc = nn_op(n->op_index)->run(&c, in, n->n_in, out, n->n_out);
+    if (rc == 0)
+        rc = nn_outputs_made(&c, out);
     for (int i = 0; i < n->n_out; i++) {
         int v = n->out[i];
-        if (rc < 0 || v < 0) {
+        if (rc < 0 || v < 0 || !out[i].data) {   /* not computed: no one reads it */
             nerve_array_free(&out[i]);
             continue;
         }
@@ -91,7 +93,7 @@ static int run_node(run_state *s, int index, const nerve_run_options *opts)
         return rc;
     for (int i = 0; i < n->n_out && opts && opts->on_tap; i++) {
         int v = n->out[i];
-        if (v >= 0 && s->tapped[v] && (rc = opts->on_tap(opts->ctx, m, v, s->val[v])) < 0)
+        if (v >= 0 && s->tapped[v] && s->val[v] && (rc = opts->on_tap(opts->ctx, m, v, s->val[v])) < 0)
             return rc;
     }
     for (int i = 0; i < n->n_out; i++)

@@ -135,24 +135,26 @@ static int forward_node(nerve_tape *t, int k)
 {
     nerve_model *m = t->m;
     const nerve_node *n = &m->nodes[k];
-    const nerve_array *in[64];
-    nerve_array out[16];
-    if (n->n_in > 64 || n->n_out > 16)
-        return nerve_error_set(NERVE_EUNSUPPORTED, "%s: node '%s' has too many inputs or outputs", m->path, n->name);
+    const nerve_array *in[NN_MAX_INPUTS];
+    nerve_array out[NN_MAX_OUTPUTS];
+    int rc = nn_node_arity(m, n);
+    if (rc < 0)
+        return rc;
     for (int i = 0; i < n->n_in; i++)
         in[i] = n->in[i] >= 0 ? t->val[n->in[i]] : NULL;
     memset(out, 0, sizeof out);
     op_context c = { m, n, m->opset, NULL };
-    int rc;
     if (t->training && strcmp(n->op, "BatchNormalization") == 0 && n->n_in >= 5)
         rc = batch_norm_train(t, n, in, &out[0], &t->saved[k]);
     else if (t->training && strcmp(n->op, "Dropout") == 0)
         rc = dropout_train(t, k, in[0], &out[0], &t->saved[k]);
     else
         rc = nn_op(n->op_index)->run(&c, in, n->n_in, out, n->n_out);
+    if (rc == 0 && !(t->training && strcmp(n->op, "BatchNormalization") == 0))
+        rc = nn_outputs_made(&c, out);
     for (int i = 0; i < n->n_out; i++) {
         int v = n->out[i];
-        if (rc < 0 || v < 0 || (t->training && i > 0 && strcmp(n->op, "BatchNormalization") == 0)) {
+        if (rc < 0 || v < 0 || !out[i].data || (t->training && i > 0 && strcmp(n->op, "BatchNormalization") == 0)) {
             nerve_array_free(&out[i]);
             continue;
         }
