@@ -10,7 +10,10 @@ const { chromium } = require("playwright-core");
 
 const [url, artifacts] = process.argv.slice(2);
 const offline = url.startsWith("file:");
-const errors = [];
+// NERVE_HOSTILE=1: the study's class and layer names hold HTML and script
+// (test_browser.c puts them there); none may run or become an element.
+const hostile = process.env.NERVE_HOSTILE === "1";
+const errors = [], dialogs = [];
 let failed = false;
 
 function check(ok, what) {
@@ -24,6 +27,9 @@ try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
   page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
+  // The CSP refusing an injected handler shows as a console error: expected
+  // only if something got injected, which the checks below catch anyway.
   const shot = (name) => page.screenshot({ path: `${artifacts}/${name}.png` });
   await page.goto(url);
 
@@ -104,6 +110,21 @@ try {
   await page.waitForSelector("#across-graphs circle");
   check(true, "three layers side by side render");
   await shot("across");
+  if (hostile) {
+    await page.click("button[data-view=mapper]");
+    await page.selectOption("#mapper-colour", "dominant");
+    const injected = await page.evaluate(() => document.querySelectorAll("img, [onerror], [onload], main script, header script").length);
+    check(injected === 0, `no element came from a name (${injected} found)`);
+    const text = await page.evaluate(() => document.body.innerText);
+    check(text.includes("<img src=x onerror=alert(1)>"), "a class named <img src=x onerror=alert(1)> shows as text");
+    await page.click("button[data-view=overview]");
+    const table = await page.textContent("#layer-table");
+    check(table.includes('"><svg onload=alert(3)>'), "a layer named \"><svg onload=alert(3)> shows as text");
+    await shot("hostile-overview");
+    await page.click("button[data-view=mapper]");
+    await shot("hostile-mapper");
+    check(dialogs.length === 0, "no dialog opened" + (dialogs.length ? ": " + dialogs.join(" | ") : ""));
+  }
   check(errors.length === 0, "no console errors" + (errors.length ? ": " + errors.join(" | ") : ""));
 } catch (e) {
   check(false, "the viewer: " + e.message.split("\n")[0]);
