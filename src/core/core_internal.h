@@ -12,6 +12,27 @@ enum { STORAGE_NONE = 0, STORAGE_HEAP, STORAGE_MAP };
 /* A zeroed, 64-byte aligned heap block of len bytes. */
 int storage_alloc(nerve_storage *st, size_t len);
 
+/* The fixed start of a .npy file: magic, version, header length. */
+typedef struct npy_preamble {
+    int    major, minor;
+    size_t start;          /* where the header dict begins: 10, or 12 from version 2 */
+    size_t header_len;     /* bytes of dict and padding after start */
+} npy_preamble;
+
+/* numpy refuses headers over 10,000 bytes by default (max_header_size);
+ * a header nerve accepts (32 dimensions, plain dtype) needs under 1,000.
+ * Padding may make it longer, so the bound is generous, but a length
+ * field of gigabytes is never believed. */
+#define NPY_MAX_HEADER_LEN (1 << 20)
+
+/* Parses the preamble at the start of buf (len bytes, of which 10 are
+ * needed, 12 for versions 2 and 3); never reads past len. */
+int npy_parse_preamble(npy_preamble *pre, const void *buf, size_t len, const char *label);
+
+/* The bytes of data a parsed header promises (shape x element size),
+ * overflow-checked; NERVE_EINPUT naming the shape if it does not fit. */
+int npy_data_size(const nerve_npy_header *h, const char *label, size_t *bytes);
+
 /* Formats a .npy header (magic to '\n') for a little-endian C-order array,
  * padded so the data starts on a 64-byte boundary and the header is at least
  * min_len bytes. Returns its length, or 0 if cap is too small. */

@@ -3,12 +3,18 @@
  * gzip, and the Fashion-MNIST files of Debian's dataset-fashion-mnist.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "nerve/core.h"
 #include "core_internal.h"
+#include "nerve/internal/alloc.h"
 
 static int idx_type(unsigned code, nerve_dtype *t)
 {
@@ -23,42 +29,158 @@ static int idx_type(unsigned code, nerve_dtype *t)
     return -1;
 }
 
-static int parse_idx(nerve_array *out, nerve_dtype *stored, const unsigned char *b, size_t len,
-                     const char *path, nerve_dtype want)
+/* Deflate's best ratio is 1032:1 (zlib's technical notes), so a gzip
+ * file of n bytes can hold at most about 1032 n bytes: a header promising
+ * more is lying, and is refused before anything is allocated. */
+#define GZIP_MAX_RATIO 1032
+#define GZIP_SLACK 4096
+/* Payload is inflated and converted this many bytes at a time (a multiple
+ * of every element size), so only the output array is ever whole. */
+#define IDX_CHUNK (1 << 20)
+
+/* An IDX stream: the file through zlib, which reads plain files as they are. */
+typedef struct idx_stream {
+    gzFile      gz;
+    const char *path;
+    size_t      file_size;   /* bytes on disk */
+} idx_stream;
+
+/* Reads up to n bytes; the count read, or a negative code on corrupt gzip. */
+static int64_t stream_read(idx_stream *s, void *buf, size_t n)
 {
-    if (len < 4)
-        return nerve_error_set(NERVE_EINPUT, "%s: truncated: %zu bytes is shorter than an IDX header",
-                               path, len);
-    nerve_dtype t;
-    if (b[0] != 0 || b[1] != 0 || idx_type(b[2], &t) < 0)
+    size_t done = 0;
+    while (done < n) {
+        size_t want = n - done > IDX_CHUNK ? IDX_CHUNK : n - done;
+        int got = gzread(s->gz, (unsigned char *)buf + done, (unsigned)want);
+        if (got < 0) {
+            int zerr;
+            return nerve_error_set(NERVE_EINPUT, "%s: corrupt or truncated gzip data (%s)",
+                                   s->path, gzerror(s->gz, &zerr));
+        }
+        if (got == 0) {
+            /* zlib reports a gzip stream cut short only through gzerror. */
+            int zerr;
+            const char *msg = gzerror(s->gz, &zerr);
+            if (zerr != Z_OK)
+                return nerve_error_set(NERVE_EINPUT, "%s: truncated gzip data (%s)", s->path, msg);
+            break;
+        }
+        done += (size_t)got;
+    }
+    return (int64_t)done;
+}
+
+/* The magic and dimensions: element type, shape, header length. */
+static int read_header(idx_stream *s, nerve_dtype *t, int *ndim, int64_t *shape, size_t *header)
+{
+    unsigned char b[4 + 4 * NERVE_MAX_DIMS];
+    int64_t got = stream_read(s, b, 4);
+    if (got < 0)
+        return (int)got;
+    if (got < 4)
+        return nerve_error_set(NERVE_EINPUT, "%s: truncated: %lld bytes is shorter than an IDX "
+                               "header", s->path, (long long)got);
+    if (b[0] != 0 || b[1] != 0 || idx_type(b[2], t) < 0)
         return nerve_error_set(NERVE_EINPUT, "%s: not an IDX file (wrong magic bytes %02x %02x %02x)",
-                               path, b[0], b[1], b[2]);
-    int ndim = b[3];
-    if (ndim < 1 || ndim > NERVE_MAX_DIMS)
+                               s->path, b[0], b[1], b[2]);
+    *ndim = b[3];
+    if (*ndim < 1 || *ndim > NERVE_MAX_DIMS)
         return nerve_error_set(NERVE_EINPUT, "%s: IDX header gives %d dimensions (1 to %d expected)",
-                               path, ndim, NERVE_MAX_DIMS);
-    size_t header = 4 + 4 * (size_t)ndim;
-    if (len < header)
-        return nerve_error_set(NERVE_EINPUT, "%s: truncated IDX header", path);
-    int64_t shape[NERVE_MAX_DIMS];
-    for (int i = 0; i < ndim; i++) {
+                               s->path, *ndim, NERVE_MAX_DIMS);
+    *header = 4 + 4 * (size_t)*ndim;
+    got = stream_read(s, b + 4, *header - 4);
+    if (got < 0)
+        return (int)got;
+    if ((size_t)got < *header - 4)
+        return nerve_error_set(NERVE_EINPUT, "%s: truncated IDX header", s->path);
+    for (int i = 0; i < *ndim; i++) {
         const unsigned char *d = b + 4 + 4 * i;
         shape[i] = (int64_t)((uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3]);
     }
+    return 0;
+}
+
+/* The payload the header promises, overflow-checked and bounded by what
+ * the file can hold: its size on disk, or that times deflate's best ratio. */
+static int payload_size(idx_stream *s, nerve_dtype t, int ndim, const int64_t *shape,
+                        size_t header, size_t *bytes)
+{
     int64_t count;
-    size_t bytes;
+    char dims[256];
+    nerve_shape_format(dims, sizeof dims, ndim, shape);
     if (nerve_shape_count(ndim, shape, &count) < 0 ||
-        nerve_mul_size((size_t)count, (size_t)nerve_dtype_size(t), &bytes) < 0)
-        return nerve_error_set(NERVE_EINPUT, "%s: IDX shape is too large", path);
-    if (bytes > len - header)
-        return nerve_error_set(NERVE_EINPUT, "%s: IDX data needs %zu bytes but the file has %zu "
-                               "(truncated?)", path, bytes, len - header);
-    int rc = nerve_array_alloc(out, want, ndim, shape);
-    if (rc < 0)
-        return rc;
-    nerve_convert(out->data, want, b + header, t, 1, count);   /* IDX is big-endian */
-    if (stored)
-        *stored = t;
+        nerve_mul_size((size_t)count, (size_t)nerve_dtype_size(t), bytes) < 0)
+        return nerve_error_set(NERVE_EINPUT, "%s: IDX shape %s is too large", s->path, dims);
+    int gzipped = !gzdirect(s->gz);
+    size_t bound = s->file_size > header ? s->file_size - header : 0;
+    if (gzipped && (__builtin_mul_overflow(s->file_size, (size_t)GZIP_MAX_RATIO, &bound) ||
+                    __builtin_add_overflow(bound, (size_t)GZIP_SLACK, &bound)))
+        bound = SIZE_MAX;
+    if (*bytes > bound)
+        return nerve_error_set(NERVE_EINPUT, "%s: IDX shape %s needs %zu bytes of data but the "
+                               "%s file of %zu bytes %s (truncated?)", s->path, dims, *bytes,
+                               gzipped ? "gzip" : "plain", s->file_size,
+                               gzipped ? "cannot hold that much" : "is shorter");
+    return 0;
+}
+
+/* Inflates exactly `bytes` of payload into out, converting as it goes, then
+ * checks the stream ends there. An IDX file is its header and payload and
+ * nothing else: a longer stream means the header does not describe the
+ * file (a corrupted count, two files concatenated), so it is an error, not
+ * silently dropped; and only one byte past the payload is inflated to find
+ * out, never the rest of the stream. */
+static int read_payload(idx_stream *s, nerve_array *out, nerve_dtype t, size_t bytes)
+{
+    size_t elem = (size_t)nerve_dtype_size(t), out_elem = (size_t)nerve_dtype_size(out->dtype);
+    unsigned char *chunk = nerve_alloc_array(bytes < IDX_CHUNK ? bytes : IDX_CHUNK, 1, "IDX payload");
+    if (!chunk)
+        return NERVE_ENOMEM;
+    int rc = 0;
+    for (size_t done = 0; done < bytes && rc == 0;) {
+        size_t n = bytes - done < IDX_CHUNK ? bytes - done : IDX_CHUNK;
+        int64_t got = stream_read(s, chunk, n);
+        if (got < 0)
+            rc = (int)got;
+        else if ((size_t)got < n)
+            rc = nerve_error_set(NERVE_EINPUT, "%s: IDX data needs %zu bytes but the file has %zu "
+                                 "(truncated?)", s->path, bytes, done + (size_t)got);
+        else
+            nerve_convert((unsigned char *)out->data + done / elem * out_elem, out->dtype, chunk,
+                          t, 1, (int64_t)(n / elem));   /* IDX is big-endian */
+        done += n;
+    }
+    unsigned char extra;
+    int64_t more = rc == 0 ? stream_read(s, &extra, 1) : 0;
+    if (more < 0)
+        rc = (int)more;
+    else if (more > 0)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: more data than the IDX header's shape holds "
+                             "(%zu bytes after the header); the header does not describe the file",
+                             s->path, bytes);
+    free(chunk);
+    return rc;
+}
+
+static int stream_open(idx_stream *s, const char *path)
+{
+    memset(s, 0, sizeof *s);
+    s->path = path;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0)
+        return nerve_error_set(NERVE_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return nerve_error_set(NERVE_EINPUT, "%s: not a regular file", path);
+    }
+    s->file_size = (size_t)sb.st_size;
+    s->gz = gzdopen(fd, "rb");
+    if (!s->gz) {
+        close(fd);
+        return nerve_error_set(NERVE_ENOMEM, "%s: out of memory", path);
+    }
+    gzbuffer(s->gz, 1 << 17);
     return 0;
 }
 
@@ -67,12 +189,26 @@ int nerve_idx_read(nerve_array *out, nerve_dtype *stored, const char *path, nerv
     memset(out, 0, sizeof *out);
     if (want != NERVE_F32 && want != NERVE_I64)
         return nerve_error_set(NERVE_EINTERNAL, "%s: arrays are read as float32 or int64", path);
-    nerve_storage raw;
-    int rc = nerve_file_read_all(&raw, path);
+    idx_stream s;
+    nerve_dtype t = NERVE_U8;
+    int ndim = 0;
+    int64_t shape[NERVE_MAX_DIMS];
+    size_t header = 0, bytes = 0;
+    /* Header first, then exactly the payload it promises: a small gzip
+     * file cannot make nerve inflate gigabytes it will not use. */
+    int rc = stream_open(&s, path);
     if (rc < 0)
         return rc;
-    rc = parse_idx(out, stored, raw.base, raw.len, path, want);
-    nerve_storage_free(&raw);
+    rc = read_header(&s, &t, &ndim, shape, &header);
+    if (rc == 0)
+        rc = payload_size(&s, t, ndim, shape, header, &bytes);
+    if (rc == 0)
+        rc = nerve_array_alloc_raw(out, want, ndim, shape);
+    if (rc == 0 && (rc = read_payload(&s, out, t, bytes)) < 0)
+        nerve_array_free(out);
+    gzclose(s.gz);
+    if (rc == 0 && stored)
+        *stored = t;
     return rc;
 }
 

@@ -11,6 +11,30 @@
 #include "nerve/core.h"
 #include "core_internal.h"
 
+/* The decoded size nerve accepts: 256 MiB, an 8192 x 8192 RGBA image.
+ * stb_image allocates from the dimensions in the header before it decodes
+ * a pixel (and a PNG's inflated rows beside its output, twice that for
+ * 16-bit), so a 100-byte file claiming 20000 x 20000 would cost gigabytes;
+ * a network's input images are far below this. */
+#define IMAGE_MAX_BYTES ((int64_t)1 << 28)
+
+/* Reads the header's dimensions and refuses an image whose decoded pixels
+ * would pass IMAGE_MAX_BYTES, before stb allocates anything. */
+static int check_dimensions(FILE *f, const char *path, int channels)
+{
+    int w, h, c;
+    if (!stbi_info_from_file(f, &w, &h, &c))
+        return nerve_error_set(NERVE_EINPUT, "%s: cannot read as an image (%s)", path,
+                               stbi_failure_reason());
+    int64_t per_pixel = channels > c ? channels : c, bytes;
+    if (w < 1 || h < 1 || __builtin_mul_overflow((int64_t)w * h, per_pixel, &bytes) ||
+        bytes > IMAGE_MAX_BYTES)
+        return nerve_error_set(NERVE_EINPUT, "%s: image of %d x %d pixels x %lld channels is "
+                               "larger than nerve reads (%lld MiB decoded at most)", path, w, h,
+                               (long long)per_pixel, (long long)(IMAGE_MAX_BYTES >> 20));
+    return 0;
+}
+
 int nerve_image_read(nerve_image *img, const char *path, int channels)
 {
     memset(img, 0, sizeof *img);
@@ -19,6 +43,11 @@ int nerve_image_read(nerve_image *img, const char *path, int channels)
     FILE *f = fopen(path, "rb");
     if (!f)
         return nerve_error_set(NERVE_EINPUT, "%s: cannot open", path);
+    int rc = check_dimensions(f, path, channels);
+    if (rc < 0) {
+        fclose(f);
+        return rc;
+    }
     int w, h, c;
     unsigned char *pixels = stbi_load_from_file(f, &w, &h, &c, channels);
     fclose(f);

@@ -9,18 +9,27 @@
 #include "nerve/core.h"
 #include "core_internal.h"
 
-/* Checks that the data the header promises is there; gives its byte size. */
-static int check_data_size(const nerve_npy_header *h, size_t len, const char *label, size_t *bytes)
+int npy_data_size(const nerve_npy_header *h, const char *label, size_t *bytes)
 {
-    char shape[256];
     int64_t count;
     if (nerve_shape_count(h->ndim, h->shape, &count) < 0 ||
         nerve_mul_size((size_t)count, (size_t)nerve_dtype_size(h->dtype), bytes) < 0) {
+        char shape[256];
         nerve_shape_format(shape, sizeof shape, h->ndim, h->shape);
         return nerve_error_set(NERVE_EINPUT, "%s: shape %s is too large (its size overflows)",
                                label, shape);
     }
+    return 0;
+}
+
+/* Checks that the data the header promises is there; gives its byte size. */
+static int check_data_size(const nerve_npy_header *h, size_t len, const char *label, size_t *bytes)
+{
+    int rc = npy_data_size(h, label, bytes);
+    if (rc < 0)
+        return rc;
     if (*bytes > len - h->data_offset) {
+        char shape[256];
         nerve_shape_format(shape, sizeof shape, h->ndim, h->shape);
         return nerve_error_set(NERVE_EINPUT, "%s: shape %s of %s needs %zu bytes of data but "
                                "the file has %zu after the header (truncated?)", label, shape,

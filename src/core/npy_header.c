@@ -213,38 +213,57 @@ static int parse_dict(cursor *c, nerve_npy_header *h)
     return 0;
 }
 
-int nerve_npy_parse_header(nerve_npy_header *h, const void *buf, size_t len, const char *label)
+int npy_parse_preamble(npy_preamble *pre, const void *buf, size_t len, const char *label)
 {
     const unsigned char *b = buf;
-    memset(h, 0, sizeof *h);
+    memset(pre, 0, sizeof *pre);
     if (len < 10)
         return nerve_error_set(NERVE_EINPUT, "%s: truncated: %zu bytes is shorter than a .npy header",
                                label, len);
     if (memcmp(b, magic, sizeof magic) != 0)
         return nerve_error_set(NERVE_EINPUT, "%s: not a .npy file (wrong magic bytes)", label);
-    h->major = b[6];
-    h->minor = b[7];
-    size_t header_len, start;
-    if (h->major == 1) {
-        header_len = (size_t)b[8] | (size_t)b[9] << 8;
-        start = 10;
-    } else if (h->major == 2 || h->major == 3) {
+    pre->major = b[6];
+    pre->minor = b[7];
+    if (pre->major == 1) {
+        pre->header_len = (size_t)b[8] | (size_t)b[9] << 8;
+        pre->start = 10;
+    } else if (pre->major == 2 || pre->major == 3) {
+        /* The 4-byte length is read only once all of it is there. */
         if (len < 12)
-            return nerve_error_set(NERVE_EINPUT, "%s: truncated .npy header", label);
-        header_len = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
-        start = 12;
+            return nerve_error_set(NERVE_EINPUT, "%s: truncated: %zu bytes is shorter than a "
+                                   "version %d .npy header", label, len, pre->major);
+        pre->header_len = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 |
+                          (size_t)b[11] << 24;
+        pre->start = 12;
     } else {
         return nerve_error_set(NERVE_EINPUT, "%s: .npy format version %d.%d is not supported "
-                               "(1.0, 2.0 and 3.0 are)", label, h->major, h->minor);
+                               "(1.0, 2.0 and 3.0 are)", label, pre->major, pre->minor);
     }
-    if (header_len > len - start)
-        return nerve_error_set(NERVE_EINPUT, "%s: header length %zu runs past the end of the "
-                               "file (%zu bytes)", label, header_len, len);
-    cursor c = { (const char *)b + start, (const char *)b + start + header_len, label };
-    int rc = parse_dict(&c, h);
+    if (pre->header_len > NPY_MAX_HEADER_LEN)
+        return nerve_error_set(NERVE_EINPUT, "%s: .npy header length %zu is implausible (an array "
+                               "nerve reads has a header of at most %d bytes)", label,
+                               pre->header_len, NPY_MAX_HEADER_LEN);
+    return 0;
+}
+
+int nerve_npy_parse_header(nerve_npy_header *h, const void *buf, size_t len, const char *label)
+{
+    npy_preamble pre;
+    memset(h, 0, sizeof *h);
+    int rc = npy_parse_preamble(&pre, buf, len, label);
     if (rc < 0)
         return rc;
-    h->data_offset = start + header_len;
+    h->major = pre.major;
+    h->minor = pre.minor;
+    if (pre.header_len > len - pre.start)
+        return nerve_error_set(NERVE_EINPUT, "%s: header length %zu runs past the end of the "
+                               "file (%zu bytes)", label, pre.header_len, len);
+    const char *text = (const char *)buf + pre.start;
+    cursor c = { text, text + pre.header_len, label };
+    rc = parse_dict(&c, h);
+    if (rc < 0)
+        return rc;
+    h->data_offset = pre.start + pre.header_len;
     return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "nerve/core.h"
 #include "core_internal.h"
+#include "nerve/internal/alloc.h"
 
 static int zip_open_error(const char *path, int zerr)
 {
@@ -33,7 +34,9 @@ int nerve_npz_open(nerve_npz *z, const char *path)
     z->zip = zip;
     z->path = strdup(path);
     zip_int64_t n = zip_get_num_entries(zip, 0);
-    z->names = calloc(n > 0 ? (size_t)n : 1, sizeof *z->names);
+    /* libzip counted the entries in the central directory it read, so n
+     * is bounded by the file's size. */
+    z->names = nerve_zalloc_array(n > 0 ? (size_t)n : 0, sizeof *z->names, "member names");
     if (!z->path || !z->names) {
         nerve_npz_close(z);
         return nerve_error_set(NERVE_ENOMEM, "%s: out of memory", path);
@@ -81,34 +84,6 @@ static int64_t find_member(const nerve_npz *z, const char *name)
     return -1;
 }
 
-static int read_member_bytes(nerve_npz *z, int64_t index, const char *label,
-                             unsigned char **buf, size_t *len)
-{
-    zip_stat_t st;
-    zip_stat_init(&st);
-    if (zip_stat_index(z->zip, (zip_uint64_t)index, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
-        return nerve_error_set(NERVE_EINPUT, "%s: cannot read the member's size", label);
-    if (st.size > SIZE_MAX - 1)
-        return nerve_error_set(NERVE_EINPUT, "%s: member too large", label);
-    *len = (size_t)st.size;
-    *buf = malloc(*len + 1);
-    if (!*buf)
-        return nerve_error_set(NERVE_ENOMEM, "%s: out of memory for %zu bytes", label, *len);
-    zip_file_t *f = zip_fopen_index(z->zip, (zip_uint64_t)index, 0);
-    zip_int64_t got = f ? zip_fread(f, *buf, *len) : -1;
-    const char *why = f ? zip_file_strerror(f) : zip_strerror(z->zip);
-    int rc = 0;
-    if (got < 0 || (size_t)got != *len)
-        rc = nerve_error_set(NERVE_EINPUT, "%s: corrupt member (%s)", label, why);
-    if (f)
-        zip_fclose(f);
-    if (rc < 0) {
-        free(*buf);
-        *buf = NULL;
-    }
-    return rc;
-}
-
 /* The .npy member called name: its index and a "file:member" label for
  * errors (malloc'd, the caller frees it even on failure). */
 static int find_npy_member(nerve_npz *z, const char *name, int64_t *index, char **label)
@@ -125,20 +100,144 @@ static int find_npy_member(nerve_npz *z, const char *name, int64_t *index, char 
     return 0;
 }
 
+/* Deflate turns at most 258 bytes into 2 bits (zlib's technical notes
+ * give 1032:1 as its limit), so a member that declares more than this much
+ * from its compressed bytes is lying. */
+#define DEFLATE_MAX_RATIO 1032
+#define DEFLATE_SLACK 4096
+
+/* The member's size as its zip entry declares it, checked against what its
+ * compressed bytes can hold, so that no size read from the archive is
+ * believed beyond what the file on disk can really deliver. */
+static int member_size(nerve_npz *z, int64_t index, const char *label, size_t *size)
+{
+    zip_stat_t st;
+    zip_stat_init(&st);
+    if (zip_stat_index(z->zip, (zip_uint64_t)index, 0, &st) != 0 ||
+        (st.valid & (ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD)) !=
+            (ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD))
+        return nerve_error_set(NERVE_EINPUT, "%s: cannot read the member's size", label);
+    uint64_t bound = st.comp_size;
+    if (st.comp_method != ZIP_CM_STORE &&
+        (__builtin_mul_overflow(st.comp_size, (uint64_t)DEFLATE_MAX_RATIO, &bound) ||
+         __builtin_add_overflow(bound, (uint64_t)DEFLATE_SLACK, &bound)))
+        bound = UINT64_MAX;
+    if (st.size > bound || st.size > SIZE_MAX / 2)
+        return nerve_error_set(NERVE_EINPUT, "%s: member declares %llu bytes from %llu %s bytes, "
+                               "more than they can hold (corrupt or hostile archive)", label,
+                               (unsigned long long)st.size, (unsigned long long)st.comp_size,
+                               st.comp_method == ZIP_CM_STORE ? "stored" : "compressed");
+    *size = (size_t)st.size;
+    return 0;
+}
+
+/* Reads exactly n bytes of the member into buf; a shorter member or a
+ * stream libzip finds corrupt is NERVE_EINPUT. */
+static int read_exact(zip_file_t *f, void *buf, size_t n, const char *label)
+{
+    size_t done = 0;
+    while (done < n) {
+        zip_int64_t got = zip_fread(f, (unsigned char *)buf + done, n - done);
+        if (got < 0)
+            return nerve_error_set(NERVE_EINPUT, "%s: corrupt member (%s)", label,
+                                   zip_file_strerror(f));
+        if (got == 0)
+            return nerve_error_set(NERVE_EINPUT, "%s: member ends after %zu bytes, %zu expected "
+                                   "(truncated or corrupt)", label, done, n);
+        done += (size_t)got;
+    }
+    return 0;
+}
+
+/* An open member and what is known of it: size as declared, and the
+ * bytes read so far (the preamble and header, then the data). */
+typedef struct member {
+    zip_file_t    *f;
+    const char    *label;
+    size_t         size;   /* declared, bounded by member_size */
+    unsigned char *buf;    /* malloc'd, len bytes read */
+    size_t         len;
+} member;
+
+static int member_open(member *m, nerve_npz *z, int64_t index, const char *label)
+{
+    memset(m, 0, sizeof *m);
+    m->label = label;
+    int rc = member_size(z, index, label, &m->size);
+    if (rc < 0)
+        return rc;
+    m->f = zip_fopen_index(z->zip, (zip_uint64_t)index, 0);
+    if (!m->f)
+        return nerve_error_set(NERVE_EINPUT, "%s: cannot open the member (%s)", label,
+                               zip_strerror(z->zip));
+    return 0;
+}
+
+static void member_close(member *m)
+{
+    if (m->f)
+        zip_fclose(m->f);
+    free(m->buf);
+    memset(m, 0, sizeof *m);
+}
+
+/* Grows m's buffer to `total` bytes (never past the declared size) and
+ * reads the member up to there. */
+static int member_read_to(member *m, size_t total, const char *what)
+{
+    if (total > m->size)
+        return nerve_error_set(NERVE_EINPUT, "%s: %s needs %zu bytes but the member holds %zu "
+                               "(truncated?)", m->label, what, total, m->size);
+    unsigned char *grown = nerve_realloc_array(m->buf, total, 1, what);
+    if (!grown)
+        return NERVE_ENOMEM;
+    m->buf = grown;
+    int rc = read_exact(m->f, m->buf + m->len, total - m->len, m->label);
+    if (rc == 0)
+        m->len = total;
+    return rc;
+}
+
+/* Reads and parses the member's .npy header, no further. */
+static int member_read_header(member *m, nerve_npy_header *h)
+{
+    /* The preamble is 10 bytes in version 1, 12 after; a member of 10 or
+     * 11 bytes is read whole and the preamble parser says what is missing. */
+    size_t first = m->size < 12 ? m->size : 12;
+    npy_preamble pre;
+    int rc = member_read_to(m, first, "the .npy preamble");
+    if (rc == 0)
+        rc = npy_parse_preamble(&pre, m->buf, m->len, m->label);
+    if (rc == 0)
+        rc = member_read_to(m, pre.start + pre.header_len, "the .npy header");
+    if (rc == 0)
+        rc = nerve_npy_parse_header(h, m->buf, m->len, m->label);
+    return rc;
+}
+
 int nerve_npz_read(nerve_npz *z, const char *name, nerve_dtype want, nerve_array *out,
                    nerve_npy_header *h)
 {
     memset(out, 0, sizeof *out);
     char *label;
     int64_t index;
-    unsigned char *buf = NULL;
-    size_t len = 0;
+    member m = { 0 };
+    nerve_npy_header head;
+    size_t bytes;
+    /* The header first: the data is read (and its buffer sized) only as
+     * far as the header promises and the member's declared size allows. */
     int rc = find_npy_member(z, name, &index, &label);
     if (rc == 0)
-        rc = read_member_bytes(z, index, label, &buf, &len);
+        rc = member_open(&m, z, index, label);
     if (rc == 0)
-        rc = nerve_npy_read_mem(out, h, buf, len, label, want);
-    free(buf);
+        rc = member_read_header(&m, &head);
+    if (rc == 0)
+        rc = npy_data_size(&head, label, &bytes);
+    if (rc == 0)
+        rc = member_read_to(&m, head.data_offset + bytes, "the .npy data");
+    if (rc == 0)
+        rc = nerve_npy_read_mem(out, h, m.buf, m.len, label, want);
+    member_close(&m);
     free(label);
     return rc;
 }
@@ -147,31 +246,13 @@ int nerve_npz_read_header(nerve_npz *z, const char *name, nerve_npy_header *h)
 {
     char *label;
     int64_t index;
+    member m = { 0 };
     int rc = find_npy_member(z, name, &index, &label);
-    zip_file_t *f = rc == 0 ? zip_fopen_index(z->zip, (zip_uint64_t)index, 0) : NULL;
-    if (rc == 0 && !f)
-        rc = nerve_error_set(NERVE_EINPUT, "%s: cannot open the member (%s)", label, zip_strerror(z->zip));
-    /* The preamble gives the header's length; read just that much. */
-    unsigned char pre[12], *buf = NULL;
-    zip_int64_t got = f ? zip_fread(f, pre, sizeof pre) : 0;
-    if (rc == 0 && got < 10)
-        rc = nerve_error_set(NERVE_EINPUT, "%s: truncated: shorter than a .npy header", label);
-    if (rc == 0) {
-        size_t start = pre[6] == 1 ? 10 : 12;
-        size_t hlen = start == 10 ? (size_t)pre[8] | (size_t)pre[9] << 8
-                    : (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
-        size_t total = start + hlen;
-        if (!(buf = malloc(total > sizeof pre ? total : sizeof pre)))
-            rc = nerve_error_set(NERVE_ENOMEM, "%s: out of memory", label);
-        if (rc == 0) {
-            memcpy(buf, pre, (size_t)got);
-            zip_int64_t more = total > (size_t)got ? zip_fread(f, buf + got, total - (size_t)got) : 0;
-            rc = nerve_npy_parse_header(h, buf, (size_t)got + (size_t)(more > 0 ? more : 0), label);
-        }
-    }
-    if (f)
-        zip_fclose(f);
-    free(buf);
+    if (rc == 0)
+        rc = member_open(&m, z, index, label);
+    if (rc == 0)
+        rc = member_read_header(&m, h);
+    member_close(&m);
     free(label);
     return rc;
 }
