@@ -9,6 +9,7 @@
 
 #include "nerve/core.h"
 #include "core_internal.h"
+#include "nerve/internal/alloc.h"
 
 int nerve_mul_size(size_t a, size_t b, size_t *out)
 {
@@ -153,7 +154,11 @@ void nerve_shape_format(char *out, size_t cap, int ndim, const int64_t *shape)
 double *nerve_mat_centered(const nerve_mat *m, double *means)
 {
     int64_t n = m->rows, d = m->cols;
-    double *x = malloc((size_t)(n * d) * sizeof *x), *mu = calloc((size_t)d + 1, sizeof *mu);
+    size_t count;
+    if (nerve_size_mul(&count, (size_t)n, (size_t)d, "centred matrix") < 0)
+        return NULL;
+    double *x = nerve_alloc_array(count, sizeof *x, "centred matrix");
+    double *mu = nerve_zalloc_array((size_t)d + 1, sizeof *mu, "column means");
     if (!x || !mu) {
         free(x);
         free(mu);

@@ -227,9 +227,17 @@ int nerve_npy_writer_resume(nerve_npy_writer *w, const char *path, const char *p
 {
     char header[1024];
     int rc = writer_init(w, path, dtype, row_ndim, row_shape, header, sizeof header);
-    size_t keep = 0;
-    if (rc == 0 && rows > 0)
-        keep = w->header_len + (size_t)(rows * w->row_count) * (size_t)nerve_dtype_size(dtype);
+    /* rows comes from a resume record on disk: checked like any size read
+     * from a file, and bounded by the partial file's real length below. */
+    size_t keep = 0, data;
+    int64_t count;
+    if (rc == 0 && (rows < 0 || __builtin_mul_overflow(rows, w->row_count, &count) ||
+                    nerve_mul_size((size_t)count, (size_t)nerve_dtype_size(dtype), &data) < 0 ||
+                    __builtin_add_overflow(data, w->header_len, &keep)))
+        rc = nerve_error_set(NERVE_EINPUT, "%s: cannot resume from %lld rows (the record is "
+                             "corrupt)", partial, (long long)rows);
+    if (rc == 0 && rows == 0)
+        keep = 0;
     if (rc == 0)
         rc = nerve_outfile_resume(&w->out, path, partial, keep);
     if (rc == 0 && rows == 0)

@@ -213,3 +213,23 @@ Test(hostile_image, png_claiming_16000_by_16000_is_refused_before_decoding)
     assert_error(nerve_image_read(&img, path, 3), NERVE_EINPUT, "16000 x 16000 pixels");
     cr_assert(strstr(nerve_error(), "larger than nerve reads"), "%s", nerve_error());
 }
+
+/* ---- a resume record's row count (point 2) ------------------------------ */
+
+Test(hostile_npy, writer_resume_from_a_corrupt_row_count)
+{
+    /* The row count comes from the extraction's state file: a negative
+     * count started a file whose header said -5 rows, a huge one overflowed
+     * rows x row size (UBSan). */
+    const char *path = temp_path("acts.npy"), *partial = temp_path("acts.npy.partial");
+    write_bytes(partial, "0123456789", 10);
+    int64_t row[1] = { 4 };
+    int64_t counts[2] = { -5, INT64_MAX / 2 };
+    for (int i = 0; i < 2; i++) {
+        nerve_npy_writer w;
+        int rc = nerve_npy_writer_resume(&w, path, partial, NERVE_F32, 1, row, counts[i]);
+        if (rc == 0)
+            nerve_npy_writer_abort(&w);
+        assert_error(rc, NERVE_EINPUT, "cannot resume from");
+    }
+}
