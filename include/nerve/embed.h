@@ -39,7 +39,7 @@ void nerve_pca_free(nerve_pca *p);
 /* ---- t-SNE -------------------------------------------------------------- */
 
 typedef enum nerve_tsne_method {
-    NERVE_TSNE_AUTO = 0,        /* exact below 1,500 points, Barnes-Hut below 25,000, else FFT */
+    NERVE_TSNE_AUTO = 0,        /* exact below 500 points, Barnes-Hut below 300,000, else FFT */
     NERVE_TSNE_EXACT,           /* every pair, every iteration */
     NERVE_TSNE_BARNES_HUT,      /* a quadtree, cells summarised below angle theta */
     NERVE_TSNE_FFT,             /* interpolation on a grid, convolved by FFT (FIt-SNE) */
