@@ -90,5 +90,6 @@ int main(int argc, char **argv)
     const cli_command *cmd = find_command(name);
     if (!cmd)
         return unknown_command(name);
+    nerve_signals_install();   /* no command leaves `*.tmp.<pid>` files behind */
     return cmd->run(argc - 1, argv + 1);
 }

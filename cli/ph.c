@@ -293,11 +293,7 @@ static int ph_run(int argc, char **argv)
         json_object_set_new(j, "subsample", json_pack("{s:s, s:I}", "method", nerve_subsample_name(c.subsample),
                                                       "seed", (json_int_t)c.seed));
     if (c.out) {
-        nerve_outfile f;
-        if ((rc = nerve_outfile_open(&f, c.out)) == 0) {
-            json_dumpf(j, f.f, JSON_COMPACT | JSON_REAL_PRECISION(10));
-            rc = nerve_outfile_commit(&f);
-        }
+        rc = nerve_json_write(c.out, j, JSON_COMPACT | JSON_REAL_PRECISION(10));
         if (rc == 0)
             rc = nerve_ph_write_npys(c.out, &ph);
     }

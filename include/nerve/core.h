@@ -165,6 +165,16 @@ int  nerve_outfile_commit(nerve_outfile *o);   /* flush, close, rename */
 void nerve_outfile_abort(nerve_outfile *o);    /* close and delete */
 void nerve_outfile_suspend(nerve_outfile *o);  /* close, keep the temporary file for a resume */
 
+/* Writes root and a newline to path through a temporary file, with
+ * jansson's dump flags; every write, the sync and the rename checked. */
+struct json_t;
+int nerve_json_write(const char *path, const struct json_t *root, size_t flags);
+
+/* Deletes the temporary files of the outputs this process has open (not
+ * those kept for a resume). Async-signal-safe; runs at exit and on
+ * SIGINT/SIGTERM/SIGHUP once nerve_signals_install was called. */
+void nerve_temporaries_remove(void);
+
 /* Creates a folder (its parent must exist); one that exists already is fine. */
 int nerve_dir_create(const char *path);
 
@@ -359,8 +369,12 @@ void *nerve_library_symbol(const char *soname, const char *name);
 /* Progress and threads                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* SIGINT and SIGTERM set a flag long loops check between steps, so they
- * can stop cleanly and keep what a rerun resumes from. */
+/* For every command (main calls it first): SIGINT, SIGTERM or SIGHUP end
+ * the process after deleting its temporary files, and so does exit(). */
+void nerve_signals_install(void);
+/* Then the first SIGINT or SIGTERM only sets a flag long loops check
+ * between steps, so they can stop cleanly and keep what a rerun resumes
+ * from; a second one ends the process at once. */
 void nerve_catch_interrupts(void);
 int  nerve_interrupted(void);
 

@@ -1,11 +1,15 @@
 /*
- * file.c — files in and out: outputs written under a temporary name and
- * renamed into place, whole-file memory maps, and whole-file reads that
- * undo gzip on the way.
+ * file.c — files in and out: outputs written under a temporary name, made
+ * durable and renamed into place, whole-file memory maps, and whole-file
+ * reads that undo gzip on the way.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +36,55 @@ static int errno_code(int e)
     }
 }
 
+/* ---- the temporary files of this process ------------------------------------ */
+
+/* Every open `*.tmp.<pid>` file, so that an exit by any path (a return
+ * without abort, exit(), a signal) can remove them. A signal handler reads
+ * the table, so paths live in fixed slots (no pointer to free under it) and
+ * a slot is marked used only once its path is written. A process with more
+ * temporary files open at once than slots leaves the excess to the abort
+ * paths. Files kept for a resume (nerve_outfile_resume) are never listed. */
+enum { TEMP_SLOTS = 128, TEMP_PATH_MAX = 4352 };
+
+static char temp_path_slot[TEMP_SLOTS][TEMP_PATH_MAX];
+static volatile sig_atomic_t temp_used[TEMP_SLOTS];
+static pthread_mutex_t temp_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void temp_register(const char *tmp)
+{
+    pthread_mutex_lock(&temp_lock);
+    for (int i = 0; i < TEMP_SLOTS; i++)
+        if (!temp_used[i] && strlen(tmp) < TEMP_PATH_MAX) {
+            strcpy(temp_path_slot[i], tmp);
+            temp_used[i] = 1;
+            break;
+        }
+    pthread_mutex_unlock(&temp_lock);
+}
+
+static void temp_forget(const char *tmp)
+{
+    pthread_mutex_lock(&temp_lock);
+    for (int i = 0; i < TEMP_SLOTS; i++)
+        if (temp_used[i] && strcmp(temp_path_slot[i], tmp) == 0) {
+            temp_used[i] = 0;
+            break;
+        }
+    pthread_mutex_unlock(&temp_lock);
+}
+
+void nerve_temporaries_remove(void)
+{
+    /* No lock: this runs in signal handlers; unlink is async-signal-safe. */
+    for (int i = 0; i < TEMP_SLOTS; i++)
+        if (temp_used[i]) {
+            unlink(temp_path_slot[i]);
+            temp_used[i] = 0;
+        }
+}
+
+/* ---- outputs ----------------------------------------------------------------- */
+
 int nerve_outfile_open(nerve_outfile *o, const char *path)
 {
     memset(o, 0, sizeof *o);
@@ -52,6 +105,7 @@ int nerve_outfile_open(nerve_outfile *o, const char *path)
         memset(o, 0, sizeof *o);
         return nerve_error_set(errno_code(e), "%s: cannot create: %s", path, strerror(e));
     }
+    temp_register(o->tmp);
     return 0;
 }
 
@@ -85,26 +139,67 @@ int nerve_outfile_resume(nerve_outfile *o, const char *path, const char *tmp, si
 
 static void outfile_release(nerve_outfile *o)
 {
+    if (o->tmp)
+        temp_forget(o->tmp);
     free(o->tmp);
     free(o->path);
     memset(o, 0, sizeof *o);
 }
 
+/* fsync of a file by name, for a temporary file another library wrote. */
+static int sync_path(const char *path, int flags)
+{
+    int fd = open(path, flags | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    /* Some file systems cannot sync a folder; that is no write failure. */
+    if (rc != 0 && (flags & O_DIRECTORY) && (errno == EINVAL || errno == EBADF))
+        rc = 0;
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}
+
+/* The folder holding path, synced so that a rename into it survives a crash. */
+static int sync_parent(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return -1;
+    int rc = sync_path(dirname(copy), O_RDONLY | O_DIRECTORY);
+    int e = errno;
+    free(copy);
+    errno = e;
+    return rc;
+}
+
+/* Flushes, syncs and closes the temporary file: 0, or -1 with errno. */
+static int finish_temporary(nerve_outfile *o)
+{
+    if (!o->f)
+        return sync_path(o->tmp, O_RDONLY);
+    int e = ferror(o->f) ? EIO : 0;
+    if (!e && fflush(o->f) != 0)
+        e = errno;
+    if (!e && fsync(fileno(o->f)) != 0)
+        e = errno;
+    if (fclose(o->f) != 0 && !e)
+        e = errno;
+    o->f = NULL;
+    errno = e;
+    return e ? -1 : 0;
+}
+
 int nerve_outfile_commit(nerve_outfile *o)
 {
-    /* f is NULL when another library wrote the temporary file itself. */
-    int failed = o->f && ferror(o->f);
-    int e = failed ? EIO : 0;
-    if (o->f && fclose(o->f) != 0 && !failed) {
-        failed = 1;
-        e = errno;
-    }
-    o->f = NULL;
-    if (!failed && rename(o->tmp, o->path) != 0) {
-        failed = 1;
-        e = errno;
-    }
+    /* The data reach the disk before the name does, and the name before
+     * the caller records the file as done: a crash leaves the old file or
+     * the new one, never an empty one under the new name. */
+    int failed = finish_temporary(o) != 0 || rename(o->tmp, o->path) != 0 || sync_parent(o->path) != 0;
     if (failed) {
+        int e = errno ? errno : EIO;
         int code = nerve_error_set(errno_code(e), "%s: cannot write: %s", o->path, strerror(e));
         unlink(o->tmp);
         outfile_release(o);
@@ -121,6 +216,23 @@ void nerve_outfile_abort(nerve_outfile *o)
     if (o->tmp)
         unlink(o->tmp);
     outfile_release(o);
+}
+
+int nerve_json_write(const char *path, const struct json_t *root, size_t flags)
+{
+    if (!root)
+        return nerve_error_set(NERVE_ENOMEM, "%s: out of memory making the JSON", path);
+    nerve_outfile f;
+    int rc = nerve_outfile_open(&f, path);
+    if (rc < 0)
+        return rc;
+    /* json_dumpf fails without writing for reasons of its own (memory, a
+     * value JSON cannot hold); committing then would leave an empty file. */
+    if (json_dumpf(root, f.f, flags) != 0 || fputc('\n', f.f) == EOF) {
+        nerve_outfile_abort(&f);
+        return nerve_error_set(NERVE_EIO, "%s: cannot write the JSON", path);
+    }
+    return nerve_outfile_commit(&f);
 }
 
 int nerve_dir_create(const char *path)

@@ -4,27 +4,59 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "nerve/core.h"
 
 static int quiet;
-static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t interrupted, catching;
 
-static void on_interrupt(int sig)
+/* SIGINT, SIGTERM, SIGHUP. A command that catches interrupts stops at the
+ * first one between two units of work, keeping what it can resume; any
+ * other signal of these (a second Ctrl-C, or the first for a command that
+ * does not catch them) ends the process at once. Either way the process's
+ * temporary files go: a kill leaves the old outputs, not `*.tmp.<pid>`. */
+static void on_signal(int sig)
 {
-    (void)sig;
-    interrupted = 1;
+    if (catching && !interrupted) {
+        static const char note[] = "\nnerve: stopping after the current step; press Ctrl-C again to quit at once\n";
+        interrupted = 1;
+        if (write(STDERR_FILENO, note, sizeof note - 1) < 0) {
+            /* nothing to do about a closed stderr */
+        }
+        return;
+    }
+    nerve_temporaries_remove();
+    signal(sig, SIG_DFL);   /* die of the signal itself, so the parent sees it */
+    raise(sig);
+}
+
+static void install(void)
+{
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    atexit(nerve_temporaries_remove);
+    struct sigaction sa = { 0 };
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+void nerve_signals_install(void)
+{
+    install();
 }
 
 void nerve_catch_interrupts(void)
 {
-    struct sigaction sa = { 0 };
-    sa.sa_handler = on_interrupt;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    install();
+    catching = 1;
 }
 
 int nerve_interrupted(void)

@@ -277,19 +277,18 @@ static void graphml_write(FILE *f, const nerve_mapper_graph *g)
 int nerve_mapper_write(const char *path, nerve_graph_format f, const nerve_mapper_graph *g,
                        const nerve_mapper_params *p, const nerve_lens *lens)
 {
+    if (f != NERVE_GRAPH_GRAPHML) {
+        json_t *root = f == NERVE_GRAPH_NODE_LINK ? node_link_json(g)
+                     : f == NERVE_GRAPH_KMAPPER   ? kmapper_json(g, p)
+                                                  : nerve_mapper_graph_json(g, p, lens);
+        int rc = nerve_json_write(path, root, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        json_decref(root);
+        return rc;
+    }
     nerve_outfile out;
     int rc = nerve_outfile_open(&out, path);
     if (rc < 0)
         return rc;
-    if (f == NERVE_GRAPH_GRAPHML) {
-        graphml_write(out.f, g);
-    } else {
-        json_t *root = f == NERVE_GRAPH_NODE_LINK ? node_link_json(g)
-                     : f == NERVE_GRAPH_KMAPPER   ? kmapper_json(g, p)
-                                                  : nerve_mapper_graph_json(g, p, lens);
-        json_dumpf(root, out.f, JSON_COMPACT | JSON_REAL_PRECISION(17));
-        fputc('\n', out.f);
-        json_decref(root);
-    }
+    graphml_write(out.f, g);   /* a failed fprintf leaves ferror set, which commit checks */
     return nerve_outfile_commit(&out);
 }

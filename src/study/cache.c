@@ -96,13 +96,7 @@ static int write_record(const char *model, json_t *j)
 {
     char path[4200];
     snprintf(path, sizeof path, "%.4000s.json", model);
-    nerve_outfile f;
-    int rc = nerve_outfile_open(&f, path);
-    if (rc == 0) {
-        json_dumpf(j, f.f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-        rc = nerve_outfile_commit(&f);
-    }
-    return rc;
+    return nerve_json_write(path, j, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 }
 
 int nerve_train_cached(const nerve_train_options *o, int force, json_t **record)

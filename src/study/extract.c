@@ -59,6 +59,7 @@ typedef struct extraction {
     int           n_layers;
     int          *layer_of_value;    /* value index -> layer index, -1 */
     int64_t       batch_start;       /* global index of the current batch's first input */
+    double        saved_at;          /* when the resume state was last saved */
     float        *rows;
     int64_t      *positions;
     nerve_npy_writer predictions, confidence;
@@ -352,8 +353,14 @@ static int run_batches(extraction *x, int64_t done, int64_t count)
         if (rc == 0)
             rc = write_predictions(x, &y);
         nerve_array_free(&y);
-        if (rc == 0)
+        /* The state is committed durably (two fsyncs): twice a second at
+         * most, and at the end or on an interruption. A kill loses at most
+         * the batches since, which the rerun does again. */
+        int last = start + n >= count || nerve_interrupted();
+        if (rc == 0 && (last || nerve_now() - x->saved_at >= 0.5)) {
             rc = save_state(x, start + n);
+            x->saved_at = nerve_now();
+        }
         nerve_progress_update(&bar, start + n);
         if (rc == 0 && nerve_interrupted() && start + n < count)
             rc = nerve_error_set(NERVE_EINTERRUPTED, "interrupted after %lld of %lld inputs; run the same "

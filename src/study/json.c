@@ -10,13 +10,7 @@
 
 int study_write_json(const char *path, json_t *root)
 {
-    nerve_outfile f;
-    int rc = nerve_outfile_open(&f, path);
-    if (rc == 0) {
-        json_dumpf(root, f.f, JSON_INDENT(2));
-        fputc('\n', f.f);
-        rc = nerve_outfile_commit(&f);
-    }
+    int rc = nerve_json_write(path, root, JSON_INDENT(2));
     json_decref(root);
     return rc;
 }

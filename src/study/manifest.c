@@ -1,8 +1,11 @@
 /*
  * manifest.c — reading a study's manifest: the inputs' count and the
- * layers extracted, with their files and row counts.
+ * layers extracted, with their files and row counts, each checked against
+ * the study folder (a study may come from someone else).
  */
+#define _GNU_SOURCE
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,45 @@ void study_manifest_free(study_manifest *m)
     free(m->layers);
     free(m->spec);
     memset(m, 0, sizeof *m);
+}
+
+/* A layer's file names a place inside the study: relative, no "..", and
+ * after symlinks still under the study folder. */
+static int check_confined(const char *manifest, const char *dir, const char *file)
+{
+    int climbs = 0;
+    for (const char *p = file; *p; p = strchr(p, '/') ? strchr(p, '/') + 1 : p + strlen(p))
+        climbs |= strncmp(p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0');
+    if (!*file || file[0] == '/' || climbs)
+        return nerve_error_set(NERVE_EINPUT, "%s: layer file '%s' is not a path inside the study", manifest, file);
+    char joined[8300];
+    snprintf(joined, sizeof joined, "%s/%s", dir, file);
+    char *root = realpath(dir, NULL), *real = realpath(joined, NULL);
+    size_t n = root ? strlen(root) : 0;
+    int inside = root && real && strncmp(real, root, n) == 0 && real[n] == '/';
+    int rc = 0;
+    if (!real)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: layer file %s cannot be read", manifest, joined);
+    else if (!inside)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: layer file '%s' leads outside the study (to %s)", manifest, file, real);
+    free(root);
+    free(real);
+    return rc;
+}
+
+/* The rows the manifest gives a layer are the rows of its .npy: readers
+ * size their walks by the manifest and index the file. */
+static int check_rows(const char *manifest, const char *dir, const study_layer *e)
+{
+    char path[8300];
+    snprintf(path, sizeof path, "%s/%s", dir, e->file);
+    nerve_npy_header h;
+    int rc = nerve_npy_read_header(&h, path);
+    if (rc == 0 && (h.ndim != 2 || h.shape[0] != e->rows))
+        rc = nerve_error_set(NERVE_EINPUT, "%s: layer %s has %lld rows, but %s holds %s%lld", manifest, e->name,
+                             (long long)e->rows, path, h.ndim != 2 ? "no matrix: shape[0] " : "",
+                             (long long)(h.ndim > 0 ? h.shape[0] : 0));
+    return rc;
 }
 
 int study_manifest_read(study_manifest *m, const char *dir)
@@ -64,6 +106,10 @@ int study_manifest_read(study_manifest *m, const char *dir)
         e->rows = rows;
         if (!e->name || !e->file)
             rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
+        if (rc == 0)
+            rc = check_confined(path, dir, file);
+        if (rc == 0)
+            rc = check_rows(path, dir, e);
     }
     json_decref(root);
     if (rc < 0)

@@ -17,13 +17,22 @@
  * "run" section records each finished stage's key and time; a stage whose
  * key is recorded and whose output is there is skipped, so a rerun after an
  * interruption or a failure resumes where it stopped, and a failed stage
- * leaves the results of the others alone.
+ * leaves the results of the others alone. A stage's record is removed on
+ * disk before it touches its outputs and written back only once they are
+ * committed, so a kill at any moment leaves either the old complete state
+ * or one that reruns the stage. A lock file keeps two runs off one study.
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "study_internal.h"
 
@@ -361,6 +370,15 @@ static int output_exists(const char *dir, const char *rel)
     return stat(path, &st) == 0;
 }
 
+/* For the tests: NERVE_TEST_KILL_STAGE=<stage> kills the run the moment
+ * that stage begins, as a power cut or kill -9 would. */
+static void test_kill_point(const char *stage)
+{
+    const char *at = getenv("NERVE_TEST_KILL_STAGE");
+    if (at && strcmp(at, stage) == 0)
+        kill(getpid(), SIGKILL);
+}
+
 static int run_one(run_ctx *c, const run_stage *s)
 {
     char key[KEY_MAX];
@@ -379,7 +397,12 @@ static int run_one(run_ctx *c, const run_stage *s)
     }
     if (!nerve_quiet())
         fprintf(stderr, "nerve: run: %s\n", s->name);
-    json_object_del(stages, s->name);   /* not done until it finishes */
+    /* Not done until it finishes, on disk too: its outputs are about to be
+     * rewritten one by one. */
+    json_object_del(stages, s->name);
+    if ((rc = save_record(c)) < 0)
+        return rc;
+    test_kill_point(s->name);
     double t0 = nerve_now();
     if ((rc = s->run(c)) < 0)
         return rc;
@@ -387,6 +410,34 @@ static int run_one(run_ctx *c, const run_stage *s)
     json_object_set_new(stages, s->name, json_pack("{s:s, s:f, s:s}", "key", key, "seconds", r->seconds,
                                                    "output", s->output));
     return save_record(c);
+}
+
+/* Holds DIR/.lock (flock, released by the kernel when the process ends,
+ * however it ends) with the holder's pid in it; *fd is kept open while the
+ * run lasts. A second run on the study is refused, naming the holder. */
+static int lock_study(int *fd, const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0)
+        return nerve_error_set(NERVE_EINPUT, "%s: cannot create the study's lock: %s", path, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        char holder[32] = "";
+        ssize_t got = pread(*fd, holder, sizeof holder - 1, 0);
+        holder[got > 0 ? got : 0] = '\0';
+        holder[strcspn(holder, "\n")] = '\0';
+        close(*fd);
+        *fd = -1;
+        return nerve_error_set(NERVE_EINPUT, "%s: another nerve run (pid %s) is working on this study; wait for it "
+                               "to finish or stop it", dir, *holder ? holder : "unknown");
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(*fd, 0) != 0 || pwrite(*fd, pid, (size_t)len, 0) != len) {
+        /* the lock holds without the pid; the pid only improves the message */
+    }
+    return 0;
 }
 
 int nerve_study_run(const nerve_study_run_options *o, nerve_study_run_summary *sum)
@@ -397,7 +448,10 @@ int nerve_study_run(const nerve_study_run_options *o, nerve_study_run_summary *s
                                o->n_checkpoints);
     run_ctx c = { .o = o, .sum = sum };
     double t0 = nerve_now();
+    int lock = -1;
     int rc = nerve_dir_create(o->out);
+    if (rc == 0)
+        rc = lock_study(&lock, o->out);
     if (rc == 0)
         rc = choose_model(&c);
     c.record = read_record(o->out);
@@ -416,5 +470,7 @@ int nerve_study_run(const nerve_study_run_options *o, nerve_study_run_summary *s
     }
     json_decref(c.record);
     json_decref(c.training);
+    if (lock >= 0)
+        close(lock);
     return rc;
 }
