@@ -34,7 +34,8 @@ static int padded_copy_fits(const nn_geometry *g)
 
 int nn_conv_shifted_applies(const nn_geometry *g, int64_t groups)
 {
-    return groups == 1 && g->spatial == 2 && g->s[1] == 1 && g->s[2] == 1 &&
+    /* BLAS refuses a leading dimension of 0: empty layers take im2col. */
+    return groups == 1 && g->spatial == 2 && g->s[1] == 1 && g->s[2] == 1 && g->channels > 0 &&
            g->out[1] * padded(g, 2) >= MIN_COLUMNS && g->k[1] * g->k[2] > 1 && padded_copy_fits(g);
 }
 

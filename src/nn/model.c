@@ -89,6 +89,18 @@ static int add_value(nerve_model *m, name_map *names, const char *name, int capa
     return m->n_values++;
 }
 
+/* A copy of an attribute's list (one spare element, so an empty list is
+ * still a valid pointer); protobuf-c leaves src NULL when n is 0. */
+static int copy_list(void **dst, const void *src, size_t n, size_t size, const char *label)
+{
+    *dst = malloc((n + 1) * size);
+    if (!*dst)
+        return oom(label);
+    if (n)
+        memcpy(*dst, src, n * size);
+    return 0;
+}
+
 static int copy_attribute(nerve_attr *a, const Onnx__AttributeProto *p, const char *label)
 {
     memset(a, 0, sizeof *a);
@@ -106,7 +118,7 @@ static int copy_attribute(nerve_attr *a, const Onnx__AttributeProto *p, const ch
         return 0;
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
         a->type = NERVE_ATTR_STRING;
-        a->s = strndup((const char *)p->s.data, p->s.len);
+        a->s = p->s.len ? strndup((const char *)p->s.data, p->s.len) : strdup("");   /* data is NULL when empty */
         return a->s ? 0 : oom(label);
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
         a->type = NERVE_ATTR_TENSOR;
@@ -115,19 +127,11 @@ static int copy_attribute(nerve_attr *a, const Onnx__AttributeProto *p, const ch
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
         a->type = NERVE_ATTR_FLOATS;
         a->count = (int64_t)p->n_floats;
-        a->floats = malloc((p->n_floats + 1) * sizeof *a->floats);
-        if (!a->floats)
-            return oom(label);
-        memcpy(a->floats, p->floats, p->n_floats * sizeof *a->floats);
-        return 0;
+        return copy_list((void **)&a->floats, p->floats, p->n_floats, sizeof *a->floats, label);
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
         a->type = NERVE_ATTR_INTS;
         a->count = (int64_t)p->n_ints;
-        a->ints = malloc((p->n_ints + 1) * sizeof *a->ints);
-        if (!a->ints)
-            return oom(label);
-        memcpy(a->ints, p->ints, p->n_ints * sizeof *a->ints);
-        return 0;
+        return copy_list((void **)&a->ints, p->ints, p->n_ints, sizeof *a->ints, label);
     default:
         a->type = NERVE_ATTR_OTHER;   /* graphs and the like: no op nerve runs reads them */
         return 0;

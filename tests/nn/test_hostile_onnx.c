@@ -41,6 +41,12 @@ static int load_and_run(const char *name, const char **stage)
     return rc;
 }
 
+static int load_and_run_code(const char *name)
+{
+    const char *stage;
+    return load_and_run(name, &stage);
+}
+
 /* The model must be refused as bad input (never a crash, never a success)
  * at the given stage, with every one of the fragments in the message. */
 static void expect_refused(const char *name, const char *stage, const char *const *fragments)
@@ -83,6 +89,25 @@ Test(hostile_onnx, concat_with_an_empty_input_name_refused)
 Test(hostile_onnx, conv_without_weights_refused)
 {
     REFUSED("conv_missing_w", "load", "node 'conv' (Conv)", "input 2 is missing");
+}
+
+Test(hostile_onnx, outputs_an_operator_does_not_make_refused)
+{
+    REFUSED("relu_extra_output", "load", "node 'relu' (Relu)", "has 2 outputs; Relu gives 1 to 1");
+    cr_assert_eq(load_and_run_code("batchnorm_unmade_output"), NERVE_EUNSUPPORTED, "%s", nerve_error());
+    cr_expect(strstr(nerve_error(), "node 'bn' (BatchNormalization): output 2 ('mean') is read"), "%s", nerve_error());
+}
+
+Test(hostile_onnx, more_inputs_than_the_operator_takes_refused)
+{
+    REFUSED("relu_two_inputs", "load", "node 'relu' (Relu)", "has 2 inputs; Relu at opset 13 takes 1 to 1");
+}
+
+/* Not hostile, but protobuf-c leaves empty lists and strings NULL: the
+ * copies must not pass NULL to memcpy (UBSan in the sanitizer build). */
+Test(hostile_onnx, empty_attribute_lists_and_strings_load)
+{
+    cr_assert_eq(load_and_run_code("empty_attributes"), 0, "%s", nerve_error());
 }
 
 Test(hostile_onnx, undefined_input_name_refused)
@@ -206,7 +231,8 @@ Test(hostile_onnx, nerve_layers_exits_2_on_each_hostile_model)
 {
     static const char *names[] = {
         "conv_kernel_64", "conv_kernel_4096", "conv_kernel_computed_w", "concat_empty_input",
-        "conv_pads_30000", "pad_30000", "reshape_overflow", "reshape_zero_huge",
+        "conv_pads_30000", "pad_30000", "reshape_overflow", "reshape_zero_huge", "relu_extra_output",
+        "batchnorm_unmade_output",
     };
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         const char *out, *err;
