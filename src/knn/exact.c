@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/internal/alloc.h"
 #include "knn_internal.h"
 
 enum { QUERY_BLOCK = 512, POINT_BLOCK = 1024 };   /* measured best on 100,000 x 128 */
@@ -39,71 +40,28 @@ void nerve_knn_free(nerve_knn *knn)
     memset(knn, 0, sizeof *knn);
 }
 
-/* ---- a bounded max-heap of (key, index), worst on top ----------------- */
-
-static int worse(float ka, int64_t ia, float kb, int64_t ib)
+/* Whether (da, ia) comes after (db, ib) in nearest-first order. */
+static int after(float da, int64_t ia, float db, int64_t ib)
 {
-    return ka > kb || (ka == kb && ia > ib);
-}
-
-static void heap_push(float *key, int64_t *idx, int64_t *size, int64_t k, float kv, int64_t iv)
-{
-    if (*size == k) {
-        if (!worse(key[0], idx[0], kv, iv))
-            return;   /* no better than the worst kept */
-        /* Replace the top and sift down. */
-        int64_t i = 0;
-        for (;;) {
-            int64_t l = 2 * i + 1, r = l + 1, m = i;
-            float km = kv;
-            int64_t im = iv;
-            if (l < k && worse(key[l], idx[l], km, im)) {
-                m = l;
-                km = key[l];
-                im = idx[l];
-            }
-            if (r < k && worse(key[r], idx[r], km, im))
-                m = r;
-            if (m == i)
-                break;
-            key[i] = key[m];
-            idx[i] = idx[m];
-            i = m;
-        }
-        key[i] = kv;
-        idx[i] = iv;
-        return;
-    }
-    int64_t i = (*size)++;
-    while (i > 0) {   /* sift up */
-        int64_t p = (i - 1) / 2;
-        if (!worse(kv, iv, key[p], idx[p]))
-            break;
-        key[i] = key[p];
-        idx[i] = idx[p];
-        i = p;
-    }
-    key[i] = kv;
-    idx[i] = iv;
+    return da > db || (da == db && ia > ib);
 }
 
 /* One query against a block of points: the squared distances in one pass
  * the compiler vectorises, then only those that beat the k-th best so far
  * go to the heap (after the first block, very few). */
-static void scan_row(float *row, float qn, const float *pn, int64_t pb, int64_t p0, int64_t self,
-                     float *key, int64_t *idx, int64_t *size, int64_t k)
+static void scan_row(float *row, float qn, const float *pn, int64_t pb, int64_t p0, int64_t self, nerve_topk *best)
 {
     for (int64_t j = 0; j < pb; j++)
         row[j] = qn + pn[j] - 2 * row[j];
     if (self >= p0 && self < p0 + pb)
         row[self - p0] = INFINITY;
-    float bound = *size == k ? key[0] : INFINITY;
+    float bound = nerve_topk_bound(best);
     for (int64_t j = 0; j < pb; j++)
         if (row[j] <= bound) {
             if (self == p0 + j)
                 continue;
-            heap_push(key, idx, size, k, row[j], p0 + j);
-            bound = *size == k ? key[0] : INFINITY;
+            if (nerve_topk_push(best, row[j], p0 + j))
+                bound = nerve_topk_bound(best);
         }
 }
 
@@ -120,7 +78,7 @@ static void finish_query(float *dist, int64_t *index, const int64_t *idx, int64_
         float dv = dist[a];
         int64_t iv = index[a];
         int64_t b = a - 1;
-        while (b >= 0 && worse(dist[b], index[b], dv, iv)) {
+        while (b >= 0 && after(dist[b], index[b], dv, iv)) {
             dist[b + 1] = dist[b];
             index[b + 1] = index[b];
             b--;
@@ -169,21 +127,22 @@ static int knn_blocked(nerve_knn *out, const nerve_mat *queries, const nerve_mat
     {
         float *g = malloc((size_t)QUERY_BLOCK * POINT_BLOCK * sizeof *g);
         float *key = malloc((size_t)(QUERY_BLOCK * k) * sizeof *key);
-        int64_t *idx = malloc((size_t)(QUERY_BLOCK * k) * sizeof *idx), size[QUERY_BLOCK];
+        int64_t *idx = malloc((size_t)(QUERY_BLOCK * k) * sizeof *idx);
+        nerve_topk best[QUERY_BLOCK];
         failed = !g || !key || !idx;
         #pragma omp for schedule(dynamic, 1)
         for (int64_t b = 0; b < blocks; b++) {
             if (failed || rc < 0)
                 continue;
             int64_t q0 = b * QUERY_BLOCK, qb = nq - q0 < QUERY_BLOCK ? nq - q0 : QUERY_BLOCK;
-            memset(size, 0, sizeof size);
+            for (int64_t i = 0; i < qb; i++)
+                nerve_topk_init(&best[i], key + i * k, idx + i * k, k);
             for (int64_t p0 = 0; p0 < np; p0 += POINT_BLOCK) {
                 int64_t pb = np - p0 < POINT_BLOCK ? np - p0 : POINT_BLOCK;
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qb, (int)pb, (int)d, 1.0f,
                             q->data + q0 * d, (int)d, p->data + p0 * d, (int)d, 0.0f, g, (int)pb);
                 for (int64_t i = 0; i < qb; i++)
-                    scan_row(g + i * pb, qn[q0 + i], pn + p0, pb, p0, exclude_self ? q0 + i : -1,
-                             key + i * k, idx + i * k, &size[i], k);
+                    scan_row(g + i * pb, qn[q0 + i], pn + p0, pb, p0, exclude_self ? q0 + i : -1, &best[i]);
             }
             for (int64_t i = 0; i < qb; i++)
                 finish_query(out->dist + (q0 + i) * k, out->index + (q0 + i) * k, idx + i * k, k,
@@ -234,10 +193,11 @@ int nerve_knn_naive(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_me
     out->n = n;
     out->k = k;
     for (int64_t i = 0; i < n; i++) {
-        int64_t size = 0;
+        nerve_topk best;
+        nerve_topk_init(&best, key, idx, k);
         for (int64_t j = 0; j < n; j++)
             if (j != i)
-                heap_push(key, idx, &size, k, knn_distance(points->data + i * d, points->data + j * d, d, metric), j);
+                nerve_topk_push(&best, knn_distance(points->data + i * d, points->data + j * d, d, metric), j);
         finish_query(out->dist + i * k, out->index + i * k, idx, k, points->data + i * d, points, metric);
     }
     free(key);
