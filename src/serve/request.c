@@ -90,10 +90,11 @@ static int take_param(serve_request *r, const char *key, const char *v, serve_er
 {
     nerve_mapper_params *p = &r->mapper;
     if (strcmp(key, "layer") == 0) {
-        if (!*v || strlen(v) >= sizeof r->layer)
+        size_t n = strlen(v);
+        if (n == 0 || n >= sizeof r->layer)
             return serve_fail(e, 400, "layer must name one of the study's layers (1 to %d characters)",
                               SERVE_LAYER_MAX - 1);
-        snprintf(r->layer, sizeof r->layer, "%s", v);
+        memcpy(r->layer, v, n + 1);
     } else if (strcmp(key, "intervals") == 0) {
         if (parse_int(&p->intervals, v, 1, 200) < 0)
             return serve_fail(e, 400, "intervals must be a whole number from 1 to 200, not '%.40s'", v);
