@@ -226,7 +226,9 @@ typedef struct nerve_study_run_summary {
 void nerve_study_run_defaults(nerve_study_run_options *o);
 /* Every stage of a study (see src/study/run.c), skipping those whose inputs
  * and parameters did not change since they were last completed; the
- * manifest's "run" section records them. */
+ * manifest's "run" section records them, each only once its outputs are
+ * committed. NERVE_EINPUT, naming the holder's pid, while another run holds
+ * the study's lock (DIR/.lock). */
 int  nerve_study_run(const nerve_study_run_options *o, nerve_study_run_summary *sum);
 
 /* One line per layer: points, Mapper graph, persistence counts, t-SNE KL. */
@@ -256,6 +258,10 @@ typedef struct nerve_study_layer_list {
     int64_t *rows;     /* inputs x rows per input */
 } nerve_study_layer_list;
 
+/* Reads and checks DIR/manifest.json (a study may come from anyone): each
+ * layer's file must lie inside DIR (relative, no "..", no symlink out) and
+ * its .npy must have the rows the manifest gives; else NERVE_EINPUT naming
+ * the manifest. */
 int  nerve_study_layers(nerve_study_layer_list *out, const char *dir);
 void nerve_study_layer_list_free(nerve_study_layer_list *l);
 

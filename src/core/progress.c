@@ -23,7 +23,7 @@ static void on_signal(int sig)
     if (catching && !interrupted) {
         static const char note[] = "\nnerve: stopping after the current step; press Ctrl-C again to quit at once\n";
         interrupted = 1;
-        if (write(STDERR_FILENO, note, sizeof note - 1) < 0) {
+        if (!quiet && write(STDERR_FILENO, note, sizeof note - 1) < 0) {
             /* nothing to do about a closed stderr */
         }
         return;
