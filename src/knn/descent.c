@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/internal/alloc.h"
 #include "knn_internal.h"
 
 enum { JOIN_BLOCK = 256, JOIN_BATCH = 16, MAX_ROUNDS = 12 };
@@ -176,26 +177,14 @@ typedef struct update {
     float   d;
 } update;
 
-typedef struct updates {
-    update *u;
-    int64_t n, cap;
-} updates;
-
-static int updates_push(updates *U, int32_t a, int32_t b, float d)
+/* A block's updates go to a growable array of them (nerve_vec of update). */
+static int updates_push(nerve_vec *U, int32_t a, int32_t b, float d)
 {
-    if (U->n == U->cap) {
-        int64_t cap = U->cap ? 2 * U->cap : 4096;
-        update *nu = realloc(U->u, (size_t)cap * sizeof *nu);
-        if (!nu)
-            return -1;
-        U->u = nu;
-        U->cap = cap;
-    }
-    U->u[U->n++] = (update){ a, b, d };
-    return 0;
+    const update u = { a, b, d };
+    return nerve_vec_append(U, &u, 1);
 }
 
-static int try_pair(updates *U, const lists *L, const nerve_mat *x, int32_t a, int32_t b)
+static int try_pair(nerve_vec *U, const lists *L, const nerve_mat *x, int32_t a, int32_t b)
 {
     float d = knn_squared_distance(x->data + a * x->cols, x->data + b * x->cols, x->cols);
     if (d < L->dist[a * L->k] || d < L->dist[b * L->k])
@@ -204,7 +193,7 @@ static int try_pair(updates *U, const lists *L, const nerve_mat *x, int32_t a, i
 }
 
 /* The pairs among point i's candidates: new with new, new with old. */
-static int join_point(updates *U, const lists *L, const candidates *fresh, const candidates *old,
+static int join_point(nerve_vec *U, const lists *L, const candidates *fresh, const candidates *old,
                       const nerve_mat *x, int64_t i)
 {
     const int32_t *nw = fresh->index + i * fresh->c, *od = old->index + i * old->c;
@@ -223,15 +212,15 @@ static int join_point(updates *U, const lists *L, const candidates *fresh, const
 
 /* Applies a batch's updates in block order, each thread those aimed at its
  * own points; returns the changes. */
-static int64_t apply_updates(lists *L, const updates *batch, int64_t count)
+static int64_t apply_updates(lists *L, const nerve_vec *batch, int64_t count)
 {
     int64_t changes = 0;
     #pragma omp parallel reduction(+:changes)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         for (int64_t b = 0; b < count; b++)
-            for (int64_t e = 0; e < batch[b].n; e++) {
-                const update *u = &batch[b].u[e];
+            for (size_t e = 0; e < batch[b].len; e++) {
+                const update *u = (const update *)batch[b].data + e;
                 if (u->a % nt == t)
                     changes += list_try(L, u->a, u->d, u->b);
                 if (u->b % nt == t)
@@ -244,7 +233,7 @@ static int64_t apply_updates(lists *L, const updates *batch, int64_t count)
 /* One round: the blocks joined and applied a batch at a time (batch holds
  * JOIN_BATCH update buffers); returns the changes or < 0. */
 static int64_t round_of_descent(lists *L, const candidates *fresh, const candidates *old, const nerve_mat *x,
-                                updates *batch)
+                                nerve_vec *batch)
 {
     int64_t n = L->n, n_blocks = (n + JOIN_BLOCK - 1) / JOIN_BLOCK, changes = 0;
     for (int64_t first = 0; first < n_blocks; first += JOIN_BATCH) {
@@ -252,7 +241,7 @@ static int64_t round_of_descent(lists *L, const candidates *fresh, const candida
         int failed = 0;
         #pragma omp parallel for schedule(dynamic, 1) reduction(|:failed)
         for (int64_t b = 0; b < count; b++) {
-            batch[b].n = 0;
+            batch[b].len = 0;
             int64_t start = (first + b) * JOIN_BLOCK, end = start + JOIN_BLOCK < n ? start + JOIN_BLOCK : n;
             for (int64_t i = start; i < end && !failed; i++)
                 failed = join_point(&batch[b], L, fresh, old, x, i) < 0;
@@ -438,7 +427,9 @@ int nerve_knn_descent(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_
                 malloc((size_t)(n * k)) };
     candidates fresh = { k, malloc((size_t)(n * k) * sizeof(int32_t)), malloc((size_t)(n * k) * sizeof(float)) };
     candidates old = { k, malloc((size_t)(n * k) * sizeof(int32_t)), malloc((size_t)(n * k) * sizeof(float)) };
-    updates *batch = calloc(JOIN_BATCH, sizeof *batch);
+    nerve_vec *batch = nerve_alloc_array(JOIN_BATCH, sizeof *batch, "knn descent update buffers");
+    for (int64_t b = 0; batch && b < JOIN_BATCH; b++)
+        nerve_vec_init(&batch[b], sizeof(update), "knn descent updates");
     out->index = malloc((size_t)(n * k) * sizeof *out->index);
     out->dist = malloc((size_t)(n * k) * sizeof *out->dist);
     if (rc == 0 && (!L.dist || !L.index || !L.fresh || !fresh.index || !fresh.prio || !old.index || !old.prio ||
@@ -462,7 +453,7 @@ int nerve_knn_descent(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_
         finish(out, &L, points, metric);
     }
     for (int64_t b = 0; batch && b < JOIN_BATCH; b++)
-        free(batch[b].u);
+        nerve_vec_free(&batch[b]);
     free(batch);
     free(L.dist);
     free(L.index);

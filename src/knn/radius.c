@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/internal/alloc.h"
 #include "knn_internal.h"
 
 enum { ROW_BLOCK = 256, COL_BLOCK = 1024 };
@@ -28,27 +29,14 @@ void nerve_pair_runs_free(nerve_pair_runs *r)
     memset(r, 0, sizeof *r);
 }
 
-/* A growable list of runs (i, j0, j1): i paired with every j in [j0, j1). */
-typedef struct runs {
-    int32_t *run;
-    int64_t  n, cap;
-} runs;
+/* A block's runs go to a growable array of (i, j0, j1) triples: i paired
+ * with every j in [j0, j1). */
+enum { RUN_BYTES = 3 * sizeof(int32_t) };
 
-static int runs_push(runs *r, int64_t i, int64_t j0, int64_t j1)
+static int runs_push(nerve_vec *runs, int64_t i, int64_t j0, int64_t j1)
 {
-    if (r->n == r->cap) {
-        int64_t cap = r->cap ? 2 * r->cap : 1024;
-        int32_t *run = realloc(r->run, (size_t)cap * 3 * sizeof *run);
-        if (!run)
-            return -1;
-        r->run = run;
-        r->cap = cap;
-    }
-    r->run[3 * r->n] = (int32_t)i;
-    r->run[3 * r->n + 1] = (int32_t)j0;
-    r->run[3 * r->n + 2] = (int32_t)j1;
-    r->n++;
-    return 0;
+    const int32_t run[3] = { (int32_t)i, (int32_t)j0, (int32_t)j1 };
+    return nerve_vec_append(runs, run, 1);
 }
 
 /* The squared-distance bounds on the GEMM's values: below lo a pair is in,
@@ -84,7 +72,7 @@ static int within(float g, int64_t i, int64_t j, const float *norm, const thresh
 
 /* Scans one GEMM tile: rows r0.., columns c0.., emitting each row's pairs
  * i < j as runs of consecutive j. */
-static int scan_tile(runs *out, const float *g, int64_t rb, int64_t cb, int64_t r0, int64_t c0,
+static int scan_tile(nerve_vec *out, const float *g, int64_t rb, int64_t cb, int64_t r0, int64_t c0,
                      const float *norm, const threshold *t, const nerve_mat *orig, nerve_metric metric)
 {
     for (int64_t a = 0; a < rb; a++) {
@@ -105,7 +93,7 @@ static int scan_tile(runs *out, const float *g, int64_t rb, int64_t cb, int64_t 
 }
 
 /* The runs of one row block against every later column. */
-static int block_runs(runs *out, float *g, const nerve_mat *p, const float *norm, int64_t r0,
+static int block_runs(nerve_vec *out, float *g, const nerve_mat *p, const float *norm, int64_t r0,
                        const threshold *t, const nerve_mat *orig, nerve_metric metric)
 {
     int64_t n = p->rows, d = p->cols;
@@ -121,20 +109,19 @@ static int block_runs(runs *out, float *g, const nerve_mat *p, const float *norm
 }
 
 /* Joins the blocks' runs in block order, freeing each once copied. */
-static int join_blocks(nerve_pair_runs *out, runs *blocks, int64_t n_blocks)
+static int join_blocks(nerve_pair_runs *out, nerve_vec *blocks, int64_t n_blocks)
 {
-    int64_t total = 0;
+    size_t total = 0;
     for (int64_t b = 0; b < n_blocks; b++)
-        total += blocks[b].n;
-    out->run = malloc((size_t)total * 3 * sizeof *out->run + 1);
+        total += blocks[b].len;
+    out->run = nerve_alloc_array(total, RUN_BYTES, "radius search runs");
     if (!out->run)
         return -1;
     for (int64_t b = 0; b < n_blocks; b++) {
-        if (blocks[b].n > 0)
-            memcpy(out->run + 3 * out->n, blocks[b].run, (size_t)blocks[b].n * 3 * sizeof *out->run);
-        out->n += blocks[b].n;
-        free(blocks[b].run);
-        blocks[b].run = NULL;
+        if (blocks[b].len > 0)
+            memcpy(out->run + 3 * out->n, blocks[b].data, blocks[b].len * RUN_BYTES);
+        out->n += (int64_t)blocks[b].len;
+        nerve_vec_free(&blocks[b]);
     }
     return 0;
 }
@@ -155,7 +142,9 @@ int nerve_knn_radius_runs(nerve_pair_runs *out, const nerve_mat *points, double 
         p = &unit;
     }
     int64_t n_blocks = (n + ROW_BLOCK - 1) / ROW_BLOCK;
-    runs *blocks = calloc((size_t)n_blocks + 1, sizeof *blocks);
+    nerve_vec *blocks = nerve_alloc_array((size_t)n_blocks, sizeof *blocks, "radius search blocks");
+    for (int64_t b = 0; blocks && b < n_blocks; b++)
+        nerve_vec_init(&blocks[b], RUN_BYTES, "radius search runs");
     float *norm = malloc((size_t)n * sizeof *norm + 1);
     if (rc == 0 && (!blocks || !norm))
         rc = nerve_error_set(NERVE_ENOMEM, "radius search: out of memory");
@@ -177,7 +166,7 @@ int nerve_knn_radius_runs(nerve_pair_runs *out, const nerve_mat *points, double 
             rc = nerve_error_set(NERVE_ENOMEM, "radius search: out of memory");
     }
     for (int64_t b = 0; blocks && b < n_blocks; b++)
-        free(blocks[b].run);
+        nerve_vec_free(&blocks[b]);
     free(blocks);
     free(norm);
     nerve_mat_free(&unit);
