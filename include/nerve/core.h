@@ -180,8 +180,6 @@ int nerve_dir_create(const char *path);
 
 /* Maps a whole file read-only into st (a 0-byte file maps to nothing). */
 int nerve_file_map(nerve_storage *st, const char *path);
-/* Reads a whole file, decompressing it if it is gzip. */
-int nerve_file_read_all(nerve_storage *st, const char *path);
 void nerve_storage_free(nerve_storage *st);
 
 typedef enum nerve_format {

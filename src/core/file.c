@@ -285,61 +285,6 @@ int nerve_file_map(nerve_storage *st, const char *path)
     return 0;
 }
 
-int nerve_file_read_all(nerve_storage *st, const char *path)
-{
-    memset(st, 0, sizeof *st);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return nerve_error_set(errno_code(errno), "%s: cannot open: %s", path, strerror(errno));
-    gzFile gz = gzdopen(fd, "rb");
-    if (!gz) {
-        close(fd);
-        return nerve_error_set(NERVE_ENOMEM, "%s: out of memory", path);
-    }
-    gzbuffer(gz, 1 << 17);
-    size_t cap = 1 << 20, len = 0;
-    unsigned char *buf = malloc(cap);
-    int rc = buf ? 0 : nerve_error_set(NERVE_ENOMEM, "%s: out of memory", path);
-    while (rc == 0) {
-        if (len == cap) {
-            unsigned char *bigger = cap * 2 > cap ? realloc(buf, cap * 2) : NULL;
-            if (!bigger) {
-                rc = nerve_error_set(NERVE_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-        size_t want = cap - len > (1u << 30) ? (1u << 30) : cap - len;
-        int got = gzread(gz, buf + len, (unsigned)want);
-        if (got < 0) {
-            int zerr;
-            const char *msg = gzerror(gz, &zerr);
-            rc = nerve_error_set(NERVE_EINPUT, "%s: corrupt or truncated gzip data (%s)", path, msg);
-        } else if (got == 0) {
-            /* zlib reports a gzip stream cut short only through gzerror. */
-            int zerr;
-            const char *msg = gzerror(gz, &zerr);
-            if (zerr != Z_OK)
-                rc = nerve_error_set(NERVE_EINPUT, "%s: truncated gzip data (%s)", path, msg);
-            break;
-        } else {
-            len += (size_t)got;
-        }
-    }
-    gzclose(gz);
-    if (rc < 0) {
-        free(buf);
-        return rc;
-    }
-    /* Hand back an aligned heap block so it frees like any other storage. */
-    rc = storage_alloc(st, len);
-    if (rc == 0)
-        memcpy(st->base, buf, len);
-    free(buf);
-    return rc;
-}
-
 int nerve_file_sniff(nerve_format *format, int *gzipped, const char *path)
 {
     *format = NERVE_FORMAT_UNKNOWN;
