@@ -22,7 +22,9 @@ static void extract_help(void)
            "\n"
            "INPUTS is fashion-mnist:train or fashion-mnist:test (Debian's\n"
            "dataset-fashion-mnist), an IDX image file, an .npy array (N, H, W) or\n"
-           "(N, C, H, W), or a folder with one sub-folder of images per class.\n"
+           "(N, C, H, W), or a folder with one sub-folder of images per class (PNG,\n"
+           "JPEG, BMP of any size and colour mode: converted to the model's channels as\n"
+           "PIL's convert() does, then resized and cropped as the options say).\n"
            "\n"
            "options:\n"
            "  -m, --model FILE       the ONNX model\n"
@@ -42,6 +44,8 @@ static void extract_help(void)
            "      --mean A,B,C       subtract per channel (after scaling)\n"
            "      --std A,B,C        divide per channel\n"
            "      --no-scale         keep 8-bit data in 0..255 (default: [0,1] as ToTensor)\n"
+           "      --labels FILE      .npy or IDX inputs: an .npy of N integer labels\n"
+           "      --class-names FILE the labels' class names, one a line\n"
            "      --strict           an unreadable image is an error, not a warning\n"
            "      --no-sprite        no inputs/sprite.png (the viewer's thumbnails)\n"
            CLI_COMMON_HELP
@@ -49,7 +53,8 @@ static void extract_help(void)
            "examples:\n"
            "  nerve extract -m cnn.onnx -d fashion-mnist:test -o study\n"
            "  nerve extract -m resnet18.onnx -d images/ --resize 256 --center-crop 224 \\\n"
-           "      --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --mode max-norm\n");
+           "      --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --mode max-norm\n"
+           "  nerve extract -m model.onnx -d x.npy --labels y.npy --class-names classes.txt\n");
 }
 
 static int parse_floats(const char *s, float *v, int *n)
@@ -71,7 +76,7 @@ static int parse_floats(const char *s, float *v, int *n)
 static int extract_run(int argc, char **argv)
 {
     enum { OPT_MODE = 1000, OPT_PER_INPUT, OPT_SEED, OPT_RESIZE, OPT_CROP, OPT_MEAN, OPT_STD, OPT_NO_SCALE, OPT_STRICT,
-           OPT_NO_SPRITE };
+           OPT_NO_SPRITE, OPT_LABELS, OPT_CLASS_NAMES };
     static const struct option options[] = {
         { "model", required_argument, 0, 'm' },   { "data", required_argument, 0, 'd' },
         { "out", required_argument, 0, 'o' },     { "layers", required_argument, 0, 'l' },
@@ -81,6 +86,7 @@ static int extract_run(int argc, char **argv)
         { "center-crop", required_argument, 0, OPT_CROP }, { "mean", required_argument, 0, OPT_MEAN },
         { "std", required_argument, 0, OPT_STD }, { "no-scale", no_argument, 0, OPT_NO_SCALE },
         { "strict", no_argument, 0, OPT_STRICT }, { "no-sprite", no_argument, 0, OPT_NO_SPRITE },
+        { "labels", required_argument, 0, OPT_LABELS }, { "class-names", required_argument, 0, OPT_CLASS_NAMES },
         CLI_COMMON_LONG,
         { 0, 0, 0, 0 },
     };
@@ -133,6 +139,8 @@ static int extract_run(int argc, char **argv)
         case OPT_NO_SCALE: o.pp.no_scale = 1; break;
         case OPT_STRICT: o.pp.strict = 1; break;
         case OPT_NO_SPRITE: o.no_sprite = 1; break;
+        case OPT_LABELS: o.pp.labels = optarg; break;
+        case OPT_CLASS_NAMES: o.pp.class_names = optarg; break;
         }
     }
     if (optind < argc)

@@ -35,6 +35,11 @@ typedef struct nerve_preprocess {
     int     n_mean, n_std; /* per-channel mean and std (Normalize); 0 values: none */
     float   mean[4], std[4];
     int     strict;        /* unreadable images in a folder are an error, not a warning */
+    /* Where an array's labels come from (images in folders are labelled by
+     * their folder): an .npy of N integers, and a text file of class names,
+     * one a line, for labels 0, 1, ...; NULL: none. */
+    const char *labels;
+    const char *class_names;
 } nerve_preprocess;
 
 typedef struct nerve_inputs {
@@ -60,9 +65,51 @@ typedef struct nerve_inputs {
  * ImageFolder convention). channels (1 or 3; 0 = as stored) is what the model
  * takes. */
 int  nerve_inputs_open(nerve_inputs *in, const char *spec, int channels, const nerve_preprocess *pp);
-/* Inputs [start, start + n) as a float32 (n, C, H, W) batch, preprocessed. */
+/* Images in folders may differ in size and colour mode: each is converted
+ * to the model's channels as PIL's convert() does (RGBA and grey+alpha lose
+ * alpha; grey becomes RGB by repeating it; RGB becomes grey by the ITU-R
+ * 601-2 luma L = (19595 R + 38470 G + 7471 B + 2^15) >> 16, PIL's "L"), then
+ * resized and cropped; after preprocessing they must agree in size.
+ * Inputs [start, start + n) as a float32 (n, C, H, W) batch, preprocessed. */
 int  nerve_inputs_batch(nerve_inputs *in, int64_t start, int64_t n, nerve_array *batch);
 void nerve_inputs_free(nerve_inputs *in);
+
+/* What a study's manifest records about its inputs (inputs.preprocess and
+ * where they are), so the model can run on them again from any working
+ * directory. The preprocessing as JSON (a new reference): */
+struct json_t;
+struct json_t *nerve_preprocess_json(const nerve_preprocess *pp);
+/* ... and back from a manifest (its inputs.preprocess; none recorded: none
+ * applied); NERVE_EINPUT naming `where` and the key for a wrong value. The
+ * one way every command that reruns a study's model gets its preprocessing. */
+int nerve_preprocess_from_json(nerve_preprocess *pp, const struct json_t *manifest, const char *where);
+/* Adds to a manifest's "inputs" object where spec, pp->labels and
+ * pp->class_names are: "location", "labels_location", "class_names_location",
+ * each {"from_study": path relative to the study, "absolute": path}. */
+int nerve_study_inputs_record(struct json_t *inputs, const char *spec, const nerve_preprocess *pp,
+                              const char *study_dir);
+/* The inputs of a study (its manifest read from manifest_path) as a path
+ * to open (out, cap): the recorded path from the study if it is there, else
+ * the absolute one, else inputs.spec as given. NERVE_EINPUT if none exists. */
+int nerve_study_inputs_locate(char *out, size_t cap, const struct json_t *manifest, const char *study_dir,
+                              const char *manifest_path);
+
+/* ------------------------------------------------------------------------ */
+/* Layer names for people                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Short names for tap names, as a person reads them, unique among taps:
+ * "/layer4/layer4.1/relu_1/Relu_output_0" -> "layer4.1.relu_1" (PyTorch's
+ * module path), "/features/features.0/Conv_output_0" -> "features.0",
+ * "onnx::Conv_123" -> "Conv_123", "relu1" -> "relu1". Names that would
+ * collide keep more: the op ("layer1.0.Add"), then the whole tap name, then
+ * a " #2" suffix. Deterministic: the same taps give the same names. *out
+ * (n strings) is freed with nerve_layer_display_names_free. */
+int  nerve_layer_display_names(char ***out, const char *const *taps, int n);
+void nerve_layer_display_names_free(char **names, int n);
+/* Gives each of a manifest's layers a "display" name (one it records is
+ * kept); the tap name stays "name". */
+int  nerve_study_display_names(struct json_t *manifest);
 
 /* ------------------------------------------------------------------------ */
 /* From a layer's output to vectors                                         */

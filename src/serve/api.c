@@ -30,6 +30,11 @@ json_t *serve_api_study(const serve_ctx *s, serve_error *e)
     json_t *manifest = study_json(s, "manifest.json");
     if (json_is_null(manifest))
         return fail(e, 500, "the study's manifest.json is gone or unreadable");
+    /* People read layers by short names; the tap name stays the key. */
+    if (nerve_study_display_names(manifest) < 0) {
+        json_decref(manifest);
+        return fail(e, 500, "%s", nerve_error());
+    }
     const char *base = strrchr(s->root, '/');
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", base ? base + 1 : s->root, "manifest",
                      manifest, "mapper", study_json(s, "mapper/index.json"), "ph", study_json(s, "ph/index.json"),
@@ -107,7 +112,8 @@ json_t *serve_api_activations(const serve_ctx *s, int64_t input, serve_error *e)
     int rc = nerve_study_activation_maps(&maps, s->root, input);
     if (rc == NERVE_EINPUT) {
         const char *why = nerve_error();
-        return fail(e, strstr(why, "is not one of") ? 404 : strstr(why, "changed since") ? 409 : 400, "%s", why);
+        int gone = strstr(why, "changed since") || strstr(why, "are not found");
+        return fail(e, strstr(why, "is not one of") ? 404 : gone ? 409 : 400, "%s", why);
     }
     if (rc < 0)
         return fail(e, 500, "%s", nerve_error());

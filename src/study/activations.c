@@ -13,9 +13,20 @@
 #include "study_internal.h"
 
 typedef struct maps_ctx {
-    json_t *layers;
-    int     failed;
+    json_t       *layers;
+    int           failed;
+    const int    *values;    /* the tapped values ... */
+    const char  **display;   /* ... and their names for people */
+    int           n_values;
 } maps_ctx;
+
+static const char *display_of(const maps_ctx *c, int value, const char *tap)
+{
+    for (int i = 0; i < c->n_values; i++)
+        if (c->values[i] == value)
+            return c->display[i];
+    return tap;
+}
 
 /* A (1, C, H, W) map or a (1, C) vector (one row of C) as 8-bit pixels. */
 static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array *t)
@@ -52,40 +63,30 @@ static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array 
         c->failed = 1;
         return NERVE_ENOMEM;
     }
-    json_array_append_new(c->layers, json_pack("{s:s, s:I, s:I, s:I, s:f, s:s}", "name", m->values[value].name,
-                                               "channels", (json_int_t)channels, "height", (json_int_t)h, "width",
+    json_array_append_new(c->layers, json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:s}", "name", m->values[value].name,
+                                               "display", display_of(c, value, m->values[value].name), "channels", (json_int_t)channels, "height", (json_int_t)h, "width",
                                                (json_int_t)w, "max_abs", (double)top, "maps", b64));
     free(b64);
     return 0;
 }
 
-/* The extraction's preprocessing, from the manifest. */
-static void preprocess_of(nerve_preprocess *pp, json_t *manifest)
-{
-    memset(pp, 0, sizeof *pp);
-    json_t *p = json_object_get(manifest, "preprocess"), *mean = json_object_get(p, "mean"),
-           *std = json_object_get(p, "std");
-    pp->resize = json_integer_value(json_object_get(p, "resize"));
-    pp->crop = json_integer_value(json_object_get(p, "center_crop"));
-    pp->no_scale = json_is_false(json_object_get(p, "scale_8bit"));
-    for (size_t i = 0; i < json_array_size(mean) && i < 4; i++)
-        pp->mean[pp->n_mean++] = (float)json_number_value(json_array_get(mean, i));
-    for (size_t i = 0; i < json_array_size(std) && i < 4; i++)
-        pp->std[pp->n_std++] = (float)json_number_value(json_array_get(std, i));
-}
-
-/* The model's values the manifest's layers name. */
-static int layer_values(int **out, int *n, const nerve_model *m, json_t *manifest)
+/* The model's values the manifest's layers name, with their display
+ * names (nerve_study_display_names has given every layer one). */
+static int layer_values(int **out, const char ***display, int *n, const nerve_model *m, json_t *manifest)
 {
     json_t *layers = json_object_get(manifest, "layers");
     *out = malloc((json_array_size(layers) + 1) * sizeof **out);
+    *display = malloc((json_array_size(layers) + 1) * sizeof **display);
     *n = 0;
-    if (!*out)
+    if (!*out || !*display)
         return nerve_error_set(NERVE_ENOMEM, "out of memory");
     for (size_t i = 0; i < json_array_size(layers); i++) {
-        const char *name = json_string_value(json_object_get(json_array_get(layers, i), "name"));
+        json_t *l = json_array_get(layers, i);
+        const char *name = json_string_value(json_object_get(l, "name"));
+        const char *shown = json_string_value(json_object_get(l, "display"));
         for (int v = 0; name && v < m->n_values; v++)
             if (m->values[v].name && strcmp(m->values[v].name, name) == 0) {
+                (*display)[*n] = shown ? shown : name;
                 (*out)[(*n)++] = v;
                 break;
             }
@@ -93,31 +94,50 @@ static int layer_values(int **out, int *n, const nerve_model *m, json_t *manifes
     return 0;
 }
 
+/* Input i's label as the study recorded it (inputs/labels.npy), or null. */
+static json_t *study_label(const char *dir, int64_t input)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/inputs/labels.npy", dir);
+    nerve_array labels = { 0 };
+    json_t *out = json_null();
+    if (nerve_npy_read(&labels, NULL, path, NERVE_I64) == 0 && labels.ndim == 1 && input < labels.shape[0]) {
+        json_decref(out);
+        out = json_integer(((const int64_t *)labels.data)[input]);
+    }
+    nerve_array_free(&labels);
+    return out;
+}
+
 int nerve_study_activation_maps(json_t **out, const char *dir, int64_t input)
 {
     *out = NULL;
-    char path[4400];
+    char path[4400], spec[4400];
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     json_error_t err;
     json_t *manifest = json_load_file(path, 0, &err);
     if (!manifest)
         return nerve_error_set(NERVE_EINPUT, "%s: %s", path, err.text);
-    json_t *root = json_object_get(json_object_get(manifest, "inputs"), "count");
-    int64_t count = json_integer_value(root);
+    int64_t count = json_integer_value(json_object_get(json_object_get(manifest, "inputs"), "count"));
     const char *model_path = json_string_value(json_object_get(json_object_get(manifest, "model"), "path"));
-    const char *spec = json_string_value(json_object_get(json_object_get(manifest, "inputs"), "spec"));
-    int rc = 0;
-    if (!model_path || !spec)
-        rc = nerve_error_set(NERVE_EINPUT, "%s: no model path or inputs", path);
-    else if (input < 0 || input >= count)
+    /* The model reruns on the inputs as the extraction saw them: the same
+     * files, preprocessed the same way. */
+    nerve_preprocess pp;
+    int rc = nerve_preprocess_from_json(&pp, manifest, path);
+    if (rc == 0 && !model_path)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: no model path", path);
+    if (rc == 0 && (input < 0 || input >= count))
         rc = nerve_error_set(NERVE_EINPUT, "input %lld is not one of the study's %lld", (long long)input,
                              (long long)count);
+    if (rc == 0)
+        rc = nerve_study_inputs_locate(spec, sizeof spec, manifest, dir, path);
+    if (rc == 0)
+        rc = nerve_study_display_names(manifest);
     nerve_model m = { 0 };
     nerve_inputs in = { 0 };
     nerve_array batch = { 0 };
-    nerve_preprocess pp;
-    preprocess_of(&pp, manifest);
     int *values = NULL, n_values = 0, opened = 0;
+    const char **display = NULL;
     if (rc == 0 && (rc = nerve_onnx_load(&m, model_path)) == 0) {
         const nerve_value *v = &m.values[m.inputs[0]];
         int channels = v->ndim == 4 && v->shape[1] > 0 ? (int)v->shape[1] : 0;
@@ -129,25 +149,24 @@ int nerve_study_activation_maps(json_t **out, const char *dir, int64_t input)
     if (rc == 0 && in.count < count)
         rc = nerve_error_set(NERVE_EINPUT, "%s: the inputs changed since the study was made: %lld now, the study "
                              "has %lld", spec, (long long)in.count, (long long)count);
-    if (rc == 0 && (rc = layer_values(&values, &n_values, &m, manifest)) == 0)
+    if (rc == 0 && (rc = layer_values(&values, &display, &n_values, &m, manifest)) == 0)
         rc = nerve_inputs_batch(&in, input, 1, &batch);
-    maps_ctx ctx = { json_array(), 0 };
+    maps_ctx ctx = { json_array(), 0, values, display, n_values };
     if (rc == 0) {
         nerve_run_options ro = { .taps = values, .n_taps = n_values, .on_tap = on_tap, .ctx = &ctx };
         nerve_array output = { 0 };
         rc = nerve_nn_run(&m, &batch, 1, &output, 1, &ro);
         nerve_array_free(&output);
     }
-    if (rc == 0) {
-        *out = json_pack("{s:I, s:o, s:O}", "input", (json_int_t)input, "label",
-                         in.has_labels ? json_integer(((const int64_t *)in.labels.data)[input]) : json_null(),
-                         "layers", ctx.layers);
-    }
+    if (rc == 0)
+        *out = json_pack("{s:I, s:o, s:O}", "input", (json_int_t)input, "label", study_label(dir, input), "layers",
+                         ctx.layers);
     json_decref(ctx.layers);
     nerve_array_free(&batch);
     if (opened)
         nerve_inputs_free(&in);
     free(values);
+    free(display);
     nerve_model_free(&m);
     json_decref(manifest);
     return rc;

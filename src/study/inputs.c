@@ -14,6 +14,7 @@
 
 #include <stb_image.h>
 #include <stb_image_resize.h>
+#include <jansson.h>
 
 #include "nerve/study.h"
 
@@ -76,6 +77,96 @@ static void sibling_labels(nerve_inputs *in, const char *path)
     free(labels);
 }
 
+/* ---- labels and class names given beside an array -------------------- */
+
+/* pp->labels: N integer labels (any integer dtype), each a class 0 to
+ * NERVE_MAPPER_MAX_CLASSES - 1. */
+static int read_labels(nerve_inputs *in, const char *path)
+{
+    nerve_array_free(&in->labels);
+    in->has_labels = 0;
+    nerve_npy_header h;
+    int rc = nerve_npy_read_header(&h, path);
+    if (rc == 0 && (nerve_dtype_is_float(h.dtype) || h.dtype == NERVE_BOOL))
+        rc = nerve_error_set(NERVE_EINPUT, "%s: labels must be integers, not %s", path, nerve_dtype_name(h.dtype));
+    int64_t n = h.ndim >= 1 ? h.shape[0] : 0;
+    if (rc == 0 && (h.ndim != 1 || n != in->count))
+        rc = nerve_error_set(NERVE_EINPUT, "%s: labels must be one row per input: (%lld,), not %d-D with %lld rows",
+                             path, (long long)in->count, h.ndim, (long long)n);
+    if (rc == 0)
+        rc = nerve_npy_read(&in->labels, NULL, path, NERVE_I64);
+    int64_t n_classes = 0;
+    if (rc == 0)
+        rc = nerve_mapper_labels_check(&n_classes, in->labels.data, n, path);
+    if (rc < 0) {
+        nerve_array_free(&in->labels);
+        return rc;
+    }
+    in->has_labels = 1;
+    in->n_classes = (int)n_classes;
+    return 0;
+}
+
+/* Longest class name and file of names read (names are for people). */
+enum { MAX_CLASS_NAME = 1024, MAX_CLASS_NAMES_FILE = 1 << 24 };
+
+/* One name a line (a last empty line, "\r\n" endings allowed), valid UTF-8,
+ * at least as many as the labels' classes. */
+static int read_class_names(nerve_inputs *in, const char *path)
+{
+    if (!in->has_labels)
+        return nerve_error_set(NERVE_EINPUT, "%s: class names need labels (give --labels)", path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return nerve_error_set(NERVE_EINPUT, "%s: cannot open the class names", path);
+    char **names = NULL, line[MAX_CLASS_NAME + 2];
+    int n = 0, rc = 0;
+    long total = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        size_t k = strlen(line);
+        total += (long)k;
+        if (k == sizeof line - 1 && line[k - 1] != '\n')
+            rc = nerve_error_set(NERVE_EINPUT, "%s: line %d is longer than %d bytes", path, n + 1, MAX_CLASS_NAME);
+        else if (total > MAX_CLASS_NAMES_FILE || n >= NERVE_MAPPER_MAX_CLASSES)
+            rc = nerve_error_set(NERVE_EINPUT, "%s: more than %d class names", path, NERVE_MAPPER_MAX_CLASSES);
+        if (rc < 0)
+            break;
+        while (k > 0 && (line[k - 1] == '\n' || line[k - 1] == '\r'))
+            line[--k] = '\0';
+        json_t *text = json_stringn(line, k);   /* NULL unless valid UTF-8 */
+        char **more = realloc(names, (size_t)(n + 1) * sizeof *names);
+        if (!text || memchr(line, '\0', k))
+            rc = nerve_error_set(NERVE_EINPUT, "%s: line %d is not UTF-8 text", path, n + 1);
+        else if (!more || !(more[n] = strdup(line)))
+            rc = nerve_error_set(NERVE_ENOMEM, "%s: out of memory", path);
+        json_decref(text);
+        if (more)
+            names = more;
+        if (rc == 0)
+            n++;
+    }
+    if (rc == 0 && ferror(f))
+        rc = nerve_error_set(NERVE_EIO, "%s: cannot read", path);
+    fclose(f);
+    for (int i = 0; rc == 0 && i < n; i++)
+        if (!names[i][0] && !(i == n - 1 && i > 0))
+            rc = nerve_error_set(NERVE_EINPUT, "%s: line %d is empty (one class name a line)", path, i + 1);
+    if (rc == 0 && n > 0 && !names[n - 1][0])
+        free(names[--n]);
+    if (rc == 0 && n < in->n_classes)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: %d class names, but the labels go up to %d", path, n,
+                             in->n_classes - 1);
+    if (rc < 0) {
+        for (int i = 0; i < n; i++)
+            free(names[i]);
+        free(names);
+        return rc;
+    }
+    in->class_names = names;
+    in->n_classes = n;
+    return 0;
+}
+
 static int open_array(nerve_inputs *in, const char *path, nerve_format format)
 {
     nerve_dtype stored = NERVE_F32;
@@ -92,7 +183,11 @@ static int open_array(nerve_inputs *in, const char *path, nerve_format format)
     if (rc < 0)
         return rc;
     in->scale = stored == NERVE_U8 ? 1.0f / 255 : 1.0f;   /* as ToTensor does */
-    return as_images(in, path);
+    if ((rc = as_images(in, path)) < 0)
+        return rc;
+    if (in->pp.labels && (rc = read_labels(in, in->pp.labels)) < 0)
+        return rc;
+    return in->pp.class_names ? read_class_names(in, in->pp.class_names) : 0;
 }
 
 /* ---- image folders ---------------------------------------------------- */
@@ -204,7 +299,7 @@ static int open_folder(nerve_inputs *in, const char *dir, int channels)
         free_list(classes, n_classes);
         return nerve_error_set(NERVE_ENOMEM, "%s: out of memory", dir);
     }
-    int w0 = 0, h0 = 0;
+    int64_t h0 = 0, w0 = 0;   /* the first image's size after preprocessing */
     for (int c = 0; c < n_classes && rc == 0; c++) {
         const char *slash = strrchr(classes[c], '/');
         in->class_names[c] = strdup(slash ? slash + 1 : classes[c]);
@@ -224,13 +319,15 @@ static int open_folder(nerve_inputs *in, const char *dir, int channels)
                 in->skipped++;
                 continue;
             }
+            int64_t ph, pw;
+            preprocessed_size(&in->pp, h, w, &ph, &pw);
             if (n == 0) {
-                w0 = w;
-                h0 = h;
-            } else if ((w != w0 || h != h0) && in->pp.crop == 0) {
-                rc = nerve_error_set(NERVE_EINPUT, "%s: %dx%d, but %s is %dx%d; give --resize and "
-                                     "--center-crop to bring images to one size", files[f], w, h,
-                                     in->files[0], w0, h0);
+                h0 = ph;
+                w0 = pw;
+            } else if (ph != h0 || pw != w0) {
+                rc = nerve_error_set(NERVE_EINPUT, "%s: %lldx%lld after preprocessing, but %s is %lldx%lld; give "
+                                     "--center-crop (and --resize) to bring images to one size", files[f],
+                                     (long long)ph, (long long)pw, in->files[0], (long long)h0, (long long)w0);
                 break;
             }
             if (n == cap) {
@@ -266,52 +363,93 @@ static int open_folder(nerve_inputs *in, const char *dir, int channels)
         in->has_labels = 1;
         in->ndim = 3;
         in->shape[0] = channels ? channels : 3;
-        preprocessed_size(&in->pp, h0, w0, &in->shape[1], &in->shape[2]);
+        in->shape[1] = h0;
+        in->shape[2] = w0;
         in->scale = 1.0f / 255;
     }
     free(labels);
     return rc;
 }
 
-/* One image file, resized and cropped, into dst (C, H, W) unnormalised. */
+/* PIL's "L" from RGB: ITU-R 601-2 luma in 16-bit fixed point, rounded
+ * (Pillow's Convert.c, L24). */
+static uint8_t luma(const uint8_t *rgb)
+{
+    return (uint8_t)(((uint32_t)rgb[0] * 19595 + (uint32_t)rgb[1] * 38470 + (uint32_t)rgb[2] * 7471 + 0x8000) >> 16);
+}
+
+/* The image's pixels in `channels` (1 or 3) as PIL's convert("L") or
+ * convert("RGB") gives them: alpha dropped, grey repeated, colour to luma.
+ * stb's own conversion weighs colour 77/150/29 and truncates, which is not
+ * what a PyTorch pipeline reading with PIL sees. img->pixels when they are
+ * already so, else a buffer the caller frees; NULL when out of memory. */
+static uint8_t *in_channels(const nerve_image *img, int channels)
+{
+    int64_t from = img->channels;
+    if (from == channels)
+        return img->pixels;
+    size_t count = (size_t)img->height * (size_t)img->width;   /* bounded by core's pixel limit */
+    uint8_t *out = malloc(count * (size_t)channels);
+    for (size_t i = 0; out && i < count; i++) {
+        const uint8_t *p = img->pixels + i * (size_t)from;
+        uint8_t *q = out + i * (size_t)channels;
+        if (from <= 2)   /* L or LA */
+            memset(q, p[0], (size_t)channels);
+        else if (channels == 1)   /* RGB or RGBA */
+            q[0] = luma(p);
+        else
+            memcpy(q, p, 3);
+    }
+    return out;
+}
+
+/* Pixels (h, w, C) resized to (rh, rw, C): a triangle filter widened when
+ * shrinking is PIL's antialiased BILINEAR. px itself when no resize is
+ * needed, else a buffer the caller frees; NULL when out of memory. */
+static uint8_t *resized(uint8_t *px, int64_t h, int64_t w, int64_t rh, int64_t rw, int64_t C)
+{
+    if (rh == h && rw == w)
+        return px;
+    uint8_t *out = malloc((size_t)(rh * rw * C));
+    if (out && !stbir_resize_uint8_generic(px, (int)w, (int)h, 0, out, (int)rw, (int)rh, 0, (int)C, -1, 0,
+                                           STBIR_EDGE_CLAMP, STBIR_FILTER_TRIANGLE, STBIR_COLORSPACE_LINEAR, NULL)) {
+        free(out);
+        out = NULL;
+    }
+    return out;
+}
+
+/* One image file, converted to the model's channels, resized and cropped,
+ * into dst (C, H, W) unnormalised. */
 static int load_image(const nerve_inputs *in, const char *path, float *dst)
 {
     int64_t C = in->shape[0], H = in->shape[1], W = in->shape[2];
     nerve_image img;
-    int rc = nerve_image_read(&img, path, (int)C);
+    int rc = nerve_image_read(&img, path, C == 1 || C == 3 ? 0 : (int)C);
     if (rc < 0)
         return rc;
     int64_t rh, rw;
     resized_size(in->pp.resize, img.height, img.width, &rh, &rw);
-    uint8_t *resized = img.pixels;
-    if (rh != img.height || rw != img.width) {
-        resized = malloc((size_t)(rh * rw * C));
-        /* A triangle filter widened when shrinking is PIL's antialiased BILINEAR. */
-        if (!resized || !stbir_resize_uint8_generic(img.pixels, (int)img.width, (int)img.height, 0, resized,
-                                                    (int)rw, (int)rh, 0, (int)C, -1, 0, STBIR_EDGE_CLAMP,
-                                                    STBIR_FILTER_TRIANGLE, STBIR_COLORSPACE_LINEAR, NULL)) {
-            free(resized);
-            nerve_image_free(&img);
-            return nerve_error_set(NERVE_ENOMEM, "%s: cannot resize", path);
-        }
+    uint8_t *px = in_channels(&img, (int)C), *sized = px ? resized(px, img.height, img.width, rh, rw, C) : NULL;
+    if (!sized)
+        rc = nerve_error_set(NERVE_ENOMEM, "%s: out of memory converting and resizing", path);
+    else if (rh < H || rw < W)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: %lldx%lld after resizing, smaller than the %lldx%lld crop", path,
+                             (long long)rh, (long long)rw, (long long)H, (long long)W);
+    else {
+        /* torchvision's CenterCrop rounds the offsets. */
+        int64_t top = (int64_t)((double)(rh - H) / 2 + 0.5), left = (int64_t)((double)(rw - W) / 2 + 0.5);
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t y = 0; y < H; y++)
+                for (int64_t x = 0; x < W; x++)
+                    dst[(c * H + y) * W + x] = sized[((top + y) * rw + left + x) * C + c];
     }
-    if (rh < H || rw < W) {
-        if (resized != img.pixels)
-            free(resized);
-        nerve_image_free(&img);
-        return nerve_error_set(NERVE_EINPUT, "%s: %lldx%lld after resizing, smaller than the %lldx%lld crop",
-                               path, (long long)rh, (long long)rw, (long long)H, (long long)W);
-    }
-    /* torchvision's CenterCrop rounds the offsets. */
-    int64_t top = (int64_t)((double)(rh - H) / 2 + 0.5), left = (int64_t)((double)(rw - W) / 2 + 0.5);
-    for (int64_t c = 0; c < C; c++)
-        for (int64_t y = 0; y < H; y++)
-            for (int64_t x = 0; x < W; x++)
-                dst[(c * H + y) * W + x] = resized[((top + y) * rw + left + x) * C + c];
-    if (resized != img.pixels)
-        free(resized);
+    if (sized != px)
+        free(sized);
+    if (px != img.pixels)
+        free(px);
     nerve_image_free(&img);
-    return 0;
+    return rc;
 }
 
 /* ---- the common face -------------------------------------------------- */
@@ -326,8 +464,15 @@ int nerve_inputs_open(nerve_inputs *in, const char *spec, int channels, const ne
         return nerve_error_set(NERVE_ENOMEM, "out of memory");
     int rc;
     struct stat sb;
-    if (strncmp(spec, "fashion-mnist:", 14) == 0) {
+    int given_labels = pp && (pp->labels || pp->class_names);
+    if (strncmp(spec, "fashion-mnist:", 14) == 0 && given_labels) {
+        rc = nerve_error_set(NERVE_EINPUT, "%s: has its own labels and class names (--labels and --class-names "
+                             "are for .npy and IDX inputs)", spec);
+    } else if (strncmp(spec, "fashion-mnist:", 14) == 0) {
         rc = open_fashion_mnist(in, spec + 14);
+    } else if (stat(spec, &sb) == 0 && S_ISDIR(sb.st_mode) && given_labels) {
+        rc = nerve_error_set(NERVE_EINPUT, "%s: an image folder is labelled by its sub-folders (--labels and "
+                             "--class-names are for .npy and IDX inputs)", spec);
     } else if (stat(spec, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         rc = open_folder(in, spec, channels);
     } else {
