@@ -40,18 +40,28 @@ typedef struct nerve_cca {
 
 void nerve_cca_free(nerve_cca *c);
 
-/* CCA as cca_core.get_cca_similarity with the given epsilon: covariance
- * blocks scaled by their largest magnitude, neurons of variance below
- * epsilon dropped, epsilon added to the diagonals. Needs N > d unless
- * epsilon > 0. */
+/* The defaults nerve_sim_defaults sets. NERVE_SIM_EPSILON is the cutoff
+ * of Google's SVCCA tutorials: cca_core's remove_small then drops neurons
+ * without variance (dead ReLU units) instead of counting each as a zero
+ * correlation, as cca_core's own default epsilon 0 does. */
+#define NERVE_SIM_EPSILON 1e-10
+#define NERVE_SIM_KEEP    0.99
+#define NERVE_SIM_KNN_K   10
+
+/* CCA as cca_core.get_cca_similarity with the given epsilon (in [0, 1);
+ * NERVE_SIM_EPSILON unless you mean otherwise): covariance blocks scaled
+ * by their largest magnitude, neurons whose scaled variance is below
+ * epsilon dropped (remove_small), epsilon added to the diagonals. Needs
+ * more inputs than neurons left. */
 int nerve_sim_cca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, double epsilon);
 
 /* SVCCA: each side reduced to its top singular directions explaining
- * `keep` of the variance (0.99), then CCA with epsilon 1e-10. */
+ * `keep` of the variance (0.99), then CCA with epsilon NERVE_SIM_EPSILON. */
 int nerve_sim_svcca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, double keep);
 
-/* PWCCA: CCA coefficients weighted by how much of the smaller layer each
- * canonical direction accounts for (pwcca.compute_pwcca). */
+/* PWCCA: CCA coefficients weighted by how much of the layer with fewer
+ * neurons left after remove_small each canonical direction accounts for
+ * (pwcca.compute_pwcca, whose working branch puts that layer first). */
 int nerve_sim_pwcca(double *value, nerve_cca *cca, const nerve_mat *a, const nerve_mat *b, double epsilon);
 
 /* CKA with a linear kernel; debiased = 1 uses the unbiased HSIC. */
@@ -63,8 +73,25 @@ int nerve_sim_cka_linear(double *value, const nerve_mat *a, const nerve_mat *b, 
 int nerve_sim_cka_rbf(double *value, const nerve_mat *a, const nerve_mat *b, double fraction);
 
 /* Orthogonal Procrustes between the centred, unit-norm representations:
- * distance sqrt(2 - 2 |A^T B|_*) and angular distance arccos(|A^T B|_*). */
+ * distance sqrt(2 - 2 |A^T B|_*) and the angular shape metric of Williams
+ * et al. (2021) arccos(|A^T B|_*) (their alpha = 1: no whitening). */
 int nerve_sim_procrustes(double *distance, double *angular, const nerve_mat *a, const nerve_mat *b);
+
+/* Mutual k-nearest-neighbour alignment (Huh et al. 2024, "The Platonic
+ * Representation Hypothesis"): the mean over inputs i of
+ * |kNN_A(i) & kNN_B(i)| / k, neighbours by cosine distance on the raw
+ * activations (their L2-normalised features ranked by inner product),
+ * exact (nerve_knn_exact), the input itself excluded. 0 < k < N. */
+int nerve_sim_mutual_knn(double *value, const nerve_mat *a, const nerve_mat *b, int64_t k);
+
+/* Representational similarity analysis (Kriegeskorte et al. 2008): the
+ * Spearman correlation of the two representational dissimilarity
+ * matrices' upper triangles, the dissimilarity of inputs i and j being the
+ * correlation distance 1 - Pearson(a_i, a_j) over the layer's units (an
+ * input whose units are all equal counts as uncorrelated with every
+ * other: distance 1); ties take average ranks, as scipy's spearmanr.
+ * Holds N (N - 1) / 2 doubles per layer. */
+int nerve_sim_rsa(double *value, const nerve_mat *a, const nerve_mat *b);
 
 /* ------------------------------------------------------------------------ */
 /* Layer x layer matrices                                                   */
@@ -75,20 +102,38 @@ int nerve_sim_procrustes(double *distance, double *angular, const nerve_mat *a, 
 typedef enum nerve_sim_metric {
     NERVE_SIM_CKA = 0, NERVE_SIM_CKA_DEBIASED, NERVE_SIM_CCA, NERVE_SIM_SVCCA, NERVE_SIM_PWCCA,
     NERVE_SIM_PROCRUSTES,
+    NERVE_SIM_SHAPE_ANGULAR,    /* "shape-angular": Procrustes' angular distance */
+    NERVE_SIM_MUTUAL_KNN,       /* "mutual-knn" */
+    NERVE_SIM_RSA,              /* "rsa"; N^2 / 2 doubles a layer */
 } nerve_sim_metric;
-enum { NERVE_SIM_METRIC_COUNT = NERVE_SIM_PROCRUSTES + 1 };
+enum { NERVE_SIM_METRIC_COUNT = NERVE_SIM_RSA + 1 };
 
 const char *nerve_sim_metric_name(nerve_sim_metric m);
 int         nerve_sim_metric_parse(const char *s, nerve_sim_metric *m);   /* -1 if unknown */
+/* 1 for the distances (procrustes, shape-angular: smaller is more
+ * similar), 0 for the similarities. */
+int         nerve_sim_metric_is_distance(nerve_sim_metric m);
 
+/* Matrices and nerve_sim_measure take mutual kNN's k as NERVE_SIM_KNN_K
+ * (Huh et al.'s 10); nerve_sim_mutual_knn takes any. */
 typedef struct nerve_sim_options {
-    double keep;        /* SVCCA's share of variance (0.99) */
-    double epsilon;     /* CCA/PWCCA ridge (0) */
+    double keep;        /* SVCCA's share of variance (NERVE_SIM_KEEP) */
+    double epsilon;     /* CCA/PWCCA remove_small cutoff and ridge (NERVE_SIM_EPSILON) */
 } nerve_sim_options;
+
+/* The defaults the CLI and the study start from. */
+void nerve_sim_defaults(nerve_sim_options *o);
+
+/* One metric between two layers, as the matrices compute it. */
+int nerve_sim_measure(double *value, nerve_sim_metric metric, const nerve_mat *a, const nerve_mat *b,
+                      const nerve_sim_options *o);
 
 /* out[k] (count x count) = metrics[k] between every pair of layers over
  * the same inputs, symmetric but for PWCCA, whose entry [i][j] weights by
- * layer i when both have as many neurons. Each layer is centred once, and
+ * layer i when both keep as many neurons. A cell is NaN when, and only
+ * when, one of its layers is constant over all inputs (say so: such a
+ * layer has no representation to compare; the pairwise functions refuse
+ * it with that reason). Each layer is centred once, and
  * each metric's per-layer part computed once, not once per pair. bar (may
  * be NULL) advances by one per pair computed. */
 int nerve_sim_matrices(double *const *out, const nerve_mat *layers, int count, const nerve_sim_metric *metrics,

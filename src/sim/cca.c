@@ -67,7 +67,14 @@ int sim_cca_side_init(sim_cca_side *s, const double *x, int64_t n, int64_t d, do
     for (int64_t i = 0; rc == 0 && i < d * d; i++)
         sxx[i] /= (double)(n - 1) * s->scale;
     if (rc == 0 && (s->m = kept(s->keep, sxx, d, epsilon)) == 0)
-        rc = nerve_error_set(NERVE_EINPUT, "cca: every neuron of a layer has variance below epsilon");
+        rc = nerve_error_set(NERVE_EINPUT, "cca: every neuron of a layer has variance below epsilon %g", epsilon);
+    /* cca_core asserts fewer neurons than inputs; below that the
+     * covariance is singular and every coefficient reads 1. Dead neurons,
+     * dropped above, do not count. */
+    if (rc == 0 && s->m >= n)
+        rc = nerve_error_set(NERVE_EINPUT, "cca: %lld inputs but %lld neurons with variance: CCA needs more "
+                             "inputs than neurons; use svcca (which reduces them first)", (long long)n,
+                             (long long)s->m);
     if (rc == 0 && (!(s->invsqrt = malloc((size_t)(s->m * s->m) * sizeof *s->invsqrt)) ||
                     !(s->xtx = malloc((size_t)(s->m * s->m) * sizeof *s->xtx))))
         rc = nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
@@ -147,20 +154,21 @@ static int cca_centered(nerve_cca *out, const double *x, const double *y, int64_
     return rc;
 }
 
-static int check_cca_shape(const nerve_mat *a, const nerve_mat *b, double epsilon, const char *metric)
+/* remove_small's cutoff applies to covariances scaled to a largest
+ * magnitude of 1: beyond 1 it would drop every neuron. */
+static int check_epsilon(double epsilon, const char *metric)
 {
-    int rc = sim_check_pair(a, b, metric);
-    if (rc == 0 && epsilon == 0 && (a->cols >= a->rows || b->cols >= b->rows))
-        rc = nerve_error_set(NERVE_EINPUT, "%s: %lld inputs but %lld and %lld dimensions: CCA needs more "
-                             "inputs than dimensions; use svcca (which reduces them first) or a ridge "
-                             "epsilon > 0", metric, (long long)a->rows, (long long)a->cols, (long long)b->cols);
-    return rc;
+    if (!(epsilon >= 0 && epsilon < 1))
+        return nerve_error_set(NERVE_EINPUT, "%s: epsilon must be in [0, 1), not %g", metric, epsilon);
+    return 0;
 }
 
 int nerve_sim_cca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, double epsilon)
 {
     memset(out, 0, sizeof *out);
-    int rc = check_cca_shape(a, b, epsilon, "cca");
+    int rc = check_epsilon(epsilon, "cca");
+    if (rc == 0)
+        rc = sim_check_pair(a, b, "cca");
     if (rc < 0)
         return rc;
     double *x = nerve_mat_centered(a, NULL), *y = nerve_mat_centered(b, NULL);
@@ -266,7 +274,7 @@ int nerve_sim_svcca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, doub
         rc = nerve_error_set(NERVE_EINPUT, "svcca: %lld inputs are too few for %lld and %lld directions",
                              (long long)a->rows, (long long)kx, (long long)ky);
     else   /* the scores are centred already; epsilon as Google's SVCCA tutorial */
-        rc = cca_centered(out, rx, ry, a->rows, kx, ky, SVCCA_EPSILON);
+        rc = cca_centered(out, rx, ry, a->rows, kx, ky, NERVE_SIM_EPSILON);
     free(x); free(y); free(rx); free(ry);
     return rc;
 }
@@ -372,12 +380,13 @@ static int pwcca_weights(double *value, const nerve_cca *c, const double *u, con
 int sim_pwcca_pair(double *value, nerve_cca *cca, const sim_cca_side *a, const double *means_a,
                    const sim_cca_side *b, const double *means_b)
 {
-    if (b->d < a->d)   /* the smaller layer first, as the reference's working branch needs */
+    /* compute_pwcca weights by x when x keeps no more neurons than y (its
+     * other branch mixes acts1 with y's indices): the side with fewer
+     * neurons left after remove_small goes first. */
+    if (b->m < a->m)
         return sim_pwcca_pair(value, cca, b, means_b, a, means_a);
     double *u = NULL;
     int rc = sim_cca_pair(cca, a, b, &u);
-    if (rc == 0 && cca->dims_a > cca->dims_b)
-        rc = nerve_error_set(NERVE_EINPUT, "pwcca: the smaller layer lost more neurons to epsilon than the other");
     if (rc == 0)
         rc = pwcca_weights(value, cca, u, a, means_a);
     if (rc < 0)
@@ -389,7 +398,9 @@ int sim_pwcca_pair(double *value, nerve_cca *cca, const sim_cca_side *a, const d
 int nerve_sim_pwcca(double *value, nerve_cca *cca, const nerve_mat *a, const nerve_mat *b, double epsilon)
 {
     memset(cca, 0, sizeof *cca);
-    int rc = check_cca_shape(a, b, epsilon, "pwcca");
+    int rc = check_epsilon(epsilon, "pwcca");
+    if (rc == 0)
+        rc = sim_check_pair(a, b, "pwcca");
     if (rc < 0)
         return rc;
     double *ma = malloc((size_t)a->cols * sizeof *ma), *mb = malloc((size_t)b->cols * sizeof *mb);

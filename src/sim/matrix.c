@@ -22,7 +22,10 @@ typedef struct centred {
 typedef struct prepared {
     const centred *base;
     int64_t       n, d;
-    double       *own;     /* SVCCA scores or the unit-norm copy, owned */
+    int           constant;   /* no representation: every pair with it is NaN */
+    double       *own;        /* SVCCA scores, the unit-norm copy or RSA's ranks, owned */
+    int64_t      *knn;        /* mutual kNN's lists, n x k, owned */
+    int64_t       k;
     sim_cka_side  cka;
     sim_cca_side  cca;
 } prepared;
@@ -30,23 +33,28 @@ typedef struct prepared {
 static void prepared_free(prepared *p)
 {
     free(p->own);
+    free(p->knn);
     sim_cka_side_free(&p->cka);
     sim_cca_side_free(&p->cca);
     memset(p, 0, sizeof *p);
 }
 
-static int prepare(prepared *p, const centred *base, int64_t n, int64_t d, nerve_sim_metric metric,
+static int prepare(prepared *p, const nerve_mat *layer, const centred *base, nerve_sim_metric metric,
                    const nerve_sim_options *o)
 {
+    int64_t n = layer->rows, d = layer->cols;
     memset(p, 0, sizeof *p);
     p->base = base;
     p->n = n;
     p->d = d;
+    if ((p->constant = sim_layer_constant(layer)))
+        return 0;
     switch (metric) {
     case NERVE_SIM_CKA:
     case NERVE_SIM_CKA_DEBIASED:
         return sim_cka_side_init(&p->cka, base->x, n, d, metric == NERVE_SIM_CKA_DEBIASED);
     case NERVE_SIM_PROCRUSTES:
+    case NERVE_SIM_SHAPE_ANGULAR:
         if (!(p->own = malloc((size_t)(n * d) * sizeof *p->own)))
             return nerve_error_set(NERVE_ENOMEM, "out of memory preparing a layer");
         memcpy(p->own, base->x, (size_t)(n * d) * sizeof *p->own);
@@ -55,7 +63,15 @@ static int prepare(prepared *p, const centred *base, int64_t n, int64_t d, nerve
     case NERVE_SIM_SVCCA:
         if (!(p->own = sim_svcca_reduce(base->x, n, d, o->keep, &p->d)))
             return nerve_error_set(NERVE_ENOMEM, "svcca: out of memory or an SVD that did not converge");
-        return sim_cca_side_init(&p->cca, p->own, n, p->d, SVCCA_EPSILON);
+        if (p->d >= n)
+            return nerve_error_set(NERVE_EINPUT, "svcca: %lld inputs are too few for %lld directions",
+                                   (long long)n, (long long)p->d);
+        return sim_cca_side_init(&p->cca, p->own, n, p->d, NERVE_SIM_EPSILON);
+    case NERVE_SIM_MUTUAL_KNN:
+        p->k = NERVE_SIM_KNN_K;
+        return sim_knn_side_init(&p->knn, layer, p->k);
+    case NERVE_SIM_RSA:
+        return sim_rsa_side(&p->own, layer, "rsa");
     default:   /* cca, pwcca */
         return sim_cca_side_init(&p->cca, base->x, n, d, o->epsilon);
     }
@@ -64,14 +80,27 @@ static int prepare(prepared *p, const centred *base, int64_t n, int64_t d, nerve
 static int pair_value(double *v, const prepared *a, const prepared *b, nerve_sim_metric metric)
 {
     nerve_cca c = { 0 };
-    double angular;
-    int rc;
+    double distance, angular;
+    int rc = 0;
+    if (a->constant || b->constant) {
+        *v = NAN;
+        return 0;
+    }
     switch (metric) {
     case NERVE_SIM_CKA:
     case NERVE_SIM_CKA_DEBIASED:
         return sim_cka_pair(v, &a->cka, &b->cka);
     case NERVE_SIM_PROCRUSTES:
-        return sim_procrustes_pair(v, &angular, a->own, b->own, a->n, a->d, b->d);
+    case NERVE_SIM_SHAPE_ANGULAR:
+        rc = sim_procrustes_pair(&distance, &angular, a->own, b->own, a->n, a->d, b->d);
+        *v = metric == NERVE_SIM_PROCRUSTES ? distance : angular;
+        return rc;
+    case NERVE_SIM_MUTUAL_KNN:
+        *v = sim_knn_overlap(a->knn, b->knn, a->n, a->k);
+        return 0;
+    case NERVE_SIM_RSA:
+        *v = sim_rsa_pair(a->own, b->own, a->n);
+        return 0;
     case NERVE_SIM_PWCCA:
         rc = sim_pwcca_pair(v, &c, &a->cca, a->base->means, &b->cca, b->base->means);
         break;
@@ -88,7 +117,18 @@ static int pair_value(double *v, const prepared *a, const prepared *b, nerve_sim
 static const char *metric_names[] = {
     [NERVE_SIM_CKA] = "cka", [NERVE_SIM_CKA_DEBIASED] = "cka-debiased", [NERVE_SIM_CCA] = "cca",
     [NERVE_SIM_SVCCA] = "svcca", [NERVE_SIM_PWCCA] = "pwcca", [NERVE_SIM_PROCRUSTES] = "procrustes",
+    [NERVE_SIM_SHAPE_ANGULAR] = "shape-angular", [NERVE_SIM_MUTUAL_KNN] = "mutual-knn", [NERVE_SIM_RSA] = "rsa",
 };
+
+int nerve_sim_metric_is_distance(nerve_sim_metric m)
+{
+    return m == NERVE_SIM_PROCRUSTES || m == NERVE_SIM_SHAPE_ANGULAR;
+}
+
+void nerve_sim_defaults(nerve_sim_options *o)
+{
+    *o = (nerve_sim_options){ .keep = NERVE_SIM_KEEP, .epsilon = NERVE_SIM_EPSILON };
+}
 
 const char *nerve_sim_metric_name(nerve_sim_metric m)
 {
@@ -105,20 +145,26 @@ int nerve_sim_metric_parse(const char *s, nerve_sim_metric *m)
     return -1;
 }
 
+static int check_options(nerve_sim_metric metric, const nerve_sim_options *o)
+{
+    const char *name = nerve_sim_metric_name(metric);
+    if ((unsigned)metric >= NERVE_SIM_METRIC_COUNT)
+        return nerve_error_set(NERVE_EINPUT, "similarity: unknown metric %d", (int)metric);
+    if (metric == NERVE_SIM_SVCCA && !(o->keep > 0 && o->keep <= 1))
+        return nerve_error_set(NERVE_EINPUT, "%s: the variance kept must be in (0, 1], not %g", name, o->keep);
+    if ((metric == NERVE_SIM_CCA || metric == NERVE_SIM_PWCCA) && !(o->epsilon >= 0 && o->epsilon < 1))
+        return nerve_error_set(NERVE_EINPUT, "%s: epsilon must be in [0, 1), not %g", name, o->epsilon);
+    return 0;
+}
+
 static int check_layers(const nerve_mat *layers, int count, nerve_sim_metric metric, const nerve_sim_options *o)
 {
-    for (int i = 1; i < count; i++) {
-        int rc = sim_check_pair(&layers[0], &layers[i], nerve_sim_metric_name(metric));
-        if (rc < 0)
-            return rc;
-    }
-    for (int i = 0; (metric == NERVE_SIM_CCA || metric == NERVE_SIM_PWCCA) && o->epsilon == 0 && i < count; i++)
-        if (layers[i].cols >= layers[i].rows)
-            return nerve_error_set(NERVE_EINPUT, "%s: layer %d has %lld dimensions for %lld inputs: CCA needs "
-                                   "more inputs than dimensions; use svcca or a ridge epsilon > 0",
-                                   nerve_sim_metric_name(metric), i, (long long)layers[i].cols,
-                                   (long long)layers[i].rows);
-    return 0;
+    int rc = check_options(metric, o);
+    for (int i = 1; i < count && rc == 0; i++)
+        rc = sim_check_shapes(&layers[0], &layers[i], nerve_sim_metric_name(metric));
+    if (rc == 0 && count == 1)
+        rc = sim_check_shapes(&layers[0], &layers[0], nerve_sim_metric_name(metric));
+    return rc;
 }
 
 /* One metric's matrix over the centred layers: every pair, or with rows > 0
@@ -131,7 +177,7 @@ static int one_matrix(double *out, const nerve_mat *layers, const centred *base,
         return nerve_error_set(NERVE_ENOMEM, "out of memory");
     int rc = 0, ready = 0;
     for (; ready < count && rc == 0; ready++)
-        rc = prepare(&p[ready], &base[ready], layers[ready].rows, layers[ready].cols, metric, o);
+        rc = prepare(&p[ready], &layers[ready], &base[ready], metric, o);
     /* PWCCA weights by the first layer when both have as many neurons, so
      * its matrix is not symmetric: entry [i][j] puts layer i first. */
     int symmetric = metric != NERVE_SIM_PWCCA && rows == 0, cols = rows ? count - rows : count;
@@ -190,4 +236,17 @@ int nerve_sim_cross_matrices(double *const *out, const nerve_mat *layers, int ro
     if (rows < 1 || rows >= count)
         return nerve_error_set(NERVE_EINTERNAL, "cross matrices: %d rows of %d layers", rows, count);
     return matrices(out, layers, count, rows, metrics, n_metrics, o, bar);
+}
+
+int nerve_sim_measure(double *value, nerve_sim_metric metric, const nerve_mat *a, const nerve_mat *b,
+                      const nerve_sim_options *o)
+{
+    int rc = check_options(metric, o);
+    if (rc == 0)
+        rc = sim_check_pair(a, b, nerve_sim_metric_name(metric));
+    if (rc < 0)
+        return rc;
+    nerve_mat pair[2] = { *a, *b };   /* shallow: the block of layer 0 against layer 1 */
+    double *out[1] = { value };
+    return matrices(out, pair, 2, 1, &metric, 1, o, NULL);
 }

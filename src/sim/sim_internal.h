@@ -7,8 +7,12 @@
 
 #include "nerve/sim.h"
 
-/* Checks that a and b describe the same N >= 2 inputs with finite values. */
+/* Checks that a and b describe the same N >= 3 inputs with finite values. */
+int sim_check_shapes(const nerve_mat *a, const nerve_mat *b, const char *metric);
+/* The same, and that neither layer is constant over all inputs. */
 int sim_check_pair(const nerve_mat *a, const nerve_mat *b, const char *metric);
+/* 1 if every input has the same activations. */
+int sim_layer_constant(const nerve_mat *m);
 
 /* The unbiased HSIC of centred X and Y, up to a factor that cancels in
  * CKA, from |X^T Y|_F^2, the rows' squared norms and their totals. */
@@ -26,8 +30,6 @@ typedef struct sim_cca_side {
     double  *invsqrt;       /* (scaled kept covariance + epsilon I)^-1/2, m x m */
     double  *xtx;           /* x^T x on the kept neurons, m x m (for PWCCA) */
 } sim_cca_side;
-
-#define SVCCA_EPSILON 1e-10   /* as Google's SVCCA tutorial */
 
 int  sim_cca_side_init(sim_cca_side *s, const double *x, int64_t n, int64_t d, double epsilon);
 void sim_cca_side_free(sim_cca_side *s);
@@ -60,5 +62,16 @@ void sim_unit_norm(double *x, int64_t n);
 /* Procrustes distance and angle of centred, unit-norm x (n x p), y (n x q). */
 int  sim_procrustes_pair(double *distance, double *angular, const double *x, const double *y, int64_t n,
                          int64_t p, int64_t q);
+
+/* Mutual kNN: one layer's neighbour lists, and the mean overlap of two. */
+int    sim_knn_side_init(int64_t **index, const nerve_mat *m, int64_t k);
+double sim_knn_overlap(const int64_t *a, const int64_t *b, int64_t n, int64_t k);
+
+/* RSA: one layer's dissimilarities (upper triangle, row by row) as
+ * average ranks, centred and scaled to unit norm, so the Spearman
+ * correlation of two layers is the dot product of theirs (*side, to
+ * free). A layer whose dissimilarities are all equal is refused. */
+int     sim_rsa_side(double **side, const nerve_mat *m, const char *metric);
+double  sim_rsa_pair(const double *a, const double *b, int64_t n);
 
 #endif

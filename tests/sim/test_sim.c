@@ -67,14 +67,96 @@ static void check_pair(const char *first, const char *second)
     nerve_mat_free(&b);
 }
 
+/* The measures with nerve's default options (epsilon 1e-10: remove_small
+ * drops neurons without variance) and the newer ones, through both the
+ * pairwise functions and nerve_sim_measure. */
+static void check_defaults(const char *first, const char *second)
+{
+    char pair[8];
+    snprintf(pair, sizeof pair, "%s%s", first, second);
+    nerve_mat a = layer(first), b = layer(second);
+    nerve_sim_options o;
+    nerve_sim_defaults(&o);
+    cr_assert_eq(o.epsilon, 1e-10);
+    nerve_cca c;
+    double v, w;
+    cr_assert_eq(nerve_sim_cca(&c, &a, &b, o.epsilon), 0, "%s", nerve_error());
+    assert_close(c.mean, expected(pair, "cca_default"), "cca, default epsilon");
+    nerve_cca_free(&c);
+    for (int order = 0; order < 2; order++) {   /* the side with fewer kept neurons weights, either way */
+        cr_assert_eq(nerve_sim_pwcca(&v, &c, order ? &b : &a, order ? &a : &b, o.epsilon), 0, "%s", nerve_error());
+        assert_close(v, expected(pair, "pwcca_default"), "pwcca, default epsilon");
+        nerve_cca_free(&c);
+    }
+    cr_assert_eq(nerve_sim_mutual_knn(&v, &a, &b, 5), 0, "%s", nerve_error());
+    assert_close(v, expected(pair, "mutual_knn_5"), "mutual-knn 5");
+    cr_assert_eq(nerve_sim_rsa(&v, &a, &b), 0, "%s", nerve_error());
+    assert_close(v, expected(pair, "rsa"), "rsa");
+    static const struct { nerve_sim_metric m; const char *key; } each[] = {
+        { NERVE_SIM_CCA, "cca_default" }, { NERVE_SIM_SVCCA, "svcca" }, { NERVE_SIM_PWCCA, "pwcca_default" },
+        { NERVE_SIM_CKA, "cka" }, { NERVE_SIM_CKA_DEBIASED, "cka_debiased" }, { NERVE_SIM_PROCRUSTES, "procrustes" },
+        { NERVE_SIM_SHAPE_ANGULAR, "procrustes_angular" }, { NERVE_SIM_MUTUAL_KNN, "mutual_knn_10" },
+        { NERVE_SIM_RSA, "rsa" },
+    };
+    for (size_t i = 0; i < sizeof each / sizeof *each; i++) {
+        cr_assert_eq(nerve_sim_measure(&w, each[i].m, &a, &b, &o), 0, "%s", nerve_error());
+        assert_close(w, expected(pair, each[i].key), nerve_sim_metric_name(each[i].m));
+    }
+    nerve_mat_free(&a);
+    nerve_mat_free(&b);
+}
+
 Test(sim, every_metric_matches_the_references_layer_a_against_b)
 {
     check_pair("a", "b");
+    check_defaults("a", "b");
+}
+
+Test(sim, dead_units_are_dropped_by_default_as_cca_core_does)
+{
+    check_defaults("d", "e");
+    /* With epsilon 0 each of the 26 + 6 dead units reads as a zero
+     * correlation (the issue's 0.459 against cca_core's 0.773). */
+    nerve_mat d = layer("d"), e = layer("e");
+    nerve_cca c;
+    cr_assert_eq(nerve_sim_cca(&c, &d, &e, 0), 0, "%s", nerve_error());
+    cr_assert(c.mean < expected("de", "cca_default") - 0.05, "%g", c.mean);
+    nerve_cca_free(&c);
+    cr_assert_eq(nerve_sim_cca(&c, &d, &e, NERVE_SIM_EPSILON), 0, "%s", nerve_error());
+    cr_assert_eq(c.dims_a, 38);
+    cr_assert_eq(c.dims_b, 42);
+    nerve_cca_free(&c);
+    nerve_mat_free(&d);
+    nerve_mat_free(&e);
+}
+
+Test(sim, matrices_equal_the_pairwise_measures)
+{
+    nerve_mat layers[3] = { layer("d"), layer("e"), layer("d") };
+    nerve_sim_options o;
+    nerve_sim_defaults(&o);
+    nerve_sim_metric metrics[NERVE_SIM_METRIC_COUNT];
+    double cells[NERVE_SIM_METRIC_COUNT][9], *out[NERVE_SIM_METRIC_COUNT];
+    for (int k = 0; k < NERVE_SIM_METRIC_COUNT; k++) {
+        metrics[k] = (nerve_sim_metric)k;
+        out[k] = cells[k];
+    }
+    cr_assert_eq(nerve_sim_matrices(out, layers, 3, metrics, NERVE_SIM_METRIC_COUNT, &o, NULL), 0, "%s", nerve_error());
+    for (int k = 0; k < NERVE_SIM_METRIC_COUNT; k++) {
+        double v;
+        cr_assert_eq(nerve_sim_measure(&v, metrics[k], &layers[0], &layers[1], &o), 0, "%s", nerve_error());
+        assert_close(cells[k][1], v, nerve_sim_metric_name(metrics[k]));
+        cr_assert(fabs(cells[k][2] - (nerve_sim_metric_is_distance(metrics[k]) ? 0 : 1)) < 1e-6,
+                  "%s of a layer with itself: %g", nerve_sim_metric_name(metrics[k]), cells[k][2]);
+    }
+    for (int i = 0; i < 3; i++)
+        nerve_mat_free(&layers[i]);
 }
 
 Test(sim, every_metric_matches_the_references_layer_c_against_b)
 {
     check_pair("c", "b");
+    check_defaults("c", "b");
 }
 
 Test(sim, symmetric_measures_do_not_depend_on_the_order)
@@ -113,6 +195,8 @@ Test(sim, bad_input)
     nerve_mat_free(&b);
     nerve_mat wide;   /* more dimensions than inputs */
     cr_assert_eq(nerve_mat_alloc(&wide, 300, 400), 0);
+    for (int64_t i = 0; i < 300 * 400; i++)
+        wide.data[i] = (float)((i * 7919) % 1013);
     nerve_cca c;
     cr_assert_eq(nerve_sim_cca(&c, &a, &wide, 0), NERVE_EINPUT);
     cr_assert(strstr(nerve_error(), "svcca"), "%s", nerve_error());
@@ -141,4 +225,54 @@ Test(sim, compare_cli)
     cr_assert_eq(run_nerve((const char *[]){ "compare", "-M", "cosine", "a", "b", NULL }, &out, &err), 2);
     cr_assert(strstr(err, "unknown --metric 'cosine'"), "%s", err);
     cr_assert_eq(run_nerve((const char *[]){ "compare", fixture("sim/a.npy"), NULL }, &out, &err), 2);
+}
+
+/* Issue 18 point 5: different input counts, a single input and constant
+ * layers get a reason, from every metric; in a matrix a constant layer's
+ * cells are NaN (documented as its only cause), never an error elsewhere. */
+Test(sim, bad_pairs_are_refused_with_a_reason_by_every_metric)
+{
+    nerve_mat a = layer("a"), fewer, one, flat;
+    cr_assert_eq(nerve_mat_alloc(&fewer, 299, 20), 0);
+    cr_assert_eq(nerve_mat_alloc(&one, 1, 20), 0);
+    cr_assert_eq(nerve_mat_alloc(&flat, 300, 20), 0);
+    for (int64_t i = 0; i < 299 * 20; i++)
+        fewer.data[i] = a.data[i];
+    for (int64_t i = 0; i < 300 * 20; i++)
+        flat.data[i] = 0.25f;   /* every input the same */
+    nerve_sim_options o;
+    nerve_sim_defaults(&o);
+    for (int k = 0; k < NERVE_SIM_METRIC_COUNT; k++) {
+        double v = 42;
+        const char *name = nerve_sim_metric_name((nerve_sim_metric)k);
+        cr_assert_eq(nerve_sim_measure(&v, (nerve_sim_metric)k, &a, &fewer, &o), NERVE_EINPUT, "%s", name);
+        cr_assert(strstr(nerve_error(), "300 and 299 inputs"), "%s: %s", name, nerve_error());
+        cr_assert_eq(nerve_sim_measure(&v, (nerve_sim_metric)k, &one, &one, &o), NERVE_EINPUT, "%s", name);
+        cr_assert(strstr(nerve_error(), "at least 3 inputs"), "%s: %s", name, nerve_error());
+        cr_assert_eq(nerve_sim_measure(&v, (nerve_sim_metric)k, &a, &flat, &o), NERVE_EINPUT, "%s", name);
+        cr_assert(strstr(nerve_error(), "layer B is constant"), "%s: %s", name, nerve_error());
+        cr_assert_eq(v, 42, "%s wrote a value on failure", name);
+    }
+    double v;
+    cr_assert_eq(nerve_sim_procrustes(&v, &v, &flat, &a), NERVE_EINPUT);   /* sqrt(2) before, silently */
+    cr_assert_eq(nerve_sim_rsa(&v, &a, &flat), NERVE_EINPUT);
+    cr_assert_eq(nerve_sim_mutual_knn(&v, &a, &a, 300), NERVE_EINPUT);
+    cr_assert(strstr(nerve_error(), "k must be"), "%s", nerve_error());
+
+    nerve_mat layers[2] = { a, flat };
+    nerve_sim_metric metrics[NERVE_SIM_METRIC_COUNT];
+    double cells[NERVE_SIM_METRIC_COUNT][4], *out[NERVE_SIM_METRIC_COUNT];
+    for (int k = 0; k < NERVE_SIM_METRIC_COUNT; k++) {
+        metrics[k] = (nerve_sim_metric)k;
+        out[k] = cells[k];
+    }
+    cr_assert_eq(nerve_sim_matrices(out, layers, 2, metrics, NERVE_SIM_METRIC_COUNT, &o, NULL), 0, "%s", nerve_error());
+    for (int k = 0; k < NERVE_SIM_METRIC_COUNT; k++) {
+        cr_assert(isfinite(cells[k][0]), "%s", nerve_sim_metric_name(metrics[k]));
+        cr_assert(isnan(cells[k][1]) && isnan(cells[k][2]) && isnan(cells[k][3]), "%s", nerve_sim_metric_name(metrics[k]));
+    }
+    nerve_mat_free(&a);
+    nerve_mat_free(&fewer);
+    nerve_mat_free(&one);
+    nerve_mat_free(&flat);
 }
