@@ -53,12 +53,13 @@ LDFLAGS    = -fopenmp $(SANFLAGS)
 
 LIB_SRC  := $(wildcard src/*/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
-TEST_SRC := $(wildcard tests/*/*.c)
+# tests/alloc/ is the allocation-failure injection, linked only into nerve-failalloc.
+TEST_SRC := $(filter-out tests/alloc/%,$(wildcard tests/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/onnx.pb-c.o $(BUILD)/obj/src/serve/web_assets.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps run test tests check clean fuzz fuzz-build fuzz-harnesses
+.PHONY: all deps run test tests check clean fuzz fuzz-build fuzz-harnesses alloc-fail
 all: $(BUILD)/nerve $(BUILD)/libnerve.a
 
 $(BUILD)/obj/%.o: %.c
@@ -128,6 +129,23 @@ test: deps
 
 clean:
 	rm -rf build
+
+# ---- allocation failures ----------------------------------------------------
+# nerve-failalloc is nerve with every allocation of its own code routed
+# through tests/alloc/fail_alloc.c, which fails the n-th when
+# NERVE_FAIL_ALLOC=n. tests/alloc/alloc-fail.sh runs a small workload of
+# each command for every n (ALLOC_STRIDE=k: every k-th; ALLOC_SAMPLE=K:
+# about K n per command, as make test does) and reports each n that
+# crashed, leaked, hung or ended without a clean error. Meant for the
+# sanitizer build: make BUILD=build/san SAN=1 alloc-fail.
+ALLOC_STRIDE ?= 1
+ALLOC_SAMPLE ?= 0
+ALLOC_WRAP   := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=posix_memalign,--wrap=strdup,--wrap=strndup
+$(BUILD)/nerve-failalloc: $(CLI_OBJ) $(BUILD)/obj/tests/alloc/fail_alloc.o $(BUILD)/libnerve.a
+	$(CC) $(LDFLAGS) $(ALLOC_WRAP) -o $@ $(CLI_OBJ) $(BUILD)/obj/tests/alloc/fail_alloc.o $(BUILD)/libnerve.a $(LDLIBS)
+
+alloc-fail: $(BUILD)/nerve $(BUILD)/nerve-failalloc
+	$(SANENV) ALLOC_STRIDE=$(ALLOC_STRIDE) ALLOC_SAMPLE=$(ALLOC_SAMPLE) tests/alloc/alloc-fail.sh $(BUILD)/nerve-failalloc $(ALLOC_COMMANDS)
 
 # ---- fuzzing ----------------------------------------------------------------
 # Each fuzz/fuzz_<parser>.c is a libFuzzer harness, built in the fuzz build

@@ -63,8 +63,7 @@ static void run(nerve_model *m)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     nerve_model m;
-    /* TODO: nerve_onnx_load_memory once it lands (no file write per run). */
-    if (nerve_onnx_load(&m, fuzz_file(data, size, ".onnx")) < 0)
+    if (nerve_onnx_load_memory(&m, data, size, "fuzz.onnx") < 0)
         return 0;
     run(&m);
     nerve_model_free(&m);

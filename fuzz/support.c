@@ -49,7 +49,7 @@ void fuzz_init(void)
 {
     nerve_threads_init(1);
     nerve_set_quiet(1);
-    nerve_nn_set_tensor_limit((size_t)256 << 20);
+    nerve_nn_set_tensor_limit((size_t)16 << 20);
     atexit(remove_scratch);
 }
 

@@ -9,10 +9,11 @@
 #include <stdint.h>
 
 /* One thread (a run's cost is then the input's, not the scheduler's), no
- * progress bars, and the model tensor limit lowered to 256 MiB so that a
- * hostile size is refused well below libFuzzer's 2 GB RSS limit: an input
- * that still exhausts memory is a real finding. Call from every harness's
- * LLVMFuzzerInitialize. */
+ * progress bars, and the model tensor limit lowered to 16 MiB: a hostile
+ * size is refused far below libFuzzer's 2 GB RSS limit, and a legal but
+ * large tensor does not spend the 10 s timeout on instrumented loops, so
+ * an input that still exhausts memory or time is a real finding. Call
+ * from every harness's LLVMFuzzerInitialize. */
 void fuzz_init(void);
 
 /* Writes data to this process's scratch file whose name ends in suffix

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Builds and runs the test suite twice — plainly, then under AddressSanitizer
-# and UndefinedBehaviorSanitizer — then runs each libFuzzer harness (fuzz/)
-# for a few seconds on its seed corpus, and ends with one summary line.
+# and UndefinedBehaviorSanitizer — then fails allocations one at a time
+# through a workload of each command (a sample, sanitized build), runs each
+# libFuzzer harness (fuzz/) for a few seconds on its seed corpus, and ends
+# with one summary line.
 set -u
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -43,6 +45,26 @@ for build in plain sanitized; do
     fi
     rm -f "$log"
 done
+
+# Allocation failures under the sanitizers: a sample of n (about
+# ALLOC_TEST_SAMPLE a command, spread over its allocations) through each
+# command's small workload (tests/alloc/alloc-fail.sh; make alloc-fail
+# tries every n, and train and run, left out here for their 16-19 s a try).
+# Each command is one test.
+echo "== allocation failures (sanitized build, a sample)" >&2
+log=$(mktemp)
+if ! make --no-print-directory -j"$jobs" BUILD=build/san SAN=1 build/san/nerve-failalloc >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "== allocation failures: compilation failed" >&2
+    failed=$((failed + 1))
+else
+    ALLOC_SKIP_HEAVY=1 make --no-print-directory BUILD=build/san SAN=1 alloc-fail ALLOC_SAMPLE="${ALLOC_TEST_SAMPLE:-6}" >"$log" 2>&1
+    cat "$log"
+    passed=$((passed + $(grep -c '^PASS ' "$log")))
+    failed=$((failed + $(grep -c '^FAIL ' "$log")))
+    grep -q '^alloc-fail: ' "$log" || { echo "== allocation failures: the driver gave no summary" >&2; failed=$((failed + 1)); }
+fi
+rm -f "$log"
 
 # The fuzz harnesses (clang, build/fuzz): each one a test, passed when a
 # short run from the committed seeds (a fixed seed, FUZZ_TEST_TIME seconds,
