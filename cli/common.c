@@ -6,7 +6,11 @@
 #include <stdlib.h>
 
 #include "nerve/core.h"
+#include "nerve/knn.h"
 #include "cli.h"
+#include "options.h"
+
+CLI_ENUM_TYPE(, cli_metric, nerve_metric, nerve_metric_parse, nerve_metric_name, "euclidean, cosine");
 
 static int threads_requested;
 

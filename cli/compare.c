@@ -10,9 +10,38 @@
 #include "nerve/sim.h"
 #include "nerve/study.h"
 #include "cli.h"
+#include "options.h"
 
-static const char *metrics[] = { "cka", "cka-debiased", "cka-rbf", "cca", "svcca", "pwcca", "procrustes" };
-enum { METRIC_COUNT = sizeof metrics / sizeof metrics[0] };
+/* The metrics of two files, then "all". src/sim/matrix.c has a table of
+ * its own for whole studies (without cka-rbf). */
+static const char *const metrics[] = { "cka", "cka-debiased", "cka-rbf", "cca", "svcca", "pwcca", "procrustes", "all",
+                                       NULL };
+enum { METRIC_COUNT = sizeof metrics / sizeof metrics[0] - 2, ALL = METRIC_COUNT, UNSET = -1 };
+
+typedef struct settings {
+    double      keep, epsilon, fraction;
+    int         metric;                  /* index into metrics[], UNSET: by mode */
+    cli_strings studies;                 /* --study DIR [--study DIR2] */
+} settings;
+
+#define AT(field) CLI_AT(settings, field)
+static const cli_option options[] = {
+    { CLI_OPT("metric", 'M', CLI_CHOICE, "M", "the metric", AT(metric)), .choices = metrics,
+      .default_text = "cka; all with --study" },
+    { CLI_OPT("study", 's', CLI_STRINGS, "DIR", "layer x layer matrices of a study directory; given\n"
+              "twice, the first study's layers against the second's", AT(studies)), CLI_RANGE(0, 2) },
+    { CLI_OPT("keep", 0, CLI_REAL, "F", "SVCCA's share of variance kept", AT(keep)), CLI_RANGE_ABOVE(0, 1) },
+    { CLI_OPT("epsilon", 0, CLI_REAL, "E", "CCA/PWCCA ridge (needs N > d when 0)", AT(epsilon)), CLI_MIN(0) },
+    { CLI_OPT("rbf-fraction", 0, CLI_REAL, "F", "RBF bandwidth as a fraction of the median distance\n"
+              "(1 as in Kornblith et al.'s code)", AT(fraction)), CLI_ABOVE(0) },
+    { 0 },
+};
+#undef AT
+
+static settings defaults(void)
+{
+    return (settings){ .keep = 0.99, .epsilon = 0, .fraction = 1.0, .metric = UNSET };
+}
 
 static void compare_help(void)
 {
@@ -45,27 +74,16 @@ static void compare_help(void)
            "  pwcca          projection-weighted CCA (Morcos et al. 2018)\n"
            "  procrustes     orthogonal Procrustes distance of the centred, unit-norm\n"
            "                 layers, and the angular shape metric\n"
-           "\n"
-           "options:\n"
-           "  -M, --metric M       one of the above, or all (default: cka; all with --study)\n"
-           "  -s, --study DIR      layer x layer matrices of a study directory; given\n"
-           "                       twice, the first study's layers against the second's\n"
-           "      --keep F         SVCCA's share of variance kept (default 0.99)\n"
-           "      --epsilon E      CCA/PWCCA ridge (default 0; needs N > d when 0)\n"
-           "      --rbf-fraction F RBF bandwidth as a fraction of the median distance\n"
-           "                       (default 1, as Kornblith et al.'s code)\n"
-           CLI_COMMON_HELP
-           "\n"
+           "\n");
+    settings d = defaults();
+    cli_print_options(options, &d);
+    printf("\n"
            "examples:\n"
            "  nerve compare study/acts/relu1.npy study/acts/relu2.npy\n"
            "  nerve compare --metric all a.npy b.npy | jq '.[] | [.metric, .value]'\n"
            "  nerve compare --study study\n"
            "  nerve compare --study final --study epoch1 --metric svcca\n");
 }
-
-typedef struct settings {
-    double keep, epsilon, fraction;
-} settings;
 
 static json_t *doubles(const double *v, int64_t n)
 {
@@ -141,88 +159,38 @@ static int compare_study(const char *dir, const char *other, const char *metric,
     return 0;
 }
 
-static int parse_fraction(const char *s, double *out, int open_one)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v > 0) || (open_one && v > 1))
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int compare_run(int argc, char **argv)
 {
-    enum { OPT_KEEP = 1000, OPT_EPSILON, OPT_FRACTION };
-    static const struct option options[] = {
-        { "metric", required_argument, 0, 'M' }, { "keep", required_argument, 0, OPT_KEEP },
-        { "study", required_argument, 0, 's' },
-        { "epsilon", required_argument, 0, OPT_EPSILON }, { "rbf-fraction", required_argument, 0, OPT_FRACTION },
-        CLI_COMMON_LONG,
-        { 0, 0, 0, 0 },
-    };
-    settings s = { 0.99, 0, 1.0 };
-    const char *metric = NULL, *study = NULL, *other = NULL;
-    int opt, status;
-    opterr = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, ":M:s:" CLI_COMMON_SHORT, options, NULL)) != -1) {
-        int common = cli_common_option(&cli_compare, opt, optarg, argv, &status);
-        if (common < 0)
-            return status;
-        if (common)
-            continue;
-        if (opt == 'M')
-            metric = optarg;
-        else if (opt == 's' && study && other)
-            return cli_usage_error("compare", "--study at most twice");
-        else if (opt == 's')
-            *(study ? &other : &study) = optarg;
-        else if (opt == OPT_KEEP && parse_fraction(optarg, &s.keep, 1) < 0)
-            return cli_usage_error("compare", "--keep wants a share in (0, 1], not '%s'", optarg);
-        else if (opt == OPT_FRACTION && parse_fraction(optarg, &s.fraction, 0) < 0)
-            return cli_usage_error("compare", "--rbf-fraction wants a positive number, not '%s'", optarg);
-        else if (opt == OPT_EPSILON) {
-            char *end;
-            s.epsilon = strtod(optarg, &end);
-            if (end == optarg || *end || s.epsilon < 0)
-                return cli_usage_error("compare", "--epsilon wants a number >= 0, not '%s'", optarg);
-        }
-    }
-    if (study) {
-        if (optind != argc)
-            return cli_usage_error("compare", "--study takes no files");
-        if ((status = cli_common_finish()) != 0)
-            return status;
-        return compare_study(study, other, metric ? metric : "all", &s);
-    }
-    metric = metric ? metric : "cka";
-    int known = strcmp(metric, "all") == 0;
-    for (int i = 0; i < METRIC_COUNT; i++)
-        known |= strcmp(metric, metrics[i]) == 0;
-    if (!known)
-        return cli_usage_error("compare", "unknown --metric '%s' (cka, cka-debiased, cka-rbf, cca, svcca, "
-                               "pwcca, procrustes, all)", metric);
-    if (argc - optind != 2)
-        return cli_usage_error("compare", "wants two files, A.npy and B.npy");
-    if ((status = cli_common_finish()) != 0)
+    settings s = defaults();
+    int first, status;
+    if (cli_parse(&cli_compare, options, &s, argc, argv, &first, &status) < 0)
         return status;
+    if (s.studies.n) {
+        if (first != argc)
+            return cli_usage_error("compare", "--study takes no files");
+        return compare_study(s.studies.item[0], s.studies.n > 1 ? s.studies.item[1] : NULL,
+                             metrics[s.metric == UNSET ? ALL : s.metric], &s);
+    }
+    if (s.metric == UNSET)
+        s.metric = 0;   /* cka */
+    if (argc - first != 2)
+        return cli_usage_error("compare", "wants two files, A.npy and B.npy");
     nerve_mat a, b;
-    int rc = nerve_mat_read_npy(&a, argv[optind]);
+    int rc = nerve_mat_read_npy(&a, argv[first]);
     if (rc < 0)
         return cli_fail(rc);
-    if ((rc = nerve_mat_read_npy(&b, argv[optind + 1])) < 0) {
+    if ((rc = nerve_mat_read_npy(&b, argv[first + 1])) < 0) {
         nerve_mat_free(&a);
         return cli_fail(rc);
     }
     if (a.rows != b.rows) {
         rc = nerve_error_set(NERVE_EINPUT, "%s has %lld inputs (rows) but %s has %lld: both must describe the "
-                             "same inputs", argv[optind], (long long)a.rows, argv[optind + 1], (long long)b.rows);
+                             "same inputs", argv[first], (long long)a.rows, argv[first + 1], (long long)b.rows);
     }
-    int all = strcmp(metric, "all") == 0;
+    int all = s.metric == ALL;
     json_t *out = all ? json_array() : NULL;
     for (int i = 0; rc == 0 && i < METRIC_COUNT; i++) {
-        if (!all && strcmp(metric, metrics[i]) != 0)
+        if (!all && s.metric != i)
             continue;
         json_t *o = measure(metrics[i], &a, &b, &s, &rc);
         if (o && all)

@@ -9,6 +9,17 @@
 
 #include "nerve/core.h"
 #include "cli.h"
+#include "options.h"
+
+typedef struct info_settings {
+    int json;
+} info_settings;
+
+static const cli_option options[] = {
+    { CLI_OPT("json", 'j', CLI_FLAG, NULL, "one JSON array on stdout, an object per array",
+              CLI_AT(info_settings, json)) },
+    { 0 },
+};
 
 static void info_help(void)
 {
@@ -19,11 +30,9 @@ static void info_help(void)
            "and infinities counted apart. Every member of an .npz is described.\n"
            "FILE may also be fashion-mnist:train or fashion-mnist:test, the images and\n"
            "labels of Debian's dataset-fashion-mnist.\n"
-           "\n"
-           "options:\n"
-           "  -j, --json        one JSON array on stdout, an object per array\n"
-           CLI_COMMON_HELP
-           "\n"
+           "\n");
+    cli_print_options(options, NULL);
+    printf("\n"
            "Float data is summarised in float32, integer and bool data in int64.\n"
            "\n"
            "examples:\n"
@@ -257,30 +266,18 @@ static int describe_argument(sink *s, const char *arg)
 
 static int info_run(int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "json", no_argument, 0, 'j' },
-        CLI_COMMON_LONG,
-        { 0, 0, 0, 0 },
-    };
-    int json = 0, opt, status;
-    opterr = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, ":j" CLI_COMMON_SHORT, options, NULL)) != -1) {
-        int common = cli_common_option(&cli_info, opt, optarg, argv, &status);
-        if (common < 0)
-            return status;
-        if (common == 0 && opt == 'j')
-            json = 1;
-    }
-    if (optind >= argc)
-        return cli_usage_error("info", "no FILE given");
-    if ((status = cli_common_finish()) != 0)
+    info_settings set = { 0 };
+    int first, status;
+    if (cli_parse(&cli_info, options, &set, argc, argv, &first, &status) < 0)
         return status;
+    if (first >= argc)
+        return cli_usage_error("info", "no FILE given");
+    int json = set.json;
 
     sink s = { json ? json_array() : NULL };
     int worst = 0;
-    for (int i = optind; i < argc; i++) {
-        if (!json && i > optind)
+    for (int i = first; i < argc; i++) {
+        if (!json && i > first)
             printf("\n");
         int status = describe_argument(&s, argv[i]);
         worst = status > worst ? status : worst;

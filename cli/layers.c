@@ -9,6 +9,34 @@
 
 #include "nerve/nn.h"
 #include "cli.h"
+#include "options.h"
+
+typedef struct input_shape {
+    int64_t dims[NERVE_MAX_DIMS];
+    int     ndim;                 /* 0: as the model declares */
+} input_shape;
+
+typedef struct layers_settings {
+    input_shape shape;
+    int         json, ops;
+} layers_settings;
+
+static int parse_input_shape(void *field, const char *arg, const char **why)
+{
+    input_shape *s = field;
+    *why = "sizes like 1,3,224,224";
+    return cli_parse_shape(arg, s->dims, &s->ndim);
+}
+
+#define AT(field) CLI_AT(layers_settings, field)
+static const cli_option options[] = {
+    { CLI_OPT("input-shape", 's', CLI_CUSTOM, "DIMS", "shape of the first input, e.g. 1,3,224,224", AT(shape)),
+      .parse = parse_input_shape, .default_text = "as declared, symbolic sizes set to 1" },
+    { CLI_OPT("json", 'j', CLI_FLAG, NULL, "one JSON object on stdout", AT(json)) },
+    { CLI_OPT("ops", 0, CLI_FLAG, NULL, "list the operators nerve runs and exit", AT(ops)) },
+    { 0 },
+};
+#undef AT
 
 static void layers_help(void)
 {
@@ -18,14 +46,9 @@ static void layers_help(void)
            "with its operator, output shape and the parameters of its node. Shapes come\n"
            "from running the model once on zeros. Taps marked * are the layers\n"
            "`nerve extract --layers all` takes (activations, pools, Concat, Gemm).\n"
-           "\n"
-           "options:\n"
-           "  -s, --input-shape DIMS  shape of the first input, e.g. 1,3,224,224\n"
-           "                          (default: as declared, symbolic sizes set to 1)\n"
-           "  -j, --json              one JSON object on stdout\n"
-           "      --ops               list the operators nerve runs and exit\n"
-           CLI_COMMON_HELP
-           "\n"
+           "\n");
+    cli_print_options(options, NULL);
+    printf("\n"
            "examples:\n"
            "  nerve layers resnet18.onnx --input-shape 1,3,224,224\n"
            "  nerve layers --json model.onnx | jq '.taps[] | select(.layer) | .name'\n");
@@ -87,50 +110,26 @@ static void print_json(const nerve_model *m, const nerve_tap_info *taps, int cou
 
 static int layers_run(int argc, char **argv)
 {
-    enum { OPT_OPS = 1000 };
-    static const struct option options[] = {
-        { "input-shape", required_argument, 0, 's' },
-        { "json", no_argument, 0, 'j' },
-        { "ops", no_argument, 0, OPT_OPS },
-        CLI_COMMON_LONG,
-        { 0, 0, 0, 0 },
-    };
-    int json = 0, opt, status, ndim = 0;
-    int64_t shape[NERVE_MAX_DIMS];
-    const char *shape_arg = NULL;
-    opterr = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, ":s:j" CLI_COMMON_SHORT, options, NULL)) != -1) {
-        int common = cli_common_option(&cli_layers, opt, optarg, argv, &status);
-        if (common < 0)
-            return status;
-        if (common)
-            continue;
-        if (opt == 'j')
-            json = 1;
-        else if (opt == 's')
-            shape_arg = optarg;
-        else if (opt == OPT_OPS) {
-            printf("%s\n", nerve_nn_supported_ops());
-            return 0;
-        }
-    }
-    if (optind != argc - 1)
-        return cli_usage_error("layers", optind >= argc ? "no MODEL given" : "one MODEL at a time");
-    if (shape_arg && cli_parse_shape(shape_arg, shape, &ndim) < 0)
-        return cli_usage_error("layers", "--input-shape wants sizes like 1,3,224,224, not '%s'", shape_arg);
-    if ((status = cli_common_finish()) != 0)
+    layers_settings set = { 0 };
+    int first, status;
+    if (cli_parse(&cli_layers, options, &set, argc, argv, &first, &status) < 0)
         return status;
+    if (set.ops) {
+        printf("%s\n", nerve_nn_supported_ops());
+        return 0;
+    }
+    if (first != argc - 1)
+        return cli_usage_error("layers", first >= argc ? "no MODEL given" : "one MODEL at a time");
 
     nerve_model m;
-    int rc = nerve_onnx_load(&m, argv[optind]);
+    int rc = nerve_onnx_load(&m, argv[first]);
     if (rc < 0)
         return cli_fail(rc);
     nerve_tap_info *taps;
     int count;
-    rc = nerve_nn_describe(&m, ndim, shape_arg ? shape : NULL, &taps, &count);
+    rc = nerve_nn_describe(&m, set.shape.ndim, set.shape.ndim ? set.shape.dims : NULL, &taps, &count);
     if (rc == 0) {
-        if (json)
+        if (set.json)
             print_json(&m, taps, count);
         else
             print_table(&m, taps, count);

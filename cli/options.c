@@ -92,6 +92,16 @@ static void list_choices(char *out, size_t size, const char *const *choices)
         used += (size_t)snprintf(out + used, size - used, "%s%s", i ? ", " : "", choices[i]);
 }
 
+/* Appends arg to a repeatable option's values, at most its bound's times. */
+static int add_string(const struct cli_command *cmd, const cli_option *o, cli_strings *list, const char *arg)
+{
+    int most = o->bounds.hi_set && o->bounds.hi < CLI_STRINGS_MAX ? (int)o->bounds.hi : CLI_STRINGS_MAX;
+    if (list->n >= most)
+        return cli_usage_error(cmd->name, "--%s at most %d times", o->name, most);
+    list->item[list->n++] = arg;
+    return 0;
+}
+
 /* Stores arg into the option's field; a usage error (status 2) if it is
  * not a value the option takes. */
 static int set_value(const struct cli_command *cmd, const cli_option *o, void *settings, const char *arg)
@@ -135,6 +145,11 @@ static int set_value(const struct cli_command *cmd, const cli_option *o, void *s
         if (o->parse(f, arg, &why) == 0)
             return 0;
         return cli_usage_error(cmd->name, "--%s wants %s, not '%s'", o->name, why ? why : "another value", arg);
+    case CLI_ENUM:
+        if (o->enumeration->parse(arg, f) == 0)
+            return 0;
+        return cli_usage_error(cmd->name, "unknown --%s '%s' (%s)", o->name, arg, o->enumeration->values);
+    case CLI_STRINGS: return add_string(cmd, o, f, arg);
     }
     return cli_usage_error(cmd->name, "--%s: an option nerve does not know how to read", o->name);
 }
@@ -201,6 +216,8 @@ int cli_parse(const struct cli_command *cmd, const cli_option *table, void *sett
         *status = o ? set_value(cmd, o, settings, optarg) : cli_usage_error(cmd->name, "unexpected option");
         if (*status != 0)
             return -1;
+        if (o->seen)
+            *(int *)((char *)settings + o->seen - 1) = 1;
     }
     if ((*status = cli_common_finish()) != 0)
         return -1;
@@ -230,26 +247,43 @@ static void default_value(char *out, size_t size, const cli_option *o, const voi
     case CLI_SEED: snprintf(out, size, "%" PRIu64, *(const uint64_t *)f); break;
     case CLI_REAL: snprintf(out, size, "%g", *(const double *)f); break;
     case CLI_CHOICE: snprintf(out, size, "%s", o->choices[*(const int *)f]); break;
+    case CLI_ENUM: snprintf(out, size, "%s", o->enumeration->name(f)); break;
     case CLI_FLAG:
-    case CLI_CUSTOM: break;
+    case CLI_CUSTOM:
+    case CLI_STRINGS: break;
     }
 }
 
-enum { HELP_COLUMN = 26 };
+enum { HELP_COLUMN = 26, HELP_WIDTH = 80 };
 
-/* The option's help, its further lines indented to the help column. */
-static void print_help_text(const char *text)
+/* Prints text from column *col, breaking lines at '\n' and, when wrap is
+ * set, before a word that would pass HELP_WIDTH; further lines start at
+ * the help column. */
+static void print_wrapped(const char *text, int *col, int wrap)
 {
-    for (const char *p = text; *p; p++) {
-        putchar(*p);
-        if (*p == '\n')
-            printf("%*s", HELP_COLUMN, "");
+    for (const char *p = text; *p;) {
+        if (*p == '\n') {
+            printf("\n%*s", HELP_COLUMN, "");
+            *col = HELP_COLUMN;
+            p++;
+            continue;
+        }
+        size_t word = strcspn(p + 1, " \n") + 1;   /* a leading space belongs to its word */
+        if (wrap && *p == ' ' && *col > HELP_COLUMN && *col + (int)word > HELP_WIDTH) {
+            printf("\n%*s", HELP_COLUMN, "");
+            *col = HELP_COLUMN;
+            p++;
+            word--;
+        }
+        printf("%.*s", (int)word, p);
+        *col += (int)word;
+        p += word;
     }
 }
 
 static void print_option(const cli_option *o, const void *defaults)
 {
-    char head[128], def[256], extra[512] = "";
+    char head[128], def[256], tail[512];
     int used = o->short_name ? snprintf(head, sizeof head, "  -%c, --%s", o->short_name, o->name)
                              : snprintf(head, sizeof head, "      --%s", o->name);
     if (o->value_name)
@@ -258,17 +292,32 @@ static void print_option(const cli_option *o, const void *defaults)
     if (strlen(head) >= HELP_COLUMN - 1)
         printf("\n%*s", HELP_COLUMN - 1, "");
     putchar(' ');
-    print_help_text(o->help);
+    int col = HELP_COLUMN;
+    print_wrapped(o->help, &col, 0);   /* the help's own lines are laid out by hand */
+    if (o->kind == CLI_INT && o->bounds.lo_set && o->bounds.hi_set) {
+        snprintf(tail, sizeof tail, ", %g to %g", o->bounds.lo, o->bounds.hi);
+        print_wrapped(tail, &col, 1);
+    }
     if (o->kind == CLI_CHOICE) {
         char choices[400];
         list_choices(choices, sizeof choices, o->choices);
-        snprintf(extra, sizeof extra, ": %s", choices);
+        snprintf(tail, sizeof tail, ": %s", choices);
+        print_wrapped(tail, &col, 1);
     }
     default_value(def, sizeof def, o, defaults);
-    if (def[0])
-        printf("%s (default %s)\n", extra, def);
-    else
-        printf("%s\n", extra);
+    if (def[0]) {
+        /* "(default X)" kept on one line where it fits on one */
+        snprintf(tail, sizeof tail, " (default %s)", def);
+        int len = (int)strlen(tail);
+        if (col > HELP_COLUMN && col + len > HELP_WIDTH && HELP_COLUMN + len - 1 <= HELP_WIDTH) {
+            printf("\n%*s", HELP_COLUMN, "");
+            col = HELP_COLUMN;
+            print_wrapped(tail + 1, &col, 1);
+        } else {
+            print_wrapped(tail, &col, 1);
+        }
+    }
+    putchar('\n');
 }
 
 /* The options every command takes, as cli_common_option reads them. */

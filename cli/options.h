@@ -36,7 +36,39 @@ typedef enum cli_kind {
     CLI_CHOICE,   /* int field: the index of the value in `choices` */
     CLI_CUSTOM,   /* parse() stores the value; it returns 0, or -1 with *why saying
                      what the option wants ("auto, exact, barnes-hut or fft") */
+    CLI_ENUM,     /* a room's enum, read and shown by its own parse and name
+                     functions (see CLI_ENUM_TYPE) */
+    CLI_STRINGS,  /* cli_strings field: the option may be repeated, up to
+                     CLI_STRINGS_MAX times or the bound set with CLI_RANGE */
 } cli_kind;
+
+/* The values of a repeatable string option, in the order given. */
+enum { CLI_STRINGS_MAX = 16 };
+typedef struct cli_strings {
+    const char *item[CLI_STRINGS_MAX];
+    int         n;
+} cli_strings;
+
+/* How a room's enum is read and named: the room keeps the names, the
+ * command only points at them. Made by CLI_ENUM_TYPE. */
+typedef struct cli_enum {
+    int         (*parse)(const char *arg, void *field);   /* 0, or -1 if unknown */
+    const char *(*name)(const void *field);
+    const char  *values;                                /* "diameter, median-nn, none" */
+} cli_enum;
+
+/* Defines `storage const cli_enum id` for an enum type from the room's
+ * nerve_X_parse(const char *, type *) and nerve_X_name(type):
+ *     CLI_ENUM_TYPE(static, scale_enum, nerve_scale, nerve_scale_parse, nerve_scale_name, "diameter, median-nn, none");
+ *     { CLI_OPT("scale", 0, CLI_ENUM, "S", "...", AT(scale)), .enumeration = &scale_enum }
+ * (storage empty: one every command may use, declared below). */
+#define CLI_ENUM_TYPE(storage, id, type, parse_fn, name_fn, value_list)                         \
+    static int id##_parse(const char *arg, void *field) { return parse_fn(arg, (type *)field) < 0 ? -1 : 0; } \
+    static const char *id##_name(const void *field) { return name_fn(*(const type *)field); } \
+    storage const cli_enum id = { id##_parse, id##_name, value_list }
+
+/* The enums more than one command reads (common.c). */
+extern const cli_enum cli_metric;   /* nerve_metric: euclidean, cosine */
 
 /* The values a number may take: unbounded where not set. */
 typedef struct cli_bounds {
@@ -47,6 +79,7 @@ typedef struct cli_bounds {
 #define CLI_MIN(x)         .bounds = { .lo = (x), .lo_set = 1 }                  /* >= x */
 #define CLI_ABOVE(x)       .bounds = { .lo = (x), .lo_set = 1, .lo_open = 1 }    /* > x */
 #define CLI_RANGE(a, b)    .bounds = { .lo = (a), .hi = (b), .lo_set = 1, .hi_set = 1 }   /* [a, b] */
+#define CLI_RANGE_ABOVE(a, b) .bounds = { .lo = (a), .hi = (b), .lo_set = 1, .hi_set = 1, .lo_open = 1 } /* (a, b] */
 #define CLI_RANGE_OPEN(a, b) .bounds = { .lo = (a), .hi = (b), .lo_set = 1, .hi_set = 1, .hi_open = 1 } /* [a, b) */
 
 typedef struct cli_option {
@@ -56,15 +89,23 @@ typedef struct cli_option {
     const char *value_name;    /* "N", "FILE" (NULL for a flag) */
     const char *help;          /* one line; more lines start with '\n' */
     size_t      offset;        /* of the field in the settings struct (CLI_AT) */
-    cli_bounds  bounds;        /* CLI_INT and CLI_REAL: CLI_MIN, CLI_ABOVE, CLI_RANGE */
+    cli_bounds  bounds;        /* CLI_INT and CLI_REAL: CLI_MIN, CLI_ABOVE, CLI_RANGE;
+                                  CLI_STRINGS: CLI_RANGE(0, most times) */
     const char *const *choices;            /* CLI_CHOICE, NULL-terminated */
     int (*parse)(void *field, const char *arg, const char **why);   /* CLI_CUSTOM */
+    const cli_enum *enumeration;           /* CLI_ENUM */
+    size_t      seen;          /* CLI_SEEN: an int field set to 1 when the option is given */
     const char *default_text;  /* shown as the default instead of the field's value;
                                   "" shows none */
     const char *section;       /* a heading printed before this option in --help */
 } cli_option;
 
 #define CLI_AT(type, field) offsetof(type, field)
+
+/* For options whose mere presence matters (`--host goes with --serve`):
+ *     { CLI_OPT("host", 0, CLI_STRING, ...), CLI_SEEN(run_settings, host_given) }
+ * Stored as offset + 1 so that 0 means none. */
+#define CLI_SEEN(type, field) .seen = offsetof(type, field) + 1
 
 /* The fields every option has, by name; the rest follow designated:
  *     { CLI_OPT("dims", 'k', CLI_INT, "K", "PCA dimensions", CLI_AT(s, dims)), CLI_MIN(1) } */

@@ -9,6 +9,47 @@
 #include "nerve/serve.h"
 #include "nerve/study.h"
 #include "cli.h"
+#include "options.h"
+
+typedef struct run_settings {
+    nerve_study_run_options o;
+    cli_strings             checkpoints;
+    int                     serve;
+    const char             *host;
+    int64_t                 port;
+    int                     view_given;   /* --host or --port */
+} run_settings;
+
+#define AT(field) CLI_AT(run_settings, field)
+static const cli_option options[] = {
+    { CLI_OPT("model", 'm', CLI_STRING, "FILE", "your ONNX model instead of the built-in one", AT(o.model)) },
+    { CLI_OPT("checkpoint", 0, CLI_STRINGS, "FILE", "your model earlier in training (repeatable), for the\n"
+              "training-dynamics stage", AT(checkpoints)), CLI_RANGE(0, NERVE_STUDY_RUN_MAX_CHECKPOINTS) },
+    { CLI_OPT("data", 'd', CLI_STRING, "INPUTS", "the inputs (as nerve extract)", AT(o.data)) },
+    { CLI_OPT("out", 'o', CLI_STRING, "DIR", "the study directory", AT(o.out)) },
+    { CLI_OPT("limit", 'n', CLI_INT, "N", "the first N inputs only", AT(o.limit)), CLI_MIN(1), .default_text = "" },
+    { CLI_OPT("seed", 0, CLI_SEED, "S", "random positions, t-SNE", AT(o.seed)) },
+    { CLI_OPT("force", 0, CLI_FLAG, NULL, "recompute every stage", AT(o.force)) },
+    { CLI_OPT("serve", 0, CLI_FLAG, NULL, "then serve the study's viewer until Ctrl-C (as nerve\n"
+              "serve)", AT(serve)) },
+    { CLI_OPT("host", 0, CLI_STRING, "ADDR", "with --serve: the address to bind", AT(host)),
+      CLI_SEEN(run_settings, view_given) },
+    { CLI_OPT("port", 0, CLI_INT, "N", "with --serve: the port (0: any free one)", AT(port)), CLI_RANGE(0, 65535),
+      CLI_SEEN(run_settings, view_given) },
+    { 0 },
+};
+#undef AT
+
+static run_settings defaults(void)
+{
+    run_settings s = { 0 };
+    nerve_study_run_defaults(&s.o);
+    nerve_serve_options view;
+    nerve_serve_defaults(&view);
+    s.host = view.host;
+    s.port = view.port;
+    return s;
+}
 
 static void run_help(void)
 {
@@ -27,111 +68,57 @@ static void run_help(void)
            "  dynamics   each checkpoint's layers against the final model's\n"
            "The study's manifest.json records what was computed, with which parameters\n"
            "and how long it took; a table of every layer's figures ends the run.\n"
-           "\n"
-           "options:\n"
-           "  -m, --model FILE       your ONNX model instead of the built-in one\n"
-           "      --checkpoint FILE  your model earlier in training (repeatable), for the\n"
-           "                         training-dynamics stage\n"
-           "  -d, --data INPUTS      the inputs (default fashion-mnist:test; as nerve extract)\n"
-           "  -o, --out DIR          the study directory (default: study)\n"
-           "  -n, --limit N          the first N inputs only\n"
-           "      --seed S           random positions, t-SNE (default 0)\n"
-           "      --force            recompute every stage\n"
-           "      --serve            then serve the study's viewer until Ctrl-C (as nerve\n"
-           "                         serve); --host, --port as there\n"
-           CLI_COMMON_HELP
-           "\n"
+           "\n");
+    run_settings d = defaults();
+    cli_print_options(options, &d);
+    printf("\n"
            "examples:\n"
            "  nerve run                                   # the default study in ./study\n"
            "  nerve run --serve                           # ... and open it in the browser\n"
            "  nerve run -m mine.onnx -d images/ -o mine --checkpoint epoch1.onnx\n");
 }
 
-static int run_run(int argc, char **argv)
+static void print_stages(const nerve_study_run_summary *sum, const char *out)
 {
-    static const struct option options[] = {
-        { "model", required_argument, 0, 'm' },     { "data", required_argument, 0, 'd' },
-        { "out", required_argument, 0, 'o' },       { "limit", required_argument, 0, 'n' },
-        { "checkpoint", required_argument, 0, 1 },  { "seed", required_argument, 0, 2 },
-        { "force", no_argument, 0, 3 },             { "serve", no_argument, 0, 4 },
-        { "host", required_argument, 0, 5 },        { "port", required_argument, 0, 6 },
-        CLI_COMMON_LONG,
-        { 0, 0, 0, 0 },
-    };
-    nerve_study_run_options o;
-    nerve_study_run_defaults(&o);
-    nerve_serve_options view;
-    nerve_serve_defaults(&view);
-    int serve = 0, view_options = 0;   /* --serve; --host or --port given */
-    const char *checkpoints[NERVE_STUDY_RUN_MAX_CHECKPOINTS];
-    int opt, status;
-    long v;
-    opterr = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, ":m:d:o:n:" CLI_COMMON_SHORT, options, NULL)) != -1) {
-        int common = cli_common_option(&cli_run, opt, optarg, argv, &status);
-        if (common < 0)
-            return status;
-        if (common)
-            continue;
-        switch (opt) {
-        case 'm': o.model = optarg; break;
-        case 'd': o.data = optarg; break;
-        case 'o': o.out = optarg; break;
-        case 'n':
-            if ((v = cli_parse_count(optarg)) < 1)
-                return cli_usage_error("run", "--limit wants a positive count, not '%s'", optarg);
-            o.limit = v;
-            break;
-        case 1:
-            if (o.n_checkpoints == NERVE_STUDY_RUN_MAX_CHECKPOINTS)
-                return cli_usage_error("run", "at most %d --checkpoint files", NERVE_STUDY_RUN_MAX_CHECKPOINTS);
-            checkpoints[o.n_checkpoints++] = optarg;
-            break;
-        case 2:
-            if ((v = cli_parse_count(optarg)) < 0)
-                return cli_usage_error("run", "--seed wants a whole number, not '%s'", optarg);
-            o.seed = (uint64_t)v;
-            break;
-        case 3: o.force = 1; break;
-        case 4: serve = 1; break;
-        case 5: view.host = optarg; view_options = 1; break;
-        case 6:
-            if ((v = cli_parse_count(optarg)) < 0 || v > 65535)
-                return cli_usage_error("run", "--port wants 0 to 65535, not '%s'", optarg);
-            view.port = (int)v;
-            view_options = 1;
-            break;
-        default: return cli_usage_error("run", "unexpected option");
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error("run", "takes no file arguments (the model is --model, the inputs --data)");
-    if (o.n_checkpoints && !o.model)
-        return cli_usage_error("run", "--checkpoint goes with --model (the built-in model has its own)");
-    if (!serve && view_options)
-        return cli_usage_error("run", "--host and --port go with --serve");
-    if ((status = cli_common_finish()) != 0)
-        return status;
-    o.checkpoints = checkpoints;
-    nerve_catch_interrupts();
-    nerve_study_run_summary sum;
-    int rc = nerve_study_run(&o, &sum);
-    if (rc < 0)
-        return cli_fail(rc);
-    nerve_study_summary(o.out, stdout);
-    printf("\n");
-    for (int i = 0; i < sum.n_stages; i++) {
-        printf("%s %s ", i ? "," : "stages:", sum.stages[i].name);
-        if (sum.stages[i].skipped)
+    for (int i = 0; i < sum->n_stages; i++) {
+        printf("%s %s ", i ? "," : "stages:", sum->stages[i].name);
+        if (sum->stages[i].skipped)
             printf("(up to date)");
         else
-            printf("%.1f s", sum.stages[i].seconds);
+            printf("%.1f s", sum->stages[i].seconds);
     }
-    printf("\nstudy %s done in %.1f s; its manifest.json says how\n", o.out, sum.seconds);
-    if (!serve)
+    printf("\nstudy %s done in %.1f s; its manifest.json says how\n", out, sum->seconds);
+}
+
+static int run_run(int argc, char **argv)
+{
+    run_settings s = defaults();
+    int first, status;
+    if (cli_parse(&cli_run, options, &s, argc, argv, &first, &status) < 0)
+        return status;
+    if (first != argc)
+        return cli_usage_error("run", "takes no file arguments (the model is --model, the inputs --data)");
+    if (s.checkpoints.n && !s.o.model)
+        return cli_usage_error("run", "--checkpoint goes with --model (the built-in model has its own)");
+    if (!s.serve && s.view_given)
+        return cli_usage_error("run", "--host and --port go with --serve");
+    s.o.checkpoints = s.checkpoints.item;
+    s.o.n_checkpoints = s.checkpoints.n;
+    nerve_catch_interrupts();
+    nerve_study_run_summary sum;
+    int rc = nerve_study_run(&s.o, &sum);
+    if (rc < 0)
+        return cli_fail(rc);
+    nerve_study_summary(s.o.out, stdout);
+    printf("\n");
+    print_stages(&sum, s.o.out);
+    if (!s.serve)
         return 0;
-    view.study = o.out;
+    nerve_serve_options view;
+    nerve_serve_defaults(&view);
+    view.study = s.o.out;
+    view.host = s.host;
+    view.port = (int)s.port;
     return cli_serve_until_interrupted(&view);
 }
 

@@ -4,7 +4,6 @@
  * second run with the same settings finds it instead of training again.
  */
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,91 @@
 #include "nerve/nn.h"
 #include "nerve/study.h"
 #include "cli.h"
+#include "options.h"
+
+typedef struct fractions {
+    double v[32];
+    int    n;
+} fractions;
+
+typedef struct train_cli {
+    nerve_train_options o;
+    fractions           checkpoints;
+    const char         *out;
+    int                 force;
+} train_cli;
+
+/* "0,0.35,0.75,1": up to 32 fractions of training in [0, 1]. */
+static int parse_fractions(void *field, const char *arg, const char **why)
+{
+    fractions *f = field;
+    *why = "fractions in [0, 1] like 0,0.35,0.75,1";
+    char *copy = strdup(arg), *save = NULL;
+    if (!copy)
+        return -1;
+    int n = 0, rc = 0;
+    for (char *t = strtok_r(copy, ",", &save); t && rc == 0; t = strtok_r(NULL, ",", &save)) {
+        char *end;
+        double v = strtod(t, &end);
+        if (n == 32 || end == t || *end || !(v >= 0 && v <= 1))
+            rc = -1;
+        else
+            f->v[n++] = v;
+    }
+    free(copy);
+    f->n = n;
+    return rc == 0 && n > 0 ? 0 : -1;
+}
+
+/* The one dataset nerve trains on, kept as the name given. */
+static int parse_dataset(void *field, const char *arg, const char **why)
+{
+    *why = NERVE_DATASET_NAMES;
+    if (strcmp(arg, "fashion-mnist") != 0)
+        return -1;
+    *(const char **)field = arg;
+    return 0;
+}
+
+CLI_ENUM_TYPE(static, arch_enum, nerve_arch, nerve_arch_parse, nerve_arch_name, NERVE_ARCH_NAMES);
+
+/* In the order of nerve_optimizer and nerve_schedule. */
+static const char *const optimizers[] = { "adam", "sgd", NULL };
+static const char *const schedules[] = { "cosine", "constant", NULL };
+_Static_assert(NERVE_OPT_SGD == 1 && NERVE_SCHEDULE_CONSTANT == 1, "optimizers[] and schedules[] follow the enums");
+
+#define AT(field) CLI_AT(train_cli, field)
+static const cli_option options[] = {
+    { CLI_OPT("arch", 'a', CLI_ENUM, "A", NERVE_ARCH_NAMES, AT(o.arch)), .enumeration = &arch_enum },
+    { CLI_OPT("data", 'd', CLI_CUSTOM, "D", NERVE_DATASET_NAMES, AT(o.dataset)), .parse = parse_dataset,
+      .default_text = "fashion-mnist" },
+    { CLI_OPT("optimizer", 0, CLI_CHOICE, "O", "the optimizer (sgd with momentum)", AT(o.optimizer)),
+      .choices = optimizers },
+    { CLI_OPT("epochs", 'e', CLI_INT, "N", "passes over the training images", AT(o.epochs)),
+      CLI_RANGE(1, NERVE_TRAIN_MAX_EPOCHS) },
+    { CLI_OPT("batch", 'b', CLI_INT, "N", "images per step", AT(o.batch)), CLI_RANGE(1, 60000) },
+    { CLI_OPT("lr", 0, CLI_REAL, "L", "peak learning rate, at most 10", AT(o.lr)), CLI_RANGE_ABOVE(0, 10),
+      .default_text = "0.003 for adam, 0.03 for sgd" },
+    { CLI_OPT("schedule", 0, CLI_CHOICE, "S", "the learning rate's schedule (cosine: down to 0)", AT(o.schedule)),
+      .choices = schedules },
+    { CLI_OPT("momentum", 0, CLI_REAL, "M", "for sgd, in [0, 1)", AT(o.momentum)), CLI_RANGE_OPEN(0, 1) },
+    { CLI_OPT("seed", 0, CLI_SEED, "S", "initial weights, shuffling, dropout", AT(o.seed)) },
+    { CLI_OPT("limit", 0, CLI_INT, "N", "train on the first N images only (quick trials)", AT(o.limit)),
+      CLI_MIN(1), .default_text = "" },
+    { CLI_OPT("checkpoints", 0, CLI_CUSTOM, "F,F", "save the model at these fractions of training too,\n"
+              "as <out>.ckpt<percent>.onnx (e.g. 0,0.35,0.75,1)", AT(checkpoints)), .parse = parse_fractions },
+    { CLI_OPT("out", 'o', CLI_STRING, "FILE", "where to write the model", AT(out)), .default_text = "the cache" },
+    { CLI_OPT("force", 0, CLI_FLAG, NULL, "train even if the cache has the model", AT(force)) },
+    { 0 },
+};
+#undef AT
+
+static train_cli defaults(void)
+{
+    train_cli t = { 0 };
+    nerve_train_defaults(&t.o);
+    return t;
+}
 
 static void train_help(void)
 {
@@ -24,121 +108,13 @@ static void train_help(void)
            "$XDG_CACHE_HOME/nerve, else ~/.cache/nerve), named after its settings; a\n"
            "cached model with the same settings is reused (--force trains again).\n"
            "Prints JSON: the file, the settings, and per epoch loss, accuracy, seconds.\n"
-           "\n"
-           "options:\n"
-           "  -a, --arch A          %s (default cnn-small)\n"
-           "  -d, --data D          %s (default)\n"
-           "      --optimizer O     adam (default) or sgd (with momentum)\n"
-           "  -e, --epochs N        (default 3)\n"
-           "  -b, --batch N         (default 16)\n"
-           "      --lr L            peak learning rate (default 0.003 for adam, 0.03 for sgd)\n"
-           "      --schedule S      cosine (default: decays to 0 over training) or constant\n"
-           "      --momentum M      for sgd (default 0.9)\n"
-           "      --seed S          initial weights, shuffling, dropout (default 0)\n"
-           "      --limit N         train on the first N images only (quick trials)\n"
-           "      --checkpoints F,F save the model at these fractions of training too,\n"
-           "                        as <out>.ckpt<percent>.onnx (e.g. 0,0.35,0.75,1)\n"
-           "  -o, --out FILE        where to write the model (default: the cache)\n"
-           "      --force           train even if the cache has the model\n"
-           CLI_COMMON_HELP
-           "\n"
+           "\n");
+    train_cli d = defaults();
+    cli_print_options(options, &d);
+    printf("\n"
            "examples:\n"
            "  nerve train                                  # cnn-small, 3 epochs, cached\n"
-           "  nerve train --arch resnet-mini --epochs 5 -o resnet.onnx --checkpoints 0,0.35,0.75,1\n",
-           NERVE_ARCH_NAMES, NERVE_DATASET_NAMES);
-}
-
-typedef struct train_cli {
-    nerve_train_options o;
-    double              fractions[32];
-    const char         *out;
-    int                 force;
-} train_cli;
-
-static int parse_fractions(train_cli *t, const char *s)
-{
-    char *copy = strdup(s), *save = NULL;
-    int n = 0;
-    for (char *f = strtok_r(copy, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
-        char *end;
-        double v = strtod(f, &end);
-        if (n == 32 || end == f || *end || !(v >= 0 && v <= 1)) {
-            free(copy);
-            return -1;
-        }
-        t->fractions[n++] = v;
-    }
-    free(copy);
-    t->o.checkpoints = t->fractions;
-    t->o.n_checkpoints = n;
-    return n > 0 ? 0 : -1;
-}
-
-static int parse_number(double *out, const char *s)
-{
-    char *end;
-    *out = strtod(s, &end);
-    return end != s && !*end && isfinite(*out) ? 0 : -1;
-}
-
-static int train_option(train_cli *t, int opt, const char *arg)
-{
-    long v;
-    switch (opt) {
-    case 'a':
-        return nerve_arch_parse(arg, &t->o.arch) < 0
-                   ? cli_usage_error("train", "unknown architecture '%s' (valid: %s)", arg, NERVE_ARCH_NAMES) : 0;
-    case 'd':
-        if (strcmp(arg, "fashion-mnist") != 0)
-            return cli_usage_error("train", "unknown dataset '%s' (valid: %s)", arg, NERVE_DATASET_NAMES);
-        t->o.dataset = arg;
-        return 0;
-    case 'e':
-        if ((v = cli_parse_count(arg)) < 1 || v > NERVE_TRAIN_MAX_EPOCHS)
-            return cli_usage_error("train", "--epochs wants 1 to %d, not '%s'", NERVE_TRAIN_MAX_EPOCHS, arg);
-        t->o.epochs = v;
-        return 0;
-    case 'b':
-        if ((v = cli_parse_count(arg)) < 1 || v > 60000)
-            return cli_usage_error("train", "--batch wants 1 to 60000, not '%s'", arg);
-        t->o.batch = v;
-        return 0;
-    case 'o': t->out = arg; return 0;
-    case 1:
-        if (strcmp(arg, "adam") != 0 && strcmp(arg, "sgd") != 0)
-            return cli_usage_error("train", "unknown --optimizer '%s' (adam, sgd)", arg);
-        t->o.optimizer = strcmp(arg, "sgd") == 0 ? NERVE_OPT_SGD : NERVE_OPT_ADAM;
-        return 0;
-    case 2:
-        if (parse_number(&t->o.lr, arg) < 0 || !(t->o.lr > 0 && t->o.lr <= 10))
-            return cli_usage_error("train", "--lr wants a learning rate in (0, 10], not '%s'", arg);
-        return 0;
-    case 3:
-        if (parse_number(&t->o.momentum, arg) < 0 || !(t->o.momentum >= 0 && t->o.momentum < 1))
-            return cli_usage_error("train", "--momentum wants a number in [0, 1), not '%s'", arg);
-        return 0;
-    case 4:
-        if ((v = cli_parse_count(arg)) < 0)
-            return cli_usage_error("train", "--seed wants a whole number, not '%s'", arg);
-        t->o.seed = (uint64_t)v;
-        return 0;
-    case 5:
-        return parse_fractions(t, arg) < 0
-                   ? cli_usage_error("train", "--checkpoints wants fractions in [0, 1] like 0,0.35,0.75,1, not '%s'", arg)
-                   : 0;
-    case 6: t->force = 1; return 0;
-    case 7:
-        if (strcmp(arg, "cosine") != 0 && strcmp(arg, "constant") != 0)
-            return cli_usage_error("train", "unknown --schedule '%s' (cosine, constant)", arg);
-        t->o.schedule = strcmp(arg, "constant") == 0 ? NERVE_SCHEDULE_CONSTANT : NERVE_SCHEDULE_COSINE;
-        return 0;
-    case 8:
-        if ((v = cli_parse_count(arg)) < 1)
-            return cli_usage_error("train", "--limit wants a positive count, not '%s'", arg);
-        t->o.limit = v;
-        return 0;
-    }
-    return cli_usage_error("train", "unexpected option");
+           "  nerve train --arch resnet-mini --epochs 5 -o resnet.onnx --checkpoints 0,0.35,0.75,1\n");
 }
 
 static void report_epoch(void *ctx, int e, const nerve_train_result *r)
@@ -151,33 +127,16 @@ static void report_epoch(void *ctx, int e, const nerve_train_result *r)
 
 static int train_run(int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "arch", required_argument, 0, 'a' },      { "data", required_argument, 0, 'd' },
-        { "epochs", required_argument, 0, 'e' },    { "batch", required_argument, 0, 'b' },
-        { "out", required_argument, 0, 'o' },       { "optimizer", required_argument, 0, 1 },
-        { "lr", required_argument, 0, 2 },          { "momentum", required_argument, 0, 3 },
-        { "seed", required_argument, 0, 4 },        { "checkpoints", required_argument, 0, 5 },
-        { "force", no_argument, 0, 6 },        { "schedule", required_argument, 0, 7 },
-        { "limit", required_argument, 0, 8 },
-        CLI_COMMON_LONG,
-        { 0, 0, 0, 0 },
-    };
-    train_cli t = { 0 };
-    nerve_train_defaults(&t.o);
-    int opt, status;
-    opterr = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, ":a:d:e:b:o:" CLI_COMMON_SHORT, options, NULL)) != -1) {
-        int common = cli_common_option(&cli_train, opt, optarg, argv, &status);
-        if (common < 0)
-            return status;
-        if (!common && (status = train_option(&t, opt, optarg)) != 0)
-            return status;
-    }
-    if (optind != argc)
-        return cli_usage_error("train", "takes no file arguments (the model goes to --out)");
-    if ((status = cli_common_finish()) != 0)
+    train_cli t = defaults();
+    int first, status;
+    if (cli_parse(&cli_train, options, &t, argc, argv, &first, &status) < 0)
         return status;
+    if (first != argc)
+        return cli_usage_error("train", "takes no file arguments (the model goes to --out)");
+    if (t.checkpoints.n) {
+        t.o.checkpoints = t.checkpoints.v;
+        t.o.n_checkpoints = t.checkpoints.n;
+    }
     char path[4200];
     int rc = 0;
     if (!t.out && (rc = nerve_train_cache_path(path, sizeof path, &t.o)) < 0)

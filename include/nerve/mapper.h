@@ -61,6 +61,29 @@ enum { NERVE_MAPPER_MAX_CLASSES = 32768 };
  * one more than the largest. */
 int nerve_mapper_labels_check(int64_t *n_classes, const int64_t *labels, int64_t n, const char *what);
 
+/* The inputs' metadata as read from .npy files, owned; a column not given
+ * stays empty (data NULL). */
+typedef struct nerve_mapper_columns {
+    nerve_array labels, predictions, confidence;   /* N int64, N int64, N float32 */
+} nerve_mapper_columns;
+
+/* Reads the columns whose path is not NULL; each must hold n values, and
+ * labels are checked (nerve_mapper_labels_check). Nothing to free after a
+ * failure. */
+int  nerve_mapper_columns_read(nerve_mapper_columns *out, const char *labels, const char *predictions,
+                               const char *confidence, int64_t n);
+void nerve_mapper_columns_free(nerve_mapper_columns *c);
+/* The columns as lenses and node figures read them (pointing into c). */
+nerve_mapper_meta nerve_mapper_columns_meta(const nerve_mapper_columns *c, uint64_t seed);
+
+/* Drops the rows of x that hold NaN or infinity, and the same entries of
+ * the columns (c may be NULL), into fresh memory (a read may have mapped
+ * the file). *kept (malloc'd, free it; NULL after a failure) gets the
+ * original row of each row left, *dropped how many went. An input whose
+ * every row goes is refused, named by label. */
+int nerve_mapper_drop_nonfinite(nerve_mat *x, nerve_mapper_columns *c, int64_t **kept, int64_t *dropped,
+                                const char *label);
+
 typedef struct nerve_lens {
     int64_t n, dims;
     double *values;               /* n x dims */

@@ -125,6 +125,37 @@ int nerve_ph_read_points_text(nerve_mat *out, const char *path);
  * row; *out becomes the full n x n matrix (malloc'd). */
 int nerve_ph_read_lower_distance(double **out, int64_t *n, const char *path);
 
+/* How an input file is read: auto takes .npy files that look like
+ * distances (nerve_ph_looks_like_distances) as a distance matrix and
+ * others as a point cloud, and reads files of other names as ripser's
+ * lower-distance. */
+typedef enum nerve_ph_format {
+    NERVE_PH_FORMAT_AUTO = 0,
+    NERVE_PH_FORMAT_NPY_POINTS,       /* an .npy point cloud, even if square */
+    NERVE_PH_FORMAT_NPY_DISTANCE,     /* an .npy N x N distance matrix */
+    NERVE_PH_FORMAT_POINT_CLOUD,      /* ripser's point-cloud text */
+    NERVE_PH_FORMAT_LOWER_DISTANCE,   /* ripser's lower-distance text */
+} nerve_ph_format;
+
+const char *nerve_ph_format_name(nerve_ph_format f);
+int         nerve_ph_format_parse(const char *s, nerve_ph_format *f);   /* -1 if unknown */
+
+/* Whether a matrix is square, symmetric, with a zero diagonal: what a
+ * distance matrix is, and a point cloud almost never. */
+int nerve_ph_looks_like_distances(const nerve_mat *m);
+
+/* An input file: a point cloud, or a distance matrix (dist != NULL). */
+typedef struct nerve_ph_input {
+    nerve_mat points;   /* N x d, when dist is NULL */
+    double   *dist;     /* N x N, checked (nerve_ph_check_distances) */
+    int64_t   n;        /* N */
+} nerve_ph_input;
+
+/* Reads path as format says; free with nerve_ph_input_free (nothing to
+ * free after a failure). */
+int  nerve_ph_input_read(nerve_ph_input *out, const char *path, nerve_ph_format format);
+void nerve_ph_input_free(nerve_ph_input *in);
+
 typedef enum nerve_subsample { NERVE_SUBSAMPLE_MAXMIN = 0, NERVE_SUBSAMPLE_RANDOM } nerve_subsample;
 
 const char *nerve_subsample_name(nerve_subsample s);
