@@ -230,35 +230,8 @@ static void valid_columns(int64_t *lo, int64_t *hi, int64_t j, const nn_geometry
         *hi = *lo;
 }
 
-/* cols (C kh kw x OH OW) of one image's channels [c0, c0 + cn). */
-static void im2col_2d(float *cols, const float *x, int64_t c0, int64_t cn, const nn_geometry *g)
-{
-    int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2], KH = g->k[1], KW = g->k[2], s = g->s[2];
-    for (int64_t c = 0; c < cn; c++)
-        for (int64_t i = 0; i < KH; i++)
-            for (int64_t j = 0; j < KW; j++) {
-                float *row = cols + ((c * KH + i) * KW + j) * OH * OW;
-                int64_t lo, hi, off = j * g->d[2] - g->pb[2];
-                valid_columns(&lo, &hi, j, g);
-                for (int64_t oh = 0; oh < OH; oh++) {
-                    int64_t ih = oh * g->s[1] - g->pb[1] + i * g->d[1];
-                    float *dst = row + oh * OW;
-                    if (ih < 0 || ih >= H) {
-                        memset(dst, 0, (size_t)OW * sizeof *dst);
-                        continue;
-                    }
-                    const float *src = x + ((c0 + c) * H + ih) * W + off;
-                    for (int64_t ow = 0; ow < lo; ow++)
-                        dst[ow] = 0;
-                    for (int64_t ow = lo; ow < hi; ow++)
-                        dst[ow] = src[ow * s];
-                    for (int64_t ow = hi; ow < OW; ow++)
-                        dst[ow] = 0;
-                }
-            }
-}
-
-/* The transpose: adds cols back into the image's channels [c0, c0 + cn). */
+/* The transpose of nn_im2col over a whole image (cols: C kh kw x OH OW):
+ * adds cols back into the image's channels [c0, c0 + cn). */
 static void col2im_2d(float *dx, const float *cols, int64_t c0, int64_t cn, const nn_geometry *g)
 {
     int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2], KH = g->k[1], KW = g->k[2], s = g->s[2];
@@ -314,7 +287,7 @@ static int grad_conv(const grad_args *a)
                 for (int64_t gi = 0; gi < groups; gi++) {
                     const float *dyg = dy + (n * M + gi * Mg) * P;
                     if (need_w) {
-                        im2col_2d(cols, xd + n * ivol, gi * Cg, Cg, &g);
+                        nn_im2col(cols, P, xd + n * ivol, gi * Cg, Cg, 0, P, &g);
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Mg, (int)Kc, (int)P, 1, dyg, (int)P,
                                     cols, (int)P, 1, partial + ch * wcount + gi * Mg * Kc, (int)Kc);
                     }

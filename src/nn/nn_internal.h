@@ -117,6 +117,12 @@ int nn_window(const op_context *c, const nerve_array *x, const int64_t *kernel, 
 /* Allocates (N, channels, out...) for the geometry, within the tensor limit. */
 int nn_window_output(const op_context *c, nerve_array *out, const nn_geometry *g, int64_t channels);
 
+/* Unfolds the windows of channels [c0, c0 + cn) of one image x (C, in...)
+ * for output positions [j0, j0 + jn) into cols: (cn * kd * kh * kw) rows
+ * of jn values, ld apart (im2col; the convolution and its gradient). */
+void nn_im2col(float *cols, int64_t ld, const float *x, int64_t c0, int64_t cn, int64_t j0, int64_t jn,
+               const nn_geometry *g);
+
 /* Stride-1 2-D convolution as shifted GEMMs on the padded image, for large
  * maps in one group: whether it applies, and the convolution. */
 int nn_conv_shifted_applies(const nn_geometry *g, int64_t groups);

@@ -51,12 +51,11 @@ typedef struct run_t {
     int64_t od, oh, ow0, length;
 } run_t;
 
-/* Unfolds the windows of channels [c0, c0 + cn) of one image for output
- * positions [j0, j0 + jn) into cols: (cn * kd * kh * kw) rows of jn values,
- * ld apart. The runs (where output rows start and stop) are the same for
- * every row of cols, so they are found once. jn <= COLUMN_BLOCK. */
-static void im2col(float *cols, int64_t ld, const float *x, int64_t c0, int64_t cn, int64_t j0, int64_t jn,
-                   const nn_geometry *g)
+/* im2col for at most COLUMN_BLOCK positions. The runs (where output rows
+ * start and stop) are the same for every row of cols, so they are found
+ * once. */
+static void im2col_block(float *cols, int64_t ld, const float *x, int64_t c0, int64_t cn, int64_t j0, int64_t jn,
+                         const nn_geometry *g)
 {
     const int64_t D = g->in[0], H = g->in[1], W = g->in[2];
     const int64_t OH = g->out[1], OW = g->out[2];
@@ -85,6 +84,13 @@ static void im2col(float *cols, int64_t ld, const float *x, int64_t c0, int64_t 
                         unfold_run(col + runs[r].j, src, runs[r].ow0, runs[r].length, g->s[2], offset, W);
                     }
                 }
+}
+
+void nn_im2col(float *cols, int64_t ld, const float *x, int64_t c0, int64_t cn, int64_t j0, int64_t jn,
+               const nn_geometry *g)
+{
+    for (int64_t j = 0; j < jn; j += COLUMN_BLOCK)
+        im2col_block(cols + j, ld, x, c0, cn, j0 + j, jn - j < COLUMN_BLOCK ? jn - j : COLUMN_BLOCK, g);
 }
 
 /* y (N, M, out...) = conv(x (N, C, in...), w (M, C/groups, k...)) + b (M).
@@ -122,7 +128,7 @@ static int conv_forward(float *y, const float *x, const float *w, const float *b
             /* Unfold image by image: the block may span several. */
             for (int64_t J = J0; J < J0 + jn;) {
                 int64_t n = J / ovol, j = J % ovol, run = ovol - j < J0 + jn - J ? ovol - j : J0 + jn - J;
-                im2col(cols + (J - J0), jn, x + n * g->channels * ivol, gi * cg, cg, j, run, g);
+                im2col_block(cols + (J - J0), jn, x + n * g->channels * ivol, gi * cg, cg, j, run, g);
                 J += run;
             }
             /* A block inside one image is multiplied straight into y. */
