@@ -144,4 +144,34 @@ int nerve_sim_cross_matrices(double *const *out, const nerve_mat *layers, int ro
                              const nerve_sim_metric *metrics, int n_metrics, const nerve_sim_options *o,
                              nerve_progress *bar);
 
+/* ------------------------------------------------------------------------ */
+/* Is this similarity real?                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct nerve_sim_test_options {
+    int64_t  permutations;   /* permutation test size (0: none) */
+    int64_t  bootstrap;      /* bootstrap resamples (0: no interval) */
+    uint64_t seed;           /* the same seed, the same result at any thread count */
+    double   level;          /* the interval's coverage, in (0, 1); 0 takes 0.95 */
+} nerve_sim_test_options;
+
+typedef struct nerve_sim_test {
+    double  observed;        /* the metric on the data as given */
+    double  p_value;         /* (1 + #{null as or more similar}) / (1 + permutations); NaN if none */
+    double  null_mean;       /* mean of the permutation null; NaN if none */
+    double  low, high;       /* percentile bootstrap interval; NaN if no bootstrap */
+    int64_t permutations, bootstrap;
+    int64_t skipped;         /* resamples left out: the metric undefined on them (a constant resample) */
+} nerve_sim_test;
+
+/* Significance of metric(a, b), for any metric. Permutation test: the
+ * inputs of b shuffled (a uniform permutation each, from nerve_rng stream
+ * 2i of the seed), p = (1 + #{null >= observed}) / (1 + n), "<=" for the
+ * distances. Bootstrap: the inputs resampled with replacement, the same
+ * rows in both layers (stream 2i + 1), and the percentile interval of the
+ * values (linear interpolation, as numpy.percentile). Costs one metric
+ * per permutation and per resample. */
+int nerve_sim_significance(nerve_sim_test *out, nerve_sim_metric metric, const nerve_mat *a,
+                           const nerve_mat *b, const nerve_sim_options *o, const nerve_sim_test_options *t);
+
 #endif /* NERVE_SIM_H */

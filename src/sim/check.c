@@ -12,7 +12,7 @@
 static int64_t first_non_finite(const nerve_mat *m)
 {
     int64_t n = m->rows * m->cols, bad = 0;
-    #pragma omp parallel for reduction(+:bad) schedule(static)
+    #pragma omp parallel for reduction(+:bad) schedule(static) if (n > SIM_PARALLEL_MIN)
     for (int64_t i = 0; i < n; i++)
         bad += !isfinite(m->data[i]);
     for (int64_t i = 0; bad && i < n; i++)   /* rare: find the first plainly */
@@ -24,7 +24,7 @@ static int64_t first_non_finite(const nerve_mat *m)
 int sim_layer_constant(const nerve_mat *m)
 {
     int64_t n = m->rows, d = m->cols, differ = 0;
-    #pragma omp parallel for reduction(+:differ) schedule(static)
+    #pragma omp parallel for reduction(+:differ) schedule(static) if (n * d > SIM_PARALLEL_MIN)
     for (int64_t i = 1; i < n; i++)
         for (int64_t j = 0; j < d; j++)
             differ += m->data[i * d + j] != m->data[j];

@@ -31,7 +31,7 @@ int sim_knn_side_init(int64_t **index, const nerve_mat *m, int64_t k)
 double sim_knn_overlap(const int64_t *a, const int64_t *b, int64_t n, int64_t k)
 {
     int64_t shared = 0;
-    #pragma omp parallel for reduction(+:shared) schedule(static)
+    #pragma omp parallel for reduction(+:shared) schedule(static) if (n * k > SIM_PARALLEL_MIN)
     for (int64_t i = 0; i < n; i++)   /* k is small: k^2 comparisons beat sorting */
         for (int64_t x = 0; x < k; x++)
             for (int64_t y = 0; y < k; y++)

@@ -23,7 +23,7 @@ static double *standardised_rows(const nerve_mat *m)
     double *z = nerve_alloc_array((size_t)n, (size_t)d * sizeof *z, "RSA standardised rows");
     if (!z)
         return NULL;
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (n * d > SIM_PARALLEL_MIN)
     for (int64_t i = 0; i < n; i++) {
         const float *x = m->data + i * d;
         double *r = z + i * d, mean = 0, norm = 0;
@@ -120,7 +120,7 @@ double sim_rsa_pair(const double *a, const double *b, int64_t n)
 {
     int64_t pairs = n * (n - 1) / 2;
     double dot = 0;
-    #pragma omp parallel for reduction(+:dot) schedule(static)
+    #pragma omp parallel for reduction(+:dot) schedule(static) if (pairs > SIM_PARALLEL_MIN)
     for (int64_t t = 0; t < pairs; t++)
         dot += a[t] * b[t];
     return dot;

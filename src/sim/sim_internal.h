@@ -7,6 +7,11 @@
 
 #include "nerve/sim.h"
 
+/* Below this many elements a loop runs on one thread: starting a team
+ * costs more than the work, which matters when a permutation test runs
+ * thousands of small measures. */
+#define SIM_PARALLEL_MIN 65536
+
 /* Checks that a and b describe the same N >= 3 inputs with finite values. */
 int sim_check_shapes(const nerve_mat *a, const nerve_mat *b, const char *metric);
 /* The same, and that neither layer is constant over all inputs. */
