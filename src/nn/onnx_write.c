@@ -10,42 +10,40 @@
 
 #include "onnx.pb-c.h"
 #include "nerve/nn.h"
+#include "nerve/internal/alloc.h"
 #include "nn_internal.h"
 
-/* A bump allocator: the proto's pieces, freed together. */
+/* An arena: the proto's pieces, each its own zeroed block, listed so they
+ * are freed together. */
 typedef struct arena {
-    void  **blocks;
-    size_t  n, cap;
-    int     failed;
+    nerve_vec blocks;   /* void * */
+    int       failed;
 } arena;
+
+static void arena_init(arena *a)
+{
+    nerve_vec_init(&a->blocks, sizeof(void *), "ONNX writer blocks");
+    a->failed = 0;
+}
 
 static void *take(arena *a, size_t size)
 {
-    if (a->failed)
-        return NULL;
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 256;
-        void **b = realloc(a->blocks, cap * sizeof *b);
-        if (!b) {
-            a->failed = 1;
-            return NULL;
-        }
-        a->blocks = b;
-        a->cap = cap;
-    }
-    void *p = calloc(1, size ? size : 1);
-    if (!p) {
+    void *p = a->failed ? NULL : nerve_zalloc_array(1, size, "an ONNX proto piece");
+    void **slot = p ? nerve_vec_push(&a->blocks) : NULL;
+    if (!slot) {
+        free(p);
         a->failed = 1;
         return NULL;
     }
-    return a->blocks[a->n++] = p;
+    return *slot = p;
 }
 
 static void arena_free(arena *a)
 {
-    for (size_t i = 0; i < a->n; i++)
-        free(a->blocks[i]);
-    free(a->blocks);
+    void **blocks = a->blocks.data;
+    for (size_t i = 0; i < a->blocks.len; i++)
+        free(blocks[i]);
+    nerve_vec_free(&a->blocks);
 }
 
 static Onnx__AttributeProto *attribute(arena *ar, const nerve_attr *src)
@@ -226,7 +224,8 @@ static Onnx__ModelProto *model_proto(arena *ar, const nerve_model *m, const char
 
 int nerve_onnx_write(const nerve_model *m, const char *path, const char *graph_name)
 {
-    arena ar = { 0 };
+    arena ar;
+    arena_init(&ar);
     Onnx__ModelProto *p = model_proto(&ar, m, graph_name ? graph_name : "nerve");
     size_t len = p ? onnx__model_proto__get_packed_size(p) : 0;
     uint8_t *buf = p ? malloc(len + 1) : NULL;
