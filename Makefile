@@ -33,13 +33,10 @@ ifeq ($(FUZZ),1)
 CC       = clang
 CFLAGS   = -O1 -g
 SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-# clang_compat.h (forced in first) empties a GCC-only attribute pair; since
-# it includes core.h before a file's own feature macros, every file gets
-# _GNU_SOURCE (the widest) from the command line instead. An instrumented
-# loop cannot always honour `omp simd`; clang says so as a warning. Clang's
-# sometimes-uninitialized (GCC has no such check) is shown, not fatal.
-CFLAGS  += -D_GNU_SOURCE -Wno-macro-redefined -include fuzz/clang_compat.h -Wno-pass-failed \
-           -Wno-error=sometimes-uninitialized
+# An instrumented loop cannot always honour `omp simd`; clang says so as a
+# warning. Clang's sometimes-uninitialized (GCC has no such check) is
+# shown, not fatal.
+CFLAGS  += -Wno-pass-failed -Wno-error=sometimes-uninitialized
 endif
 
 # Recursive (=) so pkg-config runs only when something is compiled, after

@@ -83,14 +83,6 @@ typedef struct nerve_storage {
     int    kind;
 } nerve_storage;
 
-/* Marks a hot vectorised loop's function to be compiled twice, for AVX2
- * and for the baseline x86-64, the CPU choosing at load time (GCC's
- * target_clones); elsewhere it changes nothing. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define NERVE_SIMD_CLONES __attribute__((target_clones("avx2", "default"), noinline))
-#else
-#define NERVE_SIMD_CLONES
-#endif
 
 #define NERVE_MAX_DIMS 32          /* numpy's NPY_MAXDIMS before 2.0 */
 

@@ -18,6 +18,70 @@
  * a network's input images are far below this. */
 #define IMAGE_MAX_BYTES ((int64_t)1 << 28)
 
+/* ---- JPEG Huffman tables ------------------------------------------------------
+ * A JPEG's DHT segment gives, per table, how many codes have each length 1
+ * to 16, then the codes. stb_image builds each table in arrays of 257
+ * entries and, in the copy Debian 12 ships (git 2022-09-08), does not check
+ * that the counts add up to at most 256: a crafted file writes past the
+ * array (found by fuzzing; upstream later added the "bad size list" check).
+ * So nerve reads every DHT segment of a JPEG first, the way stb will. */
+
+enum { JPEG_MAX_CODES = 256 };
+
+/* The tables of one DHT segment of `length` bytes; -1 if one lists more
+ * than 256 codes. */
+static int check_dht(FILE *f, long length)
+{
+    while (length > 0) {
+        int sum = 0;
+        if (getc(f) == EOF)
+            return 0;
+        for (int i = 0; i < 16; i++) {
+            int count = getc(f);
+            if (count == EOF)
+                return 0;
+            sum += count;
+        }
+        if (sum > JPEG_MAX_CODES)
+            return -1;
+        if (fseek(f, sum, SEEK_CUR) != 0)
+            return 0;
+        length -= 17 + sum;
+    }
+    return 0;
+}
+
+/* Walks a JPEG's markers (over the entropy-coded data byte by byte, where
+ * 0xFF 0x00 is a stuffed byte and 0xFF 0xD0-D7 a restart) and checks each
+ * DHT segment; other files pass. Leaves f at its start. */
+static int check_jpeg_tables(FILE *f, const char *path)
+{
+    int rc = 0;
+    if (getc(f) == 0xFF && getc(f) == 0xD8) {
+        for (int c = getc(f); c != EOF && rc == 0; c = getc(f)) {
+            if (c != 0xFF)
+                continue;
+            while ((c = getc(f)) == 0xFF)
+                ;
+            if (c == EOF || c == 0xD9)
+                break;
+            if (c == 0x00 || c == 0x01 || (c >= 0xD0 && c <= 0xD7))
+                continue;   /* no length follows these */
+            int hi = getc(f), lo = getc(f);
+            long length = (hi == EOF || lo == EOF) ? -1 : ((long)hi << 8 | lo) - 2;
+            if (length < 0)
+                break;
+            if (c == 0xC4 && check_dht(f, length) < 0)
+                rc = nerve_error_set(NERVE_EINPUT, "%s: corrupt JPEG: a Huffman table lists more than %d codes",
+                                     path, JPEG_MAX_CODES);
+            else if (c != 0xC4 && fseek(f, length, SEEK_CUR) != 0)
+                break;
+        }
+    }
+    rewind(f);
+    return rc;
+}
+
 /* Reads the header's dimensions and refuses an image whose decoded pixels
  * would pass IMAGE_MAX_BYTES, before stb allocates anything. */
 static int check_dimensions(FILE *f, const char *path, int channels)
@@ -43,7 +107,9 @@ int nerve_image_read(nerve_image *img, const char *path, int channels)
     FILE *f = fopen(path, "rb");
     if (!f)
         return nerve_error_set(NERVE_EINPUT, "%s: cannot open", path);
-    int rc = check_dimensions(f, path, channels);
+    int rc = check_jpeg_tables(f, path);
+    if (rc == 0)
+        rc = check_dimensions(f, path, channels);
     if (rc < 0) {
         fclose(f);
         return rc;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/internal/simd.h"
 #include "embed_internal.h"
 
 /* ---- the affinity lists ------------------------------------------------- */

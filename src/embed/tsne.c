@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/internal/simd.h"
 #include "embed_internal.h"
 #include "nerve/knn.h"
 

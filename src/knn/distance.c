@@ -4,6 +4,7 @@
  */
 #include <math.h>
 
+#include "nerve/internal/simd.h"
 #include "knn_internal.h"
 
 NERVE_SIMD_CLONES

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "nerve/core.h"
+#include "nerve/internal/simd.h"
 #include "ph_internal.h"
 
 /* eps scaling stops at this fraction of the largest cost: a price (a few

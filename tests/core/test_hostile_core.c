@@ -233,3 +233,35 @@ Test(hostile_npy, writer_resume_from_a_corrupt_row_count)
         assert_error(rc, NERVE_EINPUT, "cannot resume from");
     }
 }
+
+/* ---- JPEG Huffman tables (found by fuzzing) ------------------------------ */
+
+Test(hostile_image, jpeg_huffman_table_of_more_than_256_codes_is_refused)
+{
+    /* SOI, then a DHT segment whose one table claims 20 codes of each of
+     * the 16 lengths (320 > 256), then EOI: Debian's stb_image wrote past
+     * its 257-entry size table (UBSan: index 257 out of bounds), from
+     * stbi_info already. */
+    unsigned char jpeg[2 + 4 + 1 + 16 + 320 + 2] = { 0xFF, 0xD8, 0xFF, 0xC4 };
+    int length = 2 + 1 + 16 + 320;
+    jpeg[4] = (unsigned char)(length >> 8);
+    jpeg[5] = (unsigned char)length;
+    jpeg[6] = 0x00;   /* a DC table, number 0 */
+    memset(jpeg + 7, 20, 16);
+    for (int i = 0; i < 320; i++)
+        jpeg[23 + i] = (unsigned char)i;
+    jpeg[sizeof jpeg - 2] = 0xFF;
+    jpeg[sizeof jpeg - 1] = 0xD9;
+    const char *path = temp_path("huffman.jpg");
+    write_bytes(path, jpeg, sizeof jpeg);
+    nerve_image img;
+    assert_error(nerve_image_read(&img, path, 3), NERVE_EINPUT, "Huffman table");
+}
+
+Test(hostile_image, real_jpegs_still_read)
+{
+    nerve_image img;
+    cr_assert_eq(nerve_image_read(&img, fixture("image/rgb.jpg"), 3), 0, "%s", nerve_error());
+    cr_assert_gt(img.width, 0);
+    nerve_image_free(&img);
+}
