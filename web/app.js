@@ -19,7 +19,8 @@ const api = window.NERVE_OFFLINE || {
 
 const state = {
   study: null,          // /api/study
-  layers: [],           // [{name, stem, rows, dim, ...}]
+  layers: [],           // [{name, display, rows, dim, ...}]
+  display: new Map(),   // tap name -> the name people read (layer4.1.relu_1)
   perInput: 1,
   classes: [],
   labels: null,         // Int32Array of the inputs' labels, or null
@@ -78,16 +79,22 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
-function option(select, value, text) {
+function option(select, value, text, title) {
   const o = document.createElement("option");
   o.value = value;
   o.textContent = text;
+  if (title) o.title = title;
   select.appendChild(o);
 }
 
+// Layers are shown by their short names (the server's "display"); the full
+// tap name, which files and the API use, is there on hover.
+const layerName = (tap) => String(state.display.get(tap) ?? tap);
+const layerLabel = (tag, tap, attrs) => el(tag, Object.assign({ title: String(tap) }, attrs || {}), layerName(tap));
+
 function fillLayerSelect(select, filter) {
   select.replaceChildren();
-  state.layers.forEach((l, i) => { if (!filter || filter(l)) option(select, i, l.name); });
+  state.layers.forEach((l, i) => { if (!filter || filter(l)) option(select, i, l.display, l.name); });
 }
 
 // Shows content (nodes and strings, as text) at the pointer; null hides it.
@@ -267,13 +274,16 @@ function drawHeatmap(source) {
     const colour = d3.scaleSequential(d3.interpolateViridis).domain(d3.extent(finite));
     const short = (name) => name.length > 22 ? "…" + name.slice(-21) : name;
     for (let i = 0; i < n; i++) {
-      svg.append("text").attr("x", pad - 4).attr("y", pad + i * cell + cell / 2 + 4).attr("text-anchor", "end").attr("font-size", 11).text(short(source.layers[i]));
-      svg.append("text").attr("transform", `translate(${pad + i * cell + cell / 2 + 4},${pad - 4}) rotate(-60)`).attr("font-size", 11).text(short(source.layers[i]));
+      const label = layerName(source.layers[i]);
+      svg.append("text").attr("x", pad - 4).attr("y", pad + i * cell + cell / 2 + 4).attr("text-anchor", "end").attr("font-size", 11)
+        .text(short(label)).append("title").text(source.layers[i]);
+      svg.append("text").attr("transform", `translate(${pad + i * cell + cell / 2 + 4},${pad - 4}) rotate(-60)`).attr("font-size", 11)
+        .text(short(label)).append("title").text(source.layers[i]);
       for (let j = 0; j < n; j++) {
         const v = data[i * n + j];
         svg.append("rect").attr("x", pad + j * cell).attr("y", pad + i * cell).attr("width", cell - 1).attr("height", cell - 1)
           .attr("fill", Number.isFinite(v) ? colour(v) : "#ccc")
-          .on("mousemove", (e) => tooltip([source.name, el("br"), `${source.layers[i]} × ${source.layers[j]}: `,
+          .on("mousemove", (e) => tooltip([source.name, el("br"), `${layerName(source.layers[i])} × ${layerName(source.layers[j])}: `,
                                            el("b", null, Number.isFinite(v) ? v.toFixed(4) : "∞")], e))
           .on("mouseleave", () => tooltip(null))
           .on("click", () => showPair(source.layers[i], source.layers[j]));
@@ -293,8 +303,9 @@ function renderOverview() {
   t.replaceChildren(el("tr", null, ["layer", "points", "dim", "nodes", "edges", "components", "loops", "H0", "H1"].map((h) => el("th", null, h))));
   state.layers.forEach((l, i) => {
     const m = l.mapper || {}, c = (l.ph && l.ph.counts) || [];
-    const tr = el("tr", { class: "clickable" }, [l.name, l.rows, l.dim, m.nodes ?? "-", m.edges ?? "-", m.components ?? "-",
-                                                 m.loops ?? "-", c[0] ?? "-", c[1] ?? "-"].map((x) => el("td", null, String(x))));
+    const tr = el("tr", { class: "clickable" }, layerLabel("td", l.name),
+                  [l.rows, l.dim, m.nodes ?? "-", m.edges ?? "-", m.components ?? "-",
+                   m.loops ?? "-", c[0] ?? "-", c[1] ?? "-"].map((x) => el("td", null, String(x))));
     tr.onclick = () => { $("mapper-layer").value = i; showView("mapper"); renderMapper(); };
     t.appendChild(tr);
   });
@@ -389,7 +400,7 @@ function renderAcross(indices) {
   box.replaceChildren();
   const cells = indices.map((i) => {
     const graph = el("div", { class: "graph" });
-    box.appendChild(el("div", { class: "across-cell" }, el("h3", null, state.layers[i].name), graph));
+    box.appendChild(el("div", { class: "across-cell" }, layerLabel("h3", state.layers[i].name), graph));
     return graph;
   });
   Promise.all(indices.map((i) => graphOf(state.layers[i]))).then((graphs) => {
@@ -553,7 +564,8 @@ function renderActivations() {
     r.layers.forEach((l) => {
       const maps = el("div", { class: "maps" });
       box.appendChild(el("div", { class: "layer" },
-        el("h3", null, String(l.name), " ", el("span", { class: "hint" }, `${l.channels} × ${l.height} × ${l.width}`)), maps));
+        el("h3", { title: String(l.name) }, String(l.display ?? layerName(l.name)), " ",
+           el("span", { class: "hint" }, `${l.channels} × ${l.height} × ${l.width}`)), maps));
       const bytes = Uint8Array.from(atob(l.maps), (c) => c.charCodeAt(0)), scale = Math.max(1, Math.round(56 / l.height));
       for (let c = 0; c < l.channels; c++) {
         const cv = document.createElement("canvas");
@@ -588,7 +600,7 @@ function renderTraining() {
       for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
         const v = data[i * cols + j];
         svg.append("rect").attr("x", j * cell).attr("y", i * cell).attr("width", cell - 1).attr("height", cell - 1).attr("fill", colour(v))
-          .on("mousemove", (e) => tooltip([`${metric}: checkpoint's ${idx.rows[i]} × final ${idx.columns[j]}: `, el("b", null, v.toFixed(3))], e))
+          .on("mousemove", (e) => tooltip([`${metric}: checkpoint's ${layerName(idx.rows[i])} × final ${layerName(idx.columns[j])}: `, el("b", null, v.toFixed(3))], e))
           .on("mouseleave", () => tooltip(null));
       }
     })).catch((e) => { panel.append(e.message); });
@@ -612,7 +624,7 @@ function layersOf(s) {
   const byName = (list, key) => new Map((list || []).map((e) => [e[key || "name"], e]));
   const mapper = byName(s.mapper && s.mapper.layers), ph = byName(s.ph && s.ph.layers), embed = byName(s.embed && s.embed.layers, "layer");
   return s.manifest.layers.map((l) => ({
-    name: l.name, rows: l.rows, dim: l.dim, file: l.file,
+    name: l.name, display: String(l.display ?? l.name), rows: l.rows, dim: l.dim, file: l.file,
     mapper: mapper.get(l.name), graph: mapper.get(l.name) && mapper.get(l.name).graph,
     ph: ph.get(l.name), embed: embed.get(l.name),
   }));
@@ -621,6 +633,7 @@ function layersOf(s) {
 function init(study) {
   state.study = study;
   state.layers = layersOf(study);
+  state.display = new Map(state.layers.map((l) => [l.name, l.display]));
   const inputs = study.manifest.inputs;
   state.perInput = Math.max(1, Math.round((state.layers[0] || { rows: inputs.count }).rows / inputs.count));
   state.classes = inputs.classes || [];

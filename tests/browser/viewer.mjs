@@ -39,6 +39,15 @@ try {
   const study = offline ? await page.evaluate(() => window.NERVE_FILES["api/study"].json)
                         : await (await page.request.get(url + "api/study")).json();
   check(rows === study.manifest.layers.length, `overview lists the ${study.manifest.layers.length} layers`);
+  // Layers by their short names, the full tap name on hover (issue 17).
+  const display = new Map(study.manifest.layers.map((l) => [l.name, l.display]));
+  check(study.manifest.layers.every((l) => typeof l.display === "string" && l.display.length > 0),
+        "the study gives every layer a display name");
+  const cell = await page.$eval("#layer-table tr:nth-child(2) td", (td) => [td.textContent, td.title]);
+  const l0 = study.manifest.layers[0];
+  check(cell[0] === l0.display && cell[1] === l0.name, `the layer table shows ${l0.display}, ${l0.name} on hover`);
+  const heatTitles = await page.$$eval("#heatmap svg text title", (t) => t.map((x) => x.textContent));
+  check(heatTitles.length > 0 && heatTitles.every((t) => display.has(t)), "the heatmap's labels carry the full names");
   const cells = await page.$$eval("#heatmap svg rect", (r) => r.length);
   check(cells === study.sim.layers.length ** 2, "the heatmap has a cell per layer pair");
   await page.hover("#heatmap svg rect >> nth=1");
@@ -61,7 +70,7 @@ try {
   check(true, "clicking a node opens its panel with member images");
   await shot("mapper-panel");
   const second = study.mapper.layers[1];
-  await page.selectOption("#mapper-layer", { label: second.name });
+  await page.selectOption("#mapper-layer", { label: display.get(second.name) });
   await page.waitForFunction((n) => document.querySelectorAll("#mapper-graph circle").length === n, second.nodes);
   check(true, `switching to ${second.name} draws its ${second.nodes} nodes`);
 
