@@ -144,6 +144,18 @@ int nerve_sim_cross_matrices(double *const *out, const nerve_mat *layers, int ro
                              const nerve_sim_metric *metrics, int n_metrics, const nerve_sim_options *o,
                              nerve_progress *bar);
 
+/* CCA of whole convolutional maps with the 2-D DFT over positions (Raghu
+ * et al. 2017; Google's dft_ccas.fourier_ccas): a and b are float32
+ * (N, C, H, W) over the same inputs; maps of different sizes keep the
+ * frequencies both have (-s/2 <= f < s/2 of the smaller size s, as
+ * fft_resize). One complex C1 x C2 CCA per frequency, as cca_core with
+ * o->epsilon; out->rho holds every frequency's coefficients (a pair of
+ * conjugate frequencies counts twice, as in the flattened problem),
+ * decreasing, and out->mean their mean. Exact (equal to the CCA of the
+ * flattened C*H*W neurons) when the inputs are translation invariant;
+ * o->keep is not used: cca_core's own fourier_ccas reduces nothing. */
+int nerve_sim_svcca_dft(nerve_cca *out, const nerve_array *a, const nerve_array *b, const nerve_sim_options *o);
+
 /* ------------------------------------------------------------------------ */
 /* Is this similarity real?                                                 */
 /* ------------------------------------------------------------------------ */

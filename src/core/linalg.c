@@ -44,9 +44,32 @@ void nerve_linalg_gram(double *c, const double *a, const double *b, int64_t n, i
     blas_threads(0);
 }
 
+void nerve_linalg_gram_add(double *c, const double *a, const double *b, int64_t n, int64_t p, int64_t q)
+{
+    blas_threads(1);
+    if (a == b && p == q) {
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)p, (int)n, 1.0, a, (int)p, 1.0, c, (int)p);
+    } else {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p, (int)q, (int)n, 1.0, a, (int)p, b, (int)q,
+                    1.0, c, (int)q);
+    }
+    blas_threads(0);
+}
+
+void nerve_linalg_matmul(double *c, const double *a, const double *b, int64_t m, int64_t k, int64_t n)
+{
+    blas_threads(1);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0, a, (int)k, b, (int)n, 0.0,
+                c, (int)n);
+    blas_threads(0);
+}
+
 int nerve_linalg_eigh(double *w, double *v, int64_t n)
 {
-    if (LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)n, v, (lapack_int)n, w) != 0)
+    blas_threads(1);   /* like the SVD: a decomposition that runs alone */
+    lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)n, v, (lapack_int)n, w);
+    blas_threads(0);
+    if (info != 0)
         return nerve_error_set(NERVE_EINPUT, "an eigen-decomposition did not converge");
     return 0;
 }

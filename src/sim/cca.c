@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nerve/sim.h"
+#include "nerve/internal/alloc.h"
 #include "nerve/internal/linalg.h"
 #include "sim_internal.h"
 
@@ -51,15 +52,26 @@ void sim_cca_side_free(sim_cca_side *s)
  * their block with epsilon on the diagonal. */
 int sim_cca_side_init(sim_cca_side *s, const double *x, int64_t n, int64_t d, double epsilon)
 {
+    double *sxx = nerve_alloc_array((size_t)d, (size_t)d * sizeof *sxx, "CCA covariance");
+    if (!sxx) {
+        memset(s, 0, sizeof *s);
+        return NERVE_ENOMEM;
+    }
+    nerve_linalg_gram(sxx, x, x, n, d, d);
+    int rc = sim_cca_side_from_gram(s, sxx, n, d, epsilon);
+    if (rc == 0)
+        s->x = x;
+    return rc;
+}
+
+int sim_cca_side_from_gram(sim_cca_side *s, double *sxx, int64_t n, int64_t d, double epsilon)
+{
     memset(s, 0, sizeof *s);
-    s->x = x;
     s->n = n;
     s->d = d;
-    double *sxx = malloc((size_t)(d * d) * sizeof *sxx);
     s->keep = malloc((size_t)d * sizeof *s->keep);
-    int rc = sxx && s->keep ? 0 : nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    int rc = s->keep ? 0 : nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
     if (rc == 0) {
-        nerve_linalg_gram(sxx, x, x, n, d, d);
         s->scale = max_abs(sxx, d * d) / (double)(n - 1);
         if (s->scale == 0)
             rc = nerve_error_set(NERVE_EINPUT, "cca: a layer is constant over all inputs");
@@ -98,16 +110,29 @@ int sim_cca_side_init(sim_cca_side *s, const double *x, int64_t n, int64_t d, do
  * vectors too (a->m x k, for PWCCA). */
 int sim_cca_pair(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, double **u)
 {
+    double *sxy = nerve_alloc_array((size_t)a->d, (size_t)b->d * sizeof *sxy, "CCA cross-covariance");
+    if (!sxy) {
+        memset(out, 0, sizeof *out);
+        return NERVE_ENOMEM;
+    }
+    nerve_linalg_gram(sxy, a->x, b->x, a->n, a->d, b->d);
+    int rc = sim_cca_pair_from_cross(out, a, b, sxy, u);
+    free(sxy);
+    return rc;
+}
+
+int sim_cca_pair_from_cross(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, const double *sxy,
+                            double **u)
+{
     memset(out, 0, sizeof *out);
     int64_t n = a->n, mx = a->m, my = b->m, k = mx < my ? mx : my;
-    double *sxy = malloc((size_t)(a->d * b->d) * sizeof *sxy), *cxy = malloc((size_t)(mx * my) * sizeof *cxy);
+    double *cxy = malloc((size_t)(mx * my) * sizeof *cxy);
     double *tmp = malloc((size_t)(mx * my) * sizeof *tmp), *arr = malloc((size_t)(mx * my) * sizeof *arr);
     out->rho = malloc((size_t)k * sizeof *out->rho);
-    int rc = sxy && cxy && tmp && arr && out->rho ? 0 : nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    int rc = cxy && tmp && arr && out->rho ? 0 : nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
     if (rc == 0 && u && !(*u = malloc((size_t)(mx * k) * sizeof **u)))
         rc = nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
     if (rc == 0) {
-        nerve_linalg_gram(sxy, a->x, b->x, n, a->d, b->d);
         double norm = (double)(n - 1) * sqrt(a->scale * b->scale);
         for (int64_t i = 0; i < mx; i++)
             for (int64_t j = 0; j < my; j++)
@@ -133,7 +158,7 @@ int sim_cca_pair(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, d
             *u = NULL;
         }
     }
-    free(sxy); free(cxy); free(tmp); free(arr);
+    free(cxy); free(tmp); free(arr);
     return rc;
 }
 

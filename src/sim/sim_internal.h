@@ -39,6 +39,12 @@ typedef struct sim_cca_side {
 int  sim_cca_side_init(sim_cca_side *s, const double *x, int64_t n, int64_t d, double epsilon);
 void sim_cca_side_free(sim_cca_side *s);
 int  sim_cca_pair(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, double **u);
+/* The same two steps from X^T X (d x d, of centred data: consumed, freed)
+ * and X^T Y, for callers that accumulate them (the DFT's frequencies);
+ * the side's x is then NULL, so it cannot go through sim_cca_pair. */
+int  sim_cca_side_from_gram(sim_cca_side *s, double *sxx, int64_t n, int64_t d, double epsilon);
+int  sim_cca_pair_from_cross(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, const double *sxy,
+                             double **u);
 /* PWCCA of two sides with their column means; the side with fewer neurons
  * goes first (a on a tie), as the reference's working branch needs. */
 int  sim_pwcca_pair(double *value, nerve_cca *cca, const sim_cca_side *a, const double *means_a,

@@ -17,6 +17,14 @@ double nerve_linalg_frobenius_sq(const double *a, int64_t n);
  * b is a and q is p. */
 void nerve_linalg_gram(double *c, const double *a, const double *b, int64_t n, int64_t p, int64_t q);
 
+/* C (p x q) += A^T B: Grams accumulated over blocks of rows. When b is a
+ * and q is p, only C's upper triangle is accumulated (mirror it once at
+ * the end). */
+void nerve_linalg_gram_add(double *c, const double *a, const double *b, int64_t n, int64_t p, int64_t q);
+
+/* C (m x n) = A B for A (m x k), B (k x n), on nerve's threads. */
+void nerve_linalg_matmul(double *c, const double *a, const double *b, int64_t m, int64_t k, int64_t n);
+
 /* The eigenvalues of the symmetric n x n matrix v (its upper triangle is
  * read) into w, increasing; v is replaced by the eigenvectors, as its
  * columns. NERVE_EINPUT if LAPACK does not converge. */

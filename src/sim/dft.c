@@ -1,0 +1,383 @@
+/*
+ * dft.c — CCA of whole convolutional maps through the discrete Fourier
+ * transform (Raghu et al. 2017, "SVCCA", section on convolutional layers;
+ * Google's dft_ccas.fourier_ccas). Every (channel, position) of a map is a
+ * neuron, far too many for one CCA; when the inputs are translation
+ * invariant, the 2-D DFT over positions block-diagonalises the covariances,
+ * so the CCA of C*H*W neurons is one C1 x C2 CCA per frequency.
+ *
+ * A complex CCA is run in real arithmetic: for X = Xr + i Xi, the real
+ * matrix [[Xr, -Xi], [Xi, Xr]] has the real embedding [[A, -B], [B, A]]
+ * of X^H X as its Gram (A = Xr'Xr + Xi'Xi, B = Xr'Xi - Xi'Xr) and each
+ * canonical correlation of the complex problem twice; the Grams of
+ * [Xr | Xi] are all it takes. Real maps make the frequencies f and -f
+ * conjugate, with the same correlations: one such problem stands for both.
+ *
+ * The DFT is a product with a table of cosines and sines, done in blocks
+ * of inputs by BLAS: the maps are small (H*W up to a few hundred) and only
+ * the frequencies kept are computed, which an FFT (and FFTW, loaded by
+ * the embed room, which sim may not reach) would not save.
+ */
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nerve/sim.h"
+#include "nerve/internal/alloc.h"
+#include "nerve/internal/linalg.h"
+#include "sim_internal.h"
+
+enum { BLOCK = 384 };   /* inputs per DFT block: big enough for BLAS to run at speed */
+
+/* A frequency (u, v), and whether it also stands for its conjugate. */
+typedef struct freq {
+    int64_t u, v;
+    int     weight;   /* 2: (-u, -v) is kept too and not computed again */
+} freq;
+
+/* One layer's part: its DFT table and the Grams accumulated per frequency. */
+typedef struct side {
+    const float *data;   /* (N, C, H, W) */
+    int64_t c, h, w;
+    double *table;       /* (H*W, 2R): cos, -sin per frequency */
+    double *block;       /* (BLOCK*C, H*W) */
+    double *coef;        /* (BLOCK*C, 2R) */
+    double *wf;          /* (R, BLOCK, 2C): [Re | Im] per frequency */
+    double *sums;        /* (R, 2C) */
+    double *gram;        /* (R, 2C, 2C) */
+} side;
+
+/* The frequencies fft_resize keeps along an axis resized to `size`:
+ * -size/2 <= f < size/2 of numpy's fftfreq(n) * n. */
+static int64_t first_freq(int64_t size) { return -(size / 2); }
+static int64_t last_freq(int64_t size) { return (size - 1) / 2; }
+
+static int kept_freq(int64_t f, int64_t size)
+{
+    return f >= first_freq(size) && f <= last_freq(size);
+}
+
+/* The frequencies to compute: one of each conjugate pair. */
+static freq *frequencies(int64_t hs, int64_t ws, int64_t *count)
+{
+    freq *f = nerve_alloc_array((size_t)(hs * ws), sizeof *f, "DFT frequencies");
+    int64_t r = 0;
+    for (int64_t u = first_freq(hs); f && u <= last_freq(hs); u++)
+        for (int64_t v = first_freq(ws); v <= last_freq(ws); v++) {
+            int paired = kept_freq(-u, hs) && kept_freq(-v, ws) && (u || v);
+            if (paired && (u < -u || (u == -u && v < -v)))
+                continue;   /* its conjugate stands for it */
+            f[r++] = (freq){ u, v, paired ? 2 : 1 };
+        }
+    *count = r;
+    return f;
+}
+
+static void side_free(side *s)
+{
+    free(s->table);
+    free(s->block);
+    free(s->coef);
+    free(s->wf);
+    free(s->sums);
+    free(s->gram);
+}
+
+static int side_init(side *s, const nerve_array *a, const freq *f, int64_t r)
+{
+    memset(s, 0, sizeof *s);
+    s->data = a->data;
+    s->c = a->shape[1];
+    s->h = a->shape[2];
+    s->w = a->shape[3];
+    int64_t hw = s->h * s->w, c2 = 2 * s->c;
+    s->table = nerve_alloc_array((size_t)hw, (size_t)(2 * r) * sizeof(double), "DFT table");
+    s->block = nerve_alloc_array((size_t)(BLOCK * s->c), (size_t)hw * sizeof(double), "DFT input block");
+    s->coef = nerve_alloc_array((size_t)(BLOCK * s->c), (size_t)(2 * r) * sizeof(double), "DFT coefficients");
+    s->wf = nerve_alloc_array((size_t)r, (size_t)(BLOCK * c2) * sizeof(double), "DFT coefficients by frequency");
+    s->sums = nerve_zalloc_array((size_t)r, (size_t)c2 * sizeof(double), "DFT sums");
+    s->gram = nerve_zalloc_array((size_t)r, (size_t)(c2 * c2) * sizeof(double), "DFT Grams");
+    if (!s->table || !s->block || !s->coef || !s->wf || !s->sums || !s->gram) {
+        side_free(s);
+        return NERVE_ENOMEM;
+    }
+    for (int64_t y = 0; y < s->h; y++)
+        for (int64_t x = 0; x < s->w; x++)
+            for (int64_t k = 0; k < r; k++) {
+                /* reduce the phase mod 1 first: exact for the integer parts */
+                double turns = (double)((f[k].u * y) % s->h) / (double)s->h + (double)((f[k].v * x) % s->w) / (double)s->w;
+                double t = 2 * 3.14159265358979323846 * turns;
+                s->table[(y * s->w + x) * 2 * r + 2 * k] = cos(t);
+                s->table[(y * s->w + x) * 2 * r + 2 * k + 1] = -sin(t);
+            }
+    return 0;
+}
+
+/* The DFT of inputs [i0, i0 + b) at every frequency, laid out per
+ * frequency as b x [Re | Im], and their sums. */
+static void side_transform(side *s, int64_t i0, int64_t b, int64_t r)
+{
+    int64_t c = s->c, hw = s->h * s->w, c2 = 2 * c;
+    const float *x = s->data + i0 * c * hw;
+    for (int64_t i = 0; i < b * c * hw; i++)
+        s->block[i] = x[i];
+    nerve_linalg_matmul(s->coef, s->block, s->table, b * c, hw, 2 * r);
+    for (int64_t k = 0; k < r; k++) {
+        double *w = s->wf + k * BLOCK * c2, *sum = s->sums + k * c2;
+        for (int64_t n = 0; n < b; n++)
+            for (int64_t j = 0; j < c; j++) {
+                const double *z = s->coef + (n * c + j) * 2 * r + 2 * k;
+                w[n * c2 + j] = z[0];
+                w[n * c2 + c + j] = z[1];
+                sum[j] += z[0];
+                sum[c + j] += z[1];
+            }
+    }
+}
+
+/* g (2p x 2q, Grams of [Re | Im] blocks) centred with the sums of n
+ * inputs, then as the real embedding [[P, -Q], [Q, P]] of the complex
+ * product: P = RR + II, Q = RI - IR. Written into out (2p x 2q). */
+static void complex_embedding(double *out, const double *g, const double *sx, const double *sy, int64_t p,
+                              int64_t q, int64_t n)
+{
+    int64_t q2 = 2 * q;
+#define G(i, j) (g[(i) * q2 + (j)] - sx[i] * sy[j] / (double)n)
+    for (int64_t i = 0; i < p; i++)
+        for (int64_t j = 0; j < q; j++) {
+            double re = G(i, j) + G(p + i, q + j), im = G(i, q + j) - G(p + i, j);
+            out[i * q2 + j] = re;
+            out[(p + i) * q2 + q + j] = re;
+            out[i * q2 + q + j] = -im;
+            out[(p + i) * q2 + j] = im;
+        }
+#undef G
+}
+
+static void mirror_upper(double *g, int64_t p)
+{
+    for (int64_t i = 0; i < p; i++)
+        for (int64_t j = 0; j < i; j++)
+            g[i * p + j] = g[j * p + i];
+}
+
+static int by_decreasing(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a < b) - (a > b);
+}
+
+/* cca_core's scaling and remove_small on the symmetric g (p x p), in
+ * place: g scaled to a largest magnitude of 1, the kept rows and columns
+ * packed to m x m, epsilon added to the diagonal. Returns m; *scale the
+ * largest magnitude (0: no variance at all). */
+static int64_t scale_and_crop(double *g, int64_t p, int64_t *keep, double epsilon, double *scale)
+{
+    double top = 0;
+    for (int64_t i = 0; i < p * p; i++)
+        top = fmax(top, fabs(g[i]));
+    *scale = top;
+    if (top == 0)
+        return 0;
+    int64_t m = 0;
+    for (int64_t i = 0; i < p; i++)
+        if (fabs(g[i * p + i]) / top >= epsilon)
+            keep[m++] = i;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < m; j++)
+            g[i * m + j] = g[keep[i] * p + keep[j]] / top + (i == j ? epsilon : 0);   /* packs forward: safe */
+    return m;
+}
+
+/*
+ * The canonical correlations from the covariances, whitened by Cholesky
+ * factors: with Sxx = Lx Lx^T, the singular values of Lx^-1 Sxy Ly^-T are
+ * those of cca_core's Sxx^-1/2 Sxy Syy^-1/2 (Lx^-1 is Sxx^-1/2 up to a
+ * rotation) at a tenth of the cost of its eigen-decompositions, which at
+ * 2 x 512 channels and 25 frequencies would take most of the time.
+ * Returns 1, touching nothing the caller needs, when a block is not
+ * positive definite in floating point (epsilon 0 and a rank-deficient
+ * frequency): the caller then takes cca_core's own pseudo-inverse way.
+ */
+static int cholesky_cca(nerve_cca *c, double *xx, double *yy, double *xy, int64_t p, int64_t q, int64_t n,
+                        double epsilon)
+{
+    int64_t *kx = nerve_alloc_array((size_t)p, sizeof *kx, "kept neurons");
+    int64_t *ky = nerve_alloc_array((size_t)q, sizeof *ky, "kept neurons");
+    double *m = NULL, sx, sy;
+    int rc = kx && ky ? 0 : NERVE_ENOMEM;
+    int64_t mx = rc ? 0 : scale_and_crop(xx, p, kx, epsilon, &sx), my = rc ? 0 : scale_and_crop(yy, q, ky, epsilon, &sy);
+    if (rc == 0 && (mx == 0 || my == 0 || mx >= n || my >= n))
+        rc = 1;   /* constant, or too few inputs: the reference way says which */
+    if (rc == 0 && !(m = nerve_alloc_array((size_t)mx, (size_t)my * sizeof *m, "whitened cross-covariance")))
+        rc = NERVE_ENOMEM;
+    /* Symmetric: the row-major lower factor is the column-major upper one,
+     * which LAPACK takes without a transposed copy. */
+    if (rc == 0 && (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)mx, xx, (lapack_int)mx) != 0 ||
+                    LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)my, yy, (lapack_int)my) != 0))
+        rc = 1;
+    if (rc == 0) {
+        double norm = sqrt(sx * sy);
+        for (int64_t i = 0; i < mx; i++)
+            for (int64_t j = 0; j < my; j++)
+                m[i * my + j] = xy[kx[i] * q + ky[j]] / norm;
+        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)mx, (int)my, 1.0, xx,
+                    (int)mx, m, (int)my);
+        cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)mx, (int)my, 1.0, yy,
+                    (int)my, m, (int)my);
+        c->k = mx < my ? mx : my;
+        c->rho = nerve_alloc_array((size_t)c->k, sizeof *c->rho, "canonical correlations");
+        /* singular values only; m^T in column-major is m: no transposed copy */
+        if (!c->rho)
+            rc = NERVE_ENOMEM;
+        else if (LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)my, (lapack_int)mx, m, (lapack_int)my, c->rho,
+                                NULL, 1, NULL, 1) != 0)
+            rc = nerve_error_set(NERVE_EINPUT, "svcca-dft: a singular value decomposition did not converge");
+        c->dims_a = mx;
+        c->dims_b = my;
+    }
+    free(kx);
+    free(ky);
+    free(m);
+    return rc;
+}
+
+/* The same the reference way (pseudo-inverse square roots), naming the
+ * problem when there is one. Consumes xx and yy. */
+static int reference_cca(nerve_cca *c, double *xx, double *yy, const double *xy, int64_t p, int64_t q, int64_t n,
+                         double epsilon)
+{
+    sim_cca_side a = { 0 }, b = { 0 };
+    int rc = sim_cca_side_from_gram(&a, xx, n, p, epsilon);
+    if (rc == 0)
+        rc = sim_cca_side_from_gram(&b, yy, n, q, epsilon);
+    else
+        free(yy);
+    if (rc == 0)
+        rc = sim_cca_pair_from_cross(c, &a, &b, xy, NULL);
+    sim_cca_side_free(&a);
+    sim_cca_side_free(&b);
+    return rc;
+}
+
+/* The CCA at frequency k; appends its coefficients (each once) to rho. */
+static int frequency_cca(double *rho, int64_t *count, int64_t *dims_a, int64_t *dims_b, const side *sa,
+                         const side *sb, const double *cross, const freq *f, int64_t k, int64_t n, double epsilon)
+{
+    int64_t p = sa->c, q = sb->c;
+    double *xx = nerve_alloc_array((size_t)(4 * p), (size_t)p * sizeof *xx, "DFT covariance");
+    double *yy = nerve_alloc_array((size_t)(4 * q), (size_t)q * sizeof *yy, "DFT covariance");
+    double *xy = nerve_alloc_array((size_t)(4 * p), (size_t)q * sizeof *xy, "DFT cross-covariance");
+    if (!xx || !yy || !xy) {
+        free(xx); free(yy); free(xy);
+        return NERVE_ENOMEM;
+    }
+    const double *ma = sa->sums + k * 2 * p, *mb = sb->sums + k * 2 * q;
+    complex_embedding(xx, sa->gram + k * 4 * p * p, ma, ma, p, p, n);
+    complex_embedding(yy, sb->gram + k * 4 * q * q, mb, mb, q, q, n);
+    complex_embedding(xy, cross + k * 4 * p * q, ma, mb, p, q, n);
+    nerve_cca c = { 0 };
+    /* The embedding has 2n rows: (n - 1) scales out, and kept < 2n is kept/2 < n. */
+    int rc = cholesky_cca(&c, xx, yy, xy, 2 * p, 2 * q, 2 * n, epsilon);
+    if (rc > 0) {   /* rebuilt: the Cholesky attempt overwrote them */
+        complex_embedding(xx, sa->gram + k * 4 * p * p, ma, ma, p, p, n);
+        complex_embedding(yy, sb->gram + k * 4 * q * q, mb, mb, q, q, n);
+        rc = reference_cca(&c, xx, yy, xy, 2 * p, 2 * q, 2 * n, epsilon);
+        xx = yy = NULL;   /* consumed */
+    }
+    if (rc == 0) {
+        qsort(c.rho, (size_t)c.k, sizeof *c.rho, by_decreasing);
+        /* each correlation twice; a frequency with its conjugate keeps both */
+        for (int64_t i = 0; i < c.k; i += f[k].weight == 2 ? 1 : 2)
+            rho[(*count)++] = c.rho[i];
+        *dims_a += c.dims_a / 2 * f[k].weight;
+        *dims_b += c.dims_b / 2 * f[k].weight;
+    } else {
+        char why[512];
+        snprintf(why, sizeof why, "%s", nerve_error());
+        nerve_error_set(rc, "svcca-dft: at frequency (%lld, %lld): %s", (long long)f[k].u, (long long)f[k].v, why);
+    }
+    nerve_cca_free(&c);
+    free(xx);
+    free(yy);
+    free(xy);
+    return rc;
+}
+
+static int check_maps(const nerve_array *a, const nerve_array *b)
+{
+    const nerve_array *m[2] = { a, b };
+    for (int s = 0; s < 2; s++) {
+        if (m[s]->ndim != 4 || m[s]->dtype != NERVE_F32)
+            return nerve_error_set(NERVE_EINPUT, "svcca-dft: layer %c must be float32 maps (N, C, H, W), not %d-D",
+                                   s ? 'B' : 'A', m[s]->ndim);
+        for (int d = 0; d < 4; d++)
+            if (m[s]->shape[d] < 1)
+                return nerve_error_set(NERVE_EINPUT, "svcca-dft: layer %c has an empty dimension", s ? 'B' : 'A');
+    }
+    /* The Grams are built from (N, C, H*W) views: check them as matrices. */
+    nerve_mat va = { .rows = a->shape[0], .cols = a->shape[1] * a->shape[2] * a->shape[3], .data = a->data };
+    nerve_mat vb = { .rows = b->shape[0], .cols = b->shape[1] * b->shape[2] * b->shape[3], .data = b->data };
+    return sim_check_pair(&va, &vb, "svcca-dft");
+}
+
+int nerve_sim_svcca_dft(nerve_cca *out, const nerve_array *a, const nerve_array *b, const nerve_sim_options *o)
+{
+    memset(out, 0, sizeof *out);
+    int rc = check_maps(a, b);
+    if (rc == 0 && !(o->epsilon >= 0 && o->epsilon < 1))
+        rc = nerve_error_set(NERVE_EINPUT, "svcca-dft: epsilon must be in [0, 1), not %g", o->epsilon);
+    if (rc < 0)
+        return rc;
+    int64_t n = a->shape[0], hs = a->shape[2] < b->shape[2] ? a->shape[2] : b->shape[2];
+    int64_t ws = a->shape[3] < b->shape[3] ? a->shape[3] : b->shape[3], r = 0;
+    freq *f = frequencies(hs, ws, &r);
+    side sa = { 0 }, sb = { 0 };
+    double *cross = NULL;
+    rc = f ? side_init(&sa, a, f, r) : NERVE_ENOMEM;
+    if (rc == 0 && (rc = side_init(&sb, b, f, r)) < 0)
+        side_free(&sa);
+    if (rc < 0) {
+        free(f);
+        return rc;
+    }
+    int64_t p2 = 2 * sa.c, q2 = 2 * sb.c;
+    cross = nerve_zalloc_array((size_t)r, (size_t)(p2 * q2) * sizeof *cross, "DFT cross-Grams");
+    out->rho = nerve_alloc_array((size_t)(hs * ws), (size_t)(sa.c < sb.c ? sa.c : sb.c) * sizeof *out->rho,
+                                 "svcca-dft coefficients");
+    rc = cross && out->rho ? 0 : NERVE_ENOMEM;
+    for (int64_t i0 = 0; rc == 0 && i0 < n; i0 += BLOCK) {
+        int64_t bl = n - i0 < BLOCK ? n - i0 : BLOCK;
+        side_transform(&sa, i0, bl, r);
+        side_transform(&sb, i0, bl, r);
+        for (int64_t k = 0; k < r; k++) {
+            const double *wa = sa.wf + k * BLOCK * p2, *wb = sb.wf + k * BLOCK * q2;
+            nerve_linalg_gram_add(sa.gram + k * p2 * p2, wa, wa, bl, p2, p2);
+            nerve_linalg_gram_add(sb.gram + k * q2 * q2, wb, wb, bl, q2, q2);
+            nerve_linalg_gram_add(cross + k * p2 * q2, wa, wb, bl, p2, q2);
+        }
+    }
+    for (int64_t k = 0; rc == 0 && k < r; k++) {   /* the Grams' upper triangles, mirrored */
+        mirror_upper(sa.gram + k * p2 * p2, p2);
+        mirror_upper(sb.gram + k * q2 * q2, q2);
+    }
+    for (int64_t k = 0; rc == 0 && k < r; k++)
+        rc = frequency_cca(out->rho, &out->k, &out->dims_a, &out->dims_b, &sa, &sb, cross, f, k, n, o->epsilon);
+    if (rc == 0) {
+        double sum = 0;
+        qsort(out->rho, (size_t)out->k, sizeof *out->rho, by_decreasing);
+        for (int64_t i = 0; i < out->k; i++)
+            sum += out->rho[i];
+        out->mean = sum / (double)out->k;
+    } else {
+        nerve_cca_free(out);
+    }
+    side_free(&sa);
+    side_free(&sb);
+    free(cross);
+    free(f);
+    return rc;
+}
