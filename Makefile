@@ -6,6 +6,8 @@
 #   make deps        install the Debian packages in scripts/debian-packages.txt
 #   make fuzz        build the libFuzzer harnesses (fuzz/) with clang into
 #                    build/fuzz and run each for FUZZ_TIME seconds
+#   make check-layers  fail if a room includes a header of a room below it
+#   make alloc-fail  fail each allocation in turn through small workloads
 # Variables: BUILD (output folder), SAN=1 (sanitizer build), FUZZ=1 (clang,
 # libFuzzer instrumentation; set by `make fuzz`), CFLAGS, WERROR.
 
@@ -56,7 +58,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/onnx.pb-c.o $(BUILD
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps run test tests check clean fuzz fuzz-build fuzz-harnesses alloc-fail
+.PHONY: all deps run test tests check check-layers clean fuzz fuzz-build fuzz-harnesses alloc-fail
 all: $(BUILD)/nerve $(BUILD)/libnerve.a
 
 $(BUILD)/obj/%.o: %.c
@@ -123,6 +125,11 @@ check: $(BUILD)/nerve $(BUILD)/nerve-tests
 
 test: deps
 	@scripts/run-tests.sh
+
+# The room rule of docs/DESIGN.md: a room includes only the headers of the
+# rooms above it (make test runs it too).
+check-layers:
+	@scripts/check-layers.sh
 
 clean:
 	rm -rf build

@@ -46,6 +46,14 @@ for build in plain sanitized; do
     rm -f "$log"
 done
 
+# The room rule (docs/DESIGN.md): one test.
+echo "== check-layers" >&2
+if scripts/check-layers.sh; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+
 # Allocation failures under the sanitizers: a sample of n (about
 # ALLOC_TEST_SAMPLE a command, spread over its allocations) through each
 # command's small workload (tests/alloc/alloc-fail.sh; make alloc-fail

@@ -1,17 +1,25 @@
 /*
  * nerve/core.h — the core room: errors, arrays and matrices, file formats
- * (.npy, .npz, IDX, PNG/JPEG), random numbers, progress and threads.
+ * (.npy, .npz, IDX, PNG/JPEG), principal components, random numbers,
+ * progress and threads.
  *
  * Every other room builds on these pieces. A short tour:
  *
- *     nerve_array a;
- *     if (nerve_npy_read("acts/conv1.npy", NERVE_F32, &a, NULL) < 0) {
+ *     nerve_array a = { 0 };
+ *     nerve_mat m = { 0 };
+ *     nerve_pca p = { 0 };
+ *     int rc = nerve_npy_read(&a, NULL, "acts.npy", NERVE_F32);   // any dtype, as float32
+ *     if (rc == 0)
+ *         rc = nerve_mat_from_array(&m, &a);   // (N, C...) viewed as N x prod(C...); a left empty
+ *     if (rc == 0)
+ *         rc = nerve_pca_fit(&p, &m, 2);       // p.scores: N x 2
+ *     if (rc < 0) {
  *         fprintf(stderr, "nerve: error: %s\n", nerve_error());
  *         return nerve_exit_status(rc);
  *     }
- *     nerve_mat m;
- *     nerve_mat_from_array(&m, &a);        // (N, C...) viewed as N x prod(C...)
- *     ... use m.data, m.rows, m.cols ...
+ *     printf("%lld x %lld; 2 components explain %.3f\n", (long long)m.rows, (long long)m.cols,
+ *            p.explained_ratio[0] + p.explained_ratio[1]);
+ *     nerve_pca_free(&p);
  *     nerve_mat_free(&m);
  *
  * Conventions (see DESIGN.md): functions that can fail return 0 or a negative
@@ -354,6 +362,26 @@ void *nerve_library_symbol(const char *soname, const char *name);
 /* Fills a lazy_*.c table's entry table.f with the function f of soname,
  * typed as the entry (declared __typeof__(f) *f, from the library's header). */
 #define NERVE_LIBRARY_FIND(table, soname, f) ((table).f = (__typeof__((table).f))nerve_library_symbol(soname, #f))
+
+/* ------------------------------------------------------------------------ */
+/* Principal components (pca.c): the embed command, Mapper's lenses and    */
+/* neighbourhoods use them                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct nerve_pca {
+    int64_t   n, d, k;
+    nerve_mat scores;            /* N x k: the centred data on the components */
+    double   *components;        /* k x d, unit rows */
+    double   *explained;         /* k variances (divided by N - 1, as scikit-learn) */
+    double   *explained_ratio;   /* k shares of the total variance */
+    double   *mean;              /* d column means */
+} nerve_pca;
+
+/* The first k principal components of points (N x d, k <= min(N, d)). Signs
+ * follow scikit-learn's svd_flip: each score column's entry of largest
+ * magnitude is positive. */
+int  nerve_pca_fit(nerve_pca *p, const nerve_mat *points, int64_t k);
+void nerve_pca_free(nerve_pca *p);
 
 /* ------------------------------------------------------------------------ */
 /* Progress and threads                                                     */

@@ -1,17 +1,21 @@
 /*
  * nerve/embed.h — the embed room: low-dimensional pictures of a layer's
- * point cloud: PCA and t-SNE.
+ * point cloud: t-SNE (exact, Barnes-Hut, FFT interpolation). PCA, which
+ * several rooms use, is core's (nerve/core.h).
  *
  *     nerve_mat acts = { 0 };
- *     nerve_pca p = { 0 };
+ *     nerve_tsne_options o;
+ *     nerve_tsne t = { 0 };
+ *     nerve_tsne_defaults(&o);            // perplexity 30, 750 iterations, PCA start
+ *     o.iters = 300;
  *     int rc = nerve_mat_read_npy(&acts, "acts.npy");     // N x d float32
  *     if (rc == 0)
- *         rc = nerve_pca_fit(&p, &acts, 2);
- *     if (rc == 0)   // p.scores: N x 2; p.explained_ratio[0..1]
- *         printf("2 components explain %.3f\n", p.explained_ratio[0] + p.explained_ratio[1]);
+ *         rc = nerve_tsne_fit(&t, &acts, &o, NULL);       // NULL: no progress bar
+ *     if (rc == 0)   // t.y: N x 2
+ *         printf("t-SNE of %lld points, KL divergence %.3f\n", (long long)t.n, t.kl);
  *     else
  *         fprintf(stderr, "nerve: error: %s\n", nerve_error());
- *     nerve_pca_free(&p);
+ *     nerve_tsne_free(&t);
  *     nerve_mat_free(&acts);
  *     if (rc < 0)
  *         return nerve_exit_status(rc);
@@ -20,21 +24,6 @@
 #define NERVE_EMBED_H
 
 #include "nerve/core.h"
-
-typedef struct nerve_pca {
-    int64_t   n, d, k;
-    nerve_mat scores;            /* N x k: the centred data on the components */
-    double   *components;        /* k x d, unit rows */
-    double   *explained;         /* k variances (divided by N - 1, as scikit-learn) */
-    double   *explained_ratio;   /* k shares of the total variance */
-    double   *mean;              /* d column means */
-} nerve_pca;
-
-/* The first k principal components of points (N x d, k <= min(N, d)). Signs
- * follow scikit-learn's svd_flip: each score column's entry of largest
- * magnitude is positive. */
-int  nerve_pca_fit(nerve_pca *p, const nerve_mat *points, int64_t k);
-void nerve_pca_free(nerve_pca *p);
 
 /* ---- t-SNE -------------------------------------------------------------- */
 

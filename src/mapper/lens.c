@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "mapper_internal.h"
-#include "nerve/embed.h"
 
 const char NERVE_LENS_NAMES[] =
     "l2norm, pca:K, coord:I, density:K, eccentricity, knn-distance:K, npy:FILE, meta:confidence, meta:label";

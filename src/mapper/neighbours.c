@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "mapper_internal.h"
-#include "nerve/embed.h"
 
 enum { REDUCED_DIMS = 32 };
 

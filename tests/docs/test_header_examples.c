@@ -100,6 +100,7 @@ static void compile_and_run(const char *header)
     run(command);
 }
 
+Test(header_examples, core) { compile_and_run("core"); }
 Test(header_examples, knn) { compile_and_run("knn"); }
 Test(header_examples, mapper) { compile_and_run("mapper"); }
 Test(header_examples, sim) { compile_and_run("sim"); }

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nerve/embed.h"
+#include "nerve/core.h"
 #include "nerve/internal/linalg.h"
 
 void nerve_pca_free(nerve_pca *p)
