@@ -6,8 +6,6 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "nerve/ph.h"
 #include "nerve/study.h"
