@@ -66,10 +66,7 @@ void nerve_linalg_matmul(double *c, const double *a, const double *b, int64_t m,
 
 int nerve_linalg_eigh(double *w, double *v, int64_t n)
 {
-    blas_threads(1);   /* like the SVD: a decomposition that runs alone */
-    lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)n, v, (lapack_int)n, w);
-    blas_threads(0);
-    if (info != 0)
+    if (LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)n, v, (lapack_int)n, w) != 0)
         return nerve_error_set(NERVE_EINPUT, "an eigen-decomposition did not converge");
     return 0;
 }

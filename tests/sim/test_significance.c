@@ -76,6 +76,9 @@ static double ks_uniform(double *v, int n)
 Test(significance, p_is_uniform_on_independent_layers)
 {
     enum { PAIRS = 200 };
+    /* One thread: 10,000 tiny measures would spend their time starting
+     * thread teams (the result is the same at any count: see below). */
+    nerve_threads_init(1);
     nerve_sim_options o;
     nerve_sim_defaults(&o);
     /* Small layers and 49 permutations (p in steps of 1/50, far below
@@ -104,6 +107,7 @@ Test(significance, p_is_uniform_on_independent_layers)
 Test(significance, a_layer_and_its_rotation_are_significant)
 {
     nerve_mat a = gaussian(60, 5, 7), b = rotated(&a);
+    nerve_threads_init(1);
     nerve_sim_options o;
     nerve_sim_defaults(&o);
     const nerve_sim_metric metrics[] = { NERVE_SIM_CKA, NERVE_SIM_CCA, NERVE_SIM_PROCRUSTES, NERVE_SIM_RSA };
