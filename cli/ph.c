@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "nerve/ph.h"
 #include "nerve/study.h"
@@ -29,10 +30,22 @@ CLI_ENUM_TYPE(static, format_enum, nerve_ph_format, nerve_ph_format_parse, nerve
 CLI_ENUM_TYPE(static, subsample_enum, nerve_subsample, nerve_subsample_parse, nerve_subsample_name, "maxmin, random");
 CLI_ENUM_TYPE(static, scale_enum, nerve_scale, nerve_scale_parse, nerve_scale_name, "diameter, median-nn, none");
 
+/* A number > 0; unlike other numbers, inf is one (no threshold, as by default). */
+static int parse_threshold(void *field, const char *arg, const char **why)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    *why = "a number > 0 (inf: none)";
+    if (end == arg || *end || !(v > 0))
+        return -1;
+    *(double *)field = v;
+    return 0;
+}
+
 #define AT(field) CLI_AT(ph_cli, field)
 static const cli_option options[] = {
     { CLI_OPT("dim", 'd', CLI_INT, "K", "homology up to dimension K", AT(dim)), CLI_RANGE(0, NERVE_PH_MAX_DIM) },
-    { CLI_OPT("threshold", 0, CLI_REAL, "T", "only edges up to T", AT(o.threshold)), CLI_ABOVE(0),
+    { CLI_OPT("threshold", 0, CLI_CUSTOM, "T", "only edges up to T", AT(o.threshold)), .parse = parse_threshold,
       .default_text = "none" },
     { CLI_OPT("metric", 0, CLI_ENUM, "M", "euclidean or cosine, for point clouds", AT(o.metric)),
       .enumeration = &cli_metric },

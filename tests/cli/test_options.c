@@ -88,3 +88,13 @@ Test(cli_options, help_shows_the_defaults_in_80_columns)
     cr_expect(strstr(out, "intervals per lens dimension (default 15)"), "%s", out);
     cr_expect(strstr(out, "(default kmapper)"), "%s", out);
 }
+
+/* ph's --threshold takes inf (no threshold, the default) as it always did. */
+Test(cli_options, ph_threshold_inf_is_no_threshold)
+{
+    const char *inf[] = { "ph", "--threshold", "inf", fixture("ph/circle.npy"), NULL }, *out, *err;
+    cr_assert_eq(run_nerve(inf, &out, &err), 0, "%s", err);
+    cr_assert(strstr(out, "\"threshold\":null"), "%s", out);
+    const char *zero[] = { "ph", "--threshold", "0", "x.npy", NULL };
+    expect_refusal(zero, "--threshold wants a number > 0");
+}
