@@ -23,7 +23,12 @@
  * follow Google's cca_core.py and pwcca.py; CKA (Kornblith et al. 2019)
  * its authors' formulas, the debiased one with the unbiased HSIC of Song et
  * al. (2012) as Nguyen et al. (2021) use it; Procrustes as in Ding et al.
- * (2021) and Williams et al. (2021).
+ * (2021) and Williams et al. (2021); mutual kNN as Huh et al. (2024); RSA
+ * as Kriegeskorte et al. (2008); whole conv maps through the DFT as
+ * Raghu et al. (2017) and dft_ccas.py. nerve_sim_defaults gives the
+ * options the CLI and the study start from (epsilon 1e-10: dead units
+ * dropped, as Google's tutorials), and nerve_sim_significance a
+ * permutation p-value and a bootstrap interval for any metric.
  */
 #ifndef NERVE_SIM_H
 #define NERVE_SIM_H
