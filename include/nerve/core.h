@@ -353,15 +353,16 @@ double   nerve_rng_normal(nerve_rng *r);             /* N(0, 1) */
 
 /* The heavy dependencies (OpenBLAS with LAPACKE, FFTW, libzip,
  * libmicrohttpd with GnuTLS) are not linked: each is opened by the first
- * call into it, through forwarding functions of the same names (the
- * lazy_*.c files), so a command pays only for what it uses. `nerve ph` on
- * a small cloud starts at 3 MB instead of 11. The symbol `name` of library
- * `soname` (opened once, never closed); a library that cannot be loaded
- * ends the process with status 2 and a message naming it. */
-void *nerve_library_symbol(const char *soname, const char *name);
-/* Fills a lazy_*.c table's entry table.f with the function f of soname,
- * typed as the entry (declared __typeof__(f) *f, from the library's header). */
-#define NERVE_LIBRARY_FIND(table, soname, f) ((table).f = (__typeof__((table).f))nerve_library_symbol(soname, #f))
+ * call into it, so a command pays only for what it uses (`nerve ph` on a
+ * small cloud starts at 3 MB instead of 11). A library that cannot be
+ * opened is an error naming it, never an exit. The functions that read
+ * .npz files, compute t-SNE's FFT forces or serve check their library
+ * themselves; for OpenBLAS and LAPACKE, whose functions return nothing, a
+ * program calls this once before using nerve's numerical functions (the
+ * nerve command does it for every command that computes): 0, or
+ * NERVE_EUNSUPPORTED with a message naming the missing library. Without
+ * it, a missing OpenBLAS stops the process at its first use. */
+int nerve_blas_require(void);
 
 /* ------------------------------------------------------------------------ */
 /* Principal components (pca.c): the embed command, Mapper's lenses and    */
@@ -388,7 +389,8 @@ void nerve_pca_free(nerve_pca *p);
 /* ------------------------------------------------------------------------ */
 
 /* For every command (main calls it first): SIGINT, SIGTERM or SIGHUP end
- * the process after deleting its temporary files, and so does exit(). */
+ * the process after deleting its temporary files (a normal end of the
+ * process deletes them whether or not this was called). */
 void nerve_signals_install(void);
 /* Then the first SIGINT or SIGTERM only sets a flag long loops check
  * between steps, so they can stop cleanly and keep what a rerun resumes

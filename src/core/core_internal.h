@@ -43,4 +43,7 @@ size_t npy_format_header(char *out, size_t cap, nerve_dtype dtype, int ndim,
  * elem_size bytes). */
 void fortran_to_c(void *dst, const void *src, int ndim, const int64_t *shape, size_t elem_size);
 
+/* libzip opened (lazy_zip.c): 0, or NERVE_EUNSUPPORTED naming it. */
+int nerve_zip_require(void);
+
 #endif

@@ -4,6 +4,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "nerve/core.h"
 
@@ -16,10 +17,14 @@ const char *nerve_error(void)
 
 int nerve_error_set(int code, const char *fmt, ...)
 {
+    /* Formatted apart first: a caller may pass nerve_error() itself as an
+     * argument, to wrap the message it replaces ("%s: %s", path, nerve_error()). */
+    char formatted[sizeof message];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
+    vsnprintf(formatted, sizeof formatted, fmt, ap);
     va_end(ap);
+    memcpy(message, formatted, sizeof message);
     return code;
 }
 

@@ -39,7 +39,7 @@ static int errno_code(int e)
 /* ---- the temporary files of this process ------------------------------------ */
 
 /* Every open `*.tmp.<pid>` file, so that an exit by any path (a return
- * without abort, exit(), a signal) can remove them. A signal handler reads
+ * from main, the exit function, a signal) can remove them. A signal handler reads
  * the table, so paths live in fixed slots (no pointer to free under it) and
  * a slot is marked used only once its path is written. A process with more
  * temporary files open at once than slots leaves the excess to the abort
@@ -81,6 +81,13 @@ void nerve_temporaries_remove(void)
             unlink(temp_path_slot[i]);
             temp_used[i] = 0;
         }
+}
+
+/* At every normal end of the process (a return from main or the exit
+ * function), for a library user's program as for nerve's commands. */
+__attribute__((destructor)) static void remove_temporaries_at_the_end(void)
+{
+    nerve_temporaries_remove();
 }
 
 /* ---- outputs ----------------------------------------------------------------- */

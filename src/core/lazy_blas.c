@@ -1,6 +1,6 @@
 /*
  * lazy_blas.c — OpenBLAS and LAPACKE, loaded by the first call into them
- * (see nerve_library_symbol): the functions nerve uses, forwarded.
+ * (nerve/internal/library.h): the functions nerve uses, forwarded.
  *
  * OpenBLAS starts single-threaded: nerve parallelises with OpenMP at the
  * outer level and calls BLAS inside, where OpenBLAS's own thread pool
@@ -13,6 +13,7 @@
 #include <pthread.h>
 
 #include "nerve/core.h"
+#include "nerve/internal/library.h"
 
 #define OPENBLAS "libopenblas.so.0"
 #define LAPACKE  "liblapacke.so.3"
@@ -33,30 +34,48 @@ static struct {
     __typeof__(LAPACKE_dsyevd) *LAPACKE_dsyevd;
 } lapacke;
 
+static nerve_library openblas_lib = { .soname = OPENBLAS }, lapacke_lib = { .soname = LAPACKE };
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT, lapacke_once = PTHREAD_ONCE_INIT;
 
 static void load_blas(void)
 {
-    NERVE_LIBRARY_FIND(blas, OPENBLAS, cblas_sgemm);
-    NERVE_LIBRARY_FIND(blas, OPENBLAS, cblas_dgemm);
-    NERVE_LIBRARY_FIND(blas, OPENBLAS, cblas_dsyrk);
-    NERVE_LIBRARY_FIND(blas, OPENBLAS, cblas_dtrsm);
-    NERVE_LIBRARY_FIND(blas, OPENBLAS, openblas_set_num_threads);
-    blas.openblas_set_num_threads(1);
+    NERVE_LIBRARY_FIND(&openblas_lib, blas, cblas_sgemm);
+    NERVE_LIBRARY_FIND(&openblas_lib, blas, cblas_dgemm);
+    NERVE_LIBRARY_FIND(&openblas_lib, blas, cblas_dsyrk);
+    NERVE_LIBRARY_FIND(&openblas_lib, blas, cblas_dtrsm);
+    NERVE_LIBRARY_FIND(&openblas_lib, blas, openblas_set_num_threads);
+    if (openblas_lib.rc == 0)
+        blas.openblas_set_num_threads(1);
 }
 
 static void load_lapacke(void)
 {
-    pthread_once(&blas_once, load_blas);   /* LAPACK runs on OpenBLAS: single-threaded first */
-    NERVE_LIBRARY_FIND(lapacke, LAPACKE, LAPACKE_dgeqrf);
-    NERVE_LIBRARY_FIND(lapacke, LAPACKE, LAPACKE_dgesdd);
-    NERVE_LIBRARY_FIND(lapacke, LAPACKE, LAPACKE_dorgqr);
-    NERVE_LIBRARY_FIND(lapacke, LAPACKE, LAPACKE_dpotrf);
-    NERVE_LIBRARY_FIND(lapacke, LAPACKE, LAPACKE_dsyevd);
+    NERVE_LIBRARY_FIND(&lapacke_lib, lapacke, LAPACKE_dgeqrf);
+    NERVE_LIBRARY_FIND(&lapacke_lib, lapacke, LAPACKE_dgesdd);
+    NERVE_LIBRARY_FIND(&lapacke_lib, lapacke, LAPACKE_dorgqr);
+    NERVE_LIBRARY_FIND(&lapacke_lib, lapacke, LAPACKE_dpotrf);
+    NERVE_LIBRARY_FIND(&lapacke_lib, lapacke, LAPACKE_dsyevd);
 }
 
-#define BLAS    (pthread_once(&blas_once, load_blas), blas)
-#define LAPACK  (pthread_once(&lapacke_once, load_lapacke), lapacke)
+static int openblas_require(void)
+{
+    return nerve_library_load(&openblas_lib, &blas_once, load_blas);
+}
+
+/* LAPACK runs on OpenBLAS, which must be set single-threaded first. */
+static int lapacke_require(void)
+{
+    int rc = openblas_require();
+    return rc < 0 ? rc : nerve_library_load(&lapacke_lib, &lapacke_once, load_lapacke);
+}
+
+int nerve_blas_require(void)
+{
+    return lapacke_require();
+}
+
+#define BLAS   (NERVE_LIBRARY_USE(openblas_require, &openblas_lib), blas)
+#define LAPACK (NERVE_LIBRARY_USE(lapacke_require, openblas_lib.rc < 0 ? &openblas_lib : &lapacke_lib), lapacke)
 
 void cblas_sgemm(CBLAS_LAYOUT layout, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, const blasint m, const blasint n,
                  const blasint k, const float alpha, const float *a, const blasint lda, const float *b,

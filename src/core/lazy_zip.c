@@ -1,16 +1,16 @@
 /*
- * lazy_zip.c — libzip, loaded by the first call into it (see
- * nerve_library_symbol): the functions npz.c uses, forwarded. libzip
+ * lazy_zip.c — libzip, loaded by the first call into it (nerve/internal/library.h): the functions npz.c uses, forwarded. libzip
  * brings OpenSSL's libcrypto, 2 MB at start-up for every command.
  */
 #include <pthread.h>
 #include <zip.h>
 
 #include "nerve/core.h"
+#include "nerve/internal/library.h"
 
 #define LIBZIP "libzip.so.4"
 
-#define FIND(f) NERVE_LIBRARY_FIND(libzip, LIBZIP, f)
+#define FIND(f) NERVE_LIBRARY_FIND(&libzip_lib, libzip, f)
 
 static struct {
     __typeof__(zip_open) *zip_open;
@@ -34,6 +34,7 @@ static struct {
     __typeof__(zip_set_file_compression) *zip_set_file_compression;
 } libzip;
 
+static nerve_library libzip_lib = { .soname = LIBZIP };
 static pthread_once_t libzip_once = PTHREAD_ONCE_INIT;
 
 static void load_libzip(void)
@@ -59,7 +60,12 @@ static void load_libzip(void)
     FIND(zip_set_file_compression);
 }
 
-#define ZIP (pthread_once(&libzip_once, load_libzip), libzip)
+int nerve_zip_require(void)
+{
+    return nerve_library_load(&libzip_lib, &libzip_once, load_libzip);
+}
+
+#define ZIP (NERVE_LIBRARY_USE(nerve_zip_require, &libzip_lib), libzip)
 
 zip_t *zip_open(const char *path, int flags, int *error)
 {

@@ -27,6 +27,8 @@ static int zip_open_error(const char *path, int zerr)
 int nerve_npz_open(nerve_npz *z, const char *path)
 {
     memset(z, 0, sizeof *z);
+    if (nerve_zip_require() < 0)
+        return nerve_error_set(NERVE_EUNSUPPORTED, "%s: %s", path, nerve_error());
     int zerr = 0;
     zip_t *zip = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
     if (!zip)
@@ -285,6 +287,8 @@ int nerve_npz_write(const char *path, const nerve_npz_member *members, int64_t c
 {
     /* libzip writes through its own temporary file too, but into the final
      * name's directory; writing to ours keeps one rule for every output. */
+    if (nerve_zip_require() < 0)
+        return nerve_error_set(NERVE_EUNSUPPORTED, "%s: %s", path, nerve_error());
     nerve_outfile o;
     int rc = nerve_outfile_open(&o, path);
     if (rc < 0)

@@ -39,7 +39,6 @@ static void install(void)
     if (done)
         return;
     done = 1;
-    atexit(nerve_temporaries_remove);
     struct sigaction sa = { 0 };
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);

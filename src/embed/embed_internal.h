@@ -65,4 +65,7 @@ typedef struct tsne_work {
     tsne_fft *fft;
 } tsne_work;
 
+/* FFTW opened (lazy_fftw.c): 0, or NERVE_EUNSUPPORTED naming it. */
+int nerve_fftw_require(void);
+
 #endif /* NERVE_EMBED_INTERNAL_H */

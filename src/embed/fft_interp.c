@@ -144,6 +144,8 @@ static void convolve(tsne_fft *f, const double *charge, double *potential, int64
 
 int tsne_repulsive_fft(double *rep, double *z, tsne_fft **state, const double *y, int64_t n)
 {
+    if (nerve_fftw_require() < 0)
+        return NERVE_EUNSUPPORTED;
     double lo = INFINITY, hi = -INFINITY;
     for (int64_t i = 0; i < 2 * n; i++) {
         lo = fmin(lo, y[i]);

@@ -1,15 +1,15 @@
 /*
- * lazy_fftw.c — FFTW, loaded by the first call into it (see
- * nerve_library_symbol): the functions fft_interp.c uses, forwarded.
+ * lazy_fftw.c — FFTW, loaded by the first call into it (nerve/internal/library.h): the functions fft_interp.c uses, forwarded.
  */
 #include <fftw3.h>
 #include <pthread.h>
 
 #include "nerve/core.h"
+#include "nerve/internal/library.h"
 
 #define FFTW "libfftw3.so.3"
 
-#define FIND(f) NERVE_LIBRARY_FIND(fftw, FFTW, f)
+#define FIND(f) NERVE_LIBRARY_FIND(&fftw_lib, fftw, f)
 
 static struct {
     __typeof__(fftw_plan_dft_r2c_2d) *fftw_plan_dft_r2c_2d;
@@ -20,6 +20,7 @@ static struct {
     __typeof__(fftw_free) *fftw_free;
 } fftw;
 
+static nerve_library fftw_lib = { .soname = FFTW };
 static pthread_once_t fftw_once = PTHREAD_ONCE_INIT;
 
 static void load_fftw(void)
@@ -32,7 +33,12 @@ static void load_fftw(void)
     FIND(fftw_free);
 }
 
-#define FFTW_ (pthread_once(&fftw_once, load_fftw), fftw)
+int nerve_fftw_require(void)
+{
+    return nerve_library_load(&fftw_lib, &fftw_once, load_fftw);
+}
+
+#define FFTW_ (NERVE_LIBRARY_USE(nerve_fftw_require, &fftw_lib), fftw)
 
 fftw_plan fftw_plan_dft_r2c_2d(int n0, int n1, double *in, fftw_complex *out, unsigned flags)
 {

@@ -1,6 +1,5 @@
 /*
- * lazy_mhd.c — libmicrohttpd, loaded by the first call into it (see
- * nerve_library_symbol): the functions server.c uses, forwarded. The
+ * lazy_mhd.c — libmicrohttpd, loaded by the first call into it (nerve/internal/library.h): the functions server.c uses, forwarded. The
  * library brings GnuTLS and its chain, 3 MB at start-up for every
  * command, though only `nerve serve` needs it.
  */
@@ -9,10 +8,12 @@
 #include <stdarg.h>
 
 #include "nerve/core.h"
+#include "nerve/internal/library.h"
+#include "serve_internal.h"
 
 #define MHD "libmicrohttpd.so.12"
 
-#define FIND(f) NERVE_LIBRARY_FIND(mhd, MHD, f)
+#define FIND(f) NERVE_LIBRARY_FIND(&mhd_lib, mhd, f)
 
 static struct {
     __typeof__(MHD_start_daemon_va) *MHD_start_daemon_va;
@@ -27,6 +28,7 @@ static struct {
     __typeof__(MHD_destroy_response) *MHD_destroy_response;
 } mhd;
 
+static nerve_library mhd_lib = { .soname = MHD };
 static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
 
 static void load_mhd(void)
@@ -43,7 +45,12 @@ static void load_mhd(void)
     FIND(MHD_destroy_response);
 }
 
-#define MHD_ (pthread_once(&mhd_once, load_mhd), mhd)
+int nerve_mhd_require(void)
+{
+    return nerve_library_load(&mhd_lib, &mhd_once, load_mhd);
+}
+
+#define MHD_ (NERVE_LIBRARY_USE(nerve_mhd_require, &mhd_lib), mhd)
 
 struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port, MHD_AcceptPolicyCallback apc, void *apc_cls,
                                     MHD_AccessHandlerCallback dh, void *dh_cls, ...)

@@ -122,4 +122,7 @@ const serve_asset *serve_asset_find(const char *name);
 /* All of them, for the one-file report. */
 const serve_asset *serve_assets(int *count);
 
+/* libmicrohttpd opened (lazy_mhd.c): 0, or NERVE_EUNSUPPORTED naming it. */
+int nerve_mhd_require(void);
+
 #endif

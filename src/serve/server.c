@@ -345,10 +345,13 @@ int nerve_server_start(nerve_server **out, const nerve_serve_options *o)
     if (!is_loopback(addr.sin_addr) && !o->allow_remote)
         return nerve_error_set(NERVE_EINPUT, "%s: not a loopback address; serving a study to the network needs "
                                "--host given explicitly", o->host);
+    int rc = nerve_mhd_require();
+    if (rc < 0)
+        return rc;
     nerve_server *s = calloc(1, sizeof *s);
     if (!s)
         return nerve_error_set(NERVE_ENOMEM, "out of memory");
-    int rc = serve_open_study(&s->ctx, o->study);
+    rc = serve_open_study(&s->ctx, o->study);
     if (rc < 0) {
         free(s);
         return rc;
