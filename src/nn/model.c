@@ -32,6 +32,14 @@ static uint64_t hash_name(const char *s)
     return h;
 }
 
+static void map_free(name_map *m)
+{
+    free(m->keys);
+    free(m->index);
+    memset(m, 0, sizeof *m);
+}
+
+/* The map holds nothing on failure. */
 static int map_init(name_map *m, size_t n)
 {
     m->cap = 16;
@@ -39,13 +47,10 @@ static int map_init(name_map *m, size_t n)
         m->cap *= 2;
     m->keys = calloc(m->cap, sizeof *m->keys);
     m->index = calloc(m->cap, sizeof *m->index);
-    return m->keys && m->index ? 0 : -1;
-}
-
-static void map_free(name_map *m)
-{
-    free(m->keys);
-    free(m->index);
+    if (m->keys && m->index)
+        return 0;
+    map_free(m);
+    return -1;
 }
 
 static int map_get(const name_map *m, const char *key)
@@ -192,6 +197,9 @@ static int resolve_input(nerve_model *m, const name_map *names, int node, const 
 static int copy_node(nerve_model *m, name_map *names, int index, const Onnx__NodeProto *p, int capacity)
 {
     nerve_node *n = &m->nodes[index];
+    /* Counted before anything is allocated, so that nerve_model_free frees
+     * whatever of the node a failure leaves (the node table is zeroed). */
+    m->n_nodes = index + 1;
     const char *name = p->name && *p->name ? p->name : p->n_output ? p->output[0] : "";
     n->name = strdup(name);
     n->op = strdup(p->op_type ? p->op_type : "");
@@ -200,7 +208,6 @@ static int copy_node(nerve_model *m, name_map *names, int index, const Onnx__Nod
     n->attr = calloc(p->n_attribute + 1, sizeof *n->attr);
     if (!n->name || !n->op || !n->in || !n->out || !n->attr)
         return oom(m->path);
-    m->n_nodes = index + 1;
     if (p->domain && *p->domain && strcmp(p->domain, "ai.onnx") != 0)
         return nerve_error_set(NERVE_EUNSUPPORTED, "%s: node '%s' uses op '%s' of domain '%s', which "
                                "nerve does not run (supported: %s)", m->path, n->name, n->op,

@@ -22,21 +22,41 @@
 
 typedef ph_point point;
 
-/* The finite, off-diagonal points and the essential births of a diagram. */
-static int split(const nerve_diagram *g, point **fin, int64_t *nf, double **ess, int64_t *ne)
+/* A diagram's finite, off-diagonal points and its essential births. */
+typedef struct parts {
+    point   *fin;
+    double  *ess;
+    int64_t  n_fin, n_ess;
+} parts;
+
+static void parts_free(parts *p)
 {
-    *fin = malloc((size_t)(g->n + 1) * sizeof **fin);
-    *ess = malloc((size_t)(g->n + 1) * sizeof **ess);
-    if (!*fin || !*ess)
+    free(p->fin);
+    free(p->ess);
+}
+
+static int split(const nerve_diagram *g, parts *p)
+{
+    p->fin = malloc((size_t)(g->n + 1) * sizeof *p->fin);
+    p->ess = malloc((size_t)(g->n + 1) * sizeof *p->ess);
+    if (!p->fin || !p->ess)
         return -1;
-    *nf = *ne = 0;
     for (int64_t i = 0; i < g->n; i++) {
         if (isinf(g->death[i]))
-            (*ess)[(*ne)++] = g->birth[i];
+            p->ess[p->n_ess++] = g->birth[i];
         else if (g->death[i] != g->birth[i])
-            (*fin)[(*nf)++] = (point){ g->birth[i], g->death[i] };
+            p->fin[p->n_fin++] = (point){ g->birth[i], g->death[i] };
     }
     return 0;
+}
+
+/* Both diagrams' parts; on failure (out of memory) both are still safe to
+ * free and hold no points, whichever allocation failed. */
+static int split_both(const nerve_diagram *x, const nerve_diagram *y, parts *a, parts *b)
+{
+    memset(a, 0, sizeof *a);
+    memset(b, 0, sizeof *b);
+    return split(x, a) == 0 && split(y, b) == 0 ? 0 : -1;
 }
 
 int nerve_diagram_check(const nerve_diagram *g, const char *label)
@@ -169,24 +189,20 @@ static int wasserstein_finite(double *out, const point *a, int64_t n1, const poi
  * when delta is 0, else within a relative error delta. */
 static int distance(double *out, const nerve_diagram *x, const nerve_diagram *y, double q, double delta)
 {
-    point *a = NULL, *b = NULL;
-    double *ea = NULL, *eb = NULL;
-    int64_t na, nb, ma, mb;
-    int rc = split(x, &a, &na, &ea, &ma) == 0 && split(y, &b, &nb, &eb, &mb) == 0 ? 0 : -1;
+    parts a, b;
+    int rc = split_both(x, y, &a, &b);
     double finite = 0, ess = 0;
     if (rc == 0) {
-        ess = essential_part(ea, ma, eb, mb, q);
+        ess = essential_part(a.ess, a.n_ess, b.ess, b.n_ess, q);
         if (!isinf(ess))
-            rc = q <= 0     ? ph_bottleneck_finite(&finite, a, na, b, nb)
-                 : delta > 0 ? ph_wasserstein_auction(&finite, a, na, b, nb, q, delta)
-                             : wasserstein_finite(&finite, a, na, b, nb, q);
+            rc = q <= 0     ? ph_bottleneck_finite(&finite, a.fin, a.n_fin, b.fin, b.n_fin)
+                 : delta > 0 ? ph_wasserstein_auction(&finite, a.fin, a.n_fin, b.fin, b.n_fin, q, delta)
+                             : wasserstein_finite(&finite, a.fin, a.n_fin, b.fin, b.n_fin, q);
     }
     if (rc == 0)
         *out = isinf(ess) ? INFINITY : q <= 0 ? fmax(finite, ess) : pow(finite + ess, 1 / q);
-    free(a);
-    free(b);
-    free(ea);
-    free(eb);
+    parts_free(&a);
+    parts_free(&b);
     return rc < 0 ? nerve_error_set(NERVE_ENOMEM, "diagram distance: out of memory") : 0;
 }
 
@@ -229,11 +245,10 @@ int nerve_diagram_sliced_wasserstein(double *out, const nerve_diagram *x, const 
 {
     if (directions < 1)
         return nerve_error_set(NERVE_EINPUT, "sliced Wasserstein: %lld directions", (long long)directions);
-    point *a = NULL, *b = NULL;
-    double *ea = NULL, *eb = NULL;
-    int64_t na, nb, ma, mb;
-    int rc = split(x, &a, &na, &ea, &ma) == 0 && split(y, &b, &nb, &eb, &mb) == 0 ? 0 : -1;
-    int64_t n = na + nb;
+    parts px, py;
+    int rc = split_both(x, y, &px, &py);
+    const point *a = px.fin, *b = py.fin;
+    int64_t na = px.n_fin, nb = py.n_fin, n = na + nb;   /* 0 when the split failed */
     double *pa = rc == 0 ? malloc((size_t)(n + 1) * sizeof *pa) : NULL;
     double *pb = rc == 0 ? malloc((size_t)(n + 1) * sizeof *pb) : NULL;
     if (rc == 0 && (!pa || !pb))
@@ -256,10 +271,8 @@ int nerve_diagram_sliced_wasserstein(double *out, const nerve_diagram *x, const 
     }
     if (rc == 0)
         *out = total / (double)directions;
-    free(a);
-    free(b);
-    free(ea);
-    free(eb);
+    parts_free(&px);
+    parts_free(&py);
     free(pa);
     free(pb);
     return rc < 0 ? nerve_error_set(NERVE_ENOMEM, "sliced Wasserstein: out of memory") : 0;

@@ -559,17 +559,16 @@ static int reduction_add(reduction *red, const simplex *s, int64_t count)
         int64_t cap = red->cap_items ? 2 * red->cap_items : 4096;
         while (cap < red->n_items + count)
             cap *= 2;
+        /* Each array is kept as soon as it moves (realloc freed the old
+         * block), so that a failure of the other leaves both to the
+         * caller's frees; the capacity grows only when both did. */
         int64_t *items = realloc(red->items, (size_t)cap * sizeof *items);
-        double *diam = realloc(red->diam, (size_t)cap * sizeof *diam);
-        if (!items || !diam) {
-            free(items ? NULL : diam);
-            if (items)
-                red->items = items;
-            if (diam)
-                red->diam = diam;
+        if (!items)
             return -1;
-        }
         red->items = items;
+        double *diam = realloc(red->diam, (size_t)cap * sizeof *diam);
+        if (!diam)
+            return -1;
         red->diam = diam;
         red->cap_items = cap;
     }

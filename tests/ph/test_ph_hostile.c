@@ -1,7 +1,8 @@
 /*
  * test_ph_hostile.c — diagram files shaped to hurt (issue 15, row 8): more
  * dimensions than nerve computes, pairs that are not pairs. The reader
- * refuses them with a message naming the file; ph-distance exits 2.
+ * refuses them with a message naming the file; ph-distance exits 2. And
+ * allocation failures in the middle of a computation.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "nerve/ph.h"
+#include "../nn/alloc_fail.h"
 #include "../support/support.h"
 
 /* {"diagrams": [{"pairs": [[0, 1]]}, ... dims times]} */
@@ -75,4 +77,18 @@ Test(ph_hostile, every_dimension_nerve_computes_is_read)
     cr_assert_eq(g[3].birth[1], 0.5);
     cr_assert(g[3].death[1] > 1e300);
     nerve_ph_diagrams_free(g, n);
+}
+
+/* Out of memory in the middle of the reduction (issue 15 point 5): when the
+ * second of reduction_add's two reallocs failed, the first's block was
+ * freed twice (rips.c reduce_dimension, allocation 31 of this command).
+ * Every allocation failed in turn must be a clean error. Needs
+ * nerve-failalloc beside $NERVE_BIN; skipped without. */
+Test(ph_hostile, every_failed_allocation_of_ph_is_a_clean_error, .timeout = 600)
+{
+    const char *args[] = { "ph", "-q", "-o", temp_path("d.json"), fixture("ph/circle.npy"), NULL };
+    int n = each_allocation_fails_cleanly(args);
+    if (n < 0)
+        cr_skip_test("nerve-failalloc is not built beside $NERVE_BIN");
+    cr_expect_gt(n, 30, "only %d allocations: the sweep did not reach the reduction", n);
 }
