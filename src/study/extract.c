@@ -381,14 +381,6 @@ static json_t *shape_json(int ndim, const int64_t *shape)
     return a;
 }
 
-static json_t *floats_json(int n, const float *v)
-{
-    json_t *a = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(a, json_real(v[i]));
-    return a;
-}
-
 static int write_manifest(const extraction *x, int64_t count, const sprite_info *sprite, double seconds)
 {
     const nerve_extract_options *o = x->o;
@@ -411,9 +403,7 @@ static int write_manifest(const extraction *x, int64_t count, const sprite_info 
     for (int i = 0; i < x->inputs.n_classes; i++)
         json_array_append_new(classes, x->inputs.class_names ? json_string(x->inputs.class_names[i])
                                                              : json_integer(i));
-    json_t *pre = json_pack("{s:I, s:I, s:b, s:o, s:o}", "resize", (json_int_t)o->pp.resize,
-                            "center_crop", (json_int_t)o->pp.crop, "scale_8bit", !o->pp.no_scale,
-                            "mean", floats_json(o->pp.n_mean, o->pp.mean), "std", floats_json(o->pp.n_std, o->pp.std));
+    json_t *pre = nerve_preprocess_json(&o->pp);
     json_t *root = json_pack(
         "{s:s, s:{s:s, s:I, s:s}, s:{s:s, s:I, s:I, s:o, s:b, s:o, s:o}, s:{s:s, s:I, s:I, s:I, s:f}, s:o}",
         "nerve", NERVE_VERSION_STRING,
@@ -428,6 +418,13 @@ static int write_manifest(const extraction *x, int64_t count, const sprite_info 
         json_object_set_new(json_object_get(root, "inputs"), "sprite",
                             json_pack("{s:s, s:I, s:I, s:I}", "file", "inputs/sprite.png", "count", (json_int_t)sprite->count,
                                       "side", (json_int_t)sprite->side, "columns", (json_int_t)sprite->columns));
+    /* Where the inputs are, from the study and absolutely, so that the
+     * model can run on them again from any working directory. */
+    int rc = nerve_study_inputs_record(json_object_get(root, "inputs"), o->data, &o->pp, o->out);
+    if (rc < 0) {
+        json_decref(root);
+        return rc;
+    }
     /* The model by its absolute path: the viewer runs it from anywhere. */
     char path[4096], *model = realpath(o->model, NULL);
     json_object_set_new(json_object_get(root, "model"), "path", json_string(model ? model : o->model));
