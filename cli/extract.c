@@ -8,6 +8,94 @@
 
 #include "nerve/study.h"
 #include "cli.h"
+#include "options.h"
+
+/* --mean and --std: up to four per-channel values, copied into the
+ * preprocessing after parsing (its values and their count lie apart). */
+typedef struct channel_values {
+    float v[4];
+    int   n;
+} channel_values;
+
+typedef struct extract_settings {
+    nerve_extract_options o;
+    channel_values        mean, std;
+} extract_settings;
+
+CLI_ENUM_TYPE(static, vector_mode, nerve_vector_mode, nerve_vector_mode_parse, nerve_vector_mode_name,
+              "random-position, max-norm, mean, max, flatten, center, all");
+
+/* "0.485,0.456,0.406": 1 to 4 numbers separated by commas. */
+static int parse_floats(channel_values *c, const char *s)
+{
+    c->n = 0;
+    const char *p = s;
+    while (*p && c->n < 4) {
+        char *end;
+        c->v[c->n++] = strtof(p, &end);
+        if (end == p || (*end && *end != ','))
+            return -1;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return *p || c->n == 0 ? -1 : 0;
+}
+
+static int parse_mean(void *field, const char *arg, const char **why)
+{
+    *why = "1 to 4 numbers like 0.5,0.5,0.5";
+    return parse_floats(field, arg);
+}
+
+/* A standard deviation divides, so each must be positive. */
+static int parse_std(void *field, const char *arg, const char **why)
+{
+    channel_values *c = field;
+    *why = "1 to 4 positive numbers like 0.229,0.224,0.225";
+    if (parse_floats(c, arg) < 0)
+        return -1;
+    for (int i = 0; i < c->n; i++)
+        if (!(c->v[i] > 0))
+            return -1;
+    return 0;
+}
+
+#define AT(field) CLI_AT(extract_settings, field)
+static const cli_option options[] = {
+    { CLI_OPT("model", 'm', CLI_STRING, "FILE", "the ONNX model", AT(o.model)) },
+    { CLI_OPT("data", 'd', CLI_STRING, "INPUTS", "the inputs", AT(o.data)) },
+    { CLI_OPT("out", 'o', CLI_STRING, "DIR", "the study directory", AT(o.out)) },
+    { CLI_OPT("layers", 'l', CLI_STRING, "LIST", "all (every activation, pool, Concat and Gemm output)\n"
+              "or tap names separated by commas (nerve layers)", AT(o.layers)) },
+    { CLI_OPT("mode", 0, CLI_ENUM, "MODE", "how a conv map (C, H, W) becomes vectors:\n"
+              "random-position (TopoAct), max-norm, mean, max,\nflatten, center, all (every position)", AT(o.mode)),
+      .enumeration = &vector_mode },
+    { CLI_OPT("per-input", 0, CLI_INT, "K", "positions per input for random-position", AT(o.per_input)), CLI_MIN(1) },
+    { CLI_OPT("batch", 'b', CLI_INT, "N", "inputs per forward pass", AT(o.batch)), CLI_MIN(1) },
+    { CLI_OPT("limit", 'n', CLI_INT, "N", "the first N inputs only (0: all)", AT(o.limit)), CLI_MIN(0),
+      .default_text = "" },
+    { CLI_OPT("seed", 0, CLI_SEED, "S", "seed of the random positions", AT(o.seed)) },
+    { CLI_OPT("resize", 0, CLI_INT, "N", "image folders: shorter side to N pixels (bilinear)", AT(o.pp.resize)),
+      CLI_MIN(1), .default_text = "" },
+    { CLI_OPT("center-crop", 0, CLI_INT, "N", "image folders: center N x N crop", AT(o.pp.crop)), CLI_MIN(1),
+      .default_text = "" },
+    { CLI_OPT("mean", 0, CLI_CUSTOM, "A,B,C", "subtract per channel (after scaling)", AT(mean)), .parse = parse_mean },
+    { CLI_OPT("std", 0, CLI_CUSTOM, "A,B,C", "divide per channel", AT(std)), .parse = parse_std },
+    { CLI_OPT("no-scale", 0, CLI_FLAG, NULL, "keep 8-bit data in 0..255 (default: [0,1] as ToTensor)",
+              AT(o.pp.no_scale)) },
+    { CLI_OPT("labels", 0, CLI_STRING, "FILE", ".npy or IDX inputs: an .npy of N integer labels", AT(o.pp.labels)) },
+    { CLI_OPT("class-names", 0, CLI_STRING, "FILE", "the labels' class names, one a line", AT(o.pp.class_names)) },
+    { CLI_OPT("strict", 0, CLI_FLAG, NULL, "an unreadable image is an error, not a warning", AT(o.pp.strict)) },
+    { CLI_OPT("no-sprite", 0, CLI_FLAG, NULL, "no inputs/sprite.png (the viewer's thumbnails)", AT(o.no_sprite)) },
+    { 0 },
+};
+#undef AT
+
+static extract_settings defaults(void)
+{
+    extract_settings s = { 0 };
+    nerve_extract_defaults(&s.o);
+    return s;
+}
 
 static void extract_help(void)
 {
@@ -25,31 +113,10 @@ static void extract_help(void)
            "(N, C, H, W), or a folder with one sub-folder of images per class (PNG,\n"
            "JPEG, BMP of any size and colour mode: converted to the model's channels as\n"
            "PIL's convert() does, then resized and cropped as the options say).\n"
-           "\n"
-           "options:\n"
-           "  -m, --model FILE       the ONNX model\n"
-           "  -d, --data INPUTS      the inputs\n"
-           "  -o, --out DIR          the study directory (default: study)\n"
-           "  -l, --layers LIST      all (default: every activation, pool, Concat and Gemm\n"
-           "                         output) or tap names separated by commas (nerve layers)\n"
-           "      --mode MODE        how a conv map (C, H, W) becomes vectors:\n"
-           "                         random-position (default; TopoAct), max-norm, mean,\n"
-           "                         max, flatten, center, all (every position)\n"
-           "      --per-input K      positions per input for random-position (default 1)\n"
-           "  -b, --batch N          inputs per forward pass (default 64)\n"
-           "  -n, --limit N          the first N inputs only\n"
-           "      --seed S           seed of the random positions (default 0)\n"
-           "      --resize N         image folders: shorter side to N pixels (bilinear)\n"
-           "      --center-crop N    image folders: center N x N crop\n"
-           "      --mean A,B,C       subtract per channel (after scaling)\n"
-           "      --std A,B,C        divide per channel\n"
-           "      --no-scale         keep 8-bit data in 0..255 (default: [0,1] as ToTensor)\n"
-           "      --labels FILE      .npy or IDX inputs: an .npy of N integer labels\n"
-           "      --class-names FILE the labels' class names, one a line\n"
-           "      --strict           an unreadable image is an error, not a warning\n"
-           "      --no-sprite        no inputs/sprite.png (the viewer's thumbnails)\n"
-           CLI_COMMON_HELP
-           "\n"
+           "\n");
+    extract_settings d = defaults();
+    cli_print_options(options, &d);
+    printf("\n"
            "examples:\n"
            "  nerve extract -m cnn.onnx -d fashion-mnist:test -o study\n"
            "  nerve extract -m resnet18.onnx -d images/ --resize 256 --center-crop 224 \\\n"
@@ -57,104 +124,31 @@ static void extract_help(void)
            "  nerve extract -m model.onnx -d x.npy --labels y.npy --class-names classes.txt\n");
 }
 
-static int parse_floats(const char *s, float *v, int *n)
+/* The per-channel values into the preprocessing they belong to. */
+static void copy_channels(float *values, int *n, const channel_values *c)
 {
-    *n = 0;
-    const char *p = s;
-    while (*p && *n < 4) {
-        char *end;
-        v[(*n)++] = strtof(p, &end);
-        if (end == p)
-            return -1;
-        p = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',')
-            return -1;
-    }
-    return *p || *n == 0 ? -1 : 0;
+    memcpy(values, c->v, sizeof c->v);
+    *n = c->n;
 }
 
 static int extract_run(int argc, char **argv)
 {
-    enum { OPT_MODE = 1000, OPT_PER_INPUT, OPT_SEED, OPT_RESIZE, OPT_CROP, OPT_MEAN, OPT_STD, OPT_NO_SCALE, OPT_STRICT,
-           OPT_NO_SPRITE, OPT_LABELS, OPT_CLASS_NAMES };
-    static const struct option options[] = {
-        { "model", required_argument, 0, 'm' },   { "data", required_argument, 0, 'd' },
-        { "out", required_argument, 0, 'o' },     { "layers", required_argument, 0, 'l' },
-        { "mode", required_argument, 0, OPT_MODE }, { "per-input", required_argument, 0, OPT_PER_INPUT },
-        { "batch", required_argument, 0, 'b' },   { "limit", required_argument, 0, 'n' },
-        { "seed", required_argument, 0, OPT_SEED }, { "resize", required_argument, 0, OPT_RESIZE },
-        { "center-crop", required_argument, 0, OPT_CROP }, { "mean", required_argument, 0, OPT_MEAN },
-        { "std", required_argument, 0, OPT_STD }, { "no-scale", no_argument, 0, OPT_NO_SCALE },
-        { "strict", no_argument, 0, OPT_STRICT }, { "no-sprite", no_argument, 0, OPT_NO_SPRITE },
-        { "labels", required_argument, 0, OPT_LABELS }, { "class-names", required_argument, 0, OPT_CLASS_NAMES },
-        CLI_COMMON_LONG,
-        { 0, 0, 0, 0 },
-    };
-    nerve_extract_options o;
-    nerve_extract_defaults(&o);
-    int opt, status;
-    long v;
-    opterr = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, ":m:d:o:l:b:n:" CLI_COMMON_SHORT, options, NULL)) != -1) {
-        int common = cli_common_option(&cli_extract, opt, optarg, argv, &status);
-        if (common < 0)
-            return status;
-        if (common)
-            continue;
-        switch (opt) {
-        case 'm': o.model = optarg; break;
-        case 'd': o.data = optarg; break;
-        case 'o': o.out = optarg; break;
-        case 'l': o.layers = optarg; break;
-        case OPT_MODE:
-            if (nerve_vector_mode_parse(optarg, &o.mode) < 0)
-                return cli_usage_error("extract", "unknown --mode '%s' (random-position, max-norm, mean, "
-                                       "max, flatten, center, all)", optarg);
-            break;
-        case OPT_SEED:
-            if ((v = cli_parse_count(optarg)) < 0)
-                return cli_usage_error("extract", "--seed wants a non-negative integer, not '%s'", optarg);
-            o.seed = (uint64_t)v;
-            break;
-        case OPT_PER_INPUT: case 'b': case 'n': case OPT_RESIZE: case OPT_CROP:
-            if ((v = cli_parse_count(optarg)) < (opt == 'n' ? 0 : 1))
-                return cli_usage_error("extract", "option '%s' wants a positive count, not '%s'",
-                                       argv[optind - 1], optarg);
-            if (opt == OPT_PER_INPUT) o.per_input = v;
-            else if (opt == 'b') o.batch = v;
-            else if (opt == 'n') o.limit = v;
-            else if (opt == OPT_RESIZE) o.pp.resize = v;
-            else o.pp.crop = v;
-            break;
-        case OPT_MEAN: case OPT_STD:
-            if (parse_floats(optarg, opt == OPT_MEAN ? o.pp.mean : o.pp.std,
-                             opt == OPT_MEAN ? &o.pp.n_mean : &o.pp.n_std) < 0)
-                return cli_usage_error("extract", "--%s wants 1 to 4 numbers like 0.5,0.5,0.5, not '%s'",
-                                       opt == OPT_MEAN ? "mean" : "std", optarg);
-            for (int i = 0; opt == OPT_STD && i < o.pp.n_std; i++)
-                if (o.pp.std[i] <= 0)
-                    return cli_usage_error("extract", "--std values must be positive");
-            break;
-        case OPT_NO_SCALE: o.pp.no_scale = 1; break;
-        case OPT_STRICT: o.pp.strict = 1; break;
-        case OPT_NO_SPRITE: o.no_sprite = 1; break;
-        case OPT_LABELS: o.pp.labels = optarg; break;
-        case OPT_CLASS_NAMES: o.pp.class_names = optarg; break;
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("extract", "unexpected argument '%s'", argv[optind]);
-    if (!o.model || !o.data)
-        return cli_usage_error("extract", "--model and --data are required");
-    if ((status = cli_common_finish()) != 0)
+    extract_settings s = defaults();
+    int first, status;
+    if (cli_parse(&cli_extract, options, &s, argc, argv, &first, &status) < 0)
         return status;
+    if (first < argc)
+        return cli_usage_error("extract", "unexpected argument '%s'", argv[first]);
+    if (!s.o.model || !s.o.data)
+        return cli_usage_error("extract", "--model and --data are required");
+    copy_channels(s.o.pp.mean, &s.o.pp.n_mean, &s.mean);
+    copy_channels(s.o.pp.std, &s.o.pp.n_std, &s.std);
     nerve_catch_interrupts();
-    int rc = nerve_extract(&o);
+    int rc = nerve_extract(&s.o);
     if (rc < 0)
         return cli_fail(rc);
     if (!nerve_quiet())
-        fprintf(stderr, "nerve: extract: wrote %s/manifest.json\n", o.out);
+        fprintf(stderr, "nerve: extract: wrote %s/manifest.json\n", s.o.out);
     return 0;
 }
 

@@ -7,20 +7,26 @@
 
 #include "nerve/core.h"
 #include "cli.h"
+#include "options.h"
 
-static const cli_command *commands[] = {
-    &cli_run,
-    &cli_serve,
-    &cli_report,
-    &cli_info,
-    &cli_layers,
-    &cli_extract,
-    &cli_compare,
-    &cli_embed,
-    &cli_mapper,
-    &cli_train,
-    &cli_ph,
-    &cli_ph_distance,
+/* Each command, and whether it computes with OpenBLAS/LAPACKE (loaded
+ * for it before it starts: see cli_require_blas). */
+static const struct command {
+    const cli_command *cmd;
+    int                uses_blas;
+} commands[] = {
+    { &cli_run, 1 },
+    { &cli_serve, 1 },
+    { &cli_report, 1 },
+    { &cli_info, 0 },
+    { &cli_layers, 1 },
+    { &cli_extract, 1 },
+    { &cli_compare, 1 },
+    { &cli_embed, 1 },
+    { &cli_mapper, 1 },
+    { &cli_train, 1 },
+    { &cli_ph, 0 },
+    { &cli_ph_distance, 0 },
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 
@@ -35,15 +41,15 @@ static void print_usage(FILE *out)
             "\n"
             "commands:\n", NERVE_VERSION_STRING);
     for (int i = 0; i < COMMAND_COUNT; i++)
-        fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(out, "  %-10s %s\n", commands[i].cmd->name, commands[i].cmd->summary);
     fprintf(out, "\nRun 'nerve <command> --help' for a command's options.\n");
 }
 
-static const cli_command *find_command(const char *name)
+static const struct command *find_command(const char *name)
 {
     for (int i = 0; i < COMMAND_COUNT; i++)
-        if (strcmp(commands[i]->name, name) == 0)
-            return commands[i];
+        if (strcmp(commands[i].cmd->name, name) == 0)
+            return &commands[i];
     return NULL;
 }
 
@@ -59,10 +65,10 @@ static int help_command(int argc, char **argv)
         print_usage(stdout);
         return 0;
     }
-    const cli_command *cmd = find_command(argv[2]);
-    if (!cmd)
+    const struct command *c = find_command(argv[2]);
+    if (!c)
         return unknown_command(argv[2]);
-    cmd->help();
+    c->cmd->help();
     return 0;
 }
 
@@ -87,9 +93,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "nerve: error: unknown option '%s' (see 'nerve --help')\n", name);
         return 2;
     }
-    const cli_command *cmd = find_command(name);
-    if (!cmd)
+    const struct command *c = find_command(name);
+    if (!c)
         return unknown_command(name);
     nerve_signals_install();   /* no command leaves `*.tmp.<pid>` files behind */
-    return cmd->run(argc - 1, argv + 1);
+    cli_require_blas(c->uses_blas);
+    return c->cmd->run(argc - 1, argv + 1);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/core.h"
 #include "cli.h"
 #include "options.h"
 
@@ -154,18 +155,75 @@ static int set_value(const struct cli_command *cmd, const cli_option *o, void *s
     return cli_usage_error(cmd->name, "--%s: an option nerve does not know how to read", o->name);
 }
 
+/* ---- the common options ------------------------------------------------------ */
+
+enum { MAX_THREADS = 4096 };
+static int threads_requested;   /* 0: $OMP_NUM_THREADS, else all cores */
+
+/* Handles a common option, or getopt's '?' and ':'. Returns 1 if it was
+ * one and parsing goes on, 0 if opt is the command's own, -1 if the
+ * command must stop now with *status (after --help or a usage error). */
+static int common_option(const struct cli_command *cmd, int opt, const char *arg, char **argv, int *status)
+{
+    int64_t n;
+    switch (opt) {
+    case 'h':
+        cmd->help();
+        *status = 0;
+        return -1;
+    case 'q':
+        nerve_set_quiet(1);
+        return 1;
+    case 't':
+        if (parse_int(&n, arg) == 0 && n >= 1 && n <= MAX_THREADS) {
+            threads_requested = (int)n;
+            return 1;
+        }
+        *status = cli_usage_error(cmd->name, "--threads wants a count from 1 to %d, not '%s'", MAX_THREADS, arg);
+        return -1;
+    case ':':
+        *status = cli_usage_error(cmd->name, "option '%s' needs a value", argv[optind - 1]);
+        return -1;
+    case '?':
+        if (optopt)
+            *status = cli_usage_error(cmd->name, "unknown option '-%c'", optopt);
+        else
+            *status = cli_usage_error(cmd->name, "unknown option '%s'", argv[optind - 1]);
+        return -1;
+    }
+    return 0;
+}
+
+/* Applies the common options once parsing is done. */
+static int common_finish(void)
+{
+    int rc = nerve_threads_init(threads_requested);
+    return rc < 0 ? cli_fail(rc) : 0;
+}
+
 /* ---- parsing --------------------------------------------------------------- */
+
+static int blas_required;
+
+void cli_require_blas(int yes)
+{
+    blas_required = yes;
+}
 
 /* The getopt tables: long options (the command's, then the common ones)
  * and the short option string. Options without a short name get values
  * from FIRST_LONG_ONLY up, so none collides with a character. */
 static int build_tables(struct option *longs, char *shorts, size_t shorts_size, const cli_option *table)
 {
-    static const struct option common[] = { CLI_COMMON_LONG };
+    static const struct option common[] = {
+        { "help", no_argument, 0, 'h' },
+        { "quiet", no_argument, 0, 'q' },
+        { "threads", required_argument, 0, 't' },
+    };
     int n = option_count(table);
     if (n + 4 > MAX_OPTIONS)
         return -1;
-    size_t used = (size_t)snprintf(shorts, shorts_size, ":%s", CLI_COMMON_SHORT);
+    size_t used = (size_t)snprintf(shorts, shorts_size, ":hqt:");
     for (int i = 0; i < n; i++) {
         const cli_option *o = &table[i];
         int has_arg = o->kind == CLI_FLAG ? no_argument : required_argument;
@@ -207,7 +265,7 @@ int cli_parse(const struct cli_command *cmd, const cli_option *table, void *sett
     opterr = 0;
     optind = 1;
     while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
-        int common = cli_common_option(cmd, opt, optarg, argv, status);
+        int common = common_option(cmd, opt, optarg, argv, status);
         if (common < 0)
             return -1;
         if (common)
@@ -219,8 +277,13 @@ int cli_parse(const struct cli_command *cmd, const cli_option *table, void *sett
         if (o->seen)
             *(int *)((char *)settings + o->seen - 1) = 1;
     }
-    if ((*status = cli_common_finish()) != 0)
+    if ((*status = common_finish()) != 0)
         return -1;
+    int rc = blas_required ? nerve_blas_require() : 0;
+    if (rc < 0) {
+        *status = cli_fail(rc);
+        return -1;
+    }
     *first = optind;
     return 0;
 }
@@ -320,7 +383,7 @@ static void print_option(const cli_option *o, const void *defaults)
     putchar('\n');
 }
 
-/* The options every command takes, as cli_common_option reads them. */
+/* The options every command takes, as common_option reads them. */
 static const cli_option common_options[] = {
     { CLI_OPT("threads", 't', CLI_FLAG, "N", "threads to use", 0), .default_text = "$OMP_NUM_THREADS, else all cores" },
     { CLI_OPT("quiet", 'q', CLI_FLAG, NULL, "no progress bars", 0) },

@@ -116,9 +116,18 @@ typedef struct cli_option {
 /* Parses argv against the command's table (plus the common options) into
  * settings. Returns 0 with *first the index of the first positional
  * argument, or -1 with *status the exit status: 0 after --help, 2 after a
- * usage error (already printed). Thread settings are applied. */
+ * usage error (already printed), or the status of a missing OpenBLAS
+ * (see cli_require_blas). Thread settings are applied. */
 int cli_parse(const struct cli_command *cmd, const cli_option *table, void *settings, int argc, char **argv,
               int *first, int *status);
+
+/* For a command that computes with OpenBLAS/LAPACKE (main knows which):
+ * cli_parse then opens them once the options are read, so a missing
+ * library is an error before any work starts, since their functions
+ * return nothing to report it later. Commands that never compute with
+ * them (ph, ph-distance, info) do not load them at all, which keeps
+ * their start-up small. */
+void cli_require_blas(int yes);
 
 /* Prints the options part of --help: one line per option with its value
  * name, its help, its choices or bounds and its default (read from

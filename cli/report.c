@@ -7,6 +7,16 @@
 
 #include "nerve/serve.h"
 #include "cli.h"
+#include "options.h"
+
+#define AT(field) CLI_AT(nerve_report_options, field)
+static const cli_option options[] = {
+    { CLI_OPT("out", 'o', CLI_STRING, "FILE", "the HTML file", AT(out)) },
+    { CLI_OPT("activations", 0, CLI_INT, "N", "include the activation maps of the first N inputs\n"
+              "(runs the study's model)", AT(activation_inputs)), CLI_MIN(0) },
+    { 0 },
+};
+#undef AT
 
 static void report_help(void)
 {
@@ -18,13 +28,11 @@ static void report_help(void)
            "browser with no server and no network. The raw activations stay out; what\n"
            "needs nerve serve (recomputing a Mapper graph with other parameters, the\n"
            "activation maps of inputs beyond the first few) says so in the page.\n"
-           "\n"
-           "options:\n"
-           "  -o, --out FILE        the HTML file (default report.html)\n"
-           "      --activations N   include the activation maps of the first N inputs\n"
-           "                        (default 16; runs the study's model)\n"
-           CLI_COMMON_HELP
-           "\n"
+           "\n");
+    nerve_report_options d;
+    nerve_report_defaults(&d);
+    cli_print_options(options, &d);
+    printf("\n"
            "examples:\n"
            "  nerve run && nerve report -o fashion.html\n"
            "  nerve report --activations 0 mystudy -o mystudy.html\n");
@@ -32,38 +40,15 @@ static void report_help(void)
 
 static int report_run(int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "out", required_argument, 0, 'o' }, { "activations", required_argument, 0, 1 },
-        CLI_COMMON_LONG,
-        { 0, 0, 0, 0 },
-    };
     nerve_report_options o;
     nerve_report_defaults(&o);
-    int opt, status;
-    long v;
-    opterr = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, ":o:" CLI_COMMON_SHORT, options, NULL)) != -1) {
-        int common = cli_common_option(&cli_report, opt, optarg, argv, &status);
-        if (common < 0)
-            return status;
-        if (common)
-            continue;
-        if (opt == 'o')
-            o.out = optarg;
-        else if (opt == 1 && (v = cli_parse_count(optarg)) < 0)
-            return cli_usage_error("report", "--activations wants a whole number >= 0, not '%s'", optarg);
-        else if (opt == 1)
-            o.activation_inputs = v;
-        else
-            return cli_usage_error("report", "unexpected option");
-    }
-    if (argc - optind > 1)
-        return cli_usage_error("report", "wants one STUDY folder at most");
-    if (argc - optind == 1)
-        o.study = argv[optind];
-    if ((status = cli_common_finish()) != 0)
+    int first, status;
+    if (cli_parse(&cli_report, options, &o, argc, argv, &first, &status) < 0)
         return status;
+    if (argc - first > 1)
+        return cli_usage_error("report", "wants one STUDY folder at most");
+    if (argc - first == 1)
+        o.study = argv[first];
     nerve_report_summary s;
     int rc = nerve_report_write(&o, &s);
     if (rc < 0)

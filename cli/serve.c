@@ -8,6 +8,36 @@
 
 #include "nerve/serve.h"
 #include "cli.h"
+#include "options.h"
+
+typedef struct serve_settings {
+    nerve_serve_options o;
+    int64_t             port;
+    cli_strings         allowed;
+    int                 host_given;
+} serve_settings;
+
+#define AT(field) CLI_AT(serve_settings, field)
+static const cli_option options[] = {
+    { CLI_OPT("host", 0, CLI_STRING, "ADDR", "the IPv4 address to listen on (127.0.0.1: this\n"
+              "machine only; any other address serves the study to\nthe network, with a warning)", AT(o.host)),
+      CLI_SEEN(serve_settings, host_given) },
+    { CLI_OPT("allow-host", 0, CLI_STRINGS, "NAME", "also answer requests whose Host header is NAME (or\n"
+              "NAME:PORT), e.g. the machine's name when --host is\ngiven; other names get 421 (a page elsewhere "
+              "reaching\nthe server through DNS rebinding). Repeatable, up\nto 16.", AT(allowed)),
+      CLI_RANGE(0, CLI_STRINGS_MAX) },
+    { CLI_OPT("port", 'p', CLI_INT, "N", "the port (0: any free one)", AT(port)), CLI_RANGE(0, 65535) },
+    { 0 },
+};
+#undef AT
+
+static serve_settings defaults(void)
+{
+    serve_settings s = { 0 };
+    nerve_serve_defaults(&s.o);
+    s.port = s.o.port;
+    return s;
+}
 
 static void serve_help(void)
 {
@@ -24,18 +54,10 @@ static void serve_help(void)
            "        /api/activations?input=N (every layer's maps of input N)   /study/<file>\n"
            "A recompute whose estimated size passes the server's limit is refused (400,\n"
            "with the limit); one recompute runs at a time per client (429 meanwhile).\n"
-           "\n"
-           "options:\n"
-           "      --host ADDR   the IPv4 address to listen on (default 127.0.0.1: this\n"
-           "                    machine only; any other address serves the study to the\n"
-           "                    network, with a warning)\n"
-           "      --allow-host NAME  also answer requests whose Host header is NAME (or\n"
-           "                    NAME:PORT), e.g. the machine's name when --host is given;\n"
-           "                    other names get 421 (a page elsewhere reaching the\n"
-           "                    server through DNS rebinding). Repeatable, up to 16.\n"
-           "  -p, --port N      (default 8800; 0: any free port)\n"
-           CLI_COMMON_HELP
-           "\n"
+           "\n");
+    serve_settings d = defaults();
+    cli_print_options(options, &d);
+    printf("\n"
            "examples:\n"
            "  nerve run && nerve serve\n"
            "  nerve serve --port 9000 mystudy\n");
@@ -64,49 +86,23 @@ int cli_serve_until_interrupted(const nerve_serve_options *o)
 
 static int serve_run(int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "host", required_argument, 0, 1 }, { "port", required_argument, 0, 'p' },
-        { "allow-host", required_argument, 0, 2 },
-        CLI_COMMON_LONG,
-        { 0, 0, 0, 0 },
-    };
-    enum { ALLOW_MAX = 16 };
-    static const char *allowed[ALLOW_MAX + 1];
-    int n_allowed = 0;
-    nerve_serve_options o;
-    nerve_serve_defaults(&o);
-    o.allow_hosts = allowed;
-    int opt, status;
-    long v;
-    opterr = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, ":p:" CLI_COMMON_SHORT, options, NULL)) != -1) {
-        int common = cli_common_option(&cli_serve, opt, optarg, argv, &status);
-        if (common < 0)
-            return status;
-        if (common)
-            continue;
-        if (opt == 1) {
-            o.host = optarg;
-            o.allow_remote = 1;   /* asked for by name: a non-loopback address is meant */
-        } else if (opt == 2 && (n_allowed == ALLOW_MAX || !*optarg))
-            return cli_usage_error("serve", "--allow-host wants a host name, at most %d of them", ALLOW_MAX);
-        else if (opt == 2)
-            allowed[n_allowed++] = optarg;
-        else if (opt == 'p' && ((v = cli_parse_count(optarg)) < 0 || v > 65535))
-            return cli_usage_error("serve", "--port wants 0 to 65535, not '%s'", optarg);
-        else if (opt == 'p')
-            o.port = (int)v;
-        else
-            return cli_usage_error("serve", "unexpected option");
-    }
-    if (argc - optind > 1)
-        return cli_usage_error("serve", "wants one STUDY folder at most");
-    if (argc - optind == 1)
-        o.study = argv[optind];
-    if ((status = cli_common_finish()) != 0)
+    serve_settings s = defaults();
+    int first, status;
+    if (cli_parse(&cli_serve, options, &s, argc, argv, &first, &status) < 0)
         return status;
-    return cli_serve_until_interrupted(&o);
+    if (argc - first > 1)
+        return cli_usage_error("serve", "wants one STUDY folder at most");
+    if (argc - first == 1)
+        s.o.study = argv[first];
+    for (int i = 0; i < s.allowed.n; i++)
+        if (!*s.allowed.item[i])
+            return cli_usage_error("serve", "--allow-host wants a host name, not ''");
+    const char *allowed[CLI_STRINGS_MAX + 1] = { 0 };   /* NULL-terminated, as the server reads it */
+    memcpy(allowed, s.allowed.item, (size_t)s.allowed.n * sizeof allowed[0]);
+    s.o.allow_hosts = allowed;
+    s.o.allow_remote = s.host_given;   /* asked for by name: a non-loopback address is meant */
+    s.o.port = (int)s.port;
+    return cli_serve_until_interrupted(&s.o);
 }
 
 const cli_command cli_serve = {

@@ -66,7 +66,8 @@ Test(cli_options, ops_lists_the_operators_without_a_model)
  * ones the commands start from. */
 Test(cli_options, help_shows_the_defaults_in_80_columns)
 {
-    const char *commands[] = { "info", "layers", "compare", "embed", "mapper", "train", "ph", "ph-distance", "run" };
+    const char *commands[] = { "info", "layers", "compare", "embed", "mapper", "train", "ph", "ph-distance", "run",
+                               "extract", "serve", "report" };
     for (size_t c = 0; c < sizeof commands / sizeof *commands; c++) {
         const char *args[] = { commands[c], "--help", NULL }, *out, *err;
         cr_assert_eq(run_nerve(args, &out, &err), 0, "%s", err);
@@ -87,6 +88,39 @@ Test(cli_options, help_shows_the_defaults_in_80_columns)
     cr_assert_eq(run_nerve(mapper, &out, &err), 0);
     cr_expect(strstr(out, "intervals per lens dimension (default 15)"), "%s", out);
     cr_expect(strstr(out, "(default kmapper)"), "%s", out);
+    const char *extract[] = { "extract", "--help", NULL };
+    cr_assert_eq(run_nerve(extract, &out, &err), 0);
+    cr_expect(strstr(out, "inputs per forward pass (default 64)"), "%s", out);
+    cr_expect(strstr(out, "(default random-position)"), "%s", out);
+    const char *serve[] = { "serve", "--help", NULL };
+    cr_assert_eq(run_nerve(serve, &out, &err), 0);
+    cr_expect(strstr(out, "(default 8800)"), "%s", out);
+    const char *report[] = { "report", "--help", NULL };
+    cr_assert_eq(run_nerve(report, &out, &err), 0);
+    cr_expect(strstr(out, "(default 16)"), "%s", out);
+}
+
+/* extract, serve and report read their options from tables too: a refused
+ * value names its option (extract once named the value instead: "option
+ * '0' wants a positive count"). */
+Test(cli_options, extract_serve_report_values_are_checked_by_their_tables)
+{
+    const char *batch[] = { "extract", "-b", "0", "-m", "m.onnx", "-d", "x.npy", NULL };
+    expect_refusal(batch, "--batch wants a whole number >= 1, not '0'");
+    const char *limit[] = { "extract", "--limit", "-1", "-m", "m.onnx", "-d", "x.npy", NULL };
+    expect_refusal(limit, "--limit wants a whole number >= 0, not '-1'");
+    const char *mode[] = { "extract", "--mode", "median", "-m", "m.onnx", "-d", "x.npy", NULL };
+    expect_refusal(mode, "unknown --mode 'median' (random-position, max-norm, mean, max, flatten, center, all)");
+    const char *mean[] = { "extract", "--mean", "1,2,3,4,5", "-m", "m.onnx", "-d", "x.npy", NULL };
+    expect_refusal(mean, "--mean wants 1 to 4 numbers like 0.5,0.5,0.5, not '1,2,3,4,5'");
+    const char *std[] = { "extract", "--std", "0.5,0", "-m", "m.onnx", "-d", "x.npy", NULL };
+    expect_refusal(std, "--std wants 1 to 4 positive numbers");
+    const char *port[] = { "serve", "--port", "70000", NULL };
+    expect_refusal(port, "--port wants a whole number from 0 to 65535, not '70000'");
+    const char *empty_host[] = { "serve", "--allow-host", "", NULL };
+    expect_refusal(empty_host, "--allow-host wants a host name");
+    const char *activations[] = { "report", "--activations", "-1", NULL };
+    expect_refusal(activations, "--activations wants a whole number >= 0, not '-1'");
 }
 
 /* ph's --threshold takes inf (no threshold, the default) as it always did. */
