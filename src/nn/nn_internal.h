@@ -133,7 +133,21 @@ int nn_conv_shifted(float *y, const float *x, const float *w, const float *b, co
 int nn_conv_winograd_applies(const nn_geometry *g, int64_t groups, int64_t M);
 int nn_conv_winograd(float *y, const float *x, const float *w, const float *b, const nn_geometry *g, int64_t M);
 
+/* Pad (pad.c). out has x's shape plus pads (pads[d] before axis d,
+ * pads[ndim + d] after; negative ones crop); value is one element of x's
+ * type, for the constant mode. Edge and reflect need some of the input to
+ * show on every axis (nn_pad_visible) when out is not empty. */
+enum { NN_PAD_CONSTANT, NN_PAD_EDGE, NN_PAD_REFLECT };
+void nn_pad(nerve_array *out, const nerve_array *x, const int64_t *pads, int mode, const void *value);
+/* The output positions [lo, hi) along axis d that hold the input. */
+void nn_pad_visible(const nerve_array *x, const int64_t *out_shape, const int64_t *pads, int d, int64_t *lo,
+                    int64_t *hi);
+/* The index in [0, size) whose value position i (any) of a padded axis
+ * repeats, -1 for the constant. */
+int64_t nn_pad_mirror(int64_t i, int64_t size, int mode);
+
 /* Naive twins of the fast kernels, for the tests. */
+void nn_pad_naive(nerve_array *out, const nerve_array *x, const int64_t *pads, int mode, const void *value);
 void nn_matmul_naive(float *c, const float *a, const float *b, int64_t m, int64_t n, int64_t k);
 void nn_conv_naive(float *y, const float *x, const float *w, const float *b, const nn_geometry *g,
                    int64_t M, int64_t groups);

@@ -340,53 +340,32 @@ static int op_gather(const op_context *c, const nerve_array *const *in, int n_in
     return 0;
 }
 
-/* The source index of output coordinate o along a padded axis, or -1 for
- * the constant. */
-static int64_t pad_source(int64_t o, int64_t before, int64_t size, int mode)
-{
-    int64_t i = o - before;
-    if (i >= 0 && i < size)
-        return i;
-    if (mode == 0 || size == 0)
-        return -1;
-    if (mode == 1) {   /* edge */
-        return i < 0 ? 0 : size - 1;
-    }
-    if (size == 1)     /* reflect */
-        return 0;
-    int64_t period = 2 * (size - 1);
-    i = i % period;
-    i = i < 0 ? i + period : i;
-    return i < size ? i : period - i;
-}
+typedef struct pad_constant {
+    float   f;
+    int64_t i;
+} pad_constant;
 
-/* Constant padding, row by row: the output is filled with the value, then
- * each input row (the last axis) copied to its place. Negative pads crop. */
-static int pad_constant_f32(nerve_array *out, const nerve_array *x, const int64_t *pads, float value)
+/* The constant of Pad in x's type, from its value input (or attribute
+ * before opset 11), which may be float or int64 whatever x is. */
+static int pad_value(const op_context *c, const nerve_array *x, const nerve_array *given, float attr,
+                     pad_constant *v)
 {
-    float *y = out->data;
-    int64_t total = nerve_array_count(out), rows = nerve_array_count(x) / (x->shape[x->ndim - 1] ? x->shape[x->ndim - 1] : 1);
-    for (int64_t k = 0; k < total; k++)
-        y[k] = value;
-    int nd = x->ndim;
-    int64_t W = x->shape[nd - 1], before = pads[nd - 1];
-    int64_t lo = before < 0 ? -before : 0, hi = W + pads[2 * nd - 1] < W ? W + pads[2 * nd - 1] : W;
-    if (nerve_array_count(x) == 0 || hi <= lo)
-        return 0;
-    int64_t index[NERVE_MAX_DIMS] = { 0 };
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t dst = 0, inside = 1;
-        for (int d = 0; d < nd - 1; d++) {
-            int64_t o = index[d] + pads[d];
-            inside &= o >= 0 && o < out->shape[d];
-            dst = dst * out->shape[d] + o;
-        }
-        if (inside)
-            memcpy(y + dst * out->shape[nd - 1] + before + lo, (const float *)x->data + r * W + lo,
-                   (size_t)(hi - lo) * sizeof *y);
-        for (int d = nd - 2; d >= 0 && ++index[d] == x->shape[d]; d--)
-            index[d] = 0;
+    int64_t i = 0;
+    float f = attr;
+    if (given && nerve_array_count(given) == 1) {
+        if (given->dtype == NERVE_I64)
+            f = (float)(i = *(const int64_t *)given->data);
+        else
+            f = *(const float *)given->data;
     }
+    if (x->dtype == NERVE_I64 && !(given && given->dtype == NERVE_I64)) {
+        /* 2^63 is exact in float; converting anything at or past it is undefined */
+        if (!(f > -9.2233720368547758e18f && f < 9.2233720368547758e18f))
+            return node_error(c, NERVE_EINPUT, "the constant %g does not fit the int64 tensor", (double)f);
+        i = (int64_t)f;
+    }
+    v->f = f;
+    v->i = i;
     return 0;
 }
 
@@ -396,26 +375,27 @@ static int op_pad(const op_context *c, const nerve_array *const *in, int n_in, n
     const nerve_array *x = in[0];
     const int64_t *pads = NULL;
     int64_t n;
-    float value = 0;
+    float attr_value = 0;
     int rc = 0;
     if (c->opset < 11) {
         pads = attr_ints(c->node, c->opset < 2 ? "paddings" : "pads", &n);
-        value = attr_float(c->node, "value", 0);
+        attr_value = attr_float(c->node, "value", 0);
     } else {
         rc = n_in > 1 ? nn_int_values(c, in[1], &pads, &n) : node_error(c, NERVE_EINPUT, "needs pads");
-        if (rc == 0 && n_in > 2 && in[2] && nerve_array_count(in[2]) == 1)
-            value = in[2]->dtype == NERVE_F32 ? *(const float *)in[2]->data : (float)*(const int64_t *)in[2]->data;
     }
     if (rc < 0)
         return rc;
     if (n != 2 * x->ndim)
         return node_error(c, NERVE_EINPUT, "pads has %lld values for rank %d", (long long)n, x->ndim);
     const char *mode_name = attr_string(c->node, "mode", "constant");
-    int mode = strcmp(mode_name, "constant") == 0 ? 0 : strcmp(mode_name, "edge") == 0 ? 1
-             : strcmp(mode_name, "reflect") == 0 ? 2 : -1;
+    int mode = strcmp(mode_name, "constant") == 0 ? NN_PAD_CONSTANT : strcmp(mode_name, "edge") == 0 ? NN_PAD_EDGE
+             : strcmp(mode_name, "reflect") == 0 ? NN_PAD_REFLECT : -1;
     if (mode < 0)
         return node_error(c, NERVE_EUNSUPPORTED, "mode '%s' (constant, edge, reflect)", mode_name);
-    int64_t shape[NERVE_MAX_DIMS];
+    pad_constant value;
+    if ((rc = pad_value(c, x, c->opset >= 11 && n_in > 2 ? in[2] : NULL, attr_value, &value)) < 0)
+        return rc;
+    int64_t shape[NERVE_MAX_DIMS], count = 1;
     for (int d = 0; d < x->ndim; d++) {
         if (__builtin_add_overflow(x->shape[d], pads[d], &shape[d]) ||
             __builtin_add_overflow(shape[d], pads[d + x->ndim], &shape[d]))
@@ -424,25 +404,20 @@ static int op_pad(const op_context *c, const nerve_array *const *in, int n_in, n
                               (long long)x->shape[d]);
         if (shape[d] < 0)
             return node_error(c, NERVE_EINPUT, "pads make dimension %d negative", d);
+        count = shape[d] ? count : 0;
     }
-    if ((rc = nn_alloc(c, out, x->dtype, x->ndim, shape)) < 0)
+    /* Edge and reflect repeat the input: some of it must be left on every axis. */
+    for (int d = 0; d < x->ndim && mode != NN_PAD_CONSTANT && count; d++) {
+        int64_t lo, hi;
+        nn_pad_visible(x, shape, pads, d, &lo, &hi);
+        if (hi == lo)
+            return node_error(c, NERVE_EINPUT, "mode '%s' repeats the input, but nothing of dimension %d "
+                              "(size %lld) is left after pads %lld and %lld", mode_name, d,
+                              (long long)x->shape[d], (long long)pads[d], (long long)pads[d + x->ndim]);
+    }
+    if ((rc = nn_alloc_raw(c, out, x->dtype, x->ndim, shape)) < 0)   /* nn_pad writes every element */
         return rc;
-    if (mode == 0 && x->dtype == NERVE_F32 && x->ndim > 0)
-        return pad_constant_f32(out, x, pads, value);
-    int64_t total = nerve_array_count(out), index[NERVE_MAX_DIMS] = { 0 };
-    for (int64_t k = 0; k < total; k++) {
-        int64_t src = 0;
-        for (int d = 0; d < x->ndim && src >= 0; d++) {
-            int64_t i = pad_source(index[d], pads[d], x->shape[d], mode);
-            src = i < 0 ? -1 : src * x->shape[d] + i;
-        }
-        if (x->dtype == NERVE_F32)
-            ((float *)out->data)[k] = src < 0 ? value : ((const float *)x->data)[src];
-        else
-            ((int64_t *)out->data)[k] = src < 0 ? (int64_t)value : ((const int64_t *)x->data)[src];
-        for (int d = x->ndim - 1; d >= 0 && ++index[d] == shape[d]; d--)
-            index[d] = 0;
-    }
+    nn_pad(out, x, pads, mode, x->dtype == NERVE_I64 ? (const void *)&value.i : (const void *)&value.f);
     return 0;
 }
 
