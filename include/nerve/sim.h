@@ -52,6 +52,7 @@ void nerve_cca_free(nerve_cca *c);
 #define NERVE_SIM_EPSILON 1e-10
 #define NERVE_SIM_KEEP    0.99
 #define NERVE_SIM_KNN_K   10
+#define NERVE_SIM_RBF_FRACTION 1.0
 
 /* CCA as cca_core.get_cca_similarity with the given epsilon (in [0, 1);
  * NERVE_SIM_EPSILON unless you mean otherwise): covariance blocks scaled
@@ -102,16 +103,43 @@ int nerve_sim_rsa(double *value, const nerve_mat *a, const nerve_mat *b);
 /* Layer x layer matrices                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* The measures a matrix is made of. Append-only. RBF CKA is left out: its
- * N x N Grams per layer do not scale to whole studies. */
+/* The measures, for a pair of layers and for a matrix. Append-only. RBF
+ * CKA is for pairs only: its N x N Grams per layer do not scale to whole
+ * studies (the matrices refuse it). */
 typedef enum nerve_sim_metric {
     NERVE_SIM_CKA = 0, NERVE_SIM_CKA_DEBIASED, NERVE_SIM_CCA, NERVE_SIM_SVCCA, NERVE_SIM_PWCCA,
     NERVE_SIM_PROCRUSTES,
     NERVE_SIM_SHAPE_ANGULAR,    /* "shape-angular": Procrustes' angular distance */
     NERVE_SIM_MUTUAL_KNN,       /* "mutual-knn" */
     NERVE_SIM_RSA,              /* "rsa"; N^2 / 2 doubles a layer */
+    NERVE_SIM_CKA_RBF,          /* "cka-rbf": pairs only */
 } nerve_sim_metric;
-enum { NERVE_SIM_METRIC_COUNT = NERVE_SIM_RSA + 1 };
+enum { NERVE_SIM_METRIC_COUNT = NERVE_SIM_CKA_RBF + 1 };
+
+/* Where a metric is offered (nerve_sim_metric_info.uses). */
+enum {
+    NERVE_SIM_FOR_PAIR     = 1,   /* two layers: nerve compare A.npy B.npy */
+    NERVE_SIM_FOR_STUDY    = 2,   /* layer x layer matrices of a study */
+    NERVE_SIM_STUDY_DEFAULT = 4,  /* in the study's default set */
+};
+
+/* The one table of metrics: the CLI's choices, its help and the study's
+ * default set all come from it. Each is computed for a pair by
+ * nerve_sim_measure(metric). */
+typedef struct nerve_sim_metric_info {
+    nerve_sim_metric metric;
+    const char      *name;       /* "cka-debiased" */
+    const char      *summary;    /* one line for --help */
+    int              uses;       /* NERVE_SIM_FOR_* */
+} nerve_sim_metric_info;
+
+/* Every metric, in enum order: nerve_sim_metrics[m].metric == m. */
+extern const nerve_sim_metric_info nerve_sim_metrics[NERVE_SIM_METRIC_COUNT];
+/* The entry named name, or NULL. */
+const nerve_sim_metric_info *nerve_sim_metric_find(const char *name);
+/* The study's default set into out (room for NERVE_SIM_METRIC_COUNT);
+ * returns how many. */
+int nerve_sim_study_defaults(nerve_sim_metric *out);
 
 const char *nerve_sim_metric_name(nerve_sim_metric m);
 int         nerve_sim_metric_parse(const char *s, nerve_sim_metric *m);   /* -1 if unknown */
@@ -119,11 +147,13 @@ int         nerve_sim_metric_parse(const char *s, nerve_sim_metric *m);   /* -1 
  * similar), 0 for the similarities. */
 int         nerve_sim_metric_is_distance(nerve_sim_metric m);
 
-/* Matrices and nerve_sim_measure take mutual kNN's k as NERVE_SIM_KNN_K
- * (Huh et al.'s 10); nerve_sim_mutual_knn takes any. */
+/* Matrices and nerve_sim_measure take mutual kNN's k from knn_k
+ * (NERVE_SIM_KNN_K, Huh et al.'s 10, when 0). */
 typedef struct nerve_sim_options {
     double keep;        /* SVCCA's share of variance (NERVE_SIM_KEEP) */
     double epsilon;     /* CCA/PWCCA remove_small cutoff and ridge (NERVE_SIM_EPSILON) */
+    double rbf_fraction;   /* cka-rbf's bandwidth (NERVE_SIM_RBF_FRACTION; 0 takes it) */
+    int64_t knn_k;         /* mutual kNN's k (NERVE_SIM_KNN_K; 0 takes it) */
 } nerve_sim_options;
 
 /* The defaults the CLI and the study start from. */

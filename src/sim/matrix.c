@@ -68,7 +68,7 @@ static int prepare(prepared *p, const nerve_mat *layer, const centred *base, ner
                                    (long long)n, (long long)p->d);
         return sim_cca_side_init(&p->cca, p->own, n, p->d, NERVE_SIM_EPSILON);
     case NERVE_SIM_MUTUAL_KNN:
-        p->k = NERVE_SIM_KNN_K;
+        p->k = o->knn_k > 0 ? o->knn_k : NERVE_SIM_KNN_K;
         return sim_knn_side_init(&p->knn, layer, p->k);
     case NERVE_SIM_RSA:
         return sim_rsa_side(&p->own, layer, "rsa");
@@ -114,11 +114,47 @@ static int pair_value(double *v, const prepared *a, const prepared *b, nerve_sim
     return rc;
 }
 
-static const char *metric_names[] = {
-    [NERVE_SIM_CKA] = "cka", [NERVE_SIM_CKA_DEBIASED] = "cka-debiased", [NERVE_SIM_CCA] = "cca",
-    [NERVE_SIM_SVCCA] = "svcca", [NERVE_SIM_PWCCA] = "pwcca", [NERVE_SIM_PROCRUSTES] = "procrustes",
-    [NERVE_SIM_SHAPE_ANGULAR] = "shape-angular", [NERVE_SIM_MUTUAL_KNN] = "mutual-knn", [NERVE_SIM_RSA] = "rsa",
+/* The one table of metrics (sim.h). The study's default set has the
+ * debiased CKA as its CKA: the biased estimator reads high on independent
+ * data when there are few inputs (issue 18 point 4). */
+#define PAIR  NERVE_SIM_FOR_PAIR
+#define STUDY (NERVE_SIM_FOR_PAIR | NERVE_SIM_FOR_STUDY)
+#define DEFAULT (STUDY | NERVE_SIM_STUDY_DEFAULT)
+const nerve_sim_metric_info nerve_sim_metrics[NERVE_SIM_METRIC_COUNT] = {
+    { NERVE_SIM_CKA, "cka", "linear CKA (Kornblith et al. 2019)", STUDY },
+    { NERVE_SIM_CKA_DEBIASED, "cka-debiased", "linear CKA with the unbiased HSIC estimator", DEFAULT },
+    { NERVE_SIM_CCA, "cca", "mean canonical correlation (as Google's cca_core.py)", STUDY },
+    { NERVE_SIM_SVCCA, "svcca", "CCA on the top singular directions holding --keep of the variance", DEFAULT },
+    { NERVE_SIM_PWCCA, "pwcca", "projection-weighted CCA (Morcos et al. 2018)", DEFAULT },
+    { NERVE_SIM_PROCRUSTES, "procrustes", "orthogonal Procrustes distance of the centred, unit-norm layers",
+      DEFAULT },
+    { NERVE_SIM_SHAPE_ANGULAR, "shape-angular", "angular shape metric arccos |A^T B|_* (Williams et al. 2021)",
+      STUDY },
+    { NERVE_SIM_MUTUAL_KNN, "mutual-knn", "mutual k-nearest-neighbour alignment (Huh et al. 2024)", STUDY },
+    { NERVE_SIM_RSA, "rsa", "Spearman correlation of the dissimilarity matrices (Kriegeskorte 2008)", STUDY },
+    { NERVE_SIM_CKA_RBF, "cka-rbf", "RBF-kernel CKA, bandwidth --rbf-fraction x median distance (N x N)",
+      PAIR },
 };
+#undef PAIR
+#undef STUDY
+#undef DEFAULT
+
+const nerve_sim_metric_info *nerve_sim_metric_find(const char *name)
+{
+    for (int i = 0; i < NERVE_SIM_METRIC_COUNT; i++)
+        if (strcmp(name, nerve_sim_metrics[i].name) == 0)
+            return &nerve_sim_metrics[i];
+    return NULL;
+}
+
+int nerve_sim_study_defaults(nerve_sim_metric *out)
+{
+    int n = 0;
+    for (int i = 0; i < NERVE_SIM_METRIC_COUNT; i++)
+        if (nerve_sim_metrics[i].uses & NERVE_SIM_STUDY_DEFAULT)
+            out[n++] = nerve_sim_metrics[i].metric;
+    return n;
+}
 
 int nerve_sim_metric_is_distance(nerve_sim_metric m)
 {
@@ -127,22 +163,22 @@ int nerve_sim_metric_is_distance(nerve_sim_metric m)
 
 void nerve_sim_defaults(nerve_sim_options *o)
 {
-    *o = (nerve_sim_options){ .keep = NERVE_SIM_KEEP, .epsilon = NERVE_SIM_EPSILON };
+    *o = (nerve_sim_options){ .keep = NERVE_SIM_KEEP, .epsilon = NERVE_SIM_EPSILON,
+                              .rbf_fraction = NERVE_SIM_RBF_FRACTION, .knn_k = NERVE_SIM_KNN_K };
 }
 
 const char *nerve_sim_metric_name(nerve_sim_metric m)
 {
-    return (unsigned)m < sizeof metric_names / sizeof *metric_names ? metric_names[m] : "?";
+    return (unsigned)m < NERVE_SIM_METRIC_COUNT ? nerve_sim_metrics[m].name : "?";
 }
 
 int nerve_sim_metric_parse(const char *s, nerve_sim_metric *m)
 {
-    for (unsigned i = 0; i < sizeof metric_names / sizeof *metric_names; i++)
-        if (strcmp(s, metric_names[i]) == 0) {
-            *m = (nerve_sim_metric)i;
-            return 0;
-        }
-    return -1;
+    const nerve_sim_metric_info *info = nerve_sim_metric_find(s);
+    if (!info)
+        return -1;
+    *m = info->metric;
+    return 0;
 }
 
 static int check_options(nerve_sim_metric metric, const nerve_sim_options *o)
@@ -160,6 +196,9 @@ static int check_options(nerve_sim_metric metric, const nerve_sim_options *o)
 static int check_layers(const nerve_mat *layers, int count, nerve_sim_metric metric, const nerve_sim_options *o)
 {
     int rc = check_options(metric, o);
+    if (rc == 0 && (unsigned)metric < NERVE_SIM_METRIC_COUNT && !(nerve_sim_metrics[metric].uses & NERVE_SIM_FOR_STUDY))
+        rc = nerve_error_set(NERVE_EINPUT, "%s is for pairs of layers, not matrices: its N x N Grams do not scale",
+                             nerve_sim_metric_name(metric));
     for (int i = 1; i < count && rc == 0; i++)
         rc = sim_check_shapes(&layers[0], &layers[i], nerve_sim_metric_name(metric));
     if (rc == 0 && count == 1)
@@ -246,6 +285,8 @@ int nerve_sim_measure(double *value, nerve_sim_metric metric, const nerve_mat *a
         rc = sim_check_pair(a, b, nerve_sim_metric_name(metric));
     if (rc < 0)
         return rc;
+    if (metric == NERVE_SIM_CKA_RBF)
+        return nerve_sim_cka_rbf(value, a, b, o->rbf_fraction > 0 ? o->rbf_fraction : NERVE_SIM_RBF_FRACTION);
     nerve_mat pair[2] = { *a, *b };   /* shallow: the block of layer 0 against layer 1 */
     double *out[1] = { value };
     return matrices(out, pair, 2, 1, &metric, 1, o, NULL);

@@ -47,7 +47,7 @@ Test(study_similarity, matrices_equal_the_pairwise_measures)
     const char *dir = make_study("sim-mean", NERVE_MODE_MEAN);
     nerve_sim_metric metrics[] = { NERVE_SIM_CKA, NERVE_SIM_CKA_DEBIASED, NERVE_SIM_SVCCA, NERVE_SIM_PWCCA,
                                    NERVE_SIM_PROCRUSTES };
-    nerve_sim_options o = { 0.99, 0 };
+    nerve_sim_options o = { .keep = 0.99, .epsilon = 0 };
     int skipped = -1;
     cr_assert_eq(nerve_study_similarity(dir, metrics, 5, &o, &skipped), 0, "%s", nerve_error());
     cr_assert_eq(skipped, 0);
@@ -120,7 +120,7 @@ Test(study_similarity, two_studies_match_inputs_by_id)
     o.mode = NERVE_MODE_MAX;
     cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
     nerve_sim_metric metrics[] = { NERVE_SIM_CKA, NERVE_SIM_PWCCA };
-    nerve_sim_options so = { 0.99, 0 };
+    nerve_sim_options so = { .keep = 0.99, .epsilon = 0 };
     int skipped = 0;
     cr_assert_eq(nerve_study_similarity_between(a, b, metrics, 2, &so, &skipped), 0, "%s", nerve_error());
     for (int k = 0; k < 2; k++) {
