@@ -9,6 +9,7 @@
 #include <stb_image_write.h>
 
 #include "nerve/core.h"
+#include "nerve/internal/alloc.h"
 #include "core_internal.h"
 
 /* The decoded size nerve accepts: 256 MiB, an 8192 x 8192 RGBA image.
@@ -28,55 +29,50 @@
 
 enum { JPEG_MAX_CODES = 256 };
 
-/* The tables of one DHT segment of `length` bytes; -1 if one lists more
- * than 256 codes. */
-static int check_dht(FILE *f, long length)
+/* Whether the DHT segment whose length field starts at p (end: the file's
+ * end) has a table listing more than 256 codes. Bytes past the end read
+ * as 0, as stb reads them. */
+static int dht_overflows(const unsigned char *p, const unsigned char *end)
 {
-    while (length > 0) {
+    if (end - p < 2)
+        return 0;
+    long length = ((long)p[0] << 8 | p[1]) - 2;
+    p += 2;
+    while (length > 0 && p < end) {
         int sum = 0;
-        if (getc(f) == EOF)
-            return 0;
-        for (int i = 0; i < 16; i++) {
-            int count = getc(f);
-            if (count == EOF)
-                return 0;
-            sum += count;
-        }
+        for (int i = 1; i <= 16 && p + i < end; i++)
+            sum += p[i];
         if (sum > JPEG_MAX_CODES)
-            return -1;
-        if (fseek(f, sum, SEEK_CUR) != 0)
-            return 0;
+            return 1;
+        p += 17 + sum;
         length -= 17 + sum;
     }
     return 0;
 }
 
-/* Walks a JPEG's markers (over the entropy-coded data byte by byte, where
- * 0xFF 0x00 is a stuffed byte and 0xFF 0xD0-D7 a restart) and checks each
- * DHT segment; other files pass. Leaves f at its start. */
+/* Checks every DHT marker (0xFF 0xC4) anywhere in a JPEG file, not only
+ * those a walk over its segments would meet: stb finds the markers after
+ * an entropy-coded scan by its own rules, so any place could be one. A
+ * marker inside another segment (an EXIF thumbnail's) is checked too; a
+ * sane table passes wherever it is. Other files pass. Leaves f at its start. */
 static int check_jpeg_tables(FILE *f, const char *path)
 {
+    unsigned char head[2];
+    int jpeg = fread(head, 1, 2, f) == 2 && head[0] == 0xFF && head[1] == 0xD8;
     int rc = 0;
-    if (getc(f) == 0xFF && getc(f) == 0xD8) {
-        for (int c = getc(f); c != EOF && rc == 0; c = getc(f)) {
-            if (c != 0xFF)
-                continue;
-            while ((c = getc(f)) == 0xFF)
-                ;
-            if (c == EOF || c == 0xD9)
-                break;
-            if (c == 0x00 || c == 0x01 || (c >= 0xD0 && c <= 0xD7))
-                continue;   /* no length follows these */
-            int hi = getc(f), lo = getc(f);
-            long length = (hi == EOF || lo == EOF) ? -1 : ((long)hi << 8 | lo) - 2;
-            if (length < 0)
-                break;
-            if (c == 0xC4 && check_dht(f, length) < 0)
-                rc = nerve_error_set(NERVE_EINPUT, "%s: corrupt JPEG: a Huffman table lists more than %d codes",
-                                     path, JPEG_MAX_CODES);
-            else if (c != 0xC4 && fseek(f, length, SEEK_CUR) != 0)
-                break;
+    if (jpeg && fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        unsigned char *bytes = size > 0 ? nerve_alloc_array((size_t)size, 1, "JPEG bytes") : NULL;
+        rewind(f);
+        if (size > 0 && !bytes)
+            rc = NERVE_ENOMEM;
+        else if (bytes && fread(bytes, 1, (size_t)size, f) == (size_t)size) {
+            for (long i = 0; i + 1 < size && rc == 0; i++)
+                if (bytes[i] == 0xFF && bytes[i + 1] == 0xC4 && dht_overflows(bytes + i + 2, bytes + size))
+                    rc = nerve_error_set(NERVE_EINPUT, "%s: corrupt JPEG: a Huffman table lists more than %d "
+                                         "codes", path, JPEG_MAX_CODES);
         }
+        free(bytes);
     }
     rewind(f);
     return rc;
