@@ -92,7 +92,7 @@ static void expect_refusal(const char **args, const char *needle)
 Test(train, bad_settings_exit_2)
 {
     expect_refusal((const char *[]){ "train", "--arch", "vgg", NULL }, "cnn-small, mlp, resnet-mini");
-    expect_refusal((const char *[]){ "train", "--data", "cifar10", NULL }, "valid: fashion-mnist");
+    expect_refusal((const char *[]){ "train", "--data", "cifar10", NULL }, "wants fashion-mnist, not 'cifar10'");
     expect_refusal((const char *[]){ "train", "--lr", "0", NULL }, "--lr");
     expect_refusal((const char *[]){ "train", "--lr", "50", NULL }, "--lr");
     expect_refusal((const char *[]){ "train", "--batch", "0", NULL }, "--batch");
