@@ -157,9 +157,18 @@ static int key_embed(run_ctx *c, char *key)
     return 0;
 }
 
+/* The sim stage's key names its metrics and options, so a change of the
+ * default set or of nerve_sim_defaults recomputes it. */
 static int key_sim(run_ctx *c, char *key)
 {
-    chain(key, "sim cka svcca pwcca keep 0.99", c->extract_key);
+    nerve_sim_metric set[NERVE_SIM_METRIC_COUNT];
+    nerve_sim_options so;
+    nerve_sim_defaults(&so);
+    char params[400] = "sim";
+    for (int i = 0, n = nerve_sim_study_defaults(set); i < n; i++)
+        snprintf(params + strlen(params), sizeof params - strlen(params), " %s", nerve_sim_metric_name(set[i]));
+    snprintf(params + strlen(params), sizeof params - strlen(params), " keep %g epsilon %g", so.keep, so.epsilon);
+    chain(key, params, c->extract_key);
     return 0;
 }
 
@@ -224,17 +233,18 @@ static int run_embed(run_ctx *c)
     return rc;
 }
 
-static const nerve_sim_metric sim_metrics[] = { NERVE_SIM_CKA, NERVE_SIM_SVCCA, NERVE_SIM_PWCCA };
 static const nerve_sim_metric dynamics_metrics[] = { NERVE_SIM_SVCCA, NERVE_SIM_CKA };
 
 static int run_sim(run_ctx *c)
 {
-    nerve_sim_options so = { .keep = 0.99 };
-    int skipped;
+    nerve_sim_options so;
+    nerve_sim_defaults(&so);
+    nerve_sim_metric set[NERVE_SIM_METRIC_COUNT];
+    int n = nerve_sim_study_defaults(set), skipped;
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/mean", c->o->out);
-    int rc = nerve_study_similarity(c->o->out, sim_metrics, 3, &so, &skipped);
-    return rc < 0 ? rc : nerve_study_similarity(dir, sim_metrics, 3, &so, &skipped);
+    int rc = nerve_study_similarity(c->o->out, set, n, &so, &skipped);
+    return rc < 0 ? rc : nerve_study_similarity(dir, set, n, &so, &skipped);
 }
 
 /* Each checkpoint extracted as its own study under DIR/checkpoints/ckpt<i>,

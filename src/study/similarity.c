@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,8 +99,28 @@ static int write_matrix(const char *dir, nerve_sim_metric metric, const double *
     return write_block(path, m, count, count, count);
 }
 
+/* Why some cells are NaN (the viewer shows them as missing): a layer
+ * constant over the inputs has NaN on its diagonal in every matrix; a
+ * metric that could not be computed at all is NaN throughout, its reason
+ * in `unavailable`. */
+static json_t *null_reasons(const study_layers *s, double *const *out, const nerve_sim_metric *metrics,
+                            int n_metrics, json_t *unavailable)
+{
+    json_t *constant = json_array();
+    for (int i = 0; i < s->count; i++)
+        for (int k = 0; k < n_metrics; k++)
+            if (!json_object_get(unavailable, nerve_sim_metric_name(metrics[k])) &&
+                isnan(out[k][(size_t)i * s->count + i])) {
+                json_array_append_new(constant, json_string(s->names[i]));
+                break;
+            }
+    return json_pack("{s:o, s:s, s:O}", "constant_layers", constant, "constant_reason",
+                     "the layer is constant over all inputs: no representation to compare", "unavailable",
+                     unavailable);
+}
+
 static int write_index(const char *dir, const study_layers *s, const nerve_sim_metric *metrics, int n_metrics,
-                       const nerve_sim_options *o)
+                       const nerve_sim_options *o, json_t *nulls)
 {
     json_t *names = json_array(), *files = json_object();
     for (int i = 0; i < s->count; i++)
@@ -109,8 +130,9 @@ static int write_index(const char *dir, const study_layers *s, const nerve_sim_m
         snprintf(file, sizeof file, "sim/%s.npy", nerve_sim_metric_name(metrics[k]));
         json_object_set_new(files, nerve_sim_metric_name(metrics[k]), json_string(file));
     }
-    json_t *root = json_pack("{s:o, s:o, s:{s:f, s:f}}", "layers", names, "matrices", files,
-                             "options", "svcca_keep", o->keep, "cca_epsilon", o->epsilon);
+    json_t *root = json_pack("{s:o, s:o, s:{s:f, s:f, s:I}, s:o}", "layers", names, "matrices", files,
+                             "options", "svcca_keep", o->keep, "cca_epsilon", o->epsilon, "knn_k",
+                             (json_int_t)o->knn_k, "null_cells", nulls);
     char path[4096];
     snprintf(path, sizeof path, "%s/sim/index.json", dir);
     return study_write_json(path, root);
@@ -138,13 +160,23 @@ int nerve_study_similarity(const char *dir, const nerve_sim_metric *metrics, int
         pairs += metrics[k] == NERVE_SIM_PWCCA ? (int64_t)s.count * s.count : (int64_t)s.count * (s.count + 1) / 2;
     nerve_progress bar;
     nerve_progress_begin(&bar, "compare", pairs);
-    if (rc == 0)
-        rc = nerve_sim_matrices(out, s.mats, s.count, metrics, n_metrics, o, &bar);
+    /* Metric by metric, so that one the inputs do not allow (SVCCA with
+     * fewer inputs than directions) is null with its reason, never a
+     * failed stage (issue 17 point 4, issue 18's acceptance). */
+    json_t *unavailable = json_object();
+    for (int k = 0; rc == 0 && k < n_metrics; k++)
+        if ((rc = nerve_sim_matrices(&out[k], s.mats, s.count, &metrics[k], 1, o, &bar)) == NERVE_EINPUT) {
+            json_object_set_new(unavailable, nerve_sim_metric_name(metrics[k]), json_string(nerve_error()));
+            for (size_t i = 0; i < cells; i++)
+                out[k][i] = NAN;
+            rc = 0;
+        }
     nerve_progress_end(&bar);
     for (int k = 0; k < n_metrics && rc == 0; k++)
         rc = write_matrix(dir, metrics[k], out[k], s.count);
     if (rc == 0)
-        rc = write_index(dir, &s, metrics, n_metrics, o);
+        rc = write_index(dir, &s, metrics, n_metrics, o, null_reasons(&s, out, metrics, n_metrics, unavailable));
+    json_decref(unavailable);
     free(all);
     layers_free(&s);
     return rc;

@@ -152,3 +152,37 @@ Test(study_similarity, two_studies_match_inputs_by_id)
     cr_assert_eq(nerve_study_similarity_between(a, c, metrics, 1, &so, &skipped), NERVE_EINPUT);
     cr_assert(strstr(nerve_error(), "different inputs"), "%s", nerve_error());
 }
+
+/* Issue 18 point 3 / issue 17 point 4: a metric the inputs do not allow
+ * (the CCA family with fewer inputs than neurons) is null with its reason
+ * in index.json, never a failed stage. */
+Test(study_similarity, a_metric_that_cannot_be_computed_is_null_with_a_reason)
+{
+    static char dir[4096];
+    snprintf(dir, sizeof dir, "%s", temp_path("sim-few"));
+    nerve_extract_options e = fixture_study_options(dir, 6);
+    e.mode = NERVE_MODE_MEAN;
+    cr_assert_eq(nerve_extract(&e), 0, "%s", nerve_error());
+    nerve_sim_options o;
+    nerve_sim_defaults(&o);
+    nerve_sim_metric set[NERVE_SIM_METRIC_COUNT];
+    int n = nerve_sim_study_defaults(set), skipped;
+    cr_assert_eq(nerve_study_similarity(dir, set, n, &o, &skipped), 0, "%s", nerve_error());
+    char path[4200];
+    snprintf(path, sizeof path, "%s/sim/index.json", dir);
+    json_t *index = json_load_file(path, 0, NULL);
+    cr_assert(index);
+    json_t *unavailable = json_object_get(json_object_get(index, "null_cells"), "unavailable");
+    cr_assert(json_object_size(unavailable) > 0, "nothing unavailable with 6 inputs");
+    const char *metric;
+    json_t *why;
+    json_object_foreach(unavailable, metric, why) {
+        cr_assert(json_string_length(why) > 0, "%s without a reason", metric);
+        snprintf(path, sizeof path, "%s/sim/%s.npy", dir, metric);
+        nerve_mat m;
+        cr_assert_eq(nerve_mat_read_npy(&m, path), 0, "%s", nerve_error());
+        cr_assert(isnan(m.data[0]), "%s: a value where none could be computed", metric);
+        nerve_mat_free(&m);
+    }
+    json_decref(index);
+}
