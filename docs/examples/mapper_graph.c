@@ -3,7 +3,7 @@
  * activations, as `nerve mapper ACTS.npy` makes it, in a few calls.
  *
  *     cc -std=c17 -Iinclude docs/examples/mapper_graph.c build/libnerve.a \
- *        $(pkg-config --libs jansson zlib libprotobuf-c) -fopenmp -lm -o mapper_graph
+ *        $(pkg-config --libs jansson stb zlib libprotobuf-c) -fopenmp -lm -o mapper_graph
  *     ./mapper_graph study/acts/relu3.npy graph.json
  */
 #include <stdio.h>

@@ -3,12 +3,25 @@
  * itself (float32, NCHW), with every node output available as a tap.
  *
  *     nerve_model m;
- *     if ((rc = nerve_onnx_load(&m, "resnet18.onnx")) < 0) ... nerve_error() ...
- *     nerve_array x;                       // (N, 3, 224, 224) float32
- *     nerve_array y;
- *     rc = nerve_nn_run(&m, &x, 1, &y, 1, NULL);  // y = the first graph output
+ *     int rc = nerve_onnx_load(&m, "model.onnx");      // validated once loaded
+ *     if (rc < 0) {
+ *         fprintf(stderr, "nerve: error: %s\n", nerve_error());
+ *         return nerve_exit_status(rc);
+ *     }
+ *     nerve_array x = { 0 }, y = { 0 };
+ *     const int64_t shape[] = { 2, 1, 28, 28 };        // (N, C, H, W), as the model expects
+ *     rc = nerve_array_alloc(&x, NERVE_F32, 4, shape); // zeros
+ *     if (rc == 0)
+ *         rc = nerve_nn_run(&m, &x, 1, &y, 1, NULL);   // y: the first graph output
+ *     if (rc == 0)
+ *         printf("output (%lld, %lld)\n", (long long)y.shape[0], (long long)y.shape[1]);
+ *     else
+ *         fprintf(stderr, "nerve: error: %s\n", nerve_error());
+ *     nerve_array_free(&x);
  *     nerve_array_free(&y);
  *     nerve_model_free(&m);
+ *     if (rc < 0)
+ *         return nerve_exit_status(rc);
  *
  * A model is a list of values (named tensors: graph inputs, initializers,
  * node outputs) and of nodes in execution order. Running it with taps calls

@@ -5,13 +5,21 @@
  * clearing, coboundaries enumerated implicitly in the combinatorial number
  * system), from points or from a distance matrix.
  *
+ *     nerve_mat acts = { 0 };             // N x d float32
  *     nerve_ph_options o;
- *     nerve_ph_defaults(&o);
- *     o.max_dim = 1;
- *     nerve_ph ph;
- *     if ((rc = nerve_ph_points(&ph, &acts, &o)) < 0) ...
- *     // ph.dgm[1].birth[i], ph.dgm[1].death[i] (INFINITY: essential)
+ *     nerve_ph ph = { 0 };
+ *     nerve_ph_defaults(&o);              // dimensions 0 and 1, no threshold
+ *     int rc = nerve_mat_read_npy(&acts, "a.npy");
+ *     if (rc == 0)
+ *         rc = nerve_ph_points(&ph, &acts, &o);
+ *     if (rc == 0)   // bar i of dimension 1: ph.dgm[1].birth[i] to ph.dgm[1].death[i] (INFINITY: essential)
+ *         printf("%lld H0 bars, %lld H1 bars\n", (long long)ph.dgm[0].n, (long long)ph.dgm[1].n);
+ *     else
+ *         fprintf(stderr, "nerve: error: %s\n", nerve_error());
  *     nerve_ph_free(&ph);
+ *     nerve_mat_free(&acts);
+ *     if (rc < 0)
+ *         return nerve_exit_status(rc);
  */
 #ifndef NERVE_PH_H
 #define NERVE_PH_H

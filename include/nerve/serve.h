@@ -5,13 +5,18 @@
  * and nowhere else; a JSON API describes the study and recomputes Mapper
  * graphs on demand.
  *
- *     nerve_server *s;
+ *     nerve_server *s = NULL;
  *     nerve_serve_options o;
- *     nerve_serve_defaults(&o);
- *     o.study = "study";
- *     if ((rc = nerve_server_start(&s, &o)) < 0) ... nerve_error() ...
+ *     nerve_serve_defaults(&o);           // 127.0.0.1:8800
+ *     o.study = "study";                  // made by nerve run or nerve extract
+ *     o.port = 0;                         // any free port
+ *     int rc = nerve_server_start(&s, &o);
+ *     if (rc < 0) {
+ *         fprintf(stderr, "nerve: error: %s\n", nerve_error());
+ *         return nerve_exit_status(rc);
+ *     }
  *     printf("http://%s:%d/\n", o.host, nerve_server_port(s));
- *     ...
+ *     // ... answer requests until the program decides to stop ...
  *     nerve_server_stop(s);
  *
  * Routes:

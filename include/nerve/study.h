@@ -3,11 +3,16 @@
  * and writes, and the extraction that fills it with activation point clouds.
  *
  *     nerve_extract_options o;
- *     nerve_extract_defaults(&o);
- *     o.model = "cnn.onnx";
- *     o.data = "fashion-mnist:test";
+ *     nerve_extract_defaults(&o);         // every layer, a random position of conv maps
+ *     o.model = "model.onnx";
+ *     o.data = "fashion-mnist:test";      // Debian's dataset-fashion-mnist
  *     o.out = "study";
- *     if ((rc = nerve_extract(&o)) < 0) ... nerve_error() ...
+ *     o.limit = 200;                      // the first 200 inputs
+ *     int rc = nerve_extract(&o);
+ *     if (rc < 0) {
+ *         fprintf(stderr, "nerve: error: %s\n", nerve_error());
+ *         return nerve_exit_status(rc);
+ *     }
  *
  * writes study/acts/<layer>.npy (N x C float32, one row per input, or
  * several with --per-input / --mode all), study/inputs/labels.npy,

@@ -65,8 +65,9 @@ static void run(const char *command)
 }
 
 /* Compiles header's example into a program in a fresh folder holding the
- * fixture files, and runs it there. */
-static void compile_and_run(const char *header)
+ * fixture files (and, with a study, a small study made by nerve extract),
+ * and runs it there. */
+static void compile_and_run_in(const char *header, int with_study)
 {
     char dir[4096], src[4200], command[16384];
     snprintf(dir, sizeof dir, "%s", temp_path(header));
@@ -74,6 +75,12 @@ static void compile_and_run(const char *header)
              " && cp '%s' '%s/model.onnx'", dir, fixture("mapper/acts.points.npy"), dir, fixture("sim/a.npy"), dir,
              fixture("sim/b.npy"), dir, fixture("nn/small_cnn.onnx"), dir);
     run(command);
+    if (with_study) {
+        const char *bin = getenv("NERVE_BIN") ? getenv("NERVE_BIN") : "build/nerve";
+        snprintf(command, sizeof command, "%s extract -q -m '%s/model.onnx' -d fashion-mnist:test -n 50 -o '%s/study'",
+                 bin, dir, dir);
+        run(command);
+    }
     snprintf(src, sizeof src, "%s/example.c", dir);
     FILE *out = fopen(src, "w");
     cr_assert(out);
@@ -94,13 +101,22 @@ static void compile_and_run(const char *header)
         snprintf(lib, sizeof lib, "%s/%s/libnerve.a", cwd, build);
     snprintf(command, sizeof command,
              "cc -std=c17 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror %s -I'%s/include' '%s' '%s' "
-             "$(pkg-config --libs jansson zlib libprotobuf-c) -fopenmp -lm -o '%s/example' && cd '%s' && ./example",
+             "$(pkg-config --libs jansson stb zlib libprotobuf-c) -fopenmp -lm -o '%s/example' && cd '%s' && ./example",
              sanitize, cwd, src, lib, dir, dir);
     free(cwd);
     run(command);
 }
 
+static void compile_and_run(const char *header)
+{
+    compile_and_run_in(header, 0);
+}
+
 Test(header_examples, core) { compile_and_run("core"); }
+Test(header_examples, nn) { compile_and_run("nn"); }
+Test(header_examples, ph) { compile_and_run("ph"); }
+Test(header_examples, study, .timeout = 120) { compile_and_run("study"); }
+Test(header_examples, serve, .timeout = 120) { compile_and_run_in("serve", 1); }
 Test(header_examples, knn) { compile_and_run("knn"); }
 Test(header_examples, mapper) { compile_and_run("mapper"); }
 Test(header_examples, sim) { compile_and_run("sim"); }

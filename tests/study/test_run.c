@@ -57,10 +57,13 @@ Test(run, reduced_study_end_to_end_then_up_to_date, .timeout = 600)
     cr_assert_eq(json_array_size(json_object_get(mapper, "layers")), layers);
     cr_assert_eq(json_array_size(json_object_get(ph, "layers")), layers);
     cr_assert_eq(json_array_size(json_object_get(embed, "layers")), layers);
+    /* The table names layers by their display names (relu1 for
+     * /relu1/Relu_output_0), as the viewer does. */
+    cr_assert_eq(nerve_study_display_names(manifest), 0, "%s", nerve_error());
     for (size_t i = 0; i < layers; i++) {
         const char *name = json_string_value(json_object_get(json_array_get(json_object_get(manifest, "layers"), i),
-                                                             "name"));
-        cr_assert(strstr(out, name), "%s missing from the table:\n%s", name, out);
+                                                             "display"));
+        cr_assert(name && strstr(out, name), "%s missing from the table:\n%s", name ? name : "(no display name)", out);
     }
     json_t *dynamics = load(dir, "checkpoints/index.json");
     cr_assert_eq(json_array_size(json_object_get(dynamics, "checkpoints")), 1);
