@@ -41,8 +41,8 @@ static const cli_option options[] = {
     { CLI_OPT("study", 's', CLI_STRINGS, "DIR", "layer x layer matrices of a study directory; given\n"
               "twice, the first study's layers against the second's", AT(studies)), CLI_RANGE(0, 2) },
     { CLI_OPT("keep", 0, CLI_REAL, "F", "SVCCA's share of variance kept", AT(sim.keep)), CLI_RANGE_ABOVE(0, 1) },
-    { CLI_OPT("epsilon", 0, CLI_REAL, "E", "CCA/PWCCA cutoff and ridge: dead units dropped, as\n"
-              "cca_core's tutorials (0: cca_core's default, N > d)", AT(sim.epsilon)),
+    { CLI_OPT("epsilon", 0, CLI_REAL, "E", "CCA/PWCCA cutoff and ridge: dead units dropped,\n"
+              "as in cca_core's tutorials; 0 keeps them\n(cca_core's own default)", AT(sim.epsilon)),
       CLI_RANGE_OPEN(0, 1) },
     { CLI_OPT("rbf-fraction", 0, CLI_REAL, "F", "RBF bandwidth as a fraction of the median distance\n"
               "(1 as in Kornblith et al.'s code)", AT(sim.rbf_fraction)), CLI_ABOVE(0) },

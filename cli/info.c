@@ -60,14 +60,13 @@ static nerve_dtype summary_type(nerve_dtype stored)
     return nerve_dtype_is_float(stored) ? NERVE_F32 : NERVE_I64;
 }
 
-static void compute_stats(entry *e, const nerve_array *a)
+static int compute_stats(entry *e, const nerve_array *a)
 {
     e->ndim = a->ndim;
     memcpy(e->shape, a->shape, sizeof a->shape);
     if (a->dtype == NERVE_F32)
-        nerve_stats_f32(&e->stats, a->data, nerve_array_count(a));
-    else
-        nerve_stats_i64(&e->stats, a->data, nerve_array_count(a));
+        return nerve_stats_f32(&e->stats, a->data, nerve_array_count(a));
+    return nerve_stats_i64(&e->stats, a->data, nerve_array_count(a));
 }
 
 static void entry_from_header(entry *e, const nerve_npy_header *h)
@@ -171,8 +170,10 @@ static int describe_npy(sink *s, const char *path)
         return rc;
     entry e = { .label = path, .format = "npy" };
     entry_from_header(&e, &h);
-    compute_stats(&e, &a);
+    rc = compute_stats(&e, &a);
     nerve_array_free(&a);
+    if (rc < 0)
+        return rc;
     emit(s, &e);
     return 0;
 }
@@ -200,8 +201,13 @@ static int describe_npz(sink *s, const char *path)
         }
         entry e = { .label = label, .format = "npz" };
         entry_from_header(&e, &h);
-        compute_stats(&e, &a);
+        rc = compute_stats(&e, &a);
         nerve_array_free(&a);
+        if (rc < 0) {
+            int status = cli_fail(rc);
+            worst = status > worst ? status : worst;
+            continue;
+        }
         emit(s, &e);
     }
     nerve_npz_close(&z);
@@ -218,8 +224,10 @@ static int describe_idx(sink *s, const char *path, int gzipped)
     if (rc < 0)
         return rc;
     entry e = { .label = path, .format = "idx", .gzipped = gzipped, .stored = stored };
-    compute_stats(&e, &a);
+    rc = compute_stats(&e, &a);
     nerve_array_free(&a);
+    if (rc < 0)
+        return rc;
     emit(s, &e);
     return 0;
 }

@@ -316,8 +316,9 @@ typedef struct nerve_stats {
     double  min, max, mean, std;/* over the finite elements (population std) */
 } nerve_stats;
 
-void nerve_stats_f32(nerve_stats *s, const float *x, int64_t n);
-void nerve_stats_i64(nerve_stats *s, const int64_t *x, int64_t n);
+/* 0, or NERVE_ENOMEM (s then holds no figures). */
+int nerve_stats_f32(nerve_stats *s, const float *x, int64_t n);
+int nerve_stats_i64(nerve_stats *s, const int64_t *x, int64_t n);
 
 /* qsort's comparison of two doubles, ascending. */
 int  nerve_compare_doubles(const void *a, const void *b);

@@ -148,34 +148,39 @@ static void stats_empty(nerve_stats *s, int64_t n)
     s->min = s->max = s->mean = s->std = NAN;
 }
 
-void nerve_stats_f32(nerve_stats *s, const float *x, int64_t n)
+int nerve_stats_f32(nerve_stats *s, const float *x, int64_t n)
 {
     stats_empty(s, n);
     partial p1, p2;
-    if (n == 0 || run_pass(&p1, x, n, 0, 1) < 0)
-        return;
+    if (n == 0)
+        return 0;
+    if (run_pass(&p1, x, n, 0, 1) < 0)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory for the statistics of %lld values", (long long)n);
     s->nan = p1.nan;
     s->inf = p1.inf;
     int64_t finite = n - p1.nan - p1.inf;
     if (finite == 0)
-        return;
+        return 0;
     s->min = p1.min;
     s->max = p1.max;
     s->mean = p1.sum / (double)finite;
-    if (run_pass(&p2, x, n, (float)s->mean, 2) < 0)
-        return;
+    if (run_pass(&p2, x, n, (float)s->mean, 2) < 0) {
+        stats_empty(s, n);
+        return nerve_error_set(NERVE_ENOMEM, "out of memory for the statistics of %lld values", (long long)n);
+    }
     /* The deviations were taken from the float-rounded mean; correct for the
      * offset exactly: sum (x - m')^2 = sum (x - m)^2 + N (m - m')^2. */
     double shift = s->mean - (double)(float)s->mean;
     double m2 = p2.sum - (double)finite * shift * shift;
     s->std = sqrt(m2 > 0 ? m2 / (double)finite : 0);
+    return 0;
 }
 
-void nerve_stats_i64(nerve_stats *s, const int64_t *x, int64_t n)
+int nerve_stats_i64(nerve_stats *s, const int64_t *x, int64_t n)
 {
     stats_empty(s, n);
     if (n == 0)
-        return;
+        return 0;
     double sum = 0, lo = (double)x[0], hi = (double)x[0];
     for (int64_t i = 0; i < n; i++) {
         double v = (double)x[i];
@@ -190,6 +195,7 @@ void nerve_stats_i64(nerve_stats *s, const int64_t *x, int64_t n)
     s->max = hi;
     s->mean = mean;
     s->std = sqrt(m2 / (double)n);
+    return 0;
 }
 
 int nerve_compare_doubles(const void *a, const void *b)

@@ -89,7 +89,10 @@ static int add_file(report *r, const char *rel, const char *path)
     if (!doc)
         return nerve_error_set(NERVE_EINPUT, "%s: line %d: %s", path, err.line, err.text);
     r->bytes += (size_t)st.st_size;
-    json_object_set_new(r->files, key, json_pack("{s:O}", "json", doc));
+    if (json_object_set_new(r->files, key, json_pack("{s:O}", "json", doc)) != 0) {
+        json_decref(doc);
+        return nerve_error_set(NERVE_ENOMEM, "out of memory collecting the report's files");
+    }
     char folder[2 * PATH_MAX];
     snprintf(folder, sizeof folder, "%s", rel);
     char *slash = strrchr(folder, '/');
@@ -142,7 +145,8 @@ static int collect(report *r, json_t *value, const char *base)
 /* The study document and every file the viewer reads from it. */
 static int collect_study(report *r, json_t *study)
 {
-    json_object_set_new(r->files, "api/study", json_pack("{s:O}", "json", study));
+    if (json_object_set_new(r->files, "api/study", json_pack("{s:O}", "json", study)) != 0)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory collecting the report's files");
     const char *k;
     json_t *v;
     json_object_foreach(study, k, v)
@@ -155,22 +159,28 @@ static int collect_study(report *r, json_t *study)
     return consider(r, "inputs/labels.npy", "");
 }
 
-/* The activation maps of the first inputs, as /api/activations answers;
- * when the model cannot run any more, the report goes without them. */
-static void collect_activation_maps(report *r, int64_t inputs)
+/* The activation maps of the first inputs, as /api/activations answers.
+ * When the study says the model cannot run any more (its inputs or model
+ * moved: a 4xx answer), the report goes without them, with a warning; a
+ * failure of nerve itself (a 5xx answer: out of memory, say) is an error. */
+static int collect_activation_maps(report *r, int64_t inputs)
 {
     for (int64_t i = 0; i < inputs; i++) {
         char key[64];
         serve_error e;
         json_t *maps = serve_api_activations(r->study, i, &e);
+        if (!maps && e.status >= 500)
+            return nerve_error_set(NERVE_EINTERNAL, "activation maps of input %lld: %s", (long long)i, e.message);
         if (!maps) {
             if (i == 0)
                 fprintf(stderr, "nerve: warning: no activation maps in the report: %s\n", e.message);
-            return;
+            return 0;
         }
         snprintf(key, sizeof key, "api/activations?input=%lld", (long long)i);
-        json_object_set_new(r->files, key, json_pack("{s:o}", "json", maps));
+        if (json_object_set_new(r->files, key, json_pack("{s:o}", "json", maps)) != 0)
+            return nerve_error_set(NERVE_ENOMEM, "out of memory collecting the report's activation maps");
     }
+    return 0;
 }
 
 /* ---- the page ------------------------------------------------------------------ */
@@ -287,7 +297,7 @@ int nerve_report_write(const nerve_report_options *o, nerve_report_summary *summ
     report r = { &study, json_object(), 0 };
     rc = collect_study(&r, doc);
     if (rc == 0)
-        collect_activation_maps(&r, o->activation_inputs);
+        rc = collect_activation_maps(&r, o->activation_inputs);
     nerve_outfile out;
     char nonce[32];
     if (rc == 0)

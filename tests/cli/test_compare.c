@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,11 @@ static const char *write_layer(const char *name, int rank, const int64_t *shape,
         seed = seed * 6364136223846793005ull + 1442695040888963407ull;
         ((float *)a.data)[i] = i % per < ndead ? 0.0f : (float)((seed >> 33) % 10007) / 10007.0f;
     }
-    const char *path = strdup(temp_path(name));   /* temp_path reuses its buffer */
+    /* temp_path reuses its buffers: each layer's path is kept in its own. */
+    static char paths[8][4096];
+    static int next;
+    char *path = paths[next++ % 8];
+    snprintf(path, sizeof paths[0], "%s", temp_path(name));
     cr_assert_eq(nerve_npy_write(path, &a), 0, "%s", nerve_error());
     nerve_array_free(&a);
     return path;
