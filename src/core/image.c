@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <stb_image.h>
 #include <stb_image_write.h>
@@ -78,9 +79,36 @@ static int check_jpeg_tables(FILE *f, const char *path)
     return rc;
 }
 
+/* stb_image decodes many formats; nerve reads PNG and JPEG only, so the
+ * others' decoders (TGA, PSD, HDR, PIC, PNM, GIF, BMP) are never reached
+ * by a file nerve is given: a 300-byte TGA made stb loop over 64 million
+ * pixels (found by fuzzing). Sets *size to the file's bytes. */
+static int check_format(FILE *f, const char *path, int64_t *size)
+{
+    static const unsigned char png[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    unsigned char head[8] = { 0 };
+    size_t got = fread(head, 1, sizeof head, f);
+    struct stat st;
+    *size = fstat(fileno(f), &st) == 0 ? (int64_t)st.st_size : 0;
+    rewind(f);
+    int is_png = got == sizeof head && memcmp(head, png, sizeof png) == 0;
+    int is_jpeg = got >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF;
+    if (!is_png && !is_jpeg)
+        return nerve_error_set(NERVE_EINPUT, "%s: not a PNG or JPEG image", path);
+    return 0;
+}
+
+/* A decoder works in proportion to the pixels the header claims, whatever
+ * the file holds: a header is believed up to this many decoded bytes per
+ * byte of file. PNG's deflate and JPEG's 8 x 8 blocks of a flat picture
+ * stay near 1,000:1; a file of a few hundred bytes claiming millions of
+ * pixels does not. */
+enum { IMAGE_MAX_RATIO = 4096 };
+
 /* Reads the header's dimensions and refuses an image whose decoded pixels
- * would pass IMAGE_MAX_BYTES, before stb allocates anything. */
-static int check_dimensions(FILE *f, const char *path, int channels)
+ * would pass IMAGE_MAX_BYTES, or the file's size times IMAGE_MAX_RATIO,
+ * before stb allocates anything. */
+static int check_dimensions(FILE *f, const char *path, int channels, int64_t file_size)
 {
     int w, h, c;
     if (!stbi_info_from_file(f, &w, &h, &c))
@@ -92,6 +120,9 @@ static int check_dimensions(FILE *f, const char *path, int channels)
         return nerve_error_set(NERVE_EINPUT, "%s: image of %d x %d pixels x %lld channels is "
                                "larger than nerve reads (%lld MiB decoded at most)", path, w, h,
                                (long long)per_pixel, (long long)(IMAGE_MAX_BYTES >> 20));
+    if (bytes / IMAGE_MAX_RATIO > file_size)
+        return nerve_error_set(NERVE_EINPUT, "%s: a header claiming %d x %d pixels in a file of %lld bytes: "
+                               "truncated or corrupt", path, w, h, (long long)file_size);
     return 0;
 }
 
@@ -103,9 +134,12 @@ int nerve_image_read(nerve_image *img, const char *path, int channels)
     FILE *f = fopen(path, "rb");
     if (!f)
         return nerve_error_set(NERVE_EINPUT, "%s: cannot open", path);
-    int rc = check_jpeg_tables(f, path);
+    int64_t size = 0;
+    int rc = check_format(f, path, &size);
     if (rc == 0)
-        rc = check_dimensions(f, path, channels);
+        rc = check_jpeg_tables(f, path);
+    if (rc == 0)
+        rc = check_dimensions(f, path, channels, size);
     if (rc < 0) {
         fclose(f);
         return rc;

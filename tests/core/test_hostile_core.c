@@ -265,3 +265,45 @@ Test(hostile_image, real_jpegs_still_read)
     cr_assert_gt(img.width, 0);
     nerve_image_free(&img);
 }
+
+Test(hostile_image, other_formats_stb_knows_are_refused)
+{
+    /* An 18-byte TGA header claiming 8000 x 8000 run-length-encoded true
+     * colour pixels: stb's TGA decoder looped over all 64 million at the
+     * end of the file (found by fuzzing). nerve reads PNG and JPEG only. */
+    unsigned char tga[18 + 4] = { 0, 0, 10 };
+    tga[12] = 8000 & 0xFF;
+    tga[13] = 8000 >> 8;
+    tga[14] = 8000 & 0xFF;
+    tga[15] = 8000 >> 8;
+    tga[16] = 24;
+    const char *path = temp_path("big.tga");
+    write_bytes(path, tga, sizeof tga);
+    nerve_image img;
+    assert_error(nerve_image_read(&img, path, 3), NERVE_EINPUT, "not a PNG or JPEG image");
+}
+
+Test(hostile_image, a_small_file_claiming_millions_of_pixels_is_refused)
+{
+    /* 3000 x 3000 RGB (27 MB decoded, under the 256 MiB bound) from a
+     * 70-byte PNG: refused by the decoded-to-file ratio before decoding. */
+    unsigned char png[8 + 25 + 12 + 13 + 12] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    unsigned char *p = png + 8;
+    put32(p, 13);
+    memcpy(p + 4, "IHDR", 4);
+    put32(p + 8, 3000);
+    put32(p + 12, 3000);
+    p[16] = 8;
+    p[17] = 2;       /* RGB */
+    p += 25;
+    put32(p, 1);
+    memcpy(p + 4, "IDAT", 4);
+    p[8] = 0x78;
+    p += 13;
+    put32(p, 0);
+    memcpy(p + 4, "IEND", 4);
+    const char *path = temp_path("claims.png");
+    write_bytes(path, png, sizeof png);
+    nerve_image img;
+    assert_error(nerve_image_read(&img, path, 3), NERVE_EINPUT, "truncated or corrupt");
+}
