@@ -258,10 +258,30 @@ function classMatcher(g, text) {
 
 function heatmapSources() {
   const s = state.study, out = [];
-  if (s.sim) Object.entries(s.sim.matrices).forEach(([m, f]) => out.push({ name: m.toUpperCase(), file: f, layers: s.sim.layers }));
+  if (s.sim) Object.entries(s.sim.matrices).forEach(([m, f]) => out.push({ name: m.toUpperCase(), file: f, layers: s.sim.layers,
+                                                                            missing: missingReason(s.sim.null_cells, m) }));
   if (s.ph) Object.entries(s.ph.distances).forEach(([m, files]) => files.forEach((f, d) =>
     out.push({ name: `${m} H${d}`, file: f, layers: s.ph.layers.map((l) => l.name) })));
   return out;
+}
+
+// Why a similarity cell is missing (NaN), from sim/index.json's null_cells:
+// the metric could not be computed for this study, or the layer is constant.
+function missingReason(nulls, metric) {
+  return (layerA, layerB) => {
+    if (!nulls) return "not computed";
+    if (nulls.unavailable && nulls.unavailable[metric]) return nulls.unavailable[metric];
+    const constant = nulls.constant_layers || [];
+    if (constant.includes(layerA) || constant.includes(layerB)) return nulls.constant_reason || "a constant layer";
+    return "not computed";
+  };
+}
+
+// A cell's value as the tooltip shows it: NaN is missing (with the reason
+// when the source knows it), an infinite distance is ∞.
+function cellText(source, v, a, b) {
+  if (Number.isNaN(v)) return "missing: " + (source.missing ? source.missing(a, b) : "not computed");
+  return Number.isFinite(v) ? v.toFixed(4) : "∞";
 }
 
 function drawHeatmap(source) {
@@ -284,7 +304,7 @@ function drawHeatmap(source) {
         svg.append("rect").attr("x", pad + j * cell).attr("y", pad + i * cell).attr("width", cell - 1).attr("height", cell - 1)
           .attr("fill", Number.isFinite(v) ? colour(v) : "#ccc")
           .on("mousemove", (e) => tooltip([source.name, el("br"), `${layerName(source.layers[i])} × ${layerName(source.layers[j])}: `,
-                                           el("b", null, Number.isFinite(v) ? v.toFixed(4) : "∞")], e))
+                                           el("b", null, cellText(source, v, source.layers[i], source.layers[j]))], e))
           .on("mouseleave", () => tooltip(null))
           .on("click", () => showPair(source.layers[i], source.layers[j]));
       }
