@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/internal/alloc.h"
 #include "mapper_internal.h"
 
 void nerve_mapper_graph_free(nerve_mapper_graph *g)
@@ -59,20 +60,6 @@ static int invert(inverted *inv, const nerve_mapper_graph *g)
     return 0;
 }
 
-static int push_edge(nerve_mapper_graph *g, int64_t *cap, nerve_mapper_edge e)
-{
-    if (g->n_edges == *cap) {
-        int64_t c = *cap ? 2 * *cap : 256;
-        nerve_mapper_edge *ne = realloc(g->edges, (size_t)c * sizeof *ne);
-        if (!ne)
-            return -1;
-        g->edges = ne;
-        *cap = c;
-    }
-    g->edges[g->n_edges++] = e;
-    return 0;
-}
-
 static int by_node(const void *x, const void *y)
 {
     int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
@@ -86,7 +73,9 @@ int mapper_edges(nerve_mapper_graph *g, int64_t min_intersection)
 {
     inverted inv = { 0 };
     int64_t *shared = calloc((size_t)g->n_nodes + 1, sizeof *shared);
-    int64_t *touched = malloc((size_t)g->n_nodes * sizeof *touched + 1), cap = 0;
+    int64_t *touched = malloc((size_t)g->n_nodes * sizeof *touched + 1);
+    nerve_vec edges;   /* nerve_mapper_edge, handed to g at the end */
+    nerve_vec_init(&edges, sizeof(nerve_mapper_edge), "Mapper edges");
     int rc = shared && touched && invert(&inv, g) == 0 ? 0 : -1;
     for (int64_t a = 0; rc == 0 && a < g->n_nodes; a++) {
         int64_t n_touched = 0;
@@ -108,9 +97,17 @@ int mapper_edges(nerve_mapper_graph *g, int64_t min_intersection)
                 continue;
             int64_t size_a = g->member_start[a + 1] - g->member_start[a];
             int64_t size_b = g->member_start[b + 1] - g->member_start[b];
-            rc = push_edge(g, &cap, (nerve_mapper_edge){ a, b, s, (double)s / (double)(size_a + size_b - s) });
+            const nerve_mapper_edge edge = { a, b, s, (double)s / (double)(size_a + size_b - s) };
+            rc = nerve_vec_append(&edges, &edge, 1);
         }
     }
+    if (rc == 0) {
+        size_t n_edges;
+        free(g->edges);
+        g->edges = nerve_vec_detach(&edges, &n_edges);
+        g->n_edges = (int64_t)n_edges;
+    }
+    nerve_vec_free(&edges);
     free(inv.start);
     free(inv.node);
     free(shared);

@@ -9,26 +9,31 @@
 #include <string.h>
 
 #include "nerve/ph.h"
+#include "nerve/internal/alloc.h"
 
 /* ---- ripser's text formats ---------------------------------------------- */
 
-typedef struct numbers {
-    double *v;
-    int64_t n, cap;
-} numbers;
+/* The numbers of a file, as they are read: a growable array of doubles. */
+typedef nerve_vec numbers;
+
+static void numbers_init(numbers *s)
+{
+    nerve_vec_init(s, sizeof(double), "numbers of a text file");
+}
 
 static int numbers_push(numbers *s, double x)
 {
-    if (s->n == s->cap) {
-        int64_t cap = s->cap ? 2 * s->cap : 1024;
-        double *v = realloc(s->v, (size_t)cap * sizeof *v);
-        if (!v)
-            return -1;
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n++] = x;
-    return 0;
+    return nerve_vec_append(s, &x, 1);
+}
+
+static int64_t numbers_count(const numbers *s)
+{
+    return (int64_t)s->len;
+}
+
+static const double *numbers_at(const numbers *s)
+{
+    return s->data;
 }
 
 /* Every number of a line (separated by commas, spaces or tabs). */
@@ -58,20 +63,21 @@ int nerve_ph_read_points_text(nerve_mat *out, const char *path)
     FILE *f = fopen(path, "r");
     if (!f)
         return nerve_error_set(NERVE_EINPUT, "%s: cannot open", path);
-    numbers s = { 0 };
+    numbers s;
+    numbers_init(&s);
     char *line = NULL;
     size_t cap = 0;
     int64_t rows = 0, cols = -1, lineno = 0;
     int rc = 0;
     while (rc == 0 && getline(&line, &cap, f) >= 0) {
         lineno++;
-        int64_t before = s.n;
-        if ((rc = parse_line(&s, line, path, lineno)) < 0 || s.n == before)
+        int64_t before = numbers_count(&s);
+        if ((rc = parse_line(&s, line, path, lineno)) < 0 || numbers_count(&s) == before)
             continue;
-        if (cols >= 0 && s.n - before != cols)
+        if (cols >= 0 && numbers_count(&s) - before != cols)
             rc = nerve_error_set(NERVE_EINPUT, "%s: line %lld has %lld coordinates, the first point %lld", path,
-                                 (long long)lineno, (long long)(s.n - before), (long long)cols);
-        cols = s.n - before;
+                                 (long long)lineno, (long long)(numbers_count(&s) - before), (long long)cols);
+        cols = numbers_count(&s) - before;
         rows++;
     }
     free(line);
@@ -80,8 +86,8 @@ int nerve_ph_read_points_text(nerve_mat *out, const char *path)
         rc = nerve_error_set(NERVE_EINPUT, "%s: no points", path);
     if (rc == 0 && (rc = nerve_mat_alloc(out, rows, cols)) == 0)
         for (int64_t i = 0; i < rows * cols; i++)
-            out->data[i] = (float)s.v[i];
-    free(s.v);
+            out->data[i] = (float)numbers_at(&s)[i];
+    nerve_vec_free(&s);
     return rc;
 }
 
@@ -91,7 +97,8 @@ int nerve_ph_read_lower_distance(double **out, int64_t *n, const char *path)
     FILE *f = fopen(path, "r");
     if (!f)
         return nerve_error_set(NERVE_EINPUT, "%s: cannot open", path);
-    numbers s = { 0 };
+    numbers s;
+    numbers_init(&s);
     char *line = NULL;
     size_t cap = 0;
     int64_t lineno = 0;
@@ -101,20 +108,20 @@ int nerve_ph_read_lower_distance(double **out, int64_t *n, const char *path)
     free(line);
     fclose(f);
     /* m = n (n - 1) / 2 entries: the rows below the diagonal, one after another. */
-    int64_t size = (int64_t)llround((1 + sqrt(1 + 8.0 * (double)s.n)) / 2);
-    if (rc == 0 && size * (size - 1) / 2 != s.n)
+    int64_t size = (int64_t)llround((1 + sqrt(1 + 8.0 * (double)numbers_count(&s))) / 2);
+    if (rc == 0 && size * (size - 1) / 2 != numbers_count(&s))
         rc = nerve_error_set(NERVE_EINPUT, "%s: %lld numbers are not the lower triangle of a square matrix", path,
-                             (long long)s.n);
+                             (long long)numbers_count(&s));
     if (rc == 0 && !(*out = calloc((size_t)(size * size), sizeof **out)))
         rc = nerve_error_set(NERVE_ENOMEM, "out of memory reading %s", path);
     for (int64_t i = 1, at = 0; rc == 0 && i < size; i++)
         for (int64_t j = 0; j < i; j++, at++) {
-            if (s.v[at] < 0)
+            if (numbers_at(&s)[at] < 0)
                 rc = nerve_error_set(NERVE_EINPUT, "%s: the distance of %lld and %lld is negative (%g)", path,
-                                     (long long)i, (long long)j, s.v[at]);
-            (*out)[i * size + j] = (*out)[j * size + i] = s.v[at];
+                                     (long long)i, (long long)j, numbers_at(&s)[at]);
+            (*out)[i * size + j] = (*out)[j * size + i] = numbers_at(&s)[at];
         }
-    free(s.v);
+    nerve_vec_free(&s);
     if (rc < 0) {
         free(*out);
         *out = NULL;
