@@ -307,3 +307,27 @@ Test(hostile_image, a_small_file_claiming_millions_of_pixels_is_refused)
     nerve_image img;
     assert_error(nerve_image_read(&img, path, 3), NERVE_EINPUT, "truncated or corrupt");
 }
+
+Test(hostile_image, png_whose_first_idat_is_empty_is_refused)
+{
+    /* IHDR of 7 x 5 grey, then an IDAT of 0 bytes: stb applied an offset to
+     * the data buffer it had not allocated yet (UBSan; found by fuzzing). */
+    unsigned char png[8 + 25 + 12 + 12] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    unsigned char *p = png + 8;
+    put32(p, 13);
+    memcpy(p + 4, "IHDR", 4);
+    put32(p + 8, 7);
+    put32(p + 12, 5);
+    p[16] = 8;
+    p[17] = 0;
+    p += 25;
+    put32(p, 0);
+    memcpy(p + 4, "IDAT", 4);
+    p += 12;
+    put32(p, 0);
+    memcpy(p + 4, "IEND", 4);
+    const char *path = temp_path("empty-idat.png");
+    write_bytes(path, png, sizeof png);
+    nerve_image img;
+    assert_error(nerve_image_read(&img, path, 3), NERVE_EINPUT, "empty IDAT");
+}
