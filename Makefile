@@ -120,7 +120,9 @@ tests: $(BUILD)/nerve-tests
 # One test at a time: the tests use every core through OpenMP already, so
 # parallel workers only slow the suite down (11 s against 32 s under ASan),
 # and Criterion 2.4's runner leaks a little when it runs workers in parallel.
-check: $(BUILD)/nerve $(BUILD)/nerve-tests
+# The sanitizer build's suite also sweeps allocation failures through a few
+# small workloads (tests/nn, tests/ph), with nerve-failalloc.
+check: $(BUILD)/nerve $(BUILD)/nerve-tests $(if $(filter 1,$(SAN)),$(BUILD)/nerve-failalloc)
 	$(SANENV) NERVE_BIN=$(BUILD)/nerve NERVE_TESTDATA=tests/fixtures $(BUILD)/nerve-tests --jobs 1 $(TESTFLAGS)
 
 test: deps
