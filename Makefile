@@ -173,6 +173,12 @@ $(BUILD)/obj/fuzz/fuzz_query.o: CFLAGS += -Isrc/serve
 # The image harness carries its own instrumented stb_image (third-party code: no warnings).
 $(BUILD)/fuzz_image: $(BUILD)/obj/fuzz/stb_image_impl.o
 $(BUILD)/obj/fuzz/stb_image_impl.o: CFLAGS += -w
+# Debian's stb_image (2022) shifts its JPEG bit buffer by more than 31 on
+# corrupt streams (UBSan: shift exponent too large; fixed upstream later).
+# The result is wrong pixels of a corrupt file, not a memory error, and
+# the header is Debian's, not nerve's: that one check is off for stb's own
+# code only; ASan and every other check stay on.
+$(BUILD)/obj/fuzz/stb_image_impl.o: SANFLAGS += -fno-sanitize=shift
 $(BUILD)/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(FUZZ_SUPPORT) $(BUILD)/libnerve.a
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $(filter %.o,$^) $(BUILD)/libnerve.a $(LDLIBS)
 -include $(FUZZ_SRC:fuzz/%.c=$(BUILD)/obj/fuzz/%.d) $(FUZZ_SUPPORT:.o=.d)
