@@ -111,16 +111,20 @@ static int check_png_chunks(FILE *f, const char *path, int64_t size)
     int rc = 0;
     int64_t at = 8;
     if (fread(chunk, 1, sizeof chunk, f) == sizeof chunk && chunk[0] == 0x89 && chunk[1] == 'P') {
+        int data_seen = 0;
         while (rc == 0 && fread(chunk, 1, sizeof chunk, f) == sizeof chunk) {
             uint32_t length = (uint32_t)chunk[0] << 24 | (uint32_t)chunk[1] << 16 | (uint32_t)chunk[2] << 8 | chunk[3];
             int idat = memcmp(chunk + 4, "IDAT", 4) == 0;
+            /* stb grows its IDAT buffer to a chunk's declared length before
+             * reading it: a length past the file cost 2 GB (found by fuzzing). */
             if (length > INT32_MAX || at + 12 + (int64_t)length > size)
                 rc = nerve_error_set(NERVE_EINPUT, "%s: corrupt or truncated PNG: a chunk of %lu bytes at byte %lld",
                                      path, (unsigned long)length, (long long)at);
-            else if (idat && length == 0)
+            else if (idat && length == 0 && !data_seen)
                 rc = nerve_error_set(NERVE_EINPUT, "%s: corrupt PNG: an empty IDAT chunk before the image data",
                                      path);
-            if (rc < 0 || idat || memcmp(chunk + 4, "IEND", 4) == 0)
+            data_seen |= idat && length > 0;
+            if (rc < 0 || memcmp(chunk + 4, "IEND", 4) == 0)
                 break;
             at += 12 + (int64_t)length;
             if (fseek(f, (long)at, SEEK_SET) != 0)
