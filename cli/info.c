@@ -185,7 +185,7 @@ static int describe_npz(sink *s, const char *path)
     nerve_npz z;
     int rc = nerve_npz_open(&z, path), worst = 0;
     if (rc < 0)
-        return rc;
+        return cli_fail(rc);   /* an exit status, as for each member below */
     for (int64_t i = 0; i < z.count; i++) {
         char label[4096];
         snprintf(label, sizeof label, "%s:%s", path, z.names[i]);

@@ -51,7 +51,7 @@ static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array 
     unsigned char *px = malloc((size_t)n + 1);
     if (!px) {
         c->failed = 1;
-        return NERVE_ENOMEM;
+        return nerve_error_set(NERVE_ENOMEM, "out of memory for the activation maps of %s", m->values[value].name);
     }
     /* Non-negative layers (ReLU) from black, signed ones around mid-grey. */
     float offset = low < 0 ? 127.5f : 0, gain = top > 0 ? (low < 0 ? 127.5f : 255.0f) / top : 0;
@@ -61,12 +61,16 @@ static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array 
     free(px);
     if (!b64) {
         c->failed = 1;
-        return NERVE_ENOMEM;
+        return nerve_error_set(NERVE_ENOMEM, "out of memory for the activation maps of %s", m->values[value].name);
     }
-    json_array_append_new(c->layers, json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:s}", "name", m->values[value].name,
+    int appended = json_array_append_new(c->layers, json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:s}", "name", m->values[value].name,
                                                "display", display_of(c, value, m->values[value].name), "channels", (json_int_t)channels, "height", (json_int_t)h, "width",
                                                (json_int_t)w, "max_abs", (double)top, "maps", b64));
     free(b64);
+    if (appended != 0) {
+        c->failed = 1;
+        return nerve_error_set(NERVE_ENOMEM, "out of memory for the activation maps of %s", m->values[value].name);
+    }
     return 0;
 }
 
