@@ -75,8 +75,10 @@ fi
 rm -f "$log"
 
 # The fuzz harnesses (clang, build/fuzz): each one a test, passed when a
-# short run from the committed seeds (a fixed seed, FUZZ_TEST_TIME seconds,
-# a fresh scratch corpus) finds no crash, leak, OOM or timeout.
+# short run from the committed seeds (a fixed seed, at most FUZZ_TEST_RUNS
+# inputs or FUZZ_TEST_TIME seconds, a fresh scratch corpus) finds no crash,
+# leak, OOM or timeout. The cap on inputs makes the run the same sequence on
+# a fast machine as on a slow one.
 echo "== fuzz harnesses" >&2
 log=$(mktemp)
 if ! make --no-print-directory -j"$jobs" fuzz-build >"$log" 2>&1; then
@@ -85,7 +87,7 @@ if ! make --no-print-directory -j"$jobs" fuzz-build >"$log" 2>&1; then
     failed=$((failed + 1))
 else
     scratch=$(mktemp -d)
-    FUZZ_SCRATCH=$scratch fuzz/run.sh build/fuzz -max_total_time="${FUZZ_TEST_TIME:-5}" -seed=1 >"$log" 2>&1
+    FUZZ_SCRATCH=$scratch fuzz/run.sh build/fuzz -max_total_time="${FUZZ_TEST_TIME:-5}" -runs="${FUZZ_TEST_RUNS:-3000}" -seed=1 >"$log" 2>&1
     cat "$log"
     passed=$((passed + $(grep -c '^PASS ' "$log")))
     failed=$((failed + $(grep -c '^FAIL ' "$log")))
