@@ -303,6 +303,8 @@ typedef struct nerve_image {
 
 /* Reads PNG or JPEG; channels = 0 keeps the file's, 1..4 converts. */
 int  nerve_image_read(nerve_image *img, const char *path, int channels);
+/* An image's dimensions and channels from its header, without decoding. */
+int  nerve_image_info(const char *path, int64_t *height, int64_t *width, int64_t *channels);
 int  nerve_image_write_png(const char *path, const nerve_image *img);
 void nerve_image_free(nerve_image *img);
 

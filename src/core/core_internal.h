@@ -5,6 +5,8 @@
 #ifndef NERVE_CORE_INTERNAL_H
 #define NERVE_CORE_INTERNAL_H
 
+#include <stdio.h>
+
 #include "nerve/core.h"
 
 enum { STORAGE_NONE = 0, STORAGE_HEAP, STORAGE_MAP };
@@ -42,6 +44,25 @@ size_t npy_format_header(char *out, size_t cap, nerve_dtype dtype, int ndim,
 /* Rearranges a Fortran-order array of `shape` into C order (elements of
  * elem_size bytes). */
 void fortran_to_c(void *dst, const void *src, int ndim, const int64_t *shape, size_t elem_size);
+
+/* ---- images (image.c, image_png.c, image_jpeg.c) ---- */
+
+/* The decoded size nerve accepts: 256 MiB, an 8192 x 8192 RGBA image. A
+ * decoder allocates from the dimensions in the header before it decodes a
+ * pixel, so a 100-byte file claiming 20000 x 20000 would cost gigabytes; a
+ * network's input images are far below this. */
+#define IMAGE_MAX_BYTES ((int64_t)1 << 28)
+
+/* 0 if an image of h x w x channels from a file of file_size bytes may be
+ * decoded: under IMAGE_MAX_BYTES, and not claiming far more pixels than
+ * the file could hold. NERVE_EINPUT naming path otherwise. */
+int image_check_size(const char *path, int64_t h, int64_t w, int64_t channels, int64_t file_size);
+
+/* Decoders from f at its start: the whole image in the file's own channels
+ * (1 to 4, 8 bits each) into img, or with header_only its dimensions and
+ * no pixels. NERVE_EINPUT naming path for a corrupt file. */
+int image_png_decode(nerve_image *img, FILE *f, const char *path, int64_t file_size, int header_only);
+int image_jpeg_decode(nerve_image *img, FILE *f, const char *path, int64_t file_size, int header_only);
 
 /* libzip opened (lazy_zip.c): 0, or NERVE_EUNSUPPORTED naming it. */
 int nerve_zip_require(void);

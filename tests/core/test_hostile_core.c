@@ -239,9 +239,9 @@ Test(hostile_npy, writer_resume_from_a_corrupt_row_count)
 Test(hostile_image, jpeg_huffman_table_of_more_than_256_codes_is_refused)
 {
     /* SOI, then a DHT segment whose one table claims 20 codes of each of
-     * the 16 lengths (320 > 256), then EOI: Debian's stb_image wrote past
-     * its 257-entry size table (UBSan: index 257 out of bounds), from
-     * stbi_info already. */
+     * the 16 lengths (320 > 256), then EOI: Debian's stb_image, nerve's
+     * decoder then, wrote past its 257-entry size table (UBSan: index 257
+     * out of bounds). libjpeg must refuse it as a bogus table. */
     unsigned char jpeg[2 + 4 + 1 + 16 + 320 + 2] = { 0xFF, 0xD8, 0xFF, 0xC4 };
     int length = 2 + 1 + 16 + 320;
     jpeg[4] = (unsigned char)(length >> 8);
@@ -310,8 +310,9 @@ Test(hostile_image, a_small_file_claiming_millions_of_pixels_is_refused)
 
 Test(hostile_image, png_whose_first_idat_is_empty_is_refused)
 {
-    /* IHDR of 7 x 5 grey, then an IDAT of 0 bytes: stb applied an offset to
-     * the data buffer it had not allocated yet (UBSan; found by fuzzing). */
+    /* IHDR of 7 x 5 grey, then an IDAT of 0 bytes: stb_image, nerve's
+     * decoder then, applied an offset to a buffer it had not allocated yet
+     * (UBSan; found by fuzzing). Any decoder must refuse it cleanly. */
     unsigned char png[8 + 25 + 12 + 12] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
     unsigned char *p = png + 8;
     put32(p, 13);
@@ -329,5 +330,5 @@ Test(hostile_image, png_whose_first_idat_is_empty_is_refused)
     const char *path = temp_path("empty-idat.png");
     write_bytes(path, png, sizeof png);
     nerve_image img;
-    assert_error(nerve_image_read(&img, path, 3), NERVE_EINPUT, "empty IDAT");
+    assert_error(nerve_image_read(&img, path, 3), NERVE_EINPUT, "Not enough image data");
 }
