@@ -149,11 +149,14 @@ int64_t nn_pad_mirror(int64_t i, int64_t size, int mode);
 /* Naive twins of the fast kernels, for the tests. */
 void nn_pad_naive(nerve_array *out, const nerve_array *x, const int64_t *pads, int mode, const void *value);
 void nn_matmul_naive(float *c, const float *a, const float *b, int64_t m, int64_t n, int64_t k);
+/* Einsum by the loop over every letter, whatever the equation. */
+int nn_einsum_naive(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out);
 void nn_conv_naive(float *y, const float *x, const float *w, const float *b, const nn_geometry *g,
                    int64_t M, int64_t groups);
 
 /* Operator families, one file each. */
 extern const op_def nn_ops_elementwise[], nn_ops_shape[], nn_ops_linear[], nn_ops_conv[],
-                    nn_ops_pool[], nn_ops_norm[];
+                    nn_ops_pool[], nn_ops_norm[], nn_ops_logic[], nn_ops_reduce[], nn_ops_index[],
+                    nn_ops_einsum[];
 
 #endif

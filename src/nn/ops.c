@@ -10,6 +10,7 @@
 
 static const op_def *const families[] = {
     nn_ops_elementwise, nn_ops_shape, nn_ops_linear, nn_ops_conv, nn_ops_pool, nn_ops_norm,
+    nn_ops_logic, nn_ops_reduce, nn_ops_index, nn_ops_einsum,
 };
 enum { FAMILIES = sizeof families / sizeof families[0] };
 
@@ -73,7 +74,7 @@ int nn_outputs_made(const op_context *c, const nerve_array *out)
 
 const char *nerve_nn_supported_ops(void)
 {
-    static char list[1024];
+    static char list[4096];
     if (!list[0]) {
         size_t n = 0;
         for (int f = 0; f < FAMILIES; f++)

@@ -210,6 +210,43 @@ POINTWISE(op_relu, x > 0 ? x : 0)
 POINTWISE(op_sigmoid, x >= 0 ? 1 / (1 + expf(-x)) : expf(x) / (1 + expf(x)))
 POINTWISE(op_tanh, tanhf(x))
 POINTWISE(op_erf, erff(x))
+POINTWISE(op_sqrt, sqrtf(x))
+POINTWISE(op_exp, expf(x))
+POINTWISE(op_log, logf(x))
+POINTWISE(op_neg, -x)
+POINTWISE(op_abs, fabsf(x))
+POINTWISE(op_reciprocal, 1 / x)
+POINTWISE(op_softplus, x > 20 ? x : log1pf(expf(x)))
+POINTWISE(op_softsign, x / (1 + fabsf(x)))
+
+/* HardSigmoid max(0, min(1, alpha x + beta)); PyTorch's Hardsigmoid exports
+ * as alpha 1/6, beta 1/2. */
+static int op_hard_sigmoid(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    float *y, alpha = attr_float(c->node, "alpha", 0.2f), beta = attr_float(c->node, "beta", 0.5f);
+    int64_t n;
+    int rc = float_copy(c, in, n_in, out, &y, &n);
+    for (int64_t i = 0; rc == 0 && i < n; i++)
+        y[i] = fmaxf(0, fminf(1, alpha * y[i] + beta));
+    return rc;
+}
+
+/* HardSwish (opset 14) x max(0, min(1, x / 6 + 1/2)), as PyTorch computes it:
+ * x * relu6(x + 3) / 6. */
+POINTWISE(op_hard_swish, x * fminf(fmaxf(x + 3, 0), 6) / 6)
+
+/* Elu and Selu, for the models that use them. */
+static int op_elu(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    float *y, alpha = attr_float(c->node, "alpha", 1.0f);
+    int64_t n;
+    int rc = float_copy(c, in, n_in, out, &y, &n);
+    for (int64_t i = 0; rc == 0 && i < n; i++)
+        y[i] = y[i] >= 0 ? y[i] : alpha * expm1f(y[i]);
+    return rc;
+}
 
 static int op_leaky_relu(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
 {
@@ -285,5 +322,16 @@ const op_def nn_ops_elementwise[] = {
     { "Erf",       op_erf,                    1, 1,  0, 1, NULL },
     { "Dropout",   op_dropout,                1, 3, 12, 2, NULL },
     { "Identity",  op_identity,               1, 1,  0, 1, NULL },
+    { "Sqrt",      op_sqrt,                   1, 1,  0, 1, NULL },
+    { "Exp",       op_exp,                    1, 1,  0, 1, NULL },
+    { "Log",       op_log,                    1, 1,  0, 1, NULL },
+    { "Neg",       op_neg,                    1, 1,  0, 1, NULL },
+    { "Abs",       op_abs,                    1, 1,  0, 1, NULL },
+    { "Reciprocal", op_reciprocal,            1, 1,  0, 1, NULL },
+    { "Softplus",  op_softplus,               1, 1,  0, 1, NULL },
+    { "Softsign",  op_softsign,               1, 1,  0, 1, NULL },
+    { "HardSigmoid", op_hard_sigmoid,         1, 1,  0, 1, NULL },
+    { "HardSwish", op_hard_swish,             1, 1,  0, 1, NULL },
+    { "Elu",       op_elu,                    1, 1,  0, 1, NULL },
     { NULL, NULL, 0, 0, 0, 0, NULL },
 };

@@ -1,6 +1,7 @@
 /*
  * ops_norm.c — normalisations and reductions: BatchNormalization (inference,
- * and training mode from opset 14), LRN, Softmax, LogSoftmax, ReduceMean.
+ * and training mode from opset 14), LRN, Softmax, LogSoftmax,
+ * LayerNormalization.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -178,56 +179,62 @@ static int op_log_softmax(const op_context *c, const nerve_array *const *in, int
     return softmax(c, in[0], out, 1);
 }
 
-static int op_reduce_mean(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+/* LayerNormalization (opset 17): each row of the trailing axes [axis, rank)
+ * normalised to mean 0 and variance 1 (population), then scaled and shifted
+ * by Scale and B of the trailing shape. The optional outputs Mean and
+ * InvStdDev keep the leading axes and have 1s for the normalised ones. */
+static int layer_norm_params(const op_context *c, const nerve_array *const *in, int n_in, int64_t inner)
 {
-    (void)n_in; (void)n_out;
+    for (int i = 1; i < n_in && i < 3; i++)
+        if (in[i] && (in[i]->dtype != NERVE_F32 || nerve_array_count(in[i]) != inner))
+            return node_error(c, NERVE_EINPUT, "%s must hold %lld floats (the normalised axes)",
+                              i == 1 ? "Scale" : "B", (long long)inner);
+    return 0;
+}
+
+static void layer_norm_row(float *y, const float *x, const float *scale, const float *bias, int64_t inner,
+                           double eps, float *mean_out, float *inv_out)
+{
+    double s = 0, q = 0;
+    for (int64_t i = 0; i < inner; i++)
+        s += x[i];
+    double mean = inner ? s / (double)inner : 0;
+    for (int64_t i = 0; i < inner; i++)
+        q += (x[i] - mean) * (x[i] - mean);
+    double inv = 1 / sqrt((inner ? q / (double)inner : 0) + eps);
+    for (int64_t i = 0; i < inner; i++)
+        y[i] = (float)((x[i] - mean) * inv) * scale[i] + (bias ? bias[i] : 0);
+    if (mean_out)
+        *mean_out = (float)mean;
+    if (inv_out)
+        *inv_out = (float)inv;
+}
+
+static int op_layer_norm(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
     const nerve_array *x = in[0];
-    if (x->dtype != NERVE_F32)
-        return node_error(c, NERVE_EINPUT, "X must be float");
-    int64_t n_axes;
-    const int64_t *axes = attr_ints(c->node, "axes", &n_axes);
-    int reduce[NERVE_MAX_DIMS] = { 0 }, keep = (int)attr_int(c->node, "keepdims", 1);
-    for (int64_t i = 0; i < n_axes; i++) {
-        int a, rc = nn_axis(c, axes[i], x->ndim, &a);
-        if (rc < 0)
-            return rc;
-        reduce[a] = 1;
-    }
-    int64_t shape[NERVE_MAX_DIMS], count = 1;
-    int ndim = 0;
-    for (int d = 0; d < x->ndim; d++) {
-        int r = n_axes == 0 || reduce[d];
-        reduce[d] = r;
-        if (r)
-            count *= x->shape[d];
-        if (!r)
-            shape[ndim++] = x->shape[d];
-        else if (keep)
-            shape[ndim++] = 1;
-    }
-    int rc = nn_alloc(c, out, NERVE_F32, ndim, shape);
-    int64_t n_out_el = nerve_array_count(out);
-    double *acc = rc == 0 ? calloc((size_t)n_out_el + 1, sizeof *acc) : NULL;
-    if (rc == 0 && !acc) {
-        nerve_array_free(out);
-        return nerve_error_set(NERVE_ENOMEM, "out of memory");
-    }
+    int axis = 0, rc = x->dtype == NERVE_F32 ? nn_axis(c, attr_int(c->node, "axis", -1), x->ndim, &axis)
+                                             : node_error(c, NERVE_EINPUT, "X must be float");
     if (rc < 0)
         return rc;
-    /* Walk the input once; the output index drops the reduced axes. */
-    int64_t index[NERVE_MAX_DIMS] = { 0 }, total = nerve_array_count(x);
-    for (int64_t k = 0; k < total; k++) {
-        int64_t o = 0;
-        for (int d = 0; d < x->ndim; d++)
-            if (!reduce[d])
-                o = o * x->shape[d] + index[d];
-        acc[o] += ((const float *)x->data)[k];
-        for (int d = x->ndim - 1; d >= 0 && ++index[d] == x->shape[d]; d--)
-            index[d] = 0;
+    int64_t outer = 1, inner = 1, stat_shape[NERVE_MAX_DIMS];
+    for (int d = 0; d < x->ndim; d++) {
+        *(d < axis ? &outer : &inner) *= x->shape[d];
+        stat_shape[d] = d < axis ? x->shape[d] : 1;
     }
-    for (int64_t o = 0; o < n_out_el; o++)
-        ((float *)out->data)[o] = count ? (float)(acc[o] / (double)count) : NAN;
-    free(acc);
+    if ((rc = layer_norm_params(c, in, n_in, inner)) < 0 || (rc = nn_alloc_raw(c, &out[0], NERVE_F32, x->ndim, x->shape)) < 0)
+        return rc;
+    for (int k = 1; k < n_out && k < 3 && rc == 0; k++)
+        rc = nn_alloc_raw(c, &out[k], NERVE_F32, x->ndim, stat_shape);
+    if (rc < 0)
+        return rc;
+    double eps = attr_float(c->node, "epsilon", 1e-5f);
+    const float *scale = in[1]->data, *bias = n_in > 2 && in[2] ? in[2]->data : NULL;
+    float *mean = n_out > 1 ? out[1].data : NULL, *inv = n_out > 2 ? out[2].data : NULL;
+    #pragma omp parallel for schedule(static) if (outer * inner > 1 << 16)
+    for (int64_t o = 0; o < outer; o++)
+        layer_norm_row((float *)out[0].data + o * inner, (const float *)x->data + o * inner, scale, bias, inner,
+                       eps, mean ? mean + o : NULL, inv ? inv + o : NULL);
     return 0;
 }
 
@@ -237,6 +244,6 @@ const op_def nn_ops_norm[] = {
     { "LRN",                op_lrn,                    1, 1,  0, 1, NULL },
     { "Softmax",            op_softmax,                1, 1,  0, 1, NULL },
     { "LogSoftmax",         op_log_softmax,            1, 1,  0, 1, NULL },
-    { "ReduceMean",         op_reduce_mean,            1, 1,  0, 1, NULL },
+    { "LayerNormalization", op_layer_norm,             2, 3,  0, 3, NULL },
     { NULL, NULL, 0, 0, 0, 0, NULL },
 };

@@ -13,10 +13,13 @@
 /* Checks a given input against the graph's declaration (rank and fixed dims). */
 static int check_input(const nerve_model *m, const nerve_value *v, const nerve_array *x)
 {
-    int wants_int = v->elem_type == 6 || v->elem_type == 7;
-    if (v->elem_type && v->elem_type != 1 && !wants_int && v->elem_type != 11 && v->elem_type != 10)
+    /* Integers and booleans are int64 inside nerve, floats float32 (ONNX
+     * TensorProto.DataType codes). */
+    int t = v->elem_type;
+    int wants_int = (t >= 2 && t <= 7) || t == 9 || t == 12 || t == 13;
+    if (t && t != 1 && !wants_int && t != 11 && t != 10 && t != 16)
         return nerve_error_set(NERVE_EUNSUPPORTED, "%s: input '%s' has ONNX type %d; nerve feeds "
-                               "float tensors", m->path, v->name, v->elem_type);
+                               "float, integer and boolean tensors", m->path, v->name, t);
     if (x->dtype != (wants_int ? NERVE_I64 : NERVE_F32))
         return nerve_error_set(NERVE_EINPUT, "%s: input '%s' wants %s data", m->path, v->name,
                                wants_int ? "int64" : "float32");

@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+"""Every torchvision classification model, exported by torch.onnx.export at
+opsets 13 and 17, run by nerve and compared with PyTorch (bench/zoo_parity.sh).
+
+For each model and opset, in its own process (so one model's memory is
+freed before the next): random weights (torch.manual_seed(0)), eval mode,
+one 1x3xSxS input (S = 224, 299 for inception_v3); PyTorch's output of
+every leaf module (forward hooks) keyed by the ONNX value the last node of
+that module's scope writes,
+and the model's output (torch 1.13 names nodes "/features/features.0/Conv");
+then build/bench/zoo_parity runs nerve on the same
+input and compares every tap. Scratch files go to bench/data/zoo/ (not
+committed) and are reused by later runs.
+
+    bench/zoo_parity.py [--models a,b,...] [--opsets 13,17] [--runs N]
+
+Prints one row per model and opset: ok / FAIL / skipped, the largest error
+of any tap relative to that tensor's largest magnitude (goal < 1e-4), the
+taps compared, and nerve's time per image over PyTorch's.
+"""
+import argparse, json, os, subprocess, sys, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRATCH = os.path.join(ROOT, "bench", "data", "zoo")
+HELPER = os.environ.get("ZOO_HELPER", os.path.join(ROOT, "build", "bench", "zoo_parity"))
+GOAL = 1e-4
+
+# Models whose weights pass protobuf's 2 GB limit: torch.onnx.export would
+# write them with external data, which nerve does not read.
+TOO_LARGE = {"vit_h_14": "weights 2.5 GB, past protobuf's 2 GB limit",
+             "regnet_y_128gf": "weights 2.6 GB, past protobuf's 2 GB limit"}
+
+
+def input_size(name):
+    return 299 if name == "inception_v3" else 224
+
+
+def scope_of(module_name):
+    """The node-name prefix torch 1.13 gives a module's nodes: attribute names
+    as they are, a container's index joined to its name ("features.1.block.0"
+    is "/features/features.1/block/block.0/")."""
+    parts = []
+    for p in module_name.split("."):
+        parts.append(parts[-1] + "." + p if p.isdigit() and parts else p)
+    return "/" + "/".join(parts) + "/"
+
+
+def export_one(name, opset, runs):
+    """Runs in a child process: writes NAME.OPSET.{onnx,input.npy,taps.npz,json}."""
+    import numpy as np, onnx, torch, torchvision
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    stem = os.path.join(SCRATCH, "%s.%d" % (name, opset))
+    torch.manual_seed(0)
+    model = torchvision.models.get_model(name, weights=None).eval()
+    size = input_size(name)
+    x = torch.randn(1, 3, size, size)
+    outputs = {}
+
+    def hook(module_name):
+        def record(module, args, out):
+            if isinstance(out, torch.Tensor):
+                outputs[module_name] = out.detach().numpy().copy()
+        return record
+
+    for module_name, module in model.named_modules():
+        if module_name and not list(module.children()):
+            module.register_forward_hook(hook(module_name))
+    with torch.no_grad():
+        final = model(x).numpy()
+    for module in model.modules():
+        module._forward_hooks.clear()
+    best = float("inf")
+    with torch.no_grad():
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            model(x)
+            best = min(best, time.perf_counter() - t0)
+    if not os.path.exists(stem + ".onnx"):
+        torch.onnx.export(model, x, stem + ".onnx.tmp", opset_version=opset, input_names=["input"],
+                          output_names=["output"])
+        os.replace(stem + ".onnx.tmp", stem + ".onnx")
+    graph = onnx.load(stem + ".onnx", load_external_data=False).graph
+    taps = {"output": final}
+    for module_name, value in outputs.items():
+        scope = scope_of(module_name)
+        inside = [n for n in graph.node if n.name.startswith(scope)]
+        if inside and inside[-1].output[0] not in taps:
+            taps[inside[-1].output[0]] = value
+    np.save(stem + ".input.npy", x.numpy())
+    np.savez(stem + ".taps.npz", **taps)
+    ops = sorted({n.op_type for n in graph.node})
+    with open(stem + ".json", "w") as f:
+        json.dump({"torch_seconds": best, "ops": ops}, f)
+
+
+def run_one(name, opset, runs):
+    """Exports if needed (child process), runs nerve; returns the row."""
+    if name in TOO_LARGE:
+        return {"status": "skipped: " + TOO_LARGE[name]}
+    stem = os.path.join(SCRATCH, "%s.%d" % (name, opset))
+    if not os.path.exists(stem + ".json"):
+        child = subprocess.run([sys.executable, os.path.abspath(__file__), "--export-one", name, str(opset),
+                                "--runs", str(runs)], capture_output=True, text=True)
+        if child.returncode != 0:
+            last = (child.stderr.strip().splitlines() or ["?"])[-1]
+            return {"status": "skipped: export failed: " + last[:100]}
+    with open(stem + ".json") as f:
+        meta = json.load(f)
+    done = subprocess.run([HELPER, stem + ".onnx", stem + ".input.npy", stem + ".taps.npz", str(runs)],
+                          capture_output=True, text=True)
+    words = done.stdout.split()
+    if done.returncode != 0 or not words or words[0] != "taps":
+        return {"status": "FAIL", "note": (done.stdout + done.stderr).strip()[:160]}
+    compared, mismatched, worst, worst_tap, seconds = int(words[1]), int(words[2]), float(words[4]), words[5], float(words[7])
+    ok = worst <= GOAL and compared > 0
+    note = "" if ok else "worst tap " + worst_tap
+    if mismatched:
+        note += (" " if note else "") + "%d taps of another shape (hook mapping)" % mismatched
+    return {"status": "ok" if ok else "FAIL", "error": worst, "taps": compared,
+            "ratio": seconds / meta["torch_seconds"], "note": note}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--models", default="")
+    p.add_argument("--opsets", default="13,17")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--export-one", nargs=2, metavar=("MODEL", "OPSET"))
+    a = p.parse_args()
+    os.makedirs(SCRATCH, exist_ok=True)
+    if a.export_one:
+        export_one(a.export_one[0], int(a.export_one[1]), a.runs)
+        return
+    import torchvision
+    names = a.models.split(",") if a.models else torchvision.models.list_models(module=torchvision.models)
+    opsets = [int(o) for o in a.opsets.split(",")]
+    print("| model | opset | result | max rel. error | taps | nerve / PyTorch time | note |")
+    print("|---|---|---|---|---|---|---|", flush=True)
+    counts = {}
+    for name in names:
+        for opset in opsets:
+            r = run_one(name, opset, a.runs)
+            key = r["status"].split(":")[0]
+            counts[key] = counts.get(key, 0) + 1
+            print("| %s | %d | %s | %s | %s | %s | %s |" % (
+                name, opset, r["status"], "%.1e" % r["error"] if "error" in r else "-",
+                r.get("taps", "-"), "%.2f" % r["ratio"] if "ratio" in r else "-", r.get("note", "")), flush=True)
+    print("\n" + ", ".join("%d %s" % (v, k) for k, v in sorted(counts.items())))
+
+
+if __name__ == "__main__":
+    main()
