@@ -4,7 +4,7 @@
  * outputs keyed by ONNX value name) and times the forward pass.
  *   build/bench/zoo_parity MODEL.onnx INPUT.npy TAPS.npz [RUNS]
  * Prints "taps <compared> <shape mismatches> worst <relative error> <worst tap> seconds <best run>"
- * on stdout, or "error <message>" and exits 1 (2 for usage).
+ * on stdout (ZOO_VERBOSE=1: each tap's error on stderr), or "error <message>" and exits 1 (2 for usage).
  */
 #include <math.h>
 #include <stdio.h>
@@ -67,6 +67,8 @@ static int compare_tap(void *ctx, const nerve_model *m, int value, const nerve_a
         }
         double e = rc == 0 ? relative_error(g, &want) : INFINITY;
         c->compared++;
+        if (getenv("ZOO_VERBOSE"))
+            fprintf(stderr, "%-80s %.3g\n", m->values[value].name, e);
         if (!(e <= c->worst)) {
             c->worst = e;
             snprintf(c->worst_name, sizeof c->worst_name, "%s", m->values[value].name);
