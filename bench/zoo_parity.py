@@ -83,19 +83,16 @@ def export_one(name, opset, runs):
     # In the order the modules ran. The exporter folds an eval-mode
     # BatchNorm into the convolution before it, leaving the norm's scope
     # empty: then the convolution node's output is the norm's output, and
-    # PyTorch's norm output is what it must equal (likewise for modules that
-    # export to nothing, as Dropout and Identity in eval mode).
-    taps, last = {"output": final}, None
+    # PyTorch's norm output is what it must equal.
+    taps, last, last_kind = {"output": final}, None, None
     kinds = dict(model.named_modules())
     for module_name, value in outputs.items():
-        scope = scope_of(module_name)
-        inside = [n for n in graph.node if n.name.startswith(scope)]
+        inside = [n for n in graph.node if n.name.startswith(scope_of(module_name))]
         if inside:
-            last = inside[-1].output[0]
+            last, last_kind = inside[-1].output[0], inside[-1].op_type
             taps.setdefault(last, value)
-        elif last and isinstance(kinds[module_name], (torch.nn.BatchNorm2d, torch.nn.Dropout, torch.nn.Identity)):
-            if last != "output":
-                taps[last] = value
+        elif isinstance(kinds[module_name], torch.nn.BatchNorm2d) and last_kind == "Conv" and last != "output":
+            taps[last] = value
     np.save(stem + ".input.npy", x.numpy())
     np.savez(stem + ".taps.npz", **taps)
     ops = sorted({n.op_type for n in graph.node})

@@ -296,11 +296,12 @@ static int scalar_of(const op_context *c, const nerve_array *t, const char *what
  * start may not fit int64. */
 static int64_t range_count_i64(int64_t start, int64_t limit, int64_t delta)
 {
+    uint64_t n = 0;
     if (delta > 0 && limit > start)
-        return (int64_t)(((uint64_t)limit - (uint64_t)start - 1) / (uint64_t)delta + 1);
+        n = ((uint64_t)limit - (uint64_t)start - 1) / (uint64_t)delta + 1;
     if (delta < 0 && limit < start)
-        return (int64_t)(((uint64_t)start - (uint64_t)limit - 1) / (0 - (uint64_t)delta) + 1);
-    return 0;
+        n = ((uint64_t)start - (uint64_t)limit - 1) / (0 - (uint64_t)delta) + 1;
+    return n > INT64_MAX ? INT64_MAX : (int64_t)n;   /* past int64: the tensor limit refuses it */
 }
 
 static int op_range(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
