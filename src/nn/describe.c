@@ -44,7 +44,7 @@ static int make_inputs(nerve_model *m, int ndim, const int64_t *input_shape, ner
             for (int d = 0; d < rank; d++)
                 shape[d] = v->shape[d] < 0 ? 1 : v->shape[d];
         }
-        int is_int = v->elem_type == 6 || v->elem_type == 7;
+        int is_int = nn_elem_type_is_int(v->elem_type);
         char what[300];
         snprintf(what, sizeof what, "input '%s'", v->name);
         int rc = nn_tensor_check(m->path, what, is_int ? NERVE_I64 : NERVE_F32, rank, shape);

@@ -52,6 +52,11 @@ int nn_node_arity(const nerve_model *m, const nerve_node *n);
  * running statistics outside training). */
 int nn_outputs_made(const op_context *c, const nerve_array *out);
 
+/* Whether a graph input of this ONNX TensorProto.DataType is fed as int64
+ * (every integer type and bool: nerve keeps integers as int64, floats as
+ * float32). */
+int nn_elem_type_is_int(int elem_type);
+
 /* The whole graph checked after loading (validate.c): every node's arity
  * and its operator's check, so operators can trust what the graph alone
  * shows. */

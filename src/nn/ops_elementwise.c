@@ -216,6 +216,21 @@ POINTWISE(op_log, logf(x))
 POINTWISE(op_neg, -x)
 POINTWISE(op_abs, fabsf(x))
 POINTWISE(op_reciprocal, 1 / x)
+POINTWISE(op_floor, floorf(x))
+POINTWISE(op_ceil, ceilf(x))
+POINTWISE(op_round, nearbyintf(x))   /* halves to even, as ONNX and numpy round */
+POINTWISE(op_sign, x > 0 ? 1.0f : x < 0 ? -1.0f : x)
+POINTWISE(op_sin, sinf(x))
+POINTWISE(op_cos, cosf(x))
+POINTWISE(op_tan, tanf(x))
+POINTWISE(op_asin, asinf(x))
+POINTWISE(op_acos, acosf(x))
+POINTWISE(op_atan, atanf(x))
+POINTWISE(op_sinh, sinhf(x))
+POINTWISE(op_cosh, coshf(x))
+POINTWISE(op_asinh, asinhf(x))
+POINTWISE(op_acosh, acoshf(x))
+POINTWISE(op_atanh, atanhf(x))
 POINTWISE(op_softplus, x > 20 ? x : log1pf(expf(x)))
 POINTWISE(op_softsign, x / (1 + fabsf(x)))
 
@@ -236,7 +251,8 @@ static int op_hard_sigmoid(const op_context *c, const nerve_array *const *in, in
  * x * relu6(x + 3) / 6. */
 POINTWISE(op_hard_swish, x * fminf(fmaxf(x + 3, 0), 6) / 6)
 
-/* Elu and Selu, for the models that use them. */
+/* Elu, Selu (its constants from the SELU paper, ONNX's defaults) and
+ * ThresholdedRelu. */
 static int op_elu(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
 {
     (void)n_out;
@@ -245,6 +261,30 @@ static int op_elu(const op_context *c, const nerve_array *const *in, int n_in, n
     int rc = float_copy(c, in, n_in, out, &y, &n);
     for (int64_t i = 0; rc == 0 && i < n; i++)
         y[i] = y[i] >= 0 ? y[i] : alpha * expm1f(y[i]);
+    return rc;
+}
+
+static int op_selu(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    float *y, alpha = attr_float(c->node, "alpha", 1.67326319217681884765625f);
+    float gamma = attr_float(c->node, "gamma", 1.05070102214813232421875f);
+    int64_t n;
+    int rc = float_copy(c, in, n_in, out, &y, &n);
+    for (int64_t i = 0; rc == 0 && i < n; i++)
+        y[i] = gamma * (y[i] > 0 ? y[i] : alpha * expm1f(y[i]));
+    return rc;
+}
+
+static int op_thresholded_relu(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out,
+                               int n_out)
+{
+    (void)n_out;
+    float *y, alpha = attr_float(c->node, "alpha", 1.0f);
+    int64_t n;
+    int rc = float_copy(c, in, n_in, out, &y, &n);
+    for (int64_t i = 0; rc == 0 && i < n; i++)
+        y[i] = y[i] > alpha ? y[i] : 0;
     return rc;
 }
 
@@ -333,5 +373,22 @@ const op_def nn_ops_elementwise[] = {
     { "HardSigmoid", op_hard_sigmoid,         1, 1,  0, 1, NULL },
     { "HardSwish", op_hard_swish,             1, 1,  0, 1, NULL },
     { "Elu",       op_elu,                    1, 1,  0, 1, NULL },
+    { "Selu",      op_selu,                   1, 1,  0, 1, NULL },
+    { "ThresholdedRelu", op_thresholded_relu, 1, 1,  0, 1, NULL },
+    { "Floor",     op_floor,                  1, 1,  0, 1, NULL },
+    { "Ceil",      op_ceil,                   1, 1,  0, 1, NULL },
+    { "Round",     op_round,                  1, 1,  0, 1, NULL },
+    { "Sign",      op_sign,                   1, 1,  0, 1, NULL },
+    { "Sin",       op_sin,                    1, 1,  0, 1, NULL },
+    { "Cos",       op_cos,                    1, 1,  0, 1, NULL },
+    { "Tan",       op_tan,                    1, 1,  0, 1, NULL },
+    { "Asin",      op_asin,                   1, 1,  0, 1, NULL },
+    { "Acos",      op_acos,                   1, 1,  0, 1, NULL },
+    { "Atan",      op_atan,                   1, 1,  0, 1, NULL },
+    { "Sinh",      op_sinh,                   1, 1,  0, 1, NULL },
+    { "Cosh",      op_cosh,                   1, 1,  0, 1, NULL },
+    { "Asinh",     op_asinh,                  1, 1,  0, 1, NULL },
+    { "Acosh",     op_acosh,                  1, 1,  0, 1, NULL },
+    { "Atanh",     op_atanh,                  1, 1,  0, 1, NULL },
     { NULL, NULL, 0, 0, 0, 0, NULL },
 };

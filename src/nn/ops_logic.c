@@ -1,8 +1,8 @@
 /*
  * ops_logic.c — operators whose inputs broadcast against each other and may
  * differ in type: comparisons and logic (booleans are int64 0 and 1, as
- * every ONNX integer type is in nerve), Where, Pow, Mod, Min, Max; and Cast
- * between nerve's two element types.
+ * every ONNX integer type is in nerve), Where, Pow, Mod, Min, Max, PRelu,
+ * Sum, Mean, IsNaN, IsInf; and Cast between nerve's two element types.
  */
 #include <math.h>
 #include <stdint.h>
@@ -284,6 +284,102 @@ static int op_max(const op_context *c, const nerve_array *const *in, int n_in, n
     return extreme(c, in, n_in, out, 1);
 }
 
+/* PRelu: x where positive, else slope * x; the slope broadcasts to X. */
+static int op_prelu(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_in; (void)n_out;
+    if (in[0]->dtype != NERVE_F32 || in[1]->dtype != NERVE_F32)
+        return node_error(c, NERVE_EINPUT, "wants float X and slope");
+    /* Before opset 7 a slope of C values applies along the channel axis 1. */
+    nerve_array slope = *in[1];
+    if (c->opset < 7 && slope.ndim == 1 && in[0]->ndim >= 2 && slope.shape[0] == in[0]->shape[1]) {
+        slope.ndim = in[0]->ndim - 1;
+        for (int d = 1; d < slope.ndim; d++)
+            slope.shape[d] = 1;
+    }
+    const nerve_array *pair[2] = { in[0], &slope };
+    walk w;
+    int rc = walk_init(c, &w, pair, 2);
+    if (rc < 0 || (rc = nn_alloc_raw(c, out, NERVE_F32, w.ndim, w.shape)) < 0)
+        return rc;
+    int64_t n = nerve_array_count(out);
+    for (int64_t k = 0; k < n; k++, walk_next(&w)) {
+        float x = (float)get_f(in[0], w.off[0]);
+        ((float *)out->data)[k] = x < 0 ? (float)get_f(&slope, w.off[1]) * x : x;
+    }
+    return 0;
+}
+
+/* Sum and Mean of any number of float inputs, broadcast, in order. */
+static int sum_pair(const op_context *c, const nerve_array *a, const nerve_array *b, nerve_array *out)
+{
+    const nerve_array *pair[2] = { a, b };
+    walk w;
+    int rc = a->dtype == NERVE_F32 && b->dtype == NERVE_F32 ? walk_init(c, &w, pair, 2)
+                                                            : node_error(c, NERVE_EINPUT, "wants float inputs");
+    if (rc < 0 || (rc = nn_alloc_raw(c, out, NERVE_F32, w.ndim, w.shape)) < 0)
+        return rc;
+    int64_t n = nerve_array_count(out);
+    for (int64_t k = 0; k < n; k++, walk_next(&w))
+        ((float *)out->data)[k] = (float)get_f(a, w.off[0]) + (float)get_f(b, w.off[1]);
+    return 0;
+}
+
+static int sum_all(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int mean)
+{
+    if (in[0]->dtype != NERVE_F32)
+        return node_error(c, NERVE_EINPUT, "wants float inputs");
+    int rc = nn_copy(out, in[0]);
+    for (int k = 1; rc == 0 && k < n_in; k++) {
+        nerve_array next;
+        rc = sum_pair(c, out, in[k], &next);
+        nerve_array_free(out);
+        if (rc == 0)
+            *out = next;
+    }
+    for (int64_t k = 0; rc == 0 && mean && k < nerve_array_count(out); k++)
+        ((float *)out->data)[k] /= (float)n_in;
+    return rc;
+}
+
+static int op_sum(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    return sum_all(c, in, n_in, out, 0);
+}
+
+static int op_mean(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_out;
+    return sum_all(c, in, n_in, out, 1);
+}
+
+/* IsNaN and IsInf (detect_positive, detect_negative) as booleans. */
+static int classify(const op_context *c, const nerve_array *x, nerve_array *out, int inf)
+{
+    if (x->dtype != NERVE_F32)
+        return node_error(c, NERVE_EINPUT, "wants a float input");
+    int pos = attr_int(c->node, "detect_positive", 1) != 0, neg = attr_int(c->node, "detect_negative", 1) != 0;
+    int rc = nn_alloc_raw(c, out, NERVE_I64, x->ndim, x->shape);
+    for (int64_t k = 0; rc == 0 && k < nerve_array_count(x); k++) {
+        float v = ((const float *)x->data)[k];
+        ((int64_t *)out->data)[k] = inf ? isinf(v) && (v > 0 ? pos : neg) : isnan(v);
+    }
+    return rc;
+}
+
+static int op_is_nan(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_in; (void)n_out;
+    return classify(c, in[0], out, 0);
+}
+
+static int op_is_inf(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_in; (void)n_out;
+    return classify(c, in[0], out, 1);
+}
+
 /* ---- Cast -------------------------------------------------------------- */
 
 /* ONNX TensorProto.DataType codes. */
@@ -378,5 +474,10 @@ const op_def nn_ops_logic[] = {
     { "Min",            op_min,            1, NN_MAX_INPUTS, 0, 1, NULL },
     { "Max",            op_max,            1, NN_MAX_INPUTS, 0, 1, NULL },
     { "Cast",           op_cast,           1, 1,  0, 1, check_cast },
+    { "PRelu",          op_prelu,          2, 2,  0, 1, NULL },
+    { "Sum",            op_sum,            1, NN_MAX_INPUTS, 0, 1, NULL },
+    { "Mean",           op_mean,           1, NN_MAX_INPUTS, 0, 1, NULL },
+    { "IsNaN",          op_is_nan,         1, 1,  0, 1, NULL },
+    { "IsInf",          op_is_inf,         1, 1,  0, 1, NULL },
     { NULL, NULL, 0, 0, 0, 0, NULL },
 };

@@ -3,6 +3,7 @@
  * attribute, or from ReduceSum at opset 13 an optional input (empty: every
  * axis, or none with noop_with_empty_axes). Float sums accumulate in double;
  * Sum, Prod, Max and Min also run on int64 (wrapping, as numpy's int64).
+ * ArgMax and ArgMin too.
  */
 #include <math.h>
 #include <stdint.h>
@@ -166,6 +167,56 @@ REDUCE_OP(op_reduce_l2, R_L2)
 REDUCE_OP(op_reduce_log_sum, R_LOG_SUM)
 REDUCE_OP(op_reduce_log_sum_exp, R_LOG_SUM_EXP)
 
+/* ArgMax and ArgMin along one axis: the first (or with select_last_index
+ * the last) position of the extreme; NaN counts as the extreme, as numpy's
+ * argmax does. */
+static int arg_extreme(const op_context *c, const nerve_array *x, nerve_array *out, int max)
+{
+    int axis = 0, rc = nn_axis(c, attr_int(c->node, "axis", 0), x->ndim, &axis);
+    int keep = attr_int(c->node, "keepdims", 1) != 0, last = attr_int(c->node, "select_last_index", 0) != 0;
+    if (rc < 0)
+        return rc;
+    int64_t shape[NERVE_MAX_DIMS], outer = 1, len = x->shape[axis], inner = 1;
+    int ndim = 0;
+    for (int d = 0; d < x->ndim; d++) {
+        if (d != axis || keep)
+            shape[ndim++] = d == axis ? 1 : x->shape[d];
+        *(d < axis ? &outer : d > axis ? &inner : &len) *= d == axis ? 1 : x->shape[d];
+    }
+    if (len == 0)
+        return node_error(c, NERVE_EINPUT, "axis %d is empty: no extreme to point at", axis);
+    if ((rc = nn_alloc_raw(c, out, NERVE_I64, ndim, shape)) < 0)
+        return rc;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+            int64_t best = 0;
+            double top = 0;
+            for (int64_t j = 0; j < len; j++) {
+                int64_t at = (o * len + j) * inner + i;
+                double v = x->dtype == NERVE_F32 ? ((const float *)x->data)[at] : (double)((const int64_t *)x->data)[at];
+                int better = j == 0 || (isnan(top) ? 0 : isnan(v) || (max ? v > top : v < top) || (last && v == top));
+                if (better) {
+                    best = j;
+                    top = v;
+                }
+            }
+            ((int64_t *)out->data)[o * inner + i] = best;
+        }
+    return 0;
+}
+
+static int op_arg_max(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_in; (void)n_out;
+    return arg_extreme(c, in[0], out, 1);
+}
+
+static int op_arg_min(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
+{
+    (void)n_in; (void)n_out;
+    return arg_extreme(c, in[0], out, 0);
+}
+
 /* The axes attribute: within NERVE_MAX_DIMS entries (their range needs the
  * input's rank, checked when the op runs). */
 static int check_reduce(const op_context *c, const nerve_array *const *known, int n_in)
@@ -190,5 +241,7 @@ const op_def nn_ops_reduce[] = {
     { "ReduceL2",        op_reduce_l2,           1, 1,  0, 1, check_reduce },
     { "ReduceLogSum",    op_reduce_log_sum,      1, 1,  0, 1, check_reduce },
     { "ReduceLogSumExp", op_reduce_log_sum_exp,  1, 1,  0, 1, check_reduce },
+    { "ArgMax",          op_arg_max,             1, 1,  0, 1, NULL },
+    { "ArgMin",          op_arg_min,             1, 1,  0, 1, NULL },
     { NULL, NULL, 0, 0, 0, 0, NULL },
 };

@@ -10,13 +10,16 @@
 #include "nerve/nn.h"
 #include "nn_internal.h"
 
+int nn_elem_type_is_int(int elem_type)
+{
+    int t = elem_type;
+    return (t >= 2 && t <= 7) || t == 9 || t == 12 || t == 13;
+}
+
 /* Checks a given input against the graph's declaration (rank and fixed dims). */
 static int check_input(const nerve_model *m, const nerve_value *v, const nerve_array *x)
 {
-    /* Integers and booleans are int64 inside nerve, floats float32 (ONNX
-     * TensorProto.DataType codes). */
-    int t = v->elem_type;
-    int wants_int = (t >= 2 && t <= 7) || t == 9 || t == 12 || t == 13;
+    int t = v->elem_type, wants_int = nn_elem_type_is_int(t);
     if (t && t != 1 && !wants_int && t != 11 && t != 10 && t != 16)
         return nerve_error_set(NERVE_EUNSUPPORTED, "%s: input '%s' has ONNX type %d; nerve feeds "
                                "float, integer and boolean tensors", m->path, v->name, t);
