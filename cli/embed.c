@@ -1,6 +1,7 @@
 /*
  * embed.c — `nerve embed ACTS.npy`: a low-dimensional picture of a point
- * cloud, written as N x k .npy, with its figures as JSON on stdout.
+ * cloud (PCA, t-SNE or UMAP), written as N x k .npy, with its figures as
+ * JSON on stdout.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -16,11 +17,15 @@ typedef struct embed_settings {
     int                method;    /* index into methods[] */
     int64_t            dims;
     const char        *out, *study;
+    uint64_t           seed;      /* t-SNE's and UMAP's */
     nerve_tsne_options t;
+    nerve_umap_options u;
 } embed_settings;
 
-static const char *const methods[] = { "pca", "tsne", NULL };
-enum { PCA, TSNE };
+static const char *const methods[] = { "pca", "tsne", "umap", NULL };
+enum { PCA, TSNE, UMAP };
+
+CLI_ENUM_TYPE(static, umap_init_enum, nerve_umap_init, nerve_umap_init_parse, nerve_umap_init_name, "spectral, random");
 
 static int parse_tsne_method(void *field, const char *arg, const char **why)
 {
@@ -31,7 +36,7 @@ static int parse_tsne_method(void *field, const char *arg, const char **why)
 #define AT(field) CLI_AT(embed_settings, field)
 static const cli_option options[] = {
     { CLI_OPT("method", 'm', CLI_CHOICE, "M", "the method", AT(method)), .choices = methods },
-    { CLI_OPT("dims", 'k', CLI_INT, "K", "PCA dimensions (t-SNE makes 2)", AT(dims)), CLI_MIN(1) },
+    { CLI_OPT("dims", 'k', CLI_INT, "K", "PCA dimensions (t-SNE and UMAP make 2)", AT(dims)), CLI_MIN(1) },
     { CLI_OPT("out", 'o', CLI_STRING, "FILE", "where to write the coordinates", AT(out)), .default_text = "ACTS.<method>.npy" },
     { CLI_OPT("study", 0, CLI_STRING, "DIR", "every layer of a study: DIR/embed/<layer>.<method>.npy", AT(study)) },
     { CLI_OPT("perplexity", 0, CLI_REAL, "P", "needs N > 3 P", AT(t.perplexity)), CLI_ABOVE(0), .section = "t-SNE:" },
@@ -44,7 +49,17 @@ static const cli_option options[] = {
     { CLI_OPT("tsne-method", 0, CLI_CUSTOM, "M", "the repulsion: exact, barnes-hut, fft (FIt-SNE's\n"
       "interpolation), or auto: exact below 500 points,\nBarnes-Hut below 300,000, else fft", AT(t.method)),
       .parse = parse_tsne_method, .default_text = "auto" },
-    { CLI_OPT("seed", 0, CLI_SEED, "S", "for approximate neighbours of large clouds", AT(t.seed)) },
+    { CLI_OPT("neighbors", 0, CLI_INT, "N", "neighbours of each point, itself counted", AT(u.neighbors)), CLI_MIN(2),
+      .section = "UMAP:" },
+    { CLI_OPT("min-dist", 0, CLI_REAL, "D", "how tightly close points may pack (<= spread)", AT(u.min_dist)), CLI_MIN(0) },
+    { CLI_OPT("spread", 0, CLI_REAL, "S", "the scale of the embedded points", AT(u.spread)), CLI_ABOVE(0) },
+    { CLI_OPT("metric", 0, CLI_ENUM, "M", "distance in the input space", AT(u.metric)), .enumeration = &cli_metric },
+    { CLI_OPT("epochs", 0, CLI_INT, "N", "passes of the descent", AT(u.epochs)), CLI_MIN(1),
+      .default_text = "500 up to 10,000 points, else 200" },
+    { CLI_OPT("init", 0, CLI_ENUM, "I", "the start", AT(u.init)), .enumeration = &umap_init_enum },
+    { CLI_OPT("seed", 0, CLI_SEED, "S", "t-SNE: approximate neighbours of large clouds;\n"
+      "UMAP: neighbours, start and descent (the same seed gives the\nsame output at any thread count)", AT(seed)),
+      .section = "" },
     { 0 },
 };
 #undef AT
@@ -53,6 +68,7 @@ static embed_settings defaults(void)
 {
     embed_settings s = { .method = PCA, .dims = 2 };
     nerve_tsne_defaults(&s.t);
+    nerve_umap_defaults(&s.u);
     return s;
 }
 
@@ -70,6 +86,10 @@ static void embed_help(void)
            "  tsne   t-SNE in 2-D as scikit-learn runs it (3 x perplexity neighbours on\n"
            "         the 50 leading principal components, PCA start, early exaggeration,\n"
            "         momentum and gains); exact, Barnes-Hut or FFT interpolation by size\n"
+           "  umap   UMAP in 2-D as umap-learn runs it (fuzzy graph of the nearest\n"
+           "         neighbours, exact below 4,096 points, NN-descent above; spectral\n"
+           "         start; descent with negative sampling, a and b fitted from\n"
+           "         min-dist and spread)\n"
            "\n");
     embed_settings d = defaults();
     cli_print_options(options, &d);
@@ -77,7 +97,8 @@ static void embed_help(void)
            "examples:\n"
            "  nerve embed -k 2 -o relu3.pca.npy study/acts/relu3_Relu_output_0.npy\n"
            "  nerve embed --method tsne --perplexity 50 study/acts/fc1_Gemm_output_0.npy\n"
-           "  nerve embed --method tsne --study study\n");
+           "  nerve embed --method tsne --study study\n"
+           "  nerve embed --method umap --neighbors 15 --min-dist 0.1 --metric cosine acts.npy\n");
 }
 
 static void print_json(json_t *o)
@@ -90,7 +111,8 @@ static void print_json(json_t *o)
 static int embed_study(const embed_settings *s)
 {
     json_t *all;
-    int rc = nerve_study_embed(s->study, s->method == TSNE ? &s->t : NULL, s->dims, &all);
+    int rc = s->method == UMAP ? nerve_study_embed_umap(s->study, &s->u, &all)
+                               : nerve_study_embed(s->study, s->method == TSNE ? &s->t : NULL, s->dims, &all);
     if (rc < 0)
         return cli_fail(rc);
     print_json(json_pack("{s:s, s:o}", "study", s->study, "layers", all));
@@ -115,6 +137,9 @@ static int embed_run(int argc, char **argv)
     if (s.t.early_iters > s.t.iters)
         return cli_usage_error("embed", "--early-iters (%lld) exceeds --iters (%lld)", (long long)s.t.early_iters,
                                (long long)s.t.iters);
+    if (s.u.min_dist > s.u.spread)
+        return cli_usage_error("embed", "--min-dist (%g) exceeds --spread (%g)", s.u.min_dist, s.u.spread);
+    s.t.seed = s.u.seed = s.seed;
     if (s.study)
         return embed_study(&s);
     const char *in = argv[first];
@@ -124,7 +149,8 @@ static int embed_run(int argc, char **argv)
         s.out = out;
     }
     int rc = 0;
-    json_t *fig = nerve_embed_file(in, s.out, s.method == TSNE ? &s.t : NULL, s.dims, &rc);
+    json_t *fig = s.method == UMAP ? nerve_embed_file_umap(in, s.out, &s.u, &rc)
+                                   : nerve_embed_file(in, s.out, s.method == TSNE ? &s.t : NULL, s.dims, &rc);
     if (!fig)
         return cli_fail(rc < 0 ? rc : nerve_error_set(NERVE_ENOMEM, "out of memory"));
     print_json(fig);
@@ -133,7 +159,7 @@ static int embed_run(int argc, char **argv)
 
 const cli_command cli_embed = {
     .name = "embed",
-    .summary = "low-dimensional coordinates of a point cloud (PCA, t-SNE)",
+    .summary = "low-dimensional coordinates of a point cloud (PCA, t-SNE, UMAP)",
     .run = embed_run,
     .help = embed_help,
 };

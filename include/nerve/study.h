@@ -168,6 +168,10 @@ struct json_t *nerve_embed_file(const char *in, const char *out, const nerve_tsn
 /* Every layer: DIR/embed/<layer>.{tsne,pca}.npy and DIR/embed/index.<method>.json;
  * *figures (the caller releases it) lists each layer's. */
 int nerve_study_embed(const char *dir, const nerve_tsne_options *tsne, int64_t pca_dims, struct json_t **figures);
+/* The same with UMAP: DIR/embed/<layer>.umap.npy and DIR/embed/index.umap.json,
+ * whose figures record every UMAP setting used. */
+struct json_t *nerve_embed_file_umap(const char *in, const char *out, const nerve_umap_options *umap, int *rc);
+int nerve_study_embed_umap(const char *dir, const nerve_umap_options *umap, struct json_t **figures);
 
 /* ------------------------------------------------------------------------ */
 /* The model cache                                                          */

@@ -1,7 +1,8 @@
 /*
- * embed.c — a 2-D picture of every layer of a study: PCA or t-SNE of each
- * layer's point cloud into DIR/embed/<layer>.<method>.npy, with the
- * figures of each (explained variance, or the final KL divergence).
+ * embed.c — a 2-D picture of every layer of a study: PCA, t-SNE or UMAP of
+ * each layer's point cloud into DIR/embed/<layer>.<method>.npy, with the
+ * figures of each (explained variance, the final KL divergence, or UMAP's
+ * settings) in DIR/embed/index.<method>.json.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -18,27 +19,69 @@ static json_t *real_array(const double *v, int64_t n)
     return a;
 }
 
-json_t *nerve_embed_file(const char *in, const char *out, const nerve_tsne_options *tsne, int64_t pca_dims, int *rc)
+/* What to embed with: the files' suffix and the method's options. */
+typedef struct embed_method {
+    const char               *name;   /* "pca", "tsne", "umap" */
+    const nerve_tsne_options *tsne;
+    const nerve_umap_options *umap;
+    int64_t                   pca_dims;
+} embed_method;
+
+static json_t *tsne_file(const nerve_mat *points, const char *out, const nerve_tsne_options *o, int *rc)
+{
+    nerve_tsne t;
+    nerve_progress bar;
+    json_t *fig = NULL;
+    nerve_progress_begin(&bar, "t-SNE", o->iters);
+    *rc = nerve_tsne_fit(&t, points, o, &bar);
+    nerve_progress_end(&bar);
+    if (*rc == 0 && (*rc = nerve_mat_write_npy(out, &t.y)) == 0)
+        fig = json_pack("{s:s, s:s, s:I, s:i, s:f, s:s, s:I, s:f, s:f}", "method", "tsne", "out", out, "n",
+                        (json_int_t)t.n, "dims", 2, "kl_divergence", t.kl, "algorithm",
+                        nerve_tsne_method_name(t.method), "iterations", (json_int_t)t.iters, "perplexity",
+                        o->perplexity, "learning_rate", t.learning_rate);
+    nerve_tsne_free(&t);
+    return fig;
+}
+
+/* UMAP's figures hold every setting it ran with, so the stage's index
+ * records them. */
+static json_t *umap_file(const nerve_mat *points, const char *out, const nerve_umap_options *o, int *rc)
+{
+    nerve_umap u;
+    nerve_progress bar;
+    json_t *fig = NULL;
+    int64_t epochs = o->epochs > 0 ? o->epochs : points->rows <= 10000 ? 500 : 200;
+    nerve_progress_begin(&bar, "UMAP", epochs);
+    *rc = nerve_umap_fit(&u, points, o, &bar);
+    nerve_progress_end(&bar);
+    if (*rc == 0 && (*rc = nerve_mat_write_npy(out, &u.y)) == 0)
+        fig = json_pack("{s:s, s:s, s:I, s:i, s:I, s:f, s:f, s:s, s:I, s:f, s:f, s:I, s:f, s:f, s:s, s:I, s:s, s:I, "
+                        "s:I}",
+                        "method", "umap", "out", out, "n", (json_int_t)u.n, "dims", 2, "neighbors",
+                        (json_int_t)u.neighbors, "min_dist", o->min_dist, "spread", o->spread, "metric",
+                        nerve_metric_name(o->metric), "epochs", (json_int_t)u.epochs, "learning_rate",
+                        o->learning_rate, "repulsion", o->repulsion, "negative_rate", (json_int_t)o->negative_rate,
+                        "a", u.a, "b", u.b, "init", nerve_umap_init_name(u.init), "components",
+                        (json_int_t)u.components, "neighbor_search", u.exact_neighbors ? "exact" : "nn-descent",
+                        "edges", (json_int_t)u.edges, "seed", (json_int_t)o->seed);
+    nerve_umap_free(&u);
+    return fig;
+}
+
+static json_t *embed_file(const char *in, const char *out, const embed_method *m, int *rc)
 {
     nerve_mat points;
     json_t *fig = NULL;
     if ((*rc = nerve_mat_read_npy(&points, in)) < 0)
         return NULL;
-    if (tsne) {
-        nerve_tsne t;
-        nerve_progress bar;
-        nerve_progress_begin(&bar, "t-SNE", tsne->iters);
-        *rc = nerve_tsne_fit(&t, &points, tsne, &bar);
-        nerve_progress_end(&bar);
-        if (*rc == 0 && (*rc = nerve_mat_write_npy(out, &t.y)) == 0)
-            fig = json_pack("{s:s, s:s, s:I, s:i, s:f, s:s, s:I, s:f, s:f}", "method", "tsne", "out", out, "n",
-                            (json_int_t)t.n, "dims", 2, "kl_divergence", t.kl, "algorithm",
-                            nerve_tsne_method_name(t.method), "iterations", (json_int_t)t.iters, "perplexity",
-                            tsne->perplexity, "learning_rate", t.learning_rate);
-        nerve_tsne_free(&t);
+    if (m->tsne) {
+        fig = tsne_file(&points, out, m->tsne, rc);
+    } else if (m->umap) {
+        fig = umap_file(&points, out, m->umap, rc);
     } else {
         nerve_pca p;
-        *rc = nerve_pca_fit(&p, &points, pca_dims);
+        *rc = nerve_pca_fit(&p, &points, m->pca_dims);
         if (*rc == 0 && (*rc = nerve_mat_write_npy(out, &p.scores)) == 0)
             fig = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o}", "method", "pca", "out", out, "n", (json_int_t)p.n,
                             "dims", (json_int_t)p.k, "explained_variance", real_array(p.explained, p.k),
@@ -49,7 +92,19 @@ json_t *nerve_embed_file(const char *in, const char *out, const nerve_tsne_optio
     return fig;
 }
 
-int nerve_study_embed(const char *dir, const nerve_tsne_options *tsne, int64_t pca_dims, json_t **figures)
+json_t *nerve_embed_file(const char *in, const char *out, const nerve_tsne_options *tsne, int64_t pca_dims, int *rc)
+{
+    embed_method m = { tsne ? "tsne" : "pca", tsne, NULL, pca_dims };
+    return embed_file(in, out, &m, rc);
+}
+
+json_t *nerve_embed_file_umap(const char *in, const char *out, const nerve_umap_options *umap, int *rc)
+{
+    embed_method m = { "umap", NULL, umap, 2 };
+    return embed_file(in, out, &m, rc);
+}
+
+static int study_embed(const char *dir, const embed_method *method, json_t **figures)
 {
     *figures = NULL;
     study_manifest m;
@@ -64,14 +119,14 @@ int nerve_study_embed(const char *dir, const nerve_tsne_options *tsne, int64_t p
         char in[4096], out[5400], stem[1024];
         study_file_stem(stem, sizeof stem, m.layers[i].file);
         snprintf(in, sizeof in, "%s/%s", dir, m.layers[i].file);
-        snprintf(out, sizeof out, "%s/%s.%s.npy", folder, stem, tsne ? "tsne" : "pca");
+        snprintf(out, sizeof out, "%s/%s.%s.npy", folder, stem, method->name);
         if (!nerve_quiet())
             fprintf(stderr, "nerve: embedding %s\n", m.layers[i].name);
-        json_t *fig = nerve_embed_file(in, out, tsne, pca_dims, &rc);
+        json_t *fig = embed_file(in, out, method, &rc);
         if (fig) {
             json_object_set_new(fig, "layer", json_string(m.layers[i].name));
             char rel[1200];
-            snprintf(rel, sizeof rel, "embed/%s.%s.npy", stem, tsne ? "tsne" : "pca");
+            snprintf(rel, sizeof rel, "embed/%s.%s.npy", stem, method->name);
             json_object_set_new(fig, "file", json_string(rel));
             json_array_append_new(all, fig);
         }
@@ -79,7 +134,7 @@ int nerve_study_embed(const char *dir, const nerve_tsne_options *tsne, int64_t p
     study_manifest_free(&m);
     if (rc == 0) {
         char path[4200];
-        snprintf(path, sizeof path, "%s/index.%s.json", folder, tsne ? "tsne" : "pca");
+        snprintf(path, sizeof path, "%s/index.%s.json", folder, method->name);
         json_incref(all);
         rc = study_write_json(path, json_pack("{s:o}", "layers", all));
     }
@@ -89,4 +144,16 @@ int nerve_study_embed(const char *dir, const nerve_tsne_options *tsne, int64_t p
     }
     *figures = all;
     return 0;
+}
+
+int nerve_study_embed(const char *dir, const nerve_tsne_options *tsne, int64_t pca_dims, json_t **figures)
+{
+    embed_method m = { tsne ? "tsne" : "pca", tsne, NULL, pca_dims };
+    return study_embed(dir, &m, figures);
+}
+
+int nerve_study_embed_umap(const char *dir, const nerve_umap_options *umap, json_t **figures)
+{
+    embed_method m = { "umap", NULL, umap, 2 };
+    return study_embed(dir, &m, figures);
 }

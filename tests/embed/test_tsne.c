@@ -117,7 +117,7 @@ Test(tsne, bad_input)
                            &out, &err),
                  2);
     cr_assert(strstr(err, "400 points; perplexity 200 needs more than 600"), "%s", err);
-    cr_assert_eq(run_nerve((const char *[]){ "embed", "--method", "umap", fixture("embed/points.npy"), NULL }, &out,
+    cr_assert_eq(run_nerve((const char *[]){ "embed", "--method", "isomap", fixture("embed/points.npy"), NULL }, &out,
                            &err),
                  2);
 }
