@@ -10,54 +10,10 @@
 #include "cli.h"
 #include "options.h"
 
-/* --mean and --std: up to four per-channel values, copied into the
- * preprocessing after parsing (its values and their count lie apart). */
-typedef struct channel_values {
-    float v[4];
-    int   n;
-} channel_values;
-
 typedef struct extract_settings {
     nerve_extract_options o;
-    channel_values        mean, std;
+    cli_channels          mean, std;
 } extract_settings;
-
-CLI_ENUM_TYPE(static, vector_mode, nerve_vector_mode, nerve_vector_mode_parse, nerve_vector_mode_name,
-              "random-position, max-norm, mean, max, flatten, center, all");
-
-/* "0.485,0.456,0.406": 1 to 4 numbers separated by commas. */
-static int parse_floats(channel_values *c, const char *s)
-{
-    c->n = 0;
-    const char *p = s;
-    while (*p && c->n < 4) {
-        char *end;
-        c->v[c->n++] = strtof(p, &end);
-        if (end == p || (*end && *end != ','))
-            return -1;
-        p = *end == ',' ? end + 1 : end;
-    }
-    return *p || c->n == 0 ? -1 : 0;
-}
-
-static int parse_mean(void *field, const char *arg, const char **why)
-{
-    *why = "1 to 4 numbers like 0.5,0.5,0.5";
-    return parse_floats(field, arg);
-}
-
-/* A standard deviation divides, so each must be positive. */
-static int parse_std(void *field, const char *arg, const char **why)
-{
-    channel_values *c = field;
-    *why = "1 to 4 positive numbers like 0.229,0.224,0.225";
-    if (parse_floats(c, arg) < 0)
-        return -1;
-    for (int i = 0; i < c->n; i++)
-        if (!(c->v[i] > 0))
-            return -1;
-    return 0;
-}
 
 #define AT(field) CLI_AT(extract_settings, field)
 static const cli_option options[] = {
@@ -68,7 +24,7 @@ static const cli_option options[] = {
               "or tap names separated by commas (nerve layers)", AT(o.layers)) },
     { CLI_OPT("mode", 0, CLI_ENUM, "MODE", "how a conv map (C, H, W) becomes vectors:\n"
               "random-position (TopoAct), max-norm, mean, max,\nflatten, center, all (every position)", AT(o.mode)),
-      .enumeration = &vector_mode },
+      .enumeration = &cli_vector_mode },
     { CLI_OPT("per-input", 0, CLI_INT, "K", "positions per input for random-position", AT(o.per_input)), CLI_MIN(1) },
     { CLI_OPT("batch", 'b', CLI_INT, "N", "inputs per forward pass", AT(o.batch)), CLI_MIN(1) },
     { CLI_OPT("limit", 'n', CLI_INT, "N", "the first N inputs only (0: all)", AT(o.limit)), CLI_MIN(0),
@@ -78,8 +34,8 @@ static const cli_option options[] = {
       CLI_MIN(1), .default_text = "" },
     { CLI_OPT("center-crop", 0, CLI_INT, "N", "image folders: center N x N crop", AT(o.pp.crop)), CLI_MIN(1),
       .default_text = "" },
-    { CLI_OPT("mean", 0, CLI_CUSTOM, "A,B,C", "subtract per channel (after scaling)", AT(mean)), .parse = parse_mean },
-    { CLI_OPT("std", 0, CLI_CUSTOM, "A,B,C", "divide per channel", AT(std)), .parse = parse_std },
+    { CLI_OPT("mean", 0, CLI_CUSTOM, "A,B,C", "subtract per channel (after scaling)", AT(mean)), .parse = cli_parse_mean },
+    { CLI_OPT("std", 0, CLI_CUSTOM, "A,B,C", "divide per channel", AT(std)), .parse = cli_parse_std },
     { CLI_OPT("no-scale", 0, CLI_FLAG, NULL, "keep 8-bit data in 0..255 (default: [0,1] as ToTensor)",
               AT(o.pp.no_scale)) },
     { CLI_OPT("labels", 0, CLI_STRING, "FILE", ".npy or IDX inputs: an .npy of N integer labels", AT(o.pp.labels)) },
@@ -124,13 +80,6 @@ static void extract_help(void)
            "  nerve extract -m model.onnx -d x.npy --labels y.npy --class-names classes.txt\n");
 }
 
-/* The per-channel values into the preprocessing they belong to. */
-static void copy_channels(float *values, int *n, const channel_values *c)
-{
-    memcpy(values, c->v, sizeof c->v);
-    *n = c->n;
-}
-
 static int extract_run(int argc, char **argv)
 {
     extract_settings s = defaults();
@@ -141,8 +90,8 @@ static int extract_run(int argc, char **argv)
         return cli_usage_error("extract", "unexpected argument '%s'", argv[first]);
     if (!s.o.model || !s.o.data)
         return cli_usage_error("extract", "--model and --data are required");
-    copy_channels(s.o.pp.mean, &s.o.pp.n_mean, &s.mean);
-    copy_channels(s.o.pp.std, &s.o.pp.n_std, &s.std);
+    cli_copy_channels(s.o.pp.mean, &s.o.pp.n_mean, &s.mean);
+    cli_copy_channels(s.o.pp.std, &s.o.pp.n_std, &s.std);
     nerve_catch_interrupts();
     int rc = nerve_extract(&s.o);
     if (rc < 0)

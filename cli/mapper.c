@@ -20,9 +20,6 @@ typedef struct mapper_cli {
     int drop;
 } mapper_cli;
 
-CLI_ENUM_TYPE(static, cover_enum, nerve_cover_kind, nerve_cover_parse, nerve_cover_name, "kmapper, giotto, balanced");
-CLI_ENUM_TYPE(static, cluster_enum, nerve_cluster_kind, nerve_cluster_parse, nerve_cluster_name,
-              "dbscan, linkage-gap, linkage");
 CLI_ENUM_TYPE(static, neighbours_enum, nerve_neighbours, nerve_neighbours_parse, nerve_neighbours_name,
               "auto, exact, knn");
 CLI_ENUM_TYPE(static, format_enum, nerve_graph_format, nerve_graph_format_parse, nerve_graph_format_name,
@@ -36,9 +33,9 @@ static const cli_option options[] = {
     { CLI_OPT("overlap", 'p', CLI_REAL, "P", "overlap of neighbouring intervals", AT(p.overlap)),
       CLI_RANGE_OPEN(0, 1) },
     { CLI_OPT("cover", 0, CLI_ENUM, "KIND", "kmapper (KeplerMapper 2.1's), giotto (giotto-tda's\n"
-              "overlap), balanced (equal counts)", AT(p.cover)), .enumeration = &cover_enum },
+              "overlap), balanced (equal counts)", AT(p.cover)), .enumeration = &cli_cover },
     { CLI_OPT("cluster", 'c', CLI_ENUM, "KIND", "dbscan, linkage-gap (single linkage cut at the\n"
-              "first histogram gap), linkage (cut at --distance)", AT(p.cluster)), .enumeration = &cluster_enum,
+              "first histogram gap), linkage (cut at --distance)", AT(p.cluster)), .enumeration = &cli_cluster,
       .section = "clustering (inside each cover element):" },
     { CLI_OPT("eps", 'e', CLI_REAL, "E", "DBSCAN radius", AT(p.eps)), CLI_ABOVE(0),
       .default_text = "automatic, the knee of the sorted min-samples-th neighbour distances" },

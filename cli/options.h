@@ -69,6 +69,22 @@ typedef struct cli_enum {
 
 /* The enums more than one command reads (common.c). */
 extern const cli_enum cli_metric;   /* nerve_metric: euclidean, cosine */
+extern const cli_enum cli_vector_mode, cli_cover, cli_cluster, cli_scale;
+
+/* --mean and --std (CLI_CUSTOM with cli_parse_mean, cli_parse_std): up to
+ * four per-channel values, copied into the preprocessing after parsing by
+ * cli_copy_channels when given (its values and their count lie apart). */
+typedef struct cli_channels {
+    float v[4];
+    int   n;
+} cli_channels;
+int  cli_parse_mean(void *field, const char *arg, const char **why);
+int  cli_parse_std(void *field, const char *arg, const char **why);
+void cli_copy_channels(float *values, int *n, const cli_channels *c);
+
+/* The value of --NAME VALUE or --NAME=VALUE in argv, before parsing (for
+ * an option that decides the defaults the others apply to); NULL if absent. */
+const char *cli_peek_option(int argc, char **argv, const char *name);
 
 /* The values a number may take: unbounded where not set. */
 typedef struct cli_bounds {

@@ -28,7 +28,6 @@ typedef struct ph_cli {
 CLI_ENUM_TYPE(static, format_enum, nerve_ph_format, nerve_ph_format_parse, nerve_ph_format_name,
               "auto, npy-points, npy-distance, point-cloud, lower-distance");
 CLI_ENUM_TYPE(static, subsample_enum, nerve_subsample, nerve_subsample_parse, nerve_subsample_name, "maxmin, random");
-CLI_ENUM_TYPE(static, scale_enum, nerve_scale, nerve_scale_parse, nerve_scale_name, "diameter, median-nn, none");
 
 /* A number > 0; unlike other numbers, inf is one (no threshold, as by default). */
 static int parse_threshold(void *field, const char *arg, const char **why)
@@ -63,7 +62,7 @@ static const cli_option options[] = {
                  "layer x layer distances DIR/ph/{bottleneck,wasserstein,sliced_wasserstein}\n"
                  "  .dim<k>.npy; DIR/ph/index.json naming them" },
     { CLI_OPT("scale", 0, CLI_ENUM, "S", "diameter, median-nn (the median distance to the\n"
-              "nearest neighbour) or none", AT(st.scale)), .enumeration = &scale_enum },
+              "nearest neighbour) or none", AT(st.scale)), .enumeration = &cli_scale },
     { CLI_OPT("order", 0, CLI_REAL, "Q", "of the Wasserstein distance", AT(st.order)), CLI_MIN(1) },
     { CLI_OPT("relative-error", 0, CLI_REAL, "E", "of the Wasserstein distance", AT(st.relative_error)),
       CLI_MIN(0), .default_text = "exact up to 500 points in the two diagrams, else 0.001" },

@@ -175,7 +175,8 @@ int nerve_json_write(const char *path, const struct json_t *root, size_t flags);
  * SIGINT/SIGTERM/SIGHUP once nerve_signals_install was called. */
 void nerve_temporaries_remove(void);
 
-/* Creates a folder (its parent must exist); one that exists already is fine. */
+/* Creates a folder and its missing parents (mkdir -p); one that exists
+ * already is fine. nerve_outfile_open makes a file's folder the same way. */
 int nerve_dir_create(const char *path);
 
 /* Maps a whole file read-only into st (a 0-byte file maps to nothing). */

@@ -256,16 +256,62 @@ int nerve_study_ph(const char *dir, const nerve_study_ph_options *o, int *layers
 
 enum { NERVE_STUDY_RUN_MAX_CHECKPOINTS = 16, NERVE_STUDY_RUN_MAX_STAGES = 16 };
 
+/* The stages of a study, in the order they run (src/study/run.c). */
+typedef enum nerve_study_stage {
+    NERVE_STAGE_EXTRACT, NERVE_STAGE_MEAN, NERVE_STAGE_MAPPER, NERVE_STAGE_PH, NERVE_STAGE_EMBED,
+    NERVE_STAGE_SIM, NERVE_STAGE_DYNAMICS, NERVE_STAGE_COUNT
+} nerve_study_stage;
+
+const char *nerve_study_stage_name(nerve_study_stage s);
+/* "extract,mapper,embed" (or "all") into a mask of 1 << stage; extract is
+ * always in it (every other stage reads it). -1 naming the unknown stage. */
+int         nerve_study_stages_parse(const char *list, unsigned *mask);
+
+/* Every setting a study has: what `nerve run` takes as options and reads
+ * from a study file (nerve_study_settings_read), and what the manifest
+ * records as run.settings (nerve_study_settings_json). */
 typedef struct nerve_study_run_options {
     const char  *model;          /* .onnx; NULL: the built-in cnn-small, trained once and cached */
-    const char  *const *checkpoints;   /* the user's model at earlier points of training */
+    const char  *checkpoints[NERVE_STUDY_RUN_MAX_CHECKPOINTS];   /* the user's model earlier in training */
     int          n_checkpoints;
     const char  *data;           /* inputs (default fashion-mnist:test) */
     const char  *out;            /* the study (default "study") */
     int64_t      limit;          /* the first N inputs; 0: all */
     uint64_t     seed;
     int          force;          /* recompute every stage */
+    unsigned     stages;         /* 1 << nerve_study_stage for each stage run (default: all) */
+    /* inputs and extraction, as nerve extract */
+    const char  *preset;         /* "imagenet": torchvision's resize 256, crop 224, mean and std,
+                                    for each of them not set otherwise; NULL: none */
+    nerve_preprocess pp;
+    const char  *layers;         /* "all" or tap names, comma-separated */
+    nerve_vector_mode mode;      /* how conv maps become vectors (default random-position) */
+    int64_t      per_input;
+    int64_t      batch;
+    /* the stages' parameters */
+    const char  *lens;           /* the Mapper lens (default l2norm) */
+    nerve_mapper_params mapper;
+    nerve_study_ph_options ph;
+    nerve_tsne_options tsne;
+    int          n_metrics;      /* the similarity metrics; 0: the study's default set */
+    nerve_sim_metric metrics[NERVE_SIM_METRIC_COUNT];
+    nerve_sim_options sim;
+    struct json_t *owned;        /* holds the strings a study file gave */
 } nerve_study_run_options;
+
+/* Reads a study file (JSON: see docs/commands.md), or a study's
+ * manifest.json (its run.settings), over o's current values: a setting the
+ * file does not name keeps its value. Relative paths in the file are read
+ * from the file's folder. NERVE_EINPUT naming the file and the key for an
+ * unknown key or a value of the wrong type. */
+int  nerve_study_settings_read(nerve_study_run_options *o, const char *path);
+/* o's settings as a study file would give them, paths relative to the
+ * folder `base` (NULL: as given); the caller releases it. */
+struct json_t *nerve_study_settings_json(const nerve_study_run_options *o, const char *base);
+/* Applies o->preset to the preprocessing it leaves unset; NERVE_EINPUT
+ * for an unknown preset. */
+int  nerve_study_settings_resolve(nerve_study_run_options *o);
+void nerve_study_run_options_free(nerve_study_run_options *o);
 
 typedef struct nerve_study_run_stage {
     char   name[32];

@@ -92,9 +92,14 @@ __attribute__((destructor)) static void remove_temporaries_at_the_end(void)
 
 /* ---- outputs ----------------------------------------------------------------- */
 
+static int make_parent_dir(const char *path);
+
 int nerve_outfile_open(nerve_outfile *o, const char *path)
 {
     memset(o, 0, sizeof *o);
+    int rc = make_parent_dir(path);
+    if (rc < 0)
+        return rc;
     if (asprintf(&o->tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
         o->tmp = NULL;
         return nerve_error_set(NERVE_ENOMEM, "out of memory");
@@ -242,11 +247,52 @@ int nerve_json_write(const char *path, const struct json_t *root, size_t flags)
     return nerve_outfile_commit(&f);
 }
 
+/* mkdir of one folder; an existing folder is fine, an existing file is not. */
+static int make_one_dir(const char *path, const char *asked)
+{
+    struct stat sb;
+    if (mkdir(path, 0777) == 0)
+        return 0;
+    int e = errno;
+    if (e == EEXIST && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return 0;
+    if (e == EEXIST)
+        return nerve_error_set(NERVE_EINPUT, "%s: cannot create folder: %s is a file", asked, path);
+    return nerve_error_set(errno_code(e), "%s: cannot create folder %s: %s", asked, path, strerror(e));
+}
+
 int nerve_dir_create(const char *path)
 {
-    if (mkdir(path, 0777) == 0 || errno == EEXIST)
+    char *copy = strdup(path);
+    if (!copy)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    int rc = 0;
+    /* Each parent in turn, as mkdir -p: "a/b/c" makes a, a/b, a/b/c. */
+    for (char *p = copy + 1; rc == 0 && *p; p++) {
+        if (*p != '/' || p[-1] == '/')
+            continue;
+        *p = '\0';
+        rc = make_one_dir(copy, path);
+        *p = '/';
+    }
+    if (rc == 0)
+        rc = make_one_dir(copy, path);
+    free(copy);
+    return rc;
+}
+
+/* The folder a file is to be written in, made when missing. */
+static int make_parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
         return 0;
-    return nerve_error_set(errno_code(errno), "%s: cannot create folder: %s", path, strerror(errno));
+    char *dir = strndup(path, (size_t)(slash - path));
+    if (!dir)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    int rc = nerve_dir_create(dir);
+    free(dir);
+    return rc;
 }
 
 /* Opens a regular file for reading; a negative NERVE_E* code on failure. */

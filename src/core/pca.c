@@ -88,6 +88,88 @@ static void project(double *scores, double *block, const nerve_mat *m, const dou
     }
 }
 
+/* Eigenvalues come in increasing order, eigenvectors in the columns of
+ * vecs (m x m, row-major): the top k into p's explained and ratios. */
+static void keep_top(nerve_pca *p, const double *w, int64_t m)
+{
+    double total = 0;
+    for (int64_t j = 0; j < m; j++)
+        total += fmax(w[j], 0);
+    for (int64_t c = 0; c < p->k; c++) {
+        p->explained[c] = fmax(w[m - 1 - c], 0);
+        p->explained_ratio[c] = total > 0 ? p->explained[c] / total : 0;
+    }
+}
+
+/* The axes from the d x d covariance: for n >= d. */
+static int covariance_axes(nerve_pca *p, const nerve_mat *m)
+{
+    int64_t n = m->rows, d = m->cols, k = p->k;
+    double *block = malloc((size_t)((n < PCA_BLOCK ? n : PCA_BLOCK) * d) * sizeof *block);
+    double *cov = malloc((size_t)(d * d) * sizeof *cov), *w = malloc((size_t)d * sizeof *w);
+    int rc = block && cov && w ? 0 : nerve_error_set(NERVE_ENOMEM, "pca: out of memory");
+    if (rc == 0) {
+        covariance(cov, block, m, p->mean);
+        if (nerve_linalg_eigh(w, cov, d) < 0)
+            rc = nerve_error_set(NERVE_EINPUT, "pca: the eigen-decomposition did not converge");
+    }
+    if (rc == 0) {
+        keep_top(p, w, d);
+        for (int64_t c = 0; c < k; c++)
+            for (int64_t j = 0; j < d; j++)
+                p->components[c * d + j] = cov[j * d + (d - 1 - c)];
+    }
+    free(block);
+    free(cov);
+    free(w);
+    return rc;
+}
+
+/* axis (d) = X^T u normalised, u the column `col` of vecs (n x n). */
+static void gram_axis(double *axis, const double *xc, const double *vecs, int64_t n, int64_t d, int64_t col)
+{
+    memset(axis, 0, (size_t)d * sizeof *axis);
+    for (int64_t i = 0; i < n; i++) {
+        double u = vecs[i * n + col];
+        for (int64_t j = 0; j < d; j++)
+            axis[j] += xc[i * d + j] * u;
+    }
+    double norm = 0;
+    for (int64_t j = 0; j < d; j++)
+        norm += axis[j] * axis[j];
+    norm = sqrt(norm);
+    for (int64_t j = 0; norm > 0 && j < d; j++)
+        axis[j] /= norm;
+}
+
+/* The axes from the n x n Gram matrix of the centred points: for n < d
+ * (a wide layer, a flattened conv map), an n x n eigenproblem instead of
+ * d x d. Its eigenvalues are the covariance's; each axis is the centred
+ * points' combination X^T u, normalised. */
+static int gram_axes(nerve_pca *p, const nerve_mat *m)
+{
+    int64_t n = m->rows, d = m->cols, k = p->k;
+    double *xc = malloc((size_t)(n * d) * sizeof *xc);
+    double *gram = malloc((size_t)(n * n) * sizeof *gram), *w = malloc((size_t)n * sizeof *w);
+    int rc = xc && gram && w ? 0 : nerve_error_set(NERVE_ENOMEM, "pca: out of memory");
+    if (rc == 0) {
+        centred_block(xc, m, p->mean, 0, n);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)d, 1.0 / (double)(n - 1), xc, (int)d, 0.0,
+                    gram, (int)n);
+        if (nerve_linalg_eigh(w, gram, n) < 0)
+            rc = nerve_error_set(NERVE_EINPUT, "pca: the eigen-decomposition did not converge");
+    }
+    if (rc == 0) {
+        keep_top(p, w, n);
+        for (int64_t c = 0; c < k; c++)
+            gram_axis(p->components + c * d, xc, gram, n, d, n - 1 - c);
+    }
+    free(xc);
+    free(gram);
+    free(w);
+    return rc;
+}
+
 int nerve_pca_fit(nerve_pca *p, const nerve_mat *points, int64_t k)
 {
     memset(p, 0, sizeof *p);
@@ -106,35 +188,19 @@ int nerve_pca_fit(nerve_pca *p, const nerve_mat *points, int64_t k)
     p->components = malloc((size_t)(k * d) * sizeof *p->components);
     p->explained = malloc((size_t)k * sizeof *p->explained);
     p->explained_ratio = malloc((size_t)k * sizeof *p->explained_ratio);
-    double *block = malloc((size_t)(PCA_BLOCK * d) * sizeof *block);
-    double *cov = malloc((size_t)(d * d) * sizeof *cov), *w = malloc((size_t)d * sizeof *w);
+    double *block = malloc((size_t)((n < PCA_BLOCK ? n : PCA_BLOCK) * d) * sizeof *block);
     double *scores = malloc((size_t)(n * k) * sizeof *scores);
-    int rc = p->mean && block && cov && w && scores && p->components && p->explained && p->explained_ratio
+    int rc = p->mean && block && scores && p->components && p->explained && p->explained_ratio
              ? nerve_mat_alloc(&p->scores, n, k) : nerve_error_set(NERVE_ENOMEM, "pca: out of memory");
     if (rc == 0) {
         column_means(p->mean, points);
-        covariance(cov, block, points, p->mean);
-        if (nerve_linalg_eigh(w, cov, d) < 0)
-            rc = nerve_error_set(NERVE_EINPUT, "pca: the eigen-decomposition did not converge");
+        rc = n < d ? gram_axes(p, points) : covariance_axes(p, points);
     }
     if (rc == 0) {
-        /* Eigenvalues come in increasing order: the components are the last k columns. */
-        double total = 0;
-        for (int64_t j = 0; j < d; j++)
-            total += fmax(w[j], 0);
-        for (int64_t c = 0; c < k; c++) {
-            int64_t col = d - 1 - c;
-            p->explained[c] = fmax(w[col], 0);
-            p->explained_ratio[c] = total > 0 ? p->explained[c] / total : 0;
-            for (int64_t j = 0; j < d; j++)
-                p->components[c * d + j] = cov[j * d + col];
-        }
         project(scores, block, points, p->mean, p->components, k);
         flip_signs(p, scores);
     }
     free(block);
-    free(cov);
-    free(w);
     free(scores);
     if (rc < 0)
         nerve_pca_free(p);

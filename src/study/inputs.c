@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <stb_image.h>
 #include <stb_image_resize.h>
 #include <jansson.h>
 
@@ -308,14 +307,12 @@ static int open_folder(nerve_inputs *in, const char *dir, int channels)
         if ((rc = list_sorted(classes[c], 0, &files, &n_files)) < 0)
             break;
         for (int f = 0; f < n_files; f++) {
-            int w, h, comp;
-            if (!stbi_info(files[f], &w, &h, &comp)) {
-                if (in->pp.strict) {
-                    rc = nerve_error_set(NERVE_EINPUT, "%s: unreadable image (%s)", files[f],
-                                         stbi_failure_reason());
+            int64_t w, h, comp;
+            if ((rc = nerve_image_info(files[f], &h, &w, &comp)) < 0) {
+                if (in->pp.strict)
                     break;
-                }
-                fprintf(stderr, "nerve: warning: %s: unreadable image, skipped\n", files[f]);
+                fprintf(stderr, "nerve: warning: %s, skipped\n", nerve_error());
+                rc = 0;
                 in->skipped++;
                 continue;
             }
@@ -371,38 +368,6 @@ static int open_folder(nerve_inputs *in, const char *dir, int channels)
     return rc;
 }
 
-/* PIL's "L" from RGB: ITU-R 601-2 luma in 16-bit fixed point, rounded
- * (Pillow's Convert.c, L24). */
-static uint8_t luma(const uint8_t *rgb)
-{
-    return (uint8_t)(((uint32_t)rgb[0] * 19595 + (uint32_t)rgb[1] * 38470 + (uint32_t)rgb[2] * 7471 + 0x8000) >> 16);
-}
-
-/* The image's pixels in `channels` (1 or 3) as PIL's convert("L") or
- * convert("RGB") gives them: alpha dropped, grey repeated, colour to luma.
- * stb's own conversion weighs colour 77/150/29 and truncates, which is not
- * what a PyTorch pipeline reading with PIL sees. img->pixels when they are
- * already so, else a buffer the caller frees; NULL when out of memory. */
-static uint8_t *in_channels(const nerve_image *img, int channels)
-{
-    int64_t from = img->channels;
-    if (from == channels)
-        return img->pixels;
-    size_t count = (size_t)img->height * (size_t)img->width;   /* bounded by core's pixel limit */
-    uint8_t *out = malloc(count * (size_t)channels);
-    for (size_t i = 0; out && i < count; i++) {
-        const uint8_t *p = img->pixels + i * (size_t)from;
-        uint8_t *q = out + i * (size_t)channels;
-        if (from <= 2)   /* L or LA */
-            memset(q, p[0], (size_t)channels);
-        else if (channels == 1)   /* RGB or RGBA */
-            q[0] = luma(p);
-        else
-            memcpy(q, p, 3);
-    }
-    return out;
-}
-
 /* Pixels (h, w, C) resized to (rh, rw, C): a triangle filter widened when
  * shrinking is PIL's antialiased BILINEAR. px itself when no resize is
  * needed, else a buffer the caller frees; NULL when out of memory. */
@@ -425,12 +390,12 @@ static int load_image(const nerve_inputs *in, const char *path, float *dst)
 {
     int64_t C = in->shape[0], H = in->shape[1], W = in->shape[2];
     nerve_image img;
-    int rc = nerve_image_read(&img, path, C == 1 || C == 3 ? 0 : (int)C);
+    int rc = nerve_image_read(&img, path, (int)C);
     if (rc < 0)
         return rc;
     int64_t rh, rw;
     resized_size(in->pp.resize, img.height, img.width, &rh, &rw);
-    uint8_t *px = in_channels(&img, (int)C), *sized = px ? resized(px, img.height, img.width, rh, rw, C) : NULL;
+    uint8_t *px = img.pixels, *sized = resized(px, img.height, img.width, rh, rw, C);
     if (!sized)
         rc = nerve_error_set(NERVE_ENOMEM, "%s: out of memory converting and resizing", path);
     else if (rh < H || rw < W)
@@ -446,8 +411,6 @@ static int load_image(const nerve_inputs *in, const char *path, float *dst)
     }
     if (sized != px)
         free(sized);
-    if (px != img.pixels)
-        free(px);
     nerve_image_free(&img);
     return rc;
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "nerve/study.h"
+#include "study_internal.h"
 
 /* ---- preprocessing ---------------------------------------------------- */
 
@@ -91,9 +91,7 @@ int nerve_preprocess_from_json(nerve_preprocess *pp, const json_t *manifest, con
 
 /* ---- where the inputs are --------------------------------------------- */
 
-/* The path of `to` seen from the folder `from` (both absolute and
- * resolved): "../photos", "inputs/x.npy", ".". */
-static char *relative_path(const char *from, const char *to)
+char *study_relative_path(const char *from, const char *to)
 {
     size_t i = 0, common = 0;   /* common: where the shared whole folders end */
     for (; from[i] && from[i] == to[i]; i++)
@@ -122,7 +120,7 @@ static json_t *location_of(const char *path, const char *study_root)
     char *real = realpath(path, NULL);
     if (!real)
         return NULL;
-    char *rel = study_root ? relative_path(study_root, real) : NULL;
+    char *rel = study_root ? study_relative_path(study_root, real) : NULL;
     json_t *j = json_pack("{s:s?, s:s}", "from_study", rel, "absolute", real);
     free(rel);
     free(real);

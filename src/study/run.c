@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ typedef struct run_ctx {
 } run_ctx;
 
 typedef struct run_stage {
-    const char *name;
+    nerve_study_stage id;
     const char *output;   /* relative to the study: there when the stage is done */
     int (*key)(run_ctx *c, char *key);
     int (*run)(run_ctx *c);
@@ -65,17 +66,39 @@ void nerve_study_run_defaults(nerve_study_run_options *o)
     memset(o, 0, sizeof *o);
     o->data = "fashion-mnist:test";
     o->out = "study";
+    o->stages = (1u << NERVE_STAGE_COUNT) - 1;
+    nerve_extract_options e;
+    nerve_extract_defaults(&e);
+    o->layers = e.layers;
+    o->mode = NERVE_MODE_RANDOM_POSITION;
+    o->per_input = e.per_input;
+    o->batch = e.batch;
+    o->pp = e.pp;
+    o->lens = "l2norm";
+    nerve_mapper_defaults(&o->mapper);
+    nerve_study_ph_defaults(&o->ph);
+    nerve_tsne_defaults(&o->tsne);
+    o->n_metrics = nerve_sim_study_defaults(o->metrics);
+    nerve_sim_defaults(&o->sim);
+}
+
+static int stage_on(const nerve_study_run_options *o, nerve_study_stage s)
+{
+    return (o->stages >> s) & 1u;
 }
 
 /* ---- keys ------------------------------------------------------------------- */
 
-/* "path size mtime" of a file, or an error naming it. */
+/* "path size mtime" of a file, its path resolved (the same file named
+ * from another folder, as a study file may, has the same key), or an
+ * error naming it. */
 static int file_key(char *key, size_t cap, const char *path)
 {
     struct stat st;
-    if (stat(path, &st) != 0)
+    char real[PATH_MAX];
+    if (stat(path, &st) != 0 || !realpath(path, real))
         return nerve_error_set(NERVE_EINPUT, "%s: cannot read the model", path);
-    snprintf(key, cap, "%.4200s %lld %lld", path, (long long)st.st_size, (long long)st.st_mtime);
+    snprintf(key, cap, "%.4200s %lld %lld", real, (long long)st.st_size, (long long)st.st_mtime);
     return 0;
 }
 
@@ -88,11 +111,26 @@ static unsigned long long fingerprint(const char *s)
     return h;
 }
 
-/* A stage's key: its own parameters, then the fingerprint of the key of
- * what it reads. */
+/* A stage's key: its own parameters (the start, to read, and the
+ * fingerprint of all), then the fingerprint of the key of what it reads. */
 static void chain(char *key, const char *params, const char *upstream)
 {
-    snprintf(key, KEY_MAX, "%.1000s | %016llx", params, fingerprint(upstream));
+    snprintf(key, KEY_MAX, "%.300s | %016llx | %016llx", params, fingerprint(params), fingerprint(upstream));
+}
+
+/* chain() of "<stage> <the section's settings> <extra>". */
+static int chain_section(char *key, const run_ctx *c, const char *stage, const char *section, const char *extra,
+                         const char *upstream)
+{
+    char *settings = study_settings_key(c->o, section), *params = NULL;
+    if (!settings || asprintf(&params, "%s %s %s", stage, settings, extra) < 0)
+        params = NULL;
+    free(settings);
+    if (!params)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory making the %s stage's key", stage);
+    chain(key, params, upstream);
+    free(params);
+    return 0;
 }
 
 static void extract_settings(nerve_extract_options *e, const run_ctx *c, const char *model, const char *out,
@@ -105,71 +143,70 @@ static void extract_settings(nerve_extract_options *e, const run_ctx *c, const c
     e->limit = c->o->limit;
     e->seed = c->o->seed;
     e->mode = mode;
+    e->layers = c->o->layers;
+    e->per_input = c->o->per_input;
+    e->batch = c->o->batch;
+    e->pp = c->o->pp;
+}
+
+/* The inputs and how they are read: what every extraction depends on. */
+static int inputs_key(char *out, size_t cap, const run_ctx *c)
+{
+    char *pp = study_settings_key(c->o, "preprocess");
+    if (!pp)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory making the extract stage's key");
+    char real[PATH_MAX];
+    const char *data = realpath(c->o->data, real) ? real : c->o->data;   /* fashion-mnist:test stays */
+    snprintf(out, cap, "data %.1000s limit %lld preprocess %016llx", data, (long long)c->o->limit, fingerprint(pp));
+    free(pp);
+    return 0;
 }
 
 static int key_extract(run_ctx *c, char *key)
 {
-    char params[1100];
-    snprintf(params, sizeof params, "extract %.900s limit %lld seed %llu mode random-position", c->o->data,
-             (long long)c->o->limit, (unsigned long long)c->o->seed);
-    chain(key, params, c->model_key);
-    snprintf(c->extract_key, sizeof c->extract_key, "%s", key);
-    return 0;
+    char inputs[1200], extra[1300];
+    int rc = inputs_key(inputs, sizeof inputs, c);
+    snprintf(extra, sizeof extra, "%s seed %llu", inputs, (unsigned long long)c->o->seed);
+    if (rc == 0 && (rc = chain_section(key, c, "extract", "extract", extra, c->model_key)) == 0)
+        snprintf(c->extract_key, sizeof c->extract_key, "%s", key);
+    return rc;
 }
 
+/* The mean study reads the same layers, averaged: mode, per-input and
+ * seed do not change it. */
 static int key_mean(run_ctx *c, char *key)
 {
-    char params[1100];
-    snprintf(params, sizeof params, "extract %.900s limit %lld mode mean", c->o->data, (long long)c->o->limit);
+    char inputs[1200], params[1200 + 9000];
+    int rc = inputs_key(inputs, sizeof inputs, c);
+    snprintf(params, sizeof params, "extract mean %s layers %.8000s", inputs, c->o->layers);
     chain(key, params, c->model_key);
-    return 0;
+    return rc;
 }
 
 static int key_mapper(run_ctx *c, char *key)
 {
-    nerve_mapper_params p;
-    nerve_mapper_defaults(&p);
-    char params[200];
-    snprintf(params, sizeof params, "mapper l2norm intervals %lld overlap %g min_samples %lld",
-             (long long)p.intervals, p.overlap, (long long)p.min_samples);
-    chain(key, params, c->extract_key);
-    return 0;
+    char extra[300];
+    snprintf(extra, sizeof extra, "lens %.200s", c->o->lens);
+    return chain_section(key, c, "mapper", "mapper", extra, c->extract_key);
 }
 
 static int key_ph(run_ctx *c, char *key)
 {
-    nerve_study_ph_options p;
-    nerve_study_ph_defaults(&p);
-    char params[200];
-    snprintf(params, sizeof params, "ph dim %d points %lld scale %s", p.ph.max_dim, (long long)p.max_points,
-             nerve_scale_name(p.scale));
-    chain(key, params, c->extract_key);
-    return 0;
+    return chain_section(key, c, "ph", "ph", "", c->extract_key);
 }
 
 static int key_embed(run_ctx *c, char *key)
 {
-    nerve_tsne_options t;
-    nerve_tsne_defaults(&t);
-    char params[200];
-    snprintf(params, sizeof params, "tsne perplexity %g iters %lld", t.perplexity, (long long)t.iters);
-    chain(key, params, c->extract_key);
-    return 0;
+    char extra[64];
+    snprintf(extra, sizeof extra, "tsne seed %llu", (unsigned long long)c->o->seed);
+    return chain_section(key, c, "embed", "embed", extra, c->extract_key);
 }
 
-/* The sim stage's key names its metrics and options, so a change of the
- * default set or of nerve_sim_defaults recomputes it. */
+/* With the mean stage, sim compares its layers too. */
 static int key_sim(run_ctx *c, char *key)
 {
-    nerve_sim_metric set[NERVE_SIM_METRIC_COUNT];
-    nerve_sim_options so;
-    nerve_sim_defaults(&so);
-    char params[400] = "sim";
-    for (int i = 0, n = nerve_sim_study_defaults(set); i < n; i++)
-        snprintf(params + strlen(params), sizeof params - strlen(params), " %s", nerve_sim_metric_name(set[i]));
-    snprintf(params + strlen(params), sizeof params - strlen(params), " keep %g epsilon %g", so.keep, so.epsilon);
-    chain(key, params, c->extract_key);
-    return 0;
+    return chain_section(key, c, "sim", "sim", stage_on(c->o, NERVE_STAGE_MEAN) ? "with mean" : "",
+                         c->extract_key);
 }
 
 static int key_dynamics(run_ctx *c, char *key)
@@ -192,7 +229,7 @@ static int key_dynamics(run_ctx *c, char *key)
 static int run_extract(run_ctx *c)
 {
     nerve_extract_options e;
-    extract_settings(&e, c, c->model, c->o->out, NERVE_MODE_RANDOM_POSITION);
+    extract_settings(&e, c, c->model, c->o->out, c->o->mode);
     return nerve_extract(&e);
 }
 
@@ -208,24 +245,19 @@ static int run_mean(run_ctx *c)
 
 static int run_mapper(run_ctx *c)
 {
-    nerve_mapper_params p;
-    nerve_mapper_defaults(&p);
     nerve_study_mapper_summary s;
-    return nerve_study_mapper(c->o->out, "l2norm", &p, &s);
+    return nerve_study_mapper(c->o->out, c->o->lens, &c->o->mapper, &s);
 }
 
 static int run_ph(run_ctx *c)
 {
-    nerve_study_ph_options p;
-    nerve_study_ph_defaults(&p);
     int layers;
-    return nerve_study_ph(c->o->out, &p, &layers);
+    return nerve_study_ph(c->o->out, &c->o->ph, &layers);
 }
 
 static int run_embed(run_ctx *c)
 {
-    nerve_tsne_options t;
-    nerve_tsne_defaults(&t);
+    nerve_tsne_options t = c->o->tsne;
     t.seed = c->o->seed;
     json_t *figures;
     int rc = nerve_study_embed(c->o->out, &t, 2, &figures);
@@ -237,14 +269,13 @@ static const nerve_sim_metric dynamics_metrics[] = { NERVE_SIM_SVCCA, NERVE_SIM_
 
 static int run_sim(run_ctx *c)
 {
-    nerve_sim_options so;
-    nerve_sim_defaults(&so);
-    nerve_sim_metric set[NERVE_SIM_METRIC_COUNT];
-    int n = nerve_sim_study_defaults(set), skipped;
+    int skipped;
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/mean", c->o->out);
-    int rc = nerve_study_similarity(c->o->out, set, n, &so, &skipped);
-    return rc < 0 ? rc : nerve_study_similarity(dir, set, n, &so, &skipped);
+    int rc = nerve_study_similarity(c->o->out, c->o->metrics, c->o->n_metrics, &c->o->sim, &skipped);
+    if (rc == 0 && stage_on(c->o, NERVE_STAGE_MEAN))
+        rc = nerve_study_similarity(dir, c->o->metrics, c->o->n_metrics, &c->o->sim, &skipped);
+    return rc;
 }
 
 /* Each checkpoint extracted as its own study under DIR/checkpoints/ckpt<i>,
@@ -263,7 +294,7 @@ static int run_dynamics(run_ctx *c)
         if (!nerve_quiet())
             fprintf(stderr, "nerve: run: checkpoint %d of %d (%s)\n", i + 1, c->n_checkpoints, c->checkpoint[i]);
         nerve_extract_options e;
-        extract_settings(&e, c, c->checkpoint[i], dir, NERVE_MODE_RANDOM_POSITION);
+        extract_settings(&e, c, c->checkpoint[i], dir, c->o->mode);
         e.no_sprite = 1;
         int skipped;
         if ((rc = nerve_extract(&e)) == 0 &&
@@ -286,13 +317,13 @@ static int run_dynamics(run_ctx *c)
 }
 
 static const run_stage stages[] = {
-    { "extract", "manifest.json", key_extract, run_extract },
-    { "mean", "mean/manifest.json", key_mean, run_mean },
-    { "mapper", "mapper/index.json", key_mapper, run_mapper },
-    { "ph", "ph/index.json", key_ph, run_ph },
-    { "embed", "embed/index.tsne.json", key_embed, run_embed },
-    { "sim", "sim/index.json", key_sim, run_sim },
-    { "dynamics", "checkpoints/index.json", key_dynamics, run_dynamics },
+    { NERVE_STAGE_EXTRACT, "manifest.json", key_extract, run_extract },
+    { NERVE_STAGE_MEAN, "mean/manifest.json", key_mean, run_mean },
+    { NERVE_STAGE_MAPPER, "mapper/index.json", key_mapper, run_mapper },
+    { NERVE_STAGE_PH, "ph/index.json", key_ph, run_ph },
+    { NERVE_STAGE_EMBED, "embed/index.tsne.json", key_embed, run_embed },
+    { NERVE_STAGE_SIM, "sim/index.json", key_sim, run_sim },
+    { NERVE_STAGE_DYNAMICS, "checkpoints/index.json", key_dynamics, run_dynamics },
 };
 
 /* ---- the model -------------------------------------------------------------- */
@@ -391,33 +422,34 @@ static void test_kill_point(const char *stage)
 
 static int run_one(run_ctx *c, const run_stage *s)
 {
+    const char *name = nerve_study_stage_name(s->id);
     char key[KEY_MAX];
     int rc = s->key(c, key);
     if (rc < 0)
         return rc;
     nerve_study_run_stage *r = &c->sum->stages[c->sum->n_stages++];
-    snprintf(r->name, sizeof r->name, "%s", s->name);
+    snprintf(r->name, sizeof r->name, "%s", name);
     json_t *stages = json_object_get(c->record, "stages");
-    const char *done = json_string_value(json_object_get(json_object_get(stages, s->name), "key"));
+    const char *done = json_string_value(json_object_get(json_object_get(stages, name), "key"));
     if (!c->o->force && done && strcmp(done, key) == 0 && output_exists(c->o->out, s->output)) {
         r->skipped = 1;
         if (!nerve_quiet())
-            fprintf(stderr, "nerve: run: %s is up to date\n", s->name);
+            fprintf(stderr, "nerve: run: %s is up to date\n", name);
         return 0;
     }
     if (!nerve_quiet())
-        fprintf(stderr, "nerve: run: %s\n", s->name);
+        fprintf(stderr, "nerve: run: %s\n", name);
     /* Not done until it finishes, on disk too: its outputs are about to be
      * rewritten one by one. */
-    json_object_del(stages, s->name);
+    json_object_del(stages, name);
     if ((rc = save_record(c)) < 0)
         return rc;
-    test_kill_point(s->name);
+    test_kill_point(name);
     double t0 = nerve_now();
     if ((rc = s->run(c)) < 0)
         return rc;
     r->seconds = nerve_now() - t0;
-    json_object_set_new(stages, s->name, json_pack("{s:s, s:f, s:s}", "key", key, "seconds", r->seconds,
+    json_object_set_new(stages, name, json_pack("{s:s, s:f, s:s}", "key", key, "seconds", r->seconds,
                                                    "output", s->output));
     return save_record(c);
 }
@@ -450,28 +482,50 @@ static int lock_study(int *fd, const char *dir)
     return 0;
 }
 
-int nerve_study_run(const nerve_study_run_options *o, nerve_study_run_summary *sum)
+/* The stages the options ask for and the model allows, in order. */
+static int stage_wanted(const run_ctx *c, nerve_study_stage s)
 {
-    memset(sum, 0, sizeof *sum);
-    if (o->n_checkpoints > NERVE_STUDY_RUN_MAX_CHECKPOINTS)
-        return nerve_error_set(NERVE_EINPUT, "at most %d checkpoints, not %d", NERVE_STUDY_RUN_MAX_CHECKPOINTS,
-                               o->n_checkpoints);
-    run_ctx c = { .o = o, .sum = sum };
-    double t0 = nerve_now();
-    int lock = -1;
-    int rc = nerve_dir_create(o->out);
-    if (rc == 0)
-        rc = lock_study(&lock, o->out);
-    if (rc == 0)
-        rc = choose_model(&c);
-    c.record = read_record(o->out);
+    if (s == NERVE_STAGE_DYNAMICS && c->n_checkpoints == 0)
+        return 0;
+    return s == NERVE_STAGE_EXTRACT || stage_on(c->o, s);
+}
+
+static int run_stages(run_ctx *c)
+{
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof stages / sizeof *stages; i++) {
-        if (strcmp(stages[i].name, "dynamics") == 0 && c.n_checkpoints == 0)
+        if (!stage_wanted(c, stages[i].id))
             continue;
-        rc = run_one(&c, &stages[i]);
+        rc = run_one(c, &stages[i]);
         if (rc == 0 && nerve_interrupted())
             rc = nerve_error_set(NERVE_EINTERRUPTED, "interrupted; run the same command again to resume");
     }
+    return rc;
+}
+
+int nerve_study_run(const nerve_study_run_options *given, nerve_study_run_summary *sum)
+{
+    memset(sum, 0, sizeof *sum);
+    if (given->n_checkpoints > NERVE_STUDY_RUN_MAX_CHECKPOINTS)
+        return nerve_error_set(NERVE_EINPUT, "at most %d checkpoints, not %d", NERVE_STUDY_RUN_MAX_CHECKPOINTS,
+                               given->n_checkpoints);
+    nerve_study_run_options o = *given;   /* with the preset applied */
+    run_ctx c = { .o = &o, .sum = sum };
+    double t0 = nerve_now();
+    int lock = -1;
+    int rc = nerve_study_settings_resolve(&o);
+    if (rc == 0)
+        rc = nerve_dir_create(o.out);
+    if (rc == 0)
+        rc = lock_study(&lock, o.out);
+    if (rc == 0)
+        rc = choose_model(&c);
+    c.record = read_record(o.out);
+    /* What was asked, as a study file from the study's folder: nerve run
+     * --config DIR/manifest.json makes the study again. */
+    json_object_set_new(c.record, "settings", nerve_study_settings_json(given, o.out));
+    if (rc == 0)
+        rc = run_stages(&c);
     sum->seconds = nerve_now() - t0;
     if (rc == 0) {
         json_object_set_new(c.record, "seconds", json_real(sum->seconds));

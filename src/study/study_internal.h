@@ -56,4 +56,13 @@ int  study_manifest_read(study_manifest *m, const char *dir);
 void study_file_stem(char *out, size_t cap, const char *file);
 void study_manifest_free(study_manifest *m);
 
+/* The path of `to` seen from the folder `from` (both absolute and
+ * resolved): "../photos", "inputs/x.npy", "."; NULL when out of memory.
+ * The caller frees it. */
+char *study_relative_path(const char *from, const char *to);
+
+/* One section's settings that change results ("mapper", ...; NULL: the
+ * top level) as compact JSON, for a stage's key; the caller frees it. */
+char *study_settings_key(const nerve_study_run_options *o, const char *section);
+
 #endif

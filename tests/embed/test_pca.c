@@ -30,6 +30,39 @@ Test(pca, matches_scikit_learn)
     nerve_mat_free(&points);
 }
 
+/* Fewer points than dimensions (a wide layer, a flattened conv map) take
+ * the n x n Gram route: the same axes and ratios as the d x d covariance
+ * gives for the same points repeated four times (which only scales it). */
+Test(pca, fewer_points_than_dimensions)
+{
+    enum { N = 12, D = 40, K = 4 };
+    nerve_mat wide, tall;
+    cr_assert_eq(nerve_mat_alloc(&wide, N, D), 0);
+    cr_assert_eq(nerve_mat_alloc(&tall, 4 * N, D), 0);
+    nerve_rng rng;
+    nerve_rng_seed(&rng, 5);
+    for (int64_t i = 0; i < N * D; i++)
+        wide.data[i] = (float)(nerve_rng_normal(&rng) * (1 + i % D));   /* unequal variances */
+    for (int r = 0; r < 4; r++)
+        memcpy(tall.data + r * N * D, wide.data, sizeof(float) * N * D);
+    nerve_pca a, b;
+    cr_assert_eq(nerve_pca_fit(&a, &wide, K), 0, "%s", nerve_error());
+    cr_assert_eq(nerve_pca_fit(&b, &tall, K), 0, "%s", nerve_error());
+    for (int c = 0; c < K; c++) {
+        cr_expect(fabs(a.explained_ratio[c] - b.explained_ratio[c]) < 1e-9, "ratio %d: %g vs %g", c,
+                  a.explained_ratio[c], b.explained_ratio[c]);
+        for (int j = 0; j < D; j++)
+            cr_expect(fabs(a.components[c * D + j] - b.components[c * D + j]) < 1e-6, "axis %d [%d]: %g vs %g", c, j,
+                      a.components[c * D + j], b.components[c * D + j]);
+    }
+    for (int64_t i = 0; i < N * K; i++)
+        cr_expect(fabsf(a.scores.data[i] - b.scores.data[i]) < 1e-4f * fmaxf(1, fabsf(b.scores.data[i])));
+    nerve_pca_free(&a);
+    nerve_pca_free(&b);
+    nerve_mat_free(&wide);
+    nerve_mat_free(&tall);
+}
+
 Test(pca, bad_input_and_cli)
 {
     nerve_mat m;

@@ -186,3 +186,101 @@ Test(own, opens_from_another_working_directory, .timeout = 120)
     free(r.body);
     cr_assert_eq(chdir(cwd), 0);
 }
+
+/* The whole study through nerve run from a study file (issue 17's
+ * acceptance): preprocessing, mode and each stage's parameters from the
+ * file, every stage's output written, the settings recorded so that the
+ * study's own manifest reruns it (every stage up to date), one changed
+ * parameter reruns its stage only, and the server's maps equal the
+ * extracted values. */
+static const char *stage_line(const char *out)
+{
+    const char *line = strstr(out, "stages:");
+    cr_assert(line, "no stages line in: %s", out);
+    return line;
+}
+
+Test(own, run_from_a_study_file, .timeout = 300)
+{
+    const char *dir = temp_path("own-run");
+    char file[4200], study[4200], text[8192], model[PATH_MAX], images[PATH_MAX];
+    /* paths in a study file are read from its folder: these are absolute */
+    cr_assert(realpath(fixture("own/model.onnx"), model) && realpath(fixture("own/images"), images));
+    snprintf(study, sizeof study, "%s/studies/own", dir);   /* a parent that does not exist yet */
+    snprintf(file, sizeof file, "%s/own.json", temp_path(""));
+    snprintf(text, sizeof text,
+             "{ \"model\": \"%s\", \"data\": \"%s\", \"out\": \"%s\",\n"
+             "  \"preprocess\": { \"resize\": 36, \"center_crop\": 32, \"mean\": [0.485, 0.456, 0.406],\n"
+             "                  \"std\": [0.229, 0.224, 0.225] },\n"
+             "  \"extract\": { \"layers\": \"all\", \"mode\": \"flatten\" },\n"
+             "  \"mapper\": { \"intervals\": 3, \"overlap\": 0.3, \"min_samples\": 2 },\n"
+             "  \"ph\": { \"points\": 8 },\n"
+             "  \"embed\": { \"perplexity\": 2, \"iterations\": 300 },\n"
+             "  \"sim\": { \"metrics\": [\"cka\", \"svcca\"] } }\n",
+             model, images, study);
+    write_bytes(file, text, strlen(text));
+    const char *out, *err;
+    int rc = run_nerve((const char *[]){ "run", "-q", "--config", file, NULL }, &out, &err);
+    cr_assert_eq(rc, 0, "nerve run: %s", err);
+    static const char *const outputs[] = { "manifest.json", "mean/manifest.json", "mapper/index.json", "ph/index.json",
+                                           "embed/index.tsne.json", "sim/index.json", "sim/cka.npy" };
+    for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", study, outputs[i]);
+        cr_expect_eq(access(path, R_OK), 0, "%s is missing", path);
+    }
+    char manifest[4300];
+    snprintf(manifest, sizeof manifest, "%s/manifest.json", study);
+    json_t *m = json_load_file(manifest, 0, NULL);
+    json_t *settings = json_object_get(json_object_get(m, "run"), "settings");
+    cr_expect_eq(json_integer_value(json_object_get(json_object_get(settings, "mapper"), "intervals")), 3);
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(settings, "extract"), "mode")), "flatten");
+    json_decref(m);
+
+    /* the study's own manifest as the study file: nothing to do */
+    rc = run_nerve((const char *[]){ "run", "-q", "--config", manifest, NULL }, &out, &err);
+    cr_assert_eq(rc, 0, "nerve run --config manifest.json: %s", err);
+    const char *line = stage_line(out);
+    cr_expect(!strstr(line, " s,") && !strstr(line, " s\n"), "a stage reran: %s", line);
+
+    /* one Mapper parameter: only the mapper stage reruns */
+    rc = run_nerve((const char *[]){ "run", "-q", "--config", manifest, "--intervals", "4", NULL }, &out, &err);
+    cr_assert_eq(rc, 0, "%s", err);
+    line = stage_line(out);
+    cr_expect(strstr(line, "mapper ") && !strstr(line, "mapper (up to date)"), "%s", line);
+    cr_expect(strstr(line, "extract (up to date)") && strstr(line, "ph (up to date)") &&
+              strstr(line, "embed (up to date)") && strstr(line, "sim (up to date)"), "%s", line);
+
+    int port;
+    server = serve_study(study, &port);
+    for (int64_t input = 0; input < 8; input += 7) {
+        char q[64];
+        snprintf(q, sizeof q, "/api/activations?input=%lld", (long long)input);
+        json_t *maps = get_json(port, q, 200);
+        json_t *layers = json_object_get(maps, "layers");
+        cr_expect_eq(json_array_size(layers), 5);
+        for (size_t i = 0; i < json_array_size(layers); i++)
+            assert_maps_match(study, json_array_get(layers, i), input);
+        json_decref(maps);
+    }
+}
+
+Test(own, bad_study_settings_exit_2)
+{
+    const char *file = temp_path("bad.json"), *out, *err;
+    write_literal(file, "{ \"mapper\": { \"intervals\": true } }");
+    cr_expect_eq(run_nerve((const char *[]){ "run", "--config", file, NULL }, &out, &err), 2);
+    cr_expect(strstr(err, file) && strstr(err, "mapper.intervals"), "%s", err);
+    cr_expect_eq(run_nerve((const char *[]){ "run", "--preset", "imagenet-21k", "-o", temp_path("p"), NULL }, &out,
+                           &err), 2);
+    cr_expect(strstr(err, "unknown preset"), "%s", err);
+    cr_expect_eq(run_nerve((const char *[]){ "run", "-m", fixture("own/model.onnx"), "-d", fixture("own/images"),
+                                             "--resize", "36", "--center-crop", "32", "--mean", "0.5,0.5", "-o",
+                                             temp_path("m"), NULL }, &out, &err), 2);
+    cr_expect(strstr(err, "2 values for 3 channels"), "%s", err);
+    const char *empty = temp_path("empty-folder/none");
+    cr_assert_eq(nerve_dir_create(empty), 0);
+    cr_expect_eq(run_nerve((const char *[]){ "run", "-m", fixture("own/model.onnx"), "-d", temp_path("empty-folder"),
+                                             "-o", temp_path("e"), NULL }, &out, &err), 2);
+    cr_expect(strstr(err, "empty-folder"), "%s", err);
+}
