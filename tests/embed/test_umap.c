@@ -121,7 +121,7 @@ Test(umap, as_trustworthy_as_umap_js)
     }
     json_decref(ref);
     nerve_mat x;
-    activations(&x, 1400);
+    activations(&x, 1000);
     nerve_umap_options o;
     nerve_umap_defaults(&o);
     nerve_umap u;
@@ -309,6 +309,41 @@ Test(umap, seed_decides_at_any_thread_count)
     nerve_umap_free(&a);
     nerve_umap_free(&b);
     nerve_umap_free(&c);
+    nerve_mat_free(&x);
+}
+
+/* The descent's blocks shared among 1 and 2 threads (forced on for a
+ * small graph): the same positions. */
+Test(umap, descent_is_the_same_at_any_thread_count)
+{
+    nerve_mat x;
+    activations(&x, 500);
+    nerve_knn nn;
+    cr_assert_eq(nerve_knn_exact(&nn, &x, 14, NERVE_METRIC_EUCLIDEAN), 0);
+    tsne_graph g;
+    cr_assert_eq(umap_fuzzy_graph(&g, &nn, 100), 0);
+    umap_sgd s = { .a = 1.577, .b = 0.895, .gamma = 1, .alpha = 1, .epochs = 100, .negative_rate = 5,
+                   .parallel_edges = 0, .seed = 3 };
+    size_t bytes = (size_t)(2 * x.rows) * sizeof(float);
+    float *y0 = malloc(bytes), *y1 = malloc(bytes), *y2 = malloc(bytes);
+    nerve_rng r;
+    nerve_rng_seed(&r, 1);
+    for (int64_t i = 0; i < 2 * x.rows; i++)
+        y0[i] = y1[i] = y2[i] = (float)(10 * nerve_rng_uniform(&r));
+    nerve_threads_init(1);
+    cr_assert_eq(umap_optimize(y1, &g, &s, NULL), 0);
+    nerve_threads_init(2);
+    cr_assert_eq(umap_optimize(y2, &g, &s, NULL), 0);
+    cr_assert_eq(memcmp(y1, y2, bytes), 0);
+    int64_t moved = 0;   /* and the descent did move the points */
+    for (int64_t i = 0; i < 2 * x.rows; i++)
+        moved += isfinite(y1[i]) && y1[i] != y0[i];
+    cr_assert_eq(moved, 2 * x.rows);
+    free(y0);
+    free(y1);
+    free(y2);
+    tsne_graph_free(&g);
+    nerve_knn_free(&nn);
     nerve_mat_free(&x);
 }
 
