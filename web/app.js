@@ -256,10 +256,17 @@ function classMatcher(g, text) {
 
 // ---- overview ---------------------------------------------------------------
 
+// The similarity matrices first, position-matched ones before the others:
+// each conv map averaged over its positions (study/mean) compares the same
+// thing in every layer, while one random position per input does not (a
+// max-pool of a ReLU read 0.0 against it by CKA).
 function heatmapSources() {
   const s = state.study, out = [];
-  if (s.sim) Object.entries(s.sim.matrices).forEach(([m, f]) => out.push({ name: m.toUpperCase(), file: f, layers: s.sim.layers,
-                                                                            missing: missingReason(s.sim.null_cells, m) }));
+  const add = (index, vectors) => Object.entries(index.matrices).forEach(([m, f]) =>
+    out.push({ name: `${m.toUpperCase()} · ${vectors}`, file: f, layers: index.layers,
+               missing: missingReason(index.null_cells, m) }));
+  if (s.mean_sim) add(s.mean_sim, "positions averaged");
+  if (s.sim) add(s.sim, s.mean_sim ? "one random position" : "as extracted");
   if (s.ph) Object.entries(s.ph.distances).forEach(([m, files]) => files.forEach((f, d) =>
     out.push({ name: `${m} H${d}`, file: f, layers: s.ph.layers.map((l) => l.name) })));
   return out;

@@ -25,6 +25,26 @@ static json_t *study_json(const serve_ctx *s, const char *rel)
     return j ? j : json_null();
 }
 
+/* A sub-study's similarity index with its matrices' files named from the
+ * study's root ("sim/cka.npy" of mean/ is "mean/sim/cka.npy"), as the
+ * viewer and the report fetch them. */
+static json_t *sub_study_sim(const serve_ctx *s, const char *sub)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "%s/sim/index.json", sub);
+    json_t *index = study_json(s, rel), *matrices = json_object_get(index, "matrices");
+    const char *metric;
+    json_t *file;
+    json_object_foreach(matrices, metric, file) {
+        char path[512];
+        if (json_is_string(file)) {
+            snprintf(path, sizeof path, "%s/%.400s", sub, json_string_value(file));
+            json_string_set(file, path);
+        }
+    }
+    return index;
+}
+
 json_t *serve_api_study(const serve_ctx *s, serve_error *e)
 {
     json_t *manifest = study_json(s, "manifest.json");
@@ -39,7 +59,7 @@ json_t *serve_api_study(const serve_ctx *s, serve_error *e)
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", base ? base + 1 : s->root, "manifest",
                      manifest, "mapper", study_json(s, "mapper/index.json"), "ph", study_json(s, "ph/index.json"),
                      "embed", study_json(s, "embed/index.tsne.json"), "sim", study_json(s, "sim/index.json"),
-                     "mean_sim", study_json(s, "mean/sim/index.json"), "dynamics",
+                     "mean_sim", sub_study_sim(s, "mean"), "dynamics",
                      study_json(s, "checkpoints/index.json"));
 }
 

@@ -253,6 +253,16 @@ Test(own, run_from_a_study_file, .timeout = 300)
 
     int port;
     server = serve_study(study, &port);
+    /* the position-averaged matrices, named from the study's root */
+    json_t *doc = get_json(port, "/api/study", 200);
+    const char *cka = json_string_value(json_object_get(json_object_get(json_object_get(doc, "mean_sim"), "matrices"),
+                                                        "cka"));
+    cr_expect(cka && strcmp(cka, "mean/sim/cka.npy") == 0, "mean_sim's cka: %s", cka ? cka : "(none)");
+    json_decref(doc);
+    http_reply r;
+    cr_assert_eq(http_get(&r, port, "/study/mean/sim/cka.npy"), 0);
+    cr_expect_eq(r.status, 200);
+    free(r.body);
     for (int64_t input = 0; input < 8; input += 7) {
         char q[64];
         snprintf(q, sizeof q, "/api/activations?input=%lld", (long long)input);
