@@ -104,6 +104,14 @@ static int op_matmul(const op_context *c, const nerve_array *const *in, int n_in
     int64_t batches = 1;
     for (int d = 0; d < bnd; d++)
         batches *= shape[d];
+    /* A weight matrix B (no batch axes of its own) against a batched A,
+     * as a transformer's Linear layers on (tokens, 1, C): one GEMM of all
+     * the rows, not one per batch that repacks B each time. */
+    if (bb.ndim == 0 && m && n && k) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(batches * m), (int)n, (int)k, 1.0f,
+                    a.data, (int)k, b.data, (int)n, 0.0f, out->data, (int)n);
+        return 0;
+    }
     for (int64_t t = 0; t < batches && m && n; t++) {
         /* The batch index of each operand under broadcasting. */
         int64_t rem = t, ia = 0, ib = 0, sa = 1, sb = 1;

@@ -43,9 +43,18 @@ static int reshaped(const op_context *c, nerve_array *out, const nerve_array *x,
         return node_error(c, NERVE_EINPUT, "cannot reshape %s to %s (the element counts differ or "
                           "overflow)", from, to);
     }
-    int rc = nn_alloc(c, out, x->dtype, ndim, shape);
-    if (rc == 0 && n)
-        memcpy(out->data, x->data, (size_t)n * elem(x));
+    /* The same bytes under the new shape: moved when no later node reads x.
+     * The shape itself must pass the limit ((0, 2^40, 2^40) holds nothing but
+     * would overflow whoever multiplies its other dimensions). */
+    char where[1024];
+    nn_node_where(where, sizeof where, c);
+    int rc = nn_tensor_check(where, "output", x->dtype, ndim, shape);
+    if (rc == 0)
+        rc = nn_take_or_copy(c, out, x);
+    if (rc == 0) {
+        out->ndim = ndim;
+        memcpy(out->shape, shape, (size_t)ndim * sizeof *shape);
+    }
     return rc;
 }
 
@@ -152,7 +161,7 @@ static int op_transpose(const op_context *c, const nerve_array *const *in, int n
         shape[i] = x->shape[perm[i]];
         ostride[i] = stride[perm[i]];   /* input stride of output axis i */
     }
-    int rc = nn_alloc(c, out, x->dtype, x->ndim, shape);
+    int rc = nn_alloc_raw(c, out, x->dtype, x->ndim, shape);   /* every element written below */
     int64_t n = nerve_array_count(out), index[NERVE_MAX_DIMS] = { 0 }, off = 0;
     size_t es = elem(x);
     for (int64_t k = 0; rc == 0 && k < n; k++) {
@@ -240,7 +249,7 @@ static int op_concat(const op_context *c, const nerve_array *const *in, int n_in
             return node_error(c, NERVE_EINPUT, "input %d does not match the others' shape", k);
         shape[axis] += in[k]->shape[axis];
     }
-    if (rc < 0 || (rc = nn_alloc(c, out, x->dtype, x->ndim, shape)) < 0)
+    if (rc < 0 || (rc = nn_alloc_raw(c, out, x->dtype, x->ndim, shape)) < 0)   /* every element written */
         return rc;
     int64_t outer = 1, inner = 1;
     for (int d = 0; d < axis; d++)
@@ -321,7 +330,7 @@ static int op_gather(const op_context *c, const nerve_array *const *in, int n_in
         shape[k++] = idx->shape[d];
     for (int d = axis + 1; d < x->ndim; d++)
         inner *= (shape[k++] = x->shape[d]);
-    if ((rc = nn_alloc(c, out, x->dtype, ndim, shape)) < 0)
+    if ((rc = nn_alloc_raw(c, out, x->dtype, ndim, shape)) < 0)   /* every element written */
         return rc;
     int64_t n_idx = nerve_array_count(idx), size = x->shape[axis];
     size_t es = elem(x), row = (size_t)inner * es;
