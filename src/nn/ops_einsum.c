@@ -148,7 +148,7 @@ static int einsum_naive(const op_context *c, const nerve_array *const *in, const
     for (int i = 0; i < e->out_rank; i++)
         shape[i] = e->size[e->out[i]];
     for (int i = 0; i < n; i++)
-        if (__builtin_mul_overflow(total, e->size[letters[i]], &total) || total > (int64_t)1 << 40)
+        if (__builtin_mul_overflow(total, e->size[letters[i]], &total) || total > (int64_t)1 << 32)
             return node_error(c, NERVE_EUNSUPPORTED, "this equation's loop over every letter is too long "
                               "for nerve's general Einsum");
     int rc = nn_alloc(c, out, NERVE_F32, e->out_rank, shape);
