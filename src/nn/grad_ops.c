@@ -71,6 +71,50 @@ static int grad_pointwise(const grad_args *a)
     return 0;
 }
 
+/* The pointwise operators of issue 19's models, d y / d x from x and y. */
+static float unary_slope(const char *op, float x, float y, float alpha, float beta)
+{
+    if (strcmp(op, "HardSigmoid") == 0)
+        return alpha * x + beta > 0 && alpha * x + beta < 1 ? alpha : 0;
+    if (strcmp(op, "HardSwish") == 0)
+        return x < -3 ? 0 : x > 3 ? 1 : (2 * x + 3) / 6;
+    if (strcmp(op, "Erf") == 0)
+        return 1.1283791670955126f * expf(-x * x);   /* 2 / sqrt(pi) */
+    if (strcmp(op, "Sqrt") == 0)
+        return 0.5f / y;
+    if (strcmp(op, "Exp") == 0)
+        return y;
+    if (strcmp(op, "Log") == 0)
+        return 1 / x;
+    if (strcmp(op, "Neg") == 0)
+        return -1;
+    if (strcmp(op, "Abs") == 0)
+        return x > 0 ? 1.0f : x < 0 ? -1.0f : 0.0f;
+    if (strcmp(op, "Reciprocal") == 0)
+        return -y * y;
+    if (strcmp(op, "Softplus") == 0)
+        return 1 / (1 + expf(-x));
+    return x > 0 ? 1 : y + alpha;   /* Elu */
+}
+
+static int grad_unary(const grad_args *a)
+{
+    if (!want(a, 0))
+        return 0;
+    int rc = alloc_like_raw(&a->din[0], a->in[0]);
+    if (rc < 0)
+        return rc;
+    const float *x = a->in[0]->data, *y = a->out[0].data, *dy = a->dout->data;
+    float *dx = a->din[0].data;
+    const char *op = a->c->node->op;
+    int hard = strcmp(op, "HardSigmoid") == 0;
+    float alpha = attr_float(a->c->node, "alpha", hard ? 0.2f : 1.0f), beta = attr_float(a->c->node, "beta", 0.5f);
+    int64_t n = nerve_array_count(a->in[0]);
+    for (int64_t i = 0; i < n; i++)
+        dx[i] = dy[i] * unary_slope(op, x[i], y[i], alpha, beta);
+    return 0;
+}
+
 /* ---- broadcasting binary ops -------------------------------------------- */
 
 /* Adds factor * dy (times other, if given) into d, the gradient of an
@@ -558,6 +602,10 @@ static const struct {
     { "AveragePool", grad_pool },       { "GlobalAveragePool", grad_pool }, { "GlobalMaxPool", grad_pool },
     { "BatchNormalization", grad_batch_norm }, { "LRN", grad_lrn },       { "Softmax", grad_softmax },
     { "LogSoftmax", grad_softmax },
+    { "HardSigmoid", grad_unary },      { "HardSwish", grad_unary },      { "Erf", grad_unary },
+    { "Sqrt", grad_unary },             { "Exp", grad_unary },            { "Log", grad_unary },
+    { "Neg", grad_unary },              { "Abs", grad_unary },            { "Reciprocal", grad_unary },
+    { "Softplus", grad_unary },         { "Elu", grad_unary },
 };
 
 grad_fn nn_grad_find(const char *op)

@@ -154,6 +154,32 @@ Test(grad, pointwise_activations)
     }
 }
 
+/* The pointwise operators of issue 19's models (MobileNetV3's hard
+ * activations, GELU's Erf, a decomposed LayerNorm's Sqrt...); Sqrt, Log and
+ * Reciprocal on inputs kept positive and away from 0. */
+Test(grad, pointwise_operators_of_modern_models)
+{
+    nerve_rng r;
+    nerve_rng_seed(&r, 19);
+    const char *ops[] = { "HardSigmoid", "HardSwish", "Erf", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal",
+                          "Softplus", "Elu" };
+    const int64_t shapes[][5] = { { 3, 4, 5 } };
+    int ndims[] = { 3 }, check[] = { 1 };
+    for (size_t k = 0; k < sizeof ops / sizeof *ops; k++) {
+        op_case t = make_case(ops[k], 17, &r, 0.1f, 1, shapes, ndims, check);
+        int positive = strcmp(ops[k], "Sqrt") == 0 || strcmp(ops[k], "Log") == 0 || strcmp(ops[k], "Reciprocal") == 0;
+        float *x = t.in[0].data;
+        for (int64_t i = 0; i < nerve_array_count(&t.in[0]); i++) {
+            if (positive)
+                x[i] = fabsf(x[i]) + 0.5f;
+            if (strcmp(ops[k], "HardSwish") == 0 && fabsf(fabsf(x[i]) - 3) < 0.05f)
+                x[i] += 0.1f;   /* off its kinks at -3 and 3 */
+        }
+        check_case(&t, NULL, &r);
+        free_case(&t);
+    }
+}
+
 Test(grad, broadcasting_add_sub_mul)
 {
     nerve_rng r;
