@@ -35,15 +35,23 @@ def input_size(name):
     return 299 if name == "inception_v3" else 224
 
 
-def scope_of(module_name):
-    """The node-name prefix torch 1.13 gives a module's nodes: attribute names
-    as they are, a container's index joined to its name ("features.1.block.0"
-    is "/features/features.1/block/block.0/")."""
-    parts = []
+def scope_of(model, module_name):
+    """The node-name prefix torch 1.13 gives a module's nodes. A called
+    container's index is joined to its name ("features.1.block.0" is
+    "/features/features.1/block/block.0/"); a ModuleList, iterated rather than
+    called, has no scope of its own ("blocks.0.layers.1" is
+    "/blocks.0/layers.1/")."""
+    modules = dict(model.named_modules())
+    parts, path = [], ""
     for p in module_name.split("."):
-        parts.append(parts[-1] + "." + p if p.isdigit() and parts else p)
+        if p.isdigit() and parts and isinstance(modules[path], torch.nn.ModuleList):
+            parts[-1] += "." + p
+        elif p.isdigit() and parts:
+            parts.append(parts[-1] + "." + p)
+        else:
+            parts.append(p)
+        path = path + "." + p if path else p
     return "/" + "/".join(parts) + "/"
-
 
 def export_one(name, opset, runs):
     """Runs in a child process: writes NAME.OPSET.{onnx,input.npy,taps.npz,json}."""
@@ -87,7 +95,7 @@ def export_one(name, opset, runs):
     taps, last, last_kind = {"output": final}, None, None
     kinds = dict(model.named_modules())
     for module_name, value in outputs.items():
-        inside = [n for n in graph.node if n.name.startswith(scope_of(module_name))]
+        inside = [n for n in graph.node if n.name.startswith(scope_of(model, module_name))]
         if inside:
             last, last_kind = inside[-1].output[0], inside[-1].op_type
             taps.setdefault(last, value)
