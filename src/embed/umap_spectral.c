@@ -107,10 +107,14 @@ static void multiply(double *out, const component *c, const double *v)
 }
 
 /* w minus its projections on q0 and the rows v[0 .. m): classical
- * Gram-Schmidt twice (CGS2), each coefficient one whole dot product. */
+ * Gram-Schmidt, a second pass only when the first removed most of w
+ * (Kahan and Parlett's "twice is enough"). */
 static void orthogonalise(double *w, const double *q0, const double *v, int64_t m, int64_t n, double *coef)
 {
+    double before = dot(w, w, n);
     for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1 && dot(w, w, n) > 0.25 * before)
+            break;
         double c0 = dot(w, q0, n);
         for (int64_t r = 0; r < m; r++)
             coef[r] = dot(w, v + r * n, n);
@@ -145,6 +149,10 @@ static int lanczos(double *x0, double *x1, const component *c, double *v, double
             double *w = v + (j + 1) * n;
             multiply(w, c, v + j * n);
             alpha[j] = dot(w, v + j * n, n);
+            /* The three-term recurrence first, so that what the full
+             * reorthogonalisation removes is only rounding's drift. */
+            for (int64_t i = 0; i < n; i++)
+                w[i] -= alpha[j] * v[j * n + i] + (j > 0 ? beta[j - 1] * v[(j - 1) * n + i] : 0);
             orthogonalise(w, c->q0, v, j + 1, n, coef);
             beta[j] = sqrt(dot(w, w, n));
             if (beta[j] < 1e-10) {   /* an invariant subspace: its Ritz pairs are exact */
