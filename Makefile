@@ -123,7 +123,8 @@ tests: $(BUILD)/nerve-tests
 # The sanitizer build's suite also sweeps allocation failures through a few
 # small workloads (tests/nn, tests/ph), with nerve-failalloc.
 check: $(BUILD)/nerve $(BUILD)/nerve-tests $(if $(filter 1,$(SAN)),$(BUILD)/nerve-failalloc)
-	$(SANENV) NERVE_BIN=$(BUILD)/nerve NERVE_TESTDATA=tests/fixtures $(BUILD)/nerve-tests --jobs 1 $(TESTFLAGS)
+	$(SANENV) NERVE_BIN=$(BUILD)/nerve NERVE_TESTDATA=tests/fixtures NERVE_LINKED="$(LINKED)" \
+	    $(BUILD)/nerve-tests --jobs 1 $(TESTFLAGS)
 
 test: deps
 	@scripts/run-tests.sh

@@ -621,13 +621,24 @@ function renderTraining() {
     const panel = el("div", { class: "panel" }, el("h2", null, c.fraction != null ? Math.round(100 * c.fraction) + "% of training" : String(c.model)));
     box.appendChild(panel);
     loadJson(c.similarity).then((idx) => loadNpy(c.study + "/" + idx.matrices[metric]).then(({ shape, data }) => {
-      const [rows, cols] = shape, cell = 16;
+      const [rows, cols] = shape, cell = 16, pad = 120;
+      const short = (name) => { const s = layerName(name); return s.length > 16 ? "…" + s.slice(-15) : s; };
       const colour = d3.scaleSequential(d3.interpolateViridis).domain([0, 1]);
-      const svg = d3.select(panel).append("svg").attr("width", cols * cell + 4).attr("height", rows * cell + 4).attr("class", "heat");
+      const svg = d3.select(panel).append("svg").attr("width", pad + cols * cell + 4).attr("height", pad + rows * cell + 4)
+        .attr("class", "heat");
+      // rows: the checkpoint's layers; columns: the final model's
+      for (let i = 0; i < rows; i++)
+        svg.append("text").attr("x", pad - 4).attr("y", pad + i * cell + cell / 2 + 4).attr("text-anchor", "end")
+          .attr("font-size", 10).text(short(idx.rows[i])).append("title").text("checkpoint: " + idx.rows[i]);
+      for (let j = 0; j < cols; j++)
+        svg.append("text").attr("transform", `translate(${pad + j * cell + cell / 2 + 4},${pad - 4}) rotate(-60)`)
+          .attr("font-size", 10).text(short(idx.columns[j])).append("title").text("final: " + idx.columns[j]);
       for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
         const v = data[i * cols + j];
-        svg.append("rect").attr("x", j * cell).attr("y", i * cell).attr("width", cell - 1).attr("height", cell - 1).attr("fill", colour(v))
-          .on("mousemove", (e) => tooltip([`${metric}: checkpoint's ${layerName(idx.rows[i])} × final ${layerName(idx.columns[j])}: `, el("b", null, v.toFixed(3))], e))
+        svg.append("rect").attr("x", pad + j * cell).attr("y", pad + i * cell).attr("width", cell - 1).attr("height", cell - 1)
+          .attr("fill", Number.isFinite(v) ? colour(v) : "#ccc")
+          .on("mousemove", (e) => tooltip([`${metric}: checkpoint's ${layerName(idx.rows[i])} × final ${layerName(idx.columns[j])}: `,
+                                           el("b", null, Number.isFinite(v) ? v.toFixed(3) : "missing")], e))
           .on("mouseleave", () => tooltip(null));
       }
     })).catch((e) => { panel.append(e.message); });

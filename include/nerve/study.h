@@ -77,6 +77,10 @@ int  nerve_inputs_open(nerve_inputs *in, const char *spec, int channels, const n
  * resized and cropped; after preprocessing they must agree in size.
  * Inputs [start, start + n) as a float32 (n, C, H, W) batch, preprocessed. */
 int  nerve_inputs_batch(nerve_inputs *in, int64_t start, int64_t n, nerve_array *batch);
+/* One blank input, (1, C, H, W): every pixel 0 before the preprocessing,
+ * which then applies as to every input (the background of a photo on
+ * black, of a Fashion-MNIST image). */
+int  nerve_inputs_blank(const nerve_inputs *in, nerve_array *batch);
 void nerve_inputs_free(nerve_inputs *in);
 
 /* What a study's manifest records about its inputs (inputs.preprocess and
@@ -130,6 +134,9 @@ typedef enum nerve_vector_mode {
     NERVE_MODE_FLATTEN,              /* C*H*W */
     NERVE_MODE_CENTER,               /* the center position */
     NERVE_MODE_ALL,                  /* every position: H*W rows per input */
+    NERVE_MODE_FOREGROUND_POSITION,  /* one (or K) random positions among those whose activation
+                                        differs from the layer's response to a blank input there
+                                        (the object, not the background); edges excluded */
 } nerve_vector_mode;
 
 const char *nerve_vector_mode_name(nerve_vector_mode m);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "nerve/study.h"
+#include "nerve/internal/alloc.h"
 #include "study_internal.h"
 
 void nerve_extract_defaults(nerve_extract_options *o)
@@ -49,6 +50,7 @@ typedef struct layer {
     vector_layout_t  layout;
     nerve_npy_writer acts, positions;
     uint64_t         stream;         /* random stream of this layer */
+    float           *blank;          /* its map for a blank input (foreground-position), or NULL */
 } layer;
 
 typedef struct extraction {
@@ -60,6 +62,7 @@ typedef struct extraction {
     int          *layer_of_value;    /* value index -> layer index, -1 */
     int64_t       batch_start;       /* global index of the current batch's first input */
     double        saved_at;          /* when the resume state was last saved */
+    int           blank_pass;        /* the run is the blank input's: taps keep its maps */
     float        *rows;
     int64_t      *positions;
     nerve_npy_writer predictions, confidence;
@@ -253,6 +256,17 @@ static int save_state(extraction *x, int64_t done)
     return rc;
 }
 
+/* A layer's map for the blank input, kept for foreground-position. */
+static int keep_blank(layer *l, const nerve_array *t, int64_t per)
+{
+    free(l->blank);
+    l->blank = nerve_alloc_array((size_t)per, sizeof *l->blank, "a blank input's map");
+    if (!l->blank)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory keeping %s's map of a blank input", l->name);
+    memcpy(l->blank, t->data, (size_t)per * sizeof *l->blank);
+    return 0;
+}
+
 /* Called by the run for each tapped layer of a batch. */
 static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array *t)
 {
@@ -262,12 +276,14 @@ static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array 
     int64_t per = 1;
     for (int d = 1; d < t->ndim; d++)
         per *= t->shape[d];
+    if (x->blank_pass)
+        return keep_blank(l, t, per);
     for (int64_t i = 0; i < t->shape[0]; i++) {
         int64_t index = x->batch_start + i;
         nerve_rng rng;
         nerve_rng_stream(&rng, x->o->seed ^ l->stream, (uint64_t)index);
         int64_t *pos = x->positions;
-        vector_rows(x->rows, pos, (const float *)t->data + i * per, &l->layout, &rng);
+        vector_rows(x->rows, pos, (const float *)t->data + i * per, l->blank, &l->layout, &rng);
         int rc = nerve_npy_writer_append(&l->acts, x->rows, l->layout.rows);
         for (int64_t r = 0; rc == 0 && l->layout.positions && r < l->layout.rows; r++) {
             int64_t row[3] = { index, pos[2 * r], pos[2 * r + 1] };
@@ -329,6 +345,25 @@ static void fit_to_model(const extraction *x, nerve_array *batch)
     }
 }
 
+/* foreground-position: every layer's response to a blank input, which
+ * the positions of each input are compared with. */
+static int run_blank(extraction *x, const nerve_run_options *opts)
+{
+    if (x->o->mode != NERVE_MODE_FOREGROUND_POSITION)
+        return 0;
+    nerve_array batch, y;
+    int rc = nerve_inputs_blank(&x->inputs, &batch);
+    if (rc < 0)
+        return rc;
+    fit_to_model(x, &batch);
+    x->blank_pass = 1;
+    rc = nerve_nn_run(&x->model, &batch, 1, &y, 1, opts);
+    x->blank_pass = 0;
+    nerve_array_free(&batch);
+    nerve_array_free(&y);
+    return rc;
+}
+
 static int run_batches(extraction *x, int64_t done, int64_t count)
 {
     int *taps = malloc((size_t)x->n_layers * sizeof *taps);
@@ -337,10 +372,10 @@ static int run_batches(extraction *x, int64_t done, int64_t count)
     for (int i = 0; i < x->n_layers; i++)
         taps[i] = x->layers[i].value;
     nerve_run_options opts = { taps, x->n_layers, on_tap, x };
+    int rc = run_blank(x, &opts);
     nerve_progress bar;
     nerve_progress_begin(&bar, "extract", count);
     nerve_progress_update(&bar, done);
-    int rc = 0;
     for (int64_t start = done; start < count && rc == 0; start += x->o->batch) {
         int64_t n = count - start < x->o->batch ? count - start : x->o->batch;
         nerve_array batch, y;
@@ -537,6 +572,8 @@ int nerve_extract(const nerve_extract_options *o)
     }
     if (rc == 0)
         rc = write_manifest(&x, count, &sprite, nerve_now() - t0);
+    for (int i = 0; x.layers && i < x.n_layers; i++)
+        free(x.layers[i].blank);
     free(x.layers);
     free(x.layer_of_value);
     free(x.rows);

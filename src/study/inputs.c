@@ -503,6 +503,15 @@ int nerve_inputs_batch(nerve_inputs *in, int64_t start, int64_t n, nerve_array *
     return rc;
 }
 
+int nerve_inputs_blank(const nerve_inputs *in, nerve_array *batch)
+{
+    int64_t shape[4] = { 1, in->shape[0], in->shape[1], in->shape[2] };
+    int rc = nerve_array_alloc(batch, NERVE_F32, 4, shape);   /* zeroed */
+    if (rc == 0)
+        normalise(in, (float *)batch->data, in->pp.no_scale ? 1.0f : in->scale);
+    return rc;
+}
+
 void nerve_inputs_free(nerve_inputs *in)
 {
     for (int64_t i = 0; in->files && i < in->count; i++)

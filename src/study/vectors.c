@@ -13,7 +13,7 @@
 static const char *mode_names[] = {
     [NERVE_MODE_RANDOM_POSITION] = "random-position", [NERVE_MODE_MAX_NORM] = "max-norm",
     [NERVE_MODE_MEAN] = "mean",     [NERVE_MODE_MAX] = "max",       [NERVE_MODE_FLATTEN] = "flatten",
-    [NERVE_MODE_CENTER] = "center", [NERVE_MODE_ALL] = "all",
+    [NERVE_MODE_CENTER] = "center", [NERVE_MODE_ALL] = "all", [NERVE_MODE_FOREGROUND_POSITION] = "foreground-position",
 };
 enum { MODE_COUNT = sizeof mode_names / sizeof mode_names[0] };
 
@@ -55,7 +55,8 @@ int vector_layout(vector_layout_t *l, nerve_vector_mode mode, int64_t per_input,
     }
     int64_t positions = l->height * l->width;
     switch (mode) {
-    case NERVE_MODE_RANDOM_POSITION: l->rows = per_input > 0 ? per_input : 1; l->positions = 1; break;
+    case NERVE_MODE_RANDOM_POSITION:
+    case NERVE_MODE_FOREGROUND_POSITION: l->rows = per_input > 0 ? per_input : 1; l->positions = 1; break;
     case NERVE_MODE_MAX_NORM:
     case NERVE_MODE_CENTER:          l->rows = 1; l->positions = 1; break;
     case NERVE_MODE_ALL:             l->rows = positions; l->positions = 1; break;
@@ -79,14 +80,62 @@ static void copy_position(float *row, const float *map, const vector_layout_t *l
         row[c] = map[c * plane + y * l->width + x];
 }
 
-void vector_rows(float *rows, int64_t *positions, const float *map, const vector_layout_t *l, nerve_rng *rng)
+/* Whether the map differs from the blank input's at (y, x): by more than
+ * float rounding of the same computation (the blank ran as its own batch). */
+static int in_foreground(const float *map, const float *blank, const vector_layout_t *l, int64_t y, int64_t x,
+                         float tolerance)
+{
+    int64_t plane = l->height * l->width, at = y * l->width + x;
+    for (int64_t c = 0; c < l->channels; c++)
+        if (fabsf(map[c * plane + at] - blank[c * plane + at]) > tolerance)
+            return 1;
+    return 0;
+}
+
+/* Random positions of the inner range among those in the foreground; all
+ * of the inner range when the input shows nothing the blank does not. */
+static void foreground_rows(float *rows, int64_t *positions, const float *map, const float *blank,
+                            const vector_layout_t *l, nerve_rng *rng)
+{
+    int64_t ylo, yn, xlo, xn, plane = l->height * l->width;
+    inner_range(l->height, &ylo, &yn);
+    inner_range(l->width, &xlo, &xn);
+    float top = 0;
+    for (int64_t i = 0; i < l->channels * plane; i++)
+        top = fmaxf(top, fabsf(blank[i]));
+    float tolerance = 1e-4f * (1 + top);
+    int64_t count = 0;
+    for (int64_t y = ylo; y < ylo + yn; y++)
+        for (int64_t x = xlo; x < xlo + xn; x++)
+            count += in_foreground(map, blank, l, y, x, tolerance);
+    for (int64_t r = 0; r < l->rows; r++) {
+        /* the k-th foreground position, or the k-th of the inner range */
+        int64_t k = (int64_t)nerve_rng_below(rng, (uint64_t)(count ? count : yn * xn)), y = ylo, x = xlo;
+        for (int64_t p = 0; p < yn * xn; p++) {
+            y = ylo + p / xn, x = xlo + p % xn;
+            if ((!count || in_foreground(map, blank, l, y, x, tolerance)) && k-- == 0)
+                break;
+        }
+        copy_position(rows + r * l->channels, map, l, y, x);
+        positions[2 * r] = y;
+        positions[2 * r + 1] = x;
+    }
+}
+
+void vector_rows(float *rows, int64_t *positions, const float *map, const float *blank, const vector_layout_t *l,
+                 nerve_rng *rng)
 {
     if (!l->spatial) {
         memcpy(rows, map, (size_t)l->channels * sizeof *rows);
         return;
     }
     int64_t plane = l->height * l->width, C = l->channels;
+    if (l->mode == NERVE_MODE_FOREGROUND_POSITION && blank) {
+        foreground_rows(rows, positions, map, blank, l, rng);
+        return;
+    }
     switch (l->mode) {
+    case NERVE_MODE_FOREGROUND_POSITION:   /* no blank response known: any position */
     case NERVE_MODE_RANDOM_POSITION: {
         int64_t ylo, yn, xlo, xn;
         inner_range(l->height, &ylo, &yn);

@@ -121,6 +121,41 @@ Test(extract, random_positions_are_inner_recorded_and_seeded)
     nerve_array_free(&pos);
 }
 
+/* Rows equal to another row of the same file: the background's vector
+ * repeats wherever a random position falls on empty background. */
+static int64_t repeated_rows(const nerve_array *rows)
+{
+    int64_t n = rows->shape[0], d = rows->shape[1], repeated = 0;
+    const float *v = (const float *)rows->data;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++)
+            if (j != i && memcmp(v + i * d, v + j * d, (size_t)d * sizeof *v) == 0) {
+                repeated++;
+                break;
+            }
+    return repeated;
+}
+
+/* foreground-position draws among positions where the input differs
+ * from a blank one: on Fashion-MNIST (objects on black) the background's
+ * repeated vector that random positions keep drawing all but disappears. */
+Test(extract, foreground_positions_leave_the_background_out, .timeout = 120)
+{
+    nerve_extract_options o = fixture_study_options(temp_path("random"), 300);
+    o.layers = "/relu1/Relu_output_0";
+    cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
+    nerve_array random = read_f32(o.out, "acts/relu1_Relu_output_0.npy");
+    o.out = temp_path("foreground");
+    o.mode = NERVE_MODE_FOREGROUND_POSITION;
+    cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
+    nerve_array fore = read_f32(o.out, "acts/relu1_Relu_output_0.npy");
+    int64_t r = repeated_rows(&random), f = repeated_rows(&fore);
+    cr_expect_gt(r, 30, "random positions: %lld of 300 rows repeat another", (long long)r);
+    cr_expect_lt(f * 10, r, "foreground positions: %lld repeat, random positions %lld", (long long)f, (long long)r);
+    nerve_array_free(&random);
+    nerve_array_free(&fore);
+}
+
 Test(extract, max_norm_all_and_flatten_modes)
 {
     const char *dir = extract_small_cnn("maxnorm", NERVE_MODE_MAX_NORM, 0);
