@@ -41,6 +41,7 @@ def scope_of(model, module_name):
     "/features/features.1/block/block.0/"); a ModuleList, iterated rather than
     called, has no scope of its own ("blocks.0.layers.1" is
     "/blocks.0/layers.1/")."""
+    import torch
     modules = dict(model.named_modules())
     parts, path = [], ""
     for p in module_name.split("."):
