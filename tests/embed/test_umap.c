@@ -415,3 +415,41 @@ Test(umap, cli_writes_n_by_2_with_its_settings)
         cr_assert(isfinite(y.data[i]));
     nerve_mat_free(&y);
 }
+
+/* A study's every layer through UMAP: DIR/embed/<layer>.umap.npy of N x 2
+ * and DIR/embed/index.umap.json recording the settings used. */
+Test(umap, study_embeds_every_layer_and_records_its_settings)
+{
+    const char *study = temp_path("study");
+    nerve_extract_options e = fixture_study_options(study, 120);
+    cr_assert_eq(nerve_extract(&e), 0, "%s", nerve_error());
+    nerve_umap_options o;
+    nerve_umap_defaults(&o);
+    o.neighbors = 8;
+    o.epochs = 30;
+    o.seed = 4;
+    json_t *figures;
+    cr_assert_eq(nerve_study_embed_umap(study, &o, &figures), 0, "%s", nerve_error());
+    char path[4200];
+    snprintf(path, sizeof path, "%s/embed/index.umap.json", study);
+    json_error_t err;
+    json_t *index = json_load_file(path, 0, &err), *layer;
+    cr_assert(index, "%s", err.text);
+    size_t i, layers = json_array_size(json_object_get(index, "layers"));
+    cr_assert_gt(layers, 0);
+    cr_assert_eq(layers, json_array_size(figures));
+    json_array_foreach(json_object_get(index, "layers"), i, layer) {
+        cr_assert_eq(json_integer_value(json_object_get(layer, "neighbors")), 8);
+        cr_assert_eq(json_integer_value(json_object_get(layer, "epochs")), 30);
+        cr_assert_eq(json_integer_value(json_object_get(layer, "seed")), 4);
+        cr_assert_str_eq(json_string_value(json_object_get(layer, "metric")), "euclidean");
+        snprintf(path, sizeof path, "%s/%s", study, json_string_value(json_object_get(layer, "file")));
+        nerve_mat y;
+        cr_assert_eq(nerve_mat_read_npy(&y, path), 0, "%s", nerve_error());
+        cr_assert_eq(y.rows, 120);
+        cr_assert_eq(y.cols, 2);
+        nerve_mat_free(&y);
+    }
+    json_decref(index);
+    json_decref(figures);
+}
