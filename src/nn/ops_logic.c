@@ -425,8 +425,15 @@ static int64_t wrap_int(int64_t v, int64_t to)
  * so that a cast to them and back loses what it loses in PyTorch. */
 static float round_float(float v, int64_t to)
 {
-    if (to == T_FLOAT16)
-        return (float)(_Float16)v;
+    if (to == T_FLOAT16 && isfinite(v)) {
+        /* 11 significant bits; below 2^-14 a fixed step of 2^-24
+         * (subnormals); past 65504 infinity. Scaling by powers of two is
+         * exact, so nearbyintf rounds to nearest even once. */
+        int e;
+        frexpf(fabsf(v), &e);
+        float step = ldexpf(1, (e - 1 < -14 ? -14 : e - 1) - 10), r = nearbyintf(fabsf(v) / step) * step;
+        return copysignf(r > 65504 ? INFINITY : r, v);
+    }
     if (to == T_BFLOAT16 && isfinite(v)) {
         uint32_t bits;
         memcpy(&bits, &v, 4);

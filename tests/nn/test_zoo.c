@@ -223,3 +223,27 @@ Test(zoo_ops, einsum_batched_products_match_between_gemm_and_naive_paths)
         nerve_array_free(&slow);
     }
 }
+
+/* Cast to float16 rounds to nearest even at float16's precision, its
+ * subnormals included, and overflows to infinity past 65504 (values a
+ * conformance tolerance of 1e-3 would not tell apart). */
+Test(zoo_ops, cast_to_float16_rounds_as_float16_does)
+{
+    const float in[] = { 1 + 0x1p-11f, 1 + 3 * 0x1p-11f, 65519, 65520, 0x1p-25f, 3 * 0x1p-25f, -2.5f, 1e-8f };
+    const float want[] = { 1, 1 + 0x1p-9f, 65504, INFINITY, 0, 0x1p-23f, -2.5f, 0 };
+    int64_t n = 8;
+    nerve_array x, y;
+    cr_assert_eq(nerve_array_alloc(&x, NERVE_F32, 1, &n), 0);
+    memcpy(x.data, in, sizeof in);
+    nerve_attr attr = { .name = (char *)"to", .type = NERVE_ATTR_INT, .i = 10 };   /* FLOAT16 */
+    nerve_node node = { .name = (char *)"c", .op = (char *)"Cast", .attr = &attr, .n_attr = 1 };
+    nerve_model model = { .path = (char *)"(test)", .opset = 17 };
+    op_context c = { &model, &node, 17, NULL };
+    const nerve_array *inputs[1] = { &x };
+    cr_assert_eq(nn_op(nn_op_find("Cast"))->run(&c, inputs, 1, &y, 1), 0, "%s", nerve_error());
+    for (int i = 0; i < 8; i++)
+        cr_expect_eq(((float *)y.data)[i], want[i], "%a became %a, expected %a", (double)in[i],
+                     (double)((float *)y.data)[i], (double)want[i]);
+    nerve_array_free(&x);
+    nerve_array_free(&y);
+}
