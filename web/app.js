@@ -59,7 +59,8 @@ const loadNpy = (rel) => api.buffer(studyFile(rel)).then(parseNpy);
 
 function graphOf(layer) {
   if (state.graphs.has(layer.name)) return Promise.resolve(state.graphs.get(layer.name));
-  if (!layer.graph) return Promise.reject(new Error("no Mapper graph for " + layer.name));
+  if (!layer.graph) return Promise.reject(new Error("no Mapper graph for " + layerName(layer.name) +
+                                                    (layer.skipped ? ": " + layer.skipped : "")));
   return loadJson(layer.graph).then((g) => { state.graphs.set(layer.name, g); return g; });
 }
 
@@ -333,6 +334,7 @@ function renderOverview() {
     const tr = el("tr", { class: "clickable" }, layerLabel("td", l.name),
                   [l.rows, l.dim, m.nodes ?? "-", m.edges ?? "-", m.components ?? "-",
                    m.loops ?? "-", c[0] ?? "-", c[1] ?? "-"].map((x) => el("td", null, String(x))));
+    if (l.skipped) tr.children[3].title = "no Mapper graph: " + l.skipped;   // a text attribute, never markup
     tr.onclick = () => { $("mapper-layer").value = i; showView("mapper"); renderMapper(); };
     t.appendChild(tr);
   });
@@ -661,10 +663,11 @@ function showView(name) {
 function layersOf(s) {
   const byName = (list, key) => new Map((list || []).map((e) => [e[key || "name"], e]));
   const mapper = byName(s.mapper && s.mapper.layers), ph = byName(s.ph && s.ph.layers), embed = byName(s.embed && s.embed.layers, "layer");
+  const skipped = byName(s.mapper && s.mapper.skipped, "layer");   // why a layer has no graph
   return s.manifest.layers.map((l) => ({
     name: l.name, display: String(l.display ?? l.name), rows: l.rows, dim: l.dim, file: l.file,
     mapper: mapper.get(l.name), graph: mapper.get(l.name) && mapper.get(l.name).graph,
-    ph: ph.get(l.name), embed: embed.get(l.name),
+    ph: ph.get(l.name), embed: embed.get(l.name), skipped: skipped.get(l.name) && skipped.get(l.name).reason,
   }));
 }
 

@@ -114,7 +114,7 @@ static int study_embed(const char *dir, const embed_method *method, json_t **fig
     char folder[4096];
     snprintf(folder, sizeof folder, "%s/embed", dir);
     rc = nerve_dir_create(folder);
-    json_t *all = json_array();
+    json_t *all = json_array(), *skipped = json_array();
     for (int i = 0; rc == 0 && i < m.count; i++) {
         char in[4096], out[5400], stem[1024];
         study_file_stem(stem, sizeof stem, m.layers[i].file);
@@ -123,6 +123,8 @@ static int study_embed(const char *dir, const embed_method *method, json_t **fig
         if (!nerve_quiet())
             fprintf(stderr, "nerve: embedding %s\n", m.layers[i].name);
         json_t *fig = embed_file(in, out, method, &rc);
+        if (rc == NERVE_EINPUT)   /* too few points for the method, say: the other layers go on */
+            rc = study_skip_layer(skipped, method->name, m.layers[i].name);
         if (fig) {
             json_object_set_new(fig, "layer", json_string(m.layers[i].name));
             char rel[1200];
@@ -136,8 +138,9 @@ static int study_embed(const char *dir, const embed_method *method, json_t **fig
         char path[4200];
         snprintf(path, sizeof path, "%s/index.%s.json", folder, method->name);
         json_incref(all);
-        rc = study_write_json(path, json_pack("{s:o}", "layers", all));
+        rc = study_write_json(path, json_pack("{s:o, s:O}", "layers", all, "skipped", skipped));
     }
+    json_decref(skipped);
     if (rc < 0) {
         json_decref(all);
         return rc;

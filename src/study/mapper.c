@@ -198,7 +198,7 @@ int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mappe
     }
     if (rc == 0)
         rc = read_meta(&sm, dir, m.inputs);
-    json_t *layers = json_array(), *links = json_array();
+    json_t *layers = json_array(), *links = json_array(), *skipped = json_array();
     nerve_mapper_graph prev = { 0 }, g = { 0 };
     const study_layer *prev_layer = NULL;
     for (int i = 0; rc == 0 && i < m.count; i++) {
@@ -209,8 +209,18 @@ int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mappe
         }
         nerve_mapper_meta meta = { .seed = p->seed };
         char graph_rel[1200], links_rel[2600], a[1024], b[1024];
-        if ((rc = layer_meta(&meta, &sm, m.inputs, l->rows / m.inputs)) < 0 ||
-            (rc = map_layer(&g, dir, l, lens_spec, p, &meta, graph_rel, sizeof graph_rel)) < 0)
+        if ((rc = layer_meta(&meta, &sm, m.inputs, l->rows / m.inputs)) < 0)
+            break;
+        if ((rc = map_layer(&g, dir, l, lens_spec, p, &meta, graph_rel, sizeof graph_rel)) == NERVE_EINPUT) {
+            /* This layer's data defeats these parameters (all points equal, say):
+             * the others still get their graphs, and the index says why. */
+            rc = study_skip_layer(skipped, "mapper", l->name);
+            sum->skipped++;
+            nerve_mapper_graph_free(&prev);   /* no links across the gap */
+            prev_layer = NULL;
+            continue;
+        }
+        if (rc < 0)
             break;
         json_array_append_new(layers, layer_entry(l, graph_rel, &g));
         if (prev_layer && prev_layer->rows == l->rows) {
@@ -229,12 +239,14 @@ int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mappe
     }
     if (rc == 0) {
         snprintf(path, sizeof path, "%s/mapper/index.json", dir);
-        rc = study_write_json(path, json_pack("{s:s, s:s, s:I, s:f, s:O, s:O}", "lens", lens_spec, "cover",
+        rc = study_write_json(path, json_pack("{s:s, s:s, s:I, s:f, s:O, s:O, s:O}", "lens", lens_spec, "cover",
                                               nerve_cover_name(p->cover), "intervals", (json_int_t)p->intervals,
-                                              "overlap", p->overlap, "layers", layers, "links", links));
+                                              "overlap", p->overlap, "layers", layers, "links", links, "skipped",
+                                              skipped));
     }
     json_decref(layers);
     json_decref(links);
+    json_decref(skipped);
     nerve_mapper_graph_free(&prev);
     nerve_mapper_graph_free(&g);
     study_meta_free(&sm);

@@ -219,7 +219,8 @@ static int key_dynamics(run_ctx *c, char *key)
         snprintf(files + strlen(files), sizeof files - strlen(files), "%016llx ", fingerprint(k));
     }
     char params[KEY_MAX * 2 + 40];
-    snprintf(params, sizeof params, "dynamics svcca cka %s", files);
+    snprintf(params, sizeof params, "dynamics svcca cka %s%s", stage_on(c->o, NERVE_STAGE_MEAN) ? "averaged " : "",
+             files);
     chain(key, params, c->extract_key);
     return 0;
 }
@@ -279,10 +280,15 @@ static int run_sim(run_ctx *c)
 }
 
 /* Each checkpoint extracted as its own study under DIR/checkpoints/ckpt<i>,
- * with its layers' SVCCA and CKA against the final model's. */
+ * with its layers' SVCCA and CKA against the final model's: position-
+ * averaged against DIR/mean when the study has it (as the sim stage
+ * compares, so that conv layers read the same thing in both), else with
+ * the study's own mode. */
 static int run_dynamics(run_ctx *c)
 {
-    char root[4200];
+    int averaged = stage_on(c->o, NERVE_STAGE_MEAN);
+    char root[4200], final[4300];
+    snprintf(final, sizeof final, "%s%s", c->o->out, averaged ? "/mean" : "");
     snprintf(root, sizeof root, "%s/checkpoints", c->o->out);
     int rc = nerve_dir_create(root);
     json_t *list = json_array();
@@ -294,14 +300,14 @@ static int run_dynamics(run_ctx *c)
         if (!nerve_quiet())
             fprintf(stderr, "nerve: run: checkpoint %d of %d (%s)\n", i + 1, c->n_checkpoints, c->checkpoint[i]);
         nerve_extract_options e;
-        extract_settings(&e, c, c->checkpoint[i], dir, c->o->mode);
+        extract_settings(&e, c, c->checkpoint[i], dir, averaged ? NERVE_MODE_MEAN : c->o->mode);
         e.no_sprite = 1;
         int skipped;
         if ((rc = nerve_extract(&e)) == 0 &&
-            (rc = nerve_study_similarity_between(dir, c->o->out, dynamics_metrics, 2, &so, &skipped)) == 0)
+            (rc = nerve_study_similarity_between(dir, final, dynamics_metrics, 2, &so, &skipped)) == 0)
         {
             char sim[1200], index[1300];
-            nerve_study_between_folder(sim, sizeof sim, c->o->out);
+            nerve_study_between_folder(sim, sizeof sim, final);
             snprintf(index, sizeof index, "%s/%s/index.json", rel, sim);
             json_array_append_new(list, json_pack("{s:s, s:o, s:s, s:s}", "model", c->checkpoint[i], "fraction",
                                                   c->fraction[i] >= 0 ? json_real(c->fraction[i]) : json_null(),
@@ -313,7 +319,8 @@ static int run_dynamics(run_ctx *c)
         return rc;
     }
     snprintf(root, sizeof root, "%s/checkpoints/index.json", c->o->out);
-    return study_write_json(root, json_pack("{s:o, s:[s, s]}", "checkpoints", list, "metrics", "svcca", "cka"));
+    return study_write_json(root, json_pack("{s:o, s:[s, s], s:s}", "checkpoints", list, "metrics", "svcca", "cka",
+                                            "vectors", averaged ? "positions averaged" : nerve_vector_mode_name(c->o->mode)));
 }
 
 static const run_stage stages[] = {

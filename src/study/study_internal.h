@@ -38,6 +38,12 @@ int sprite_write(const char *path, nerve_inputs *in, int64_t count, sprite_info 
 struct json_t;
 int study_write_json(const char *path, struct json_t *root);
 
+/* A layer a stage could not compute for its data (all points equal, fewer
+ * points than the method needs): nerve_error() as the reason into the
+ * stage index's "skipped" list, and a warning; the stage goes on with the
+ * other layers. */
+int study_skip_layer(struct json_t *skipped, const char *stage, const char *layer);
+
 /* A study's manifest as the analyses need it. */
 typedef struct study_layer {
     char   *name;     /* the tap name */

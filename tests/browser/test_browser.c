@@ -154,3 +154,29 @@ Test(browser, hostile_names_are_text_served_and_in_the_report, .timeout = 900)
     status = browse(url, "build/test-artifacts/report-hostile", report, sizeof report);
     cr_assert_eq(status, 0, "the report ran or built a name:\n%s", report);
 }
+
+/* A study of one's own model and photos (issue 17): an ImageNet-style
+ * preprocessing, PNG and JPEG files of mixed sizes and colour modes, the
+ * stages' parameters from the command line; every view renders without an
+ * error. */
+Test(browser, an_own_model_study_renders_in_every_view, .timeout = 600)
+{
+    char study[4096], url[256], report[16384];
+    snprintf(study, sizeof study, "%s", temp_path("own-browsed"));
+    const char *out, *err;
+    cr_assert_eq(run_nerve((const char *[]){ "run", "-q", "-m", fixture("own/model.onnx"), "--checkpoint",
+                                             fixture("own/model.onnx"), "-d", fixture("own/images"), "--resize", "36",
+                                             "--center-crop", "32", "--mean", "0.485,0.456,0.406", "--std",
+                                             "0.229,0.224,0.225", "--per-input", "4", "--intervals", "4",
+                                             "--min-samples", "2", "--perplexity", "5", "-o", study, NULL },
+                           &out, &err),
+                 0, "%s", err);
+    int port;
+    pid_t server = serve_study(study, &port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    int status = browse(url, "build/test-artifacts/browser-own", report, sizeof report);
+    int stopped = stop_serving(server);
+    cr_assert_eq(status, 0, "the browser checks failed:\n%s", report);
+    cr_assert(strstr(report, "ok no console errors"), "%s", report);
+    cr_assert_eq(stopped, 0);
+}

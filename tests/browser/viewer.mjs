@@ -49,7 +49,8 @@ try {
   const heatTitles = await page.$$eval("#heatmap svg text title", (t) => t.map((x) => x.textContent));
   check(heatTitles.length > 0 && heatTitles.every((t) => display.has(t)), "the heatmap's labels carry the full names");
   const cells = await page.$$eval("#heatmap svg rect", (r) => r.length);
-  check(cells === study.sim.layers.length ** 2, "the heatmap has a cell per layer pair");
+  const shown = study.mean_sim || study.sim;   // position-averaged vectors first
+  check(cells === shown.layers.length ** 2, "the heatmap has a cell per layer pair");
   await page.hover("#heatmap svg rect >> nth=1");
   check(await page.isVisible("#tooltip"), "hovering a heatmap cell shows its value");
   await shot("overview");
