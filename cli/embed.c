@@ -58,7 +58,7 @@ static const cli_option options[] = {
       .default_text = "500 up to 10,000 points, else 200" },
     { CLI_OPT("init", 0, CLI_ENUM, "I", "the start", AT(u.init)), .enumeration = &umap_init_enum },
     { CLI_OPT("seed", 0, CLI_SEED, "S", "t-SNE: approximate neighbours of large clouds;\n"
-      "UMAP: neighbours, start and descent (the same seed gives the\nsame output at any thread count)", AT(seed)),
+      "UMAP: neighbours, start and descent (a seed gives\nthe same output at any thread count)", AT(seed)),
       .section = "" },
     { 0 },
 };
@@ -98,7 +98,7 @@ static void embed_help(void)
            "  nerve embed -k 2 -o relu3.pca.npy study/acts/relu3_Relu_output_0.npy\n"
            "  nerve embed --method tsne --perplexity 50 study/acts/fc1_Gemm_output_0.npy\n"
            "  nerve embed --method tsne --study study\n"
-           "  nerve embed --method umap --neighbors 15 --min-dist 0.1 --metric cosine acts.npy\n");
+           "  nerve embed --method umap --neighbors 15 --min-dist 0.1 --metric cosine A.npy\n");
 }
 
 static void print_json(json_t *o)
