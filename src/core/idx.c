@@ -15,6 +15,7 @@
 #include "nerve/core.h"
 #include "core_internal.h"
 #include "nerve/internal/alloc.h"
+#include "nerve/internal/path.h"
 
 static int idx_type(unsigned code, nerve_dtype *t)
 {
@@ -224,10 +225,7 @@ int nerve_fashion_mnist_path(char *out, size_t cap, const char *split, const cha
     if (!prefix)
         return nerve_error_set(NERVE_EINPUT, "fashion-mnist:%s: unknown split (train, test)", split);
     int ndim = strcmp(part, "images") == 0 ? 3 : 1;
-    if ((size_t)snprintf(out, cap, "%s/%s-%s-idx%d-ubyte.gz", nerve_fashion_mnist_dir(), prefix,
-                         part, ndim) >= cap)
-        return nerve_error_set(NERVE_EINPUT, "fashion-mnist: path too long");
-    return 0;
+    return nerve_path(out, cap, "%s/%s-%s-idx%d-ubyte.gz", nerve_fashion_mnist_dir(), prefix, part, ndim);
 }
 
 static int load_part(nerve_array *out, const char *split, const char *part, nerve_dtype want,
