@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/internal/path.h"
 #include "nerve/mapper.h"
 #include "nerve/study.h"
 #include "cli.h"
@@ -121,9 +122,11 @@ static int map_file(const char *in, mapper_cli *o)
     char default_out[4096];
     if (!o->out) {
         size_t n = strlen(in);
-        snprintf(default_out, sizeof default_out, "%.*s.mapper.%s",
-                 (int)(n > 4 && strcmp(in + n - 4, ".npy") == 0 ? n - 4 : n), in,
-                 o->format == NERVE_GRAPH_GRAPHML ? "graphml" : "json");
+        int rc = nerve_path(default_out, sizeof default_out, "%.*s.mapper.%s",
+                            (int)(n > 4 && strcmp(in + n - 4, ".npy") == 0 ? n - 4 : n), in,
+                            o->format == NERVE_GRAPH_GRAPHML ? "graphml" : "json");
+        if (rc < 0)
+            return cli_fail(rc);
         o->out = default_out;
     }
     nerve_mat x;

@@ -5,11 +5,13 @@
  * dimension beside a JSON file.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/internal/path.h"
 #include "nerve/ph.h"
 
 json_t *nerve_ph_diagrams_json(const nerve_ph *ph)
@@ -33,10 +35,11 @@ int nerve_ph_write_npys(const char *json_path, const nerve_ph *ph)
     size_t n = strlen(json_path);
     int stem = (int)(n > 5 && strcmp(json_path + n - 5, ".json") == 0 ? n - 5 : n);
     for (int d = 0; d <= ph->max_dim; d++) {
-        char path[4200];
-        snprintf(path, sizeof path, "%.*s.dim%d.npy", stem, json_path, d);
-        nerve_mat m;
-        int rc = nerve_mat_alloc(&m, ph->dgm[d].n, 2);
+        char path[PATH_MAX];
+        nerve_mat m = { 0 };
+        int rc = nerve_path(path, sizeof path, "%.*s.dim%d.npy", stem, json_path, d);
+        if (rc == 0)
+            rc = nerve_mat_alloc(&m, ph->dgm[d].n, 2);
         for (int64_t i = 0; rc == 0 && i < ph->dgm[d].n; i++) {
             m.data[2 * i] = (float)ph->dgm[d].birth[i];
             m.data[2 * i + 1] = (float)ph->dgm[d].death[i];

@@ -5,10 +5,12 @@
  * viewer's slider values.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/internal/path.h"
 #include "nerve/study.h"
 #include "serve_internal.h"
 
@@ -31,16 +33,20 @@ static json_t *study_json(const serve_ctx *s, const char *rel)
 static json_t *sub_study_sim(const serve_ctx *s, const char *sub)
 {
     char rel[256];
-    snprintf(rel, sizeof rel, "%s/sim/index.json", sub);
+    if (nerve_path(rel, sizeof rel, "%s/sim/index.json", sub) < 0)
+        return json_null();
     json_t *index = study_json(s, rel), *matrices = json_object_get(index, "matrices");
     const char *metric;
     json_t *file;
-    json_object_foreach(matrices, metric, file) {
-        char path[512];
-        if (json_is_string(file)) {
-            snprintf(path, sizeof path, "%s/%.400s", sub, json_string_value(file));
+    void *next;
+    json_object_foreach_safe(matrices, next, metric, file) {
+        char path[SERVE_PATH_MAX];   /* longer is no file the server would give */
+        if (!json_is_string(file))
+            continue;
+        if (nerve_path(path, sizeof path, "%s/%s", sub, json_string_value(file)) == 0)
             json_string_set(file, path);
-        }
+        else
+            json_object_del(matrices, metric);   /* a cut name would name another file */
     }
     return index;
 }

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nerve/internal/path.h"
 #include "serve_internal.h"
 
 enum { CONNECTION_LIMIT = 128, CONNECTION_TIMEOUT_S = 30, HEAVY_SLOTS = 2 };
@@ -122,7 +123,9 @@ int serve_open_study(serve_ctx *s, const char *study)
     char manifest[PATH_MAX + 32], *out = s->root;
     if (!realpath(study, out))
         return nerve_error_set(NERVE_EINPUT, "%s: no such study folder", study);
-    snprintf(manifest, sizeof manifest, "%s/manifest.json", out);
+    int rc = nerve_path(manifest, sizeof manifest, "%s/manifest.json", out);
+    if (rc < 0)
+        return rc;
     if (access(manifest, R_OK) != 0)
         return nerve_error_set(NERVE_EINPUT, "%s: not a study (no manifest.json); make one with nerve run", study);
     return 0;
@@ -154,8 +157,7 @@ int serve_resolve(char *out, size_t cap, const serve_ctx *s, const char *rel)
             return -1;
     }
     char joined[PATH_MAX + 1100], real[PATH_MAX];
-    snprintf(joined, sizeof joined, "%s/%s", s->root, rel);
-    if (!realpath(joined, real))
+    if (nerve_path(joined, sizeof joined, "%s/%s", s->root, rel) < 0 || !realpath(joined, real))
         return -1;
     size_t n = strlen(s->root);
     if (strncmp(real, s->root, n) != 0 || real[n] != '/')
@@ -166,8 +168,7 @@ int serve_resolve(char *out, size_t cap, const serve_ctx *s, const char *rel)
     struct stat st;
     if (stat(real, &st) != 0 || !S_ISREG(st.st_mode))
         return -1;
-    snprintf(out, cap, "%s", real);
-    return 0;
+    return nerve_path(out, cap, "%s", real) < 0 ? -1 : 0;
 }
 
 static enum MHD_Result send_study_file(struct MHD_Connection *c, const serve_ctx *s, const char *rel)

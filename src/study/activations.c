@@ -6,10 +6,12 @@
  * a convnet's feature maps).
  */
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/internal/path.h"
 #include "study_internal.h"
 
 typedef struct maps_ctx {
@@ -101,8 +103,9 @@ static int layer_values(int **out, const char ***display, int *n, const nerve_mo
 /* Input i's label as the study recorded it (inputs/labels.npy), or null. */
 static json_t *study_label(const char *dir, int64_t input)
 {
-    char path[4400];
-    snprintf(path, sizeof path, "%s/inputs/labels.npy", dir);
+    char path[PATH_MAX];
+    if (nerve_path(path, sizeof path, "%s/inputs/labels.npy", dir) < 0)
+        return json_null();
     nerve_array labels = { 0 };
     json_t *out = json_null();
     if (nerve_npy_read(&labels, NULL, path, NERVE_I64) == 0 && labels.ndim == 1 && input < labels.shape[0]) {
@@ -116,8 +119,9 @@ static json_t *study_label(const char *dir, int64_t input)
 int nerve_study_activation_maps(json_t **out, const char *dir, int64_t input)
 {
     *out = NULL;
-    char path[4400], spec[4400];
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    char path[PATH_MAX], spec[4400];
+    if (nerve_path(path, sizeof path, "%s/manifest.json", dir) < 0)
+        return NERVE_EINPUT;
     json_error_t err;
     json_t *manifest = json_load_file(path, 0, &err);
     if (!manifest)

@@ -5,32 +5,35 @@
  * there by the next run with the same settings.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/internal/path.h"
 #include "study_internal.h"
 
 int nerve_cache_dir(char *out, size_t cap)
 {
     const char *env = getenv("NERVE_CACHE"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    char parent[3800];
-    if (env && *env) {
-        snprintf(out, cap, "%s", env);
-        return nerve_dir_create(out);
-    }
+    char parent[PATH_MAX];
+    int rc;
+    if (env && *env)
+        return (rc = nerve_path(out, cap, "%s", env)) < 0 ? rc : nerve_dir_create(out);
     if (xdg && *xdg)
-        snprintf(parent, sizeof parent, "%s", xdg);
+        rc = nerve_path(parent, sizeof parent, "%s", xdg);
     else
-        snprintf(parent, sizeof parent, "%s/.cache", home && *home ? home : ".");
-    int rc = nerve_dir_create(parent);
-    snprintf(out, cap, "%.3800s/nerve", parent);
+        rc = nerve_path(parent, sizeof parent, "%s/.cache", home && *home ? home : ".");
+    if (rc == 0)
+        rc = nerve_dir_create(parent);
+    if (rc == 0)
+        rc = nerve_path(out, cap, "%s/nerve", parent);
     return rc < 0 ? rc : nerve_dir_create(out);
 }
 
 int nerve_train_cache_path(char *out, size_t cap, const nerve_train_options *o)
 {
-    char dir[4096], ckpts[400] = "";
+    char dir[PATH_MAX], ckpts[400] = "";
     int rc = nerve_cache_dir(dir, sizeof dir);
     if (rc < 0)
         return rc;
@@ -38,11 +41,10 @@ int nerve_train_cache_path(char *out, size_t cap, const nerve_train_options *o)
         size_t n = strlen(ckpts);
         snprintf(ckpts + n, sizeof ckpts - n, "%s%g", i ? "," : "-c", o->checkpoints[i]);
     }
-    snprintf(out, cap, "%s/%s-s%llu-e%lld-b%lld-%s-lr%g-%s-n%lld%s.onnx", dir, nerve_arch_name(o->arch),
-             (unsigned long long)o->seed, (long long)o->epochs, (long long)o->batch,
-             o->optimizer == NERVE_OPT_SGD ? "sgd" : "adam", o->lr,
-             o->schedule == NERVE_SCHEDULE_CONSTANT ? "constant" : "cosine", (long long)o->limit, ckpts);
-    return 0;
+    return nerve_path(out, cap, "%s/%s-s%llu-e%lld-b%lld-%s-lr%g-%s-n%lld%s.onnx", dir, nerve_arch_name(o->arch),
+                      (unsigned long long)o->seed, (long long)o->epochs, (long long)o->batch,
+                      o->optimizer == NERVE_OPT_SGD ? "sgd" : "adam", o->lr,
+                      o->schedule == NERVE_SCHEDULE_CONSTANT ? "constant" : "cosine", (long long)o->limit, ckpts);
 }
 
 json_t *nerve_train_record(const nerve_train_options *o, const nerve_train_result *r)
@@ -85,7 +87,8 @@ static json_t *cached_record(const nerve_train_options *o)
         if (!exists(path))
             return NULL;
     }
-    snprintf(path, sizeof path, "%.4000s.json", o->out);
+    if (nerve_path(path, sizeof path, "%s.json", o->out) < 0)
+        return NULL;
     json_t *j = json_load_file(path, 0, NULL);
     if (j)
         json_object_set_new(j, "cached", json_true());
@@ -94,9 +97,9 @@ static json_t *cached_record(const nerve_train_options *o)
 
 static int write_record(const char *model, json_t *j)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%.4000s.json", model);
-    return nerve_json_write(path, j, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    char path[PATH_MAX];
+    int rc = nerve_path(path, sizeof path, "%s.json", model);
+    return rc < 0 ? rc : nerve_json_write(path, j, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 }
 
 int nerve_train_cached(const nerve_train_options *o, int force, json_t **record)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "nerve/embed.h"
+#include "nerve/internal/path.h"
 #include "study_internal.h"
 
 static json_t *real_array(const double *v, int64_t n)
@@ -112,14 +113,15 @@ static int study_embed(const char *dir, const embed_method *method, json_t **fig
     if (rc < 0)
         return rc;
     char folder[4096];
-    snprintf(folder, sizeof folder, "%s/embed", dir);
-    rc = nerve_dir_create(folder);
+    if ((rc = nerve_path(folder, sizeof folder, "%s/embed", dir)) == 0)
+        rc = nerve_dir_create(folder);
     json_t *all = json_array(), *skipped = json_array();
     for (int i = 0; rc == 0 && i < m.count; i++) {
         char in[4096], out[5400], stem[1024];
         study_file_stem(stem, sizeof stem, m.layers[i].file);
-        snprintf(in, sizeof in, "%s/%s", dir, m.layers[i].file);
-        snprintf(out, sizeof out, "%s/%s.%s.npy", folder, stem, method->name);
+        if ((rc = nerve_path(in, sizeof in, "%s/%s", dir, m.layers[i].file)) < 0 ||
+            (rc = nerve_path(out, sizeof out, "%s/%s.%s.npy", folder, stem, method->name)) < 0)
+            break;   /* before the layer is embedded: a failure, not a layer skipped */
         if (!nerve_quiet())
             fprintf(stderr, "nerve: embedding %s\n", m.layers[i].name);
         json_t *fig = embed_file(in, out, method, &rc);
@@ -134,9 +136,8 @@ static int study_embed(const char *dir, const embed_method *method, json_t **fig
         }
     }
     study_manifest_free(&m);
-    if (rc == 0) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/index.%s.json", folder, method->name);
+    char path[4200];
+    if (rc == 0 && (rc = nerve_path(path, sizeof path, "%s/index.%s.json", folder, method->name)) == 0) {
         json_incref(all);
         rc = study_write_json(path, json_pack("{s:o, s:O}", "layers", all, "skipped", skipped));
     }

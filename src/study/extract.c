@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "nerve/study.h"
 #include "nerve/internal/alloc.h"
+#include "nerve/internal/path.h"
 #include "study_internal.h"
 
 void nerve_extract_defaults(nerve_extract_options *o)
@@ -141,10 +143,11 @@ static int choose_layers(extraction *x, const int64_t *input_shape, int input_nd
 static int open_writer(const extraction *x, nerve_npy_writer *w, const char *rel, nerve_dtype dtype,
                        int row_ndim, const int64_t *row_shape, int64_t rows)
 {
-    char path[4096], partial[4200];
-    snprintf(path, sizeof path, "%s/%s", x->o->out, rel);
-    snprintf(partial, sizeof partial, "%s.partial", path);
-    return nerve_npy_writer_resume(w, path, partial, dtype, row_ndim, row_shape, rows);
+    char path[PATH_MAX], partial[PATH_MAX];
+    int rc = nerve_path(path, sizeof path, "%s/%s", x->o->out, rel);
+    if (rc == 0)
+        rc = nerve_path(partial, sizeof partial, "%s.partial", path);
+    return rc < 0 ? rc : nerve_npy_writer_resume(w, path, partial, dtype, row_ndim, row_shape, rows);
 }
 
 static int open_writers(extraction *x, int64_t done)
@@ -220,17 +223,18 @@ static void run_key(char *out, size_t cap, const nerve_extract_options *o)
              o->pp.std[0], o->pp.std[1], o->pp.std[2]);
 }
 
-static void state_path(char *out, size_t cap, const nerve_extract_options *o)
+static int state_path(char *out, size_t cap, const nerve_extract_options *o)
 {
-    snprintf(out, cap, "%s/.extract-state", o->out);
+    return nerve_path(out, cap, "%s/.extract-state", o->out);
 }
 
 /* Inputs an interrupted run with the same key left on disk, or 0. */
 static int64_t resumable(const nerve_extract_options *o)
 {
-    char path[4096], key[8192], want[8192];
+    char path[PATH_MAX], key[8192], want[8192];
     long long done = 0;
-    state_path(path, sizeof path, o);
+    if (state_path(path, sizeof path, o) < 0)
+        return 0;
     FILE *f = fopen(path, "r");
     if (!f)
         return 0;
@@ -245,8 +249,9 @@ static int64_t resumable(const nerve_extract_options *o)
 static int save_state(extraction *x, int64_t done)
 {
     int rc = each_writer(x, nerve_npy_writer_flush);
-    char path[4096], key[8192];
-    state_path(path, sizeof path, x->o);
+    char path[PATH_MAX], key[8192];
+    if (rc == 0)
+        rc = state_path(path, sizeof path, x->o);
     run_key(key, sizeof key, x->o);
     nerve_outfile f;
     if (rc == 0 && (rc = nerve_outfile_open(&f, path)) == 0) {
@@ -461,10 +466,13 @@ static int write_manifest(const extraction *x, int64_t count, const sprite_info 
         return rc;
     }
     /* The model by its absolute path: the viewer runs it from anywhere. */
-    char path[4096], *model = realpath(o->model, NULL);
+    char path[PATH_MAX], *model = realpath(o->model, NULL);
     json_object_set_new(json_object_get(root, "model"), "path", json_string(model ? model : o->model));
     free(model);
-    snprintf(path, sizeof path, "%s/manifest.json", o->out);
+    if ((rc = nerve_path(path, sizeof path, "%s/manifest.json", o->out)) < 0) {
+        json_decref(root);
+        return rc;
+    }
     return study_write_json(path, root);
 }
 
@@ -472,8 +480,10 @@ static int write_labels(const extraction *x, int64_t count)
 {
     if (!x->inputs.has_labels)
         return 0;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/inputs/labels.npy", x->o->out);
+    char path[PATH_MAX];
+    int rc = nerve_path(path, sizeof path, "%s/inputs/labels.npy", x->o->out);
+    if (rc < 0)
+        return rc;
     nerve_array labels = x->inputs.labels;
     labels.shape[0] = count;
     return nerve_npy_write(path, &labels);
@@ -493,6 +503,18 @@ static int close_writers(extraction *x)
         rc = nerve_npy_writer_close(&x->predictions);
     if (rc == 0)
         rc = nerve_npy_writer_close(&x->confidence);
+    return rc;
+}
+
+/* The study folder with its acts/ and inputs/ folders. */
+static int make_folders(const char *out)
+{
+    char path[PATH_MAX];
+    int rc = nerve_dir_create(out);
+    if (rc == 0 && (rc = nerve_path(path, sizeof path, "%s/acts", out)) == 0)
+        rc = nerve_dir_create(path);
+    if (rc == 0 && (rc = nerve_path(path, sizeof path, "%s/inputs", out)) == 0)
+        rc = nerve_dir_create(path);
     return rc;
 }
 
@@ -533,12 +555,8 @@ int nerve_extract(const nerve_extract_options *o)
             one[1] *= one[2] * one[3];
         rc = choose_layers(&x, one, v->ndim == 2 ? 2 : 4);
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/acts", o->out);
-    if (rc == 0 && (rc = nerve_dir_create(o->out)) == 0 && (rc = nerve_dir_create(path)) == 0) {
-        snprintf(path, sizeof path, "%s/inputs", o->out);
-        rc = nerve_dir_create(path);
-    }
+    if (rc == 0)
+        rc = make_folders(o->out);
     int64_t done = rc == 0 ? resumable(o) : 0;
     if (done > count)
         done = 0;
@@ -558,17 +576,16 @@ int nerve_extract(const nerve_extract_options *o)
     /* Interrupted, the partial files stay for the next run; failed, they go,
      * and nothing half-written is left under a final name either way. */
     each_writer(&x, rc == NERVE_EINTERRUPTED ? suspend_one : abort_one);
-    char state[4096];
-    state_path(state, sizeof state, o);
-    if (rc != NERVE_EINTERRUPTED)
+    char state[PATH_MAX];
+    if (rc != NERVE_EINTERRUPTED && state_path(state, sizeof state, o) == 0)
         unlink(state);
     if (rc == 0)
         rc = write_labels(&x, count);
     sprite_info sprite = { 0 };
     if (rc == 0 && !o->no_sprite) {
-        char sprite_path[4096];
-        snprintf(sprite_path, sizeof sprite_path, "%s/inputs/sprite.png", o->out);
-        rc = sprite_write(sprite_path, &x.inputs, count, &sprite);
+        char sprite_path[PATH_MAX];
+        if ((rc = nerve_path(sprite_path, sizeof sprite_path, "%s/inputs/sprite.png", o->out)) == 0)
+            rc = sprite_write(sprite_path, &x.inputs, count, &sprite);
     }
     if (rc == 0)
         rc = write_manifest(&x, count, &sprite, nerve_now() - t0);

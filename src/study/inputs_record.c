@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "nerve/internal/path.h"
 #include "study_internal.h"
 
 /* ---- preprocessing ---------------------------------------------------- */
@@ -159,11 +160,11 @@ static int locate(char *out, size_t cap, const json_t *where, const char *given,
 {
     const char *rel = json_string_value(json_object_get(where, "from_study"));
     const char *abs = json_string_value(json_object_get(where, "absolute"));
-    if (rel && rel[0] != '/' && (size_t)snprintf(out, cap, "%s/%s", study_dir, rel) < cap && exists(out))
+    if (rel && rel[0] != '/' && nerve_path(out, cap, "%s/%s", study_dir, rel) == 0 && exists(out))
         return 0;
-    if (abs && (size_t)snprintf(out, cap, "%s", abs) < cap && exists(out))
+    if (abs && nerve_path(out, cap, "%s", abs) == 0 && exists(out))
         return 0;
-    if (given && (size_t)snprintf(out, cap, "%s", given) < cap && exists(out))
+    if (given && nerve_path(out, cap, "%s", given) == 0 && exists(out))
         return 0;
     return -1;
 }

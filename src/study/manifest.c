@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/internal/path.h"
 #include "study_internal.h"
 
 void study_file_stem(char *out, size_t cap, const char *file)
@@ -40,8 +41,9 @@ static int check_confined(const char *manifest, const char *dir, const char *fil
         climbs |= strncmp(p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0');
     if (!*file || file[0] == '/' || climbs)
         return nerve_error_set(NERVE_EINPUT, "%s: layer file '%s' is not a path inside the study", manifest, file);
-    char joined[8300];
-    snprintf(joined, sizeof joined, "%s/%s", dir, file);
+    char joined[PATH_MAX];
+    if (nerve_path(joined, sizeof joined, "%s/%s", dir, file) < 0)
+        return nerve_error_set(NERVE_EINPUT, "%s: layer file '%.80s...': %s", manifest, file, nerve_error());
     char *root = realpath(dir, NULL), *real = realpath(joined, NULL);
     size_t n = root ? strlen(root) : 0;
     int inside = root && real && strncmp(real, root, n) == 0 && real[n] == '/';
@@ -59,10 +61,11 @@ static int check_confined(const char *manifest, const char *dir, const char *fil
  * size their walks by the manifest and index the file. */
 static int check_rows(const char *manifest, const char *dir, const study_layer *e)
 {
-    char path[8300];
-    snprintf(path, sizeof path, "%s/%s", dir, e->file);
+    char path[PATH_MAX];
     nerve_npy_header h;
-    int rc = nerve_npy_read_header(&h, path);
+    int rc = nerve_path(path, sizeof path, "%s/%s", dir, e->file);
+    if (rc == 0)
+        rc = nerve_npy_read_header(&h, path);
     if (rc == 0 && (h.ndim != 2 || h.shape[0] != e->rows))
         rc = nerve_error_set(NERVE_EINPUT, "%s: layer %s has %lld rows, but %s holds %s%lld", manifest, e->name,
                              (long long)e->rows, path, h.ndim != 2 ? "no matrix: shape[0] " : "",
@@ -73,8 +76,10 @@ static int check_rows(const char *manifest, const char *dir, const study_layer *
 int study_manifest_read(study_manifest *m, const char *dir)
 {
     memset(m, 0, sizeof *m);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    char path[PATH_MAX];
+    int rc = nerve_path(path, sizeof path, "%s/manifest.json", dir);
+    if (rc < 0)
+        return rc;
     json_error_t err;
     json_t *root = json_load_file(path, 0, &err);
     if (!root)
@@ -86,7 +91,7 @@ int study_manifest_read(study_manifest *m, const char *dir)
     const char *spec = json_string_value(json_object_get(inputs, "spec"));
     json_t *layers = json_object_get(root, "layers");
     size_t n = json_array_size(layers);
-    int rc = m->inputs > 0 && n > 0 ? 0 : nerve_error_set(NERVE_EINPUT, "%s: no layers or no inputs listed", path);
+    rc = m->inputs > 0 && n > 0 ? 0 : nerve_error_set(NERVE_EINPUT, "%s: no layers or no inputs listed", path);
     m->layers = calloc(n + 1, sizeof *m->layers);
     m->spec = strdup(spec ? spec : "");
     if (rc == 0 && (!m->layers || !m->spec))

@@ -5,10 +5,12 @@
  * DIR/mapper/links/, and DIR/mapper/index.json naming them all.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/internal/path.h"
 #include "nerve/mapper.h"
 #include "study_internal.h"
 
@@ -30,22 +32,24 @@ static void study_meta_free(study_meta *m)
     memset(m, 0, sizeof *m);
 }
 
-static void optional_path(char *path, size_t cap, const char *dir, const char *name)
+static int optional_path(char *path, size_t cap, const char *dir, const char *name)
 {
-    snprintf(path, cap, "%s/inputs/%s.npy", dir, name);
+    return nerve_path(path, cap, "%s/inputs/%s.npy", dir, name);
 }
 
 /* Reads DIR/inputs/NAME.npy if it is there. */
 static int read_optional(nerve_array *a, const char *dir, const char *name, nerve_dtype want, int64_t inputs)
 {
-    char path[4096];
-    optional_path(path, sizeof path, dir, name);
+    char path[PATH_MAX];
+    int rc = optional_path(path, sizeof path, dir, name);
+    if (rc < 0)
+        return rc;
     FILE *f = fopen(path, "rb");
     if (!f)
         return 0;
     fclose(f);
     nerve_npy_header h;
-    int rc = nerve_npy_read(a, &h, path, want);
+    rc = nerve_npy_read(a, &h, path, want);
     if (rc == 0 && nerve_array_count(a) != inputs)
         rc = nerve_error_set(NERVE_EINPUT, "%s: %lld values, the study has %lld inputs", path,
                              (long long)nerve_array_count(a), (long long)inputs);
@@ -82,7 +86,10 @@ static int layer_meta(nerve_mapper_meta *out, study_meta *m, int64_t inputs, int
 static int write_links(const char *dir, const char *rel, const nerve_mapper_graph *a, const nerve_mapper_graph *b)
 {
     nerve_mapper_links l;
-    int rc = nerve_mapper_links_between(&l, a, b);
+    char path[PATH_MAX];
+    int rc = nerve_path(path, sizeof path, "%s/%s", dir, rel);
+    if (rc == 0)
+        rc = nerve_mapper_links_between(&l, a, b);
     if (rc < 0)
         return rc;
     json_t *src = json_array(), *dst = json_array(), *shared = json_array();
@@ -92,8 +99,6 @@ static int write_links(const char *dir, const char *rel, const nerve_mapper_grap
         json_array_append_new(shared, json_integer(l.shared[i]));
     }
     nerve_mapper_links_free(&l);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
     return study_write_json(path, json_pack("{s:o, s:o, s:o}", "source", src, "target", dst, "shared", shared));
 }
 
@@ -105,24 +110,36 @@ static json_t *layer_entry(const study_layer *l, const char *graph, const nerve_
                      (json_int_t)g->branch_points, "leaves", (json_int_t)g->leaves, "eps", g->eps);
 }
 
-/* One layer: its graph written, kept in *g for the links to the next. */
-static int map_layer(nerve_mapper_graph *g, const char *dir, const study_layer *l, const char *lens_spec,
-                     const nerve_mapper_params *p, const nerve_mapper_meta *meta, char *graph_rel, size_t cap)
+/* Where a layer's points are and where its graph goes (graph_rel: from the
+ * study's folder, as the index names it). */
+typedef struct layer_files {
+    char points[PATH_MAX], graph[PATH_MAX], graph_rel[1100];
+} layer_files;
+
+/* Built before the layer is mapped, so that a path too long fails the
+ * stage instead of reading as a layer whose data defeats the parameters. */
+static int layer_files_of(layer_files *f, const char *dir, const study_layer *l)
 {
-    char path[4096], stem[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, l->file);
+    char stem[1024];
+    study_file_stem(stem, sizeof stem, l->file);
+    snprintf(f->graph_rel, sizeof f->graph_rel, "mapper/%s.json", stem);   /* a stem is a file's name: it fits */
+    int rc = nerve_path(f->points, sizeof f->points, "%s/%s", dir, l->file);
+    return rc < 0 ? rc : nerve_path(f->graph, sizeof f->graph, "%s/%s", dir, f->graph_rel);
+}
+
+/* One layer: its graph written, kept in *g for the links to the next. */
+static int map_layer(nerve_mapper_graph *g, const layer_files *f, const char *lens_spec, const nerve_mapper_params *p,
+                     const nerve_mapper_meta *meta)
+{
     nerve_mat x;
     nerve_lens lens = { 0 };
-    int rc = nerve_mat_read_npy(&x, path);
+    int rc = nerve_mat_read_npy(&x, f->points);
     if (rc < 0)
         return rc;
     if ((rc = nerve_lens_compute(&lens, lens_spec, &x, meta)) == 0)
         rc = nerve_mapper_build(g, &x, &lens, p, meta);
-    study_file_stem(stem, sizeof stem, l->file);
-    snprintf(graph_rel, cap, "mapper/%s.json", stem);
-    snprintf(path, sizeof path, "%s/%s", dir, graph_rel);
     if (rc == 0)
-        rc = nerve_mapper_write(path, NERVE_GRAPH_JSON, g, p, &lens);
+        rc = nerve_mapper_write(f->graph, NERVE_GRAPH_JSON, g, p, &lens);
     nerve_lens_free(&lens);
     nerve_mat_free(&x);
     return rc;
@@ -133,9 +150,9 @@ static int read_meta(study_meta *sm, const char *dir, int64_t inputs)
 {
     int rc = read_optional(&sm->labels, dir, "labels", NERVE_I64, inputs);
     if (rc == 0 && sm->labels.data) {
-        char path[4096];
-        optional_path(path, sizeof path, dir, "labels");
-        rc = nerve_mapper_labels_check(NULL, sm->labels.data, inputs, path);
+        char path[PATH_MAX];
+        if ((rc = optional_path(path, sizeof path, dir, "labels")) == 0)
+            rc = nerve_mapper_labels_check(NULL, sm->labels.data, inputs, path);
     }
     if (rc == 0)
         rc = read_optional(&sm->predictions, dir, "predictions", NERVE_I64, inputs);
@@ -163,13 +180,14 @@ int nerve_study_mapper_layer(struct json_t **out, const char *dir, const char *l
         rc = nerve_error_set(NERVE_EINPUT, "%s: layer '%s' has %lld rows for %lld inputs", dir, layer,
                              (long long)l->rows, (long long)m.inputs);
     nerve_mapper_meta meta = { .seed = p->seed };
-    char path[4400];
+    char path[PATH_MAX];
     nerve_mat x = { 0 };
     nerve_lens lens = { 0 };
     nerve_mapper_graph g = { 0 };
     if (rc == 0 && (rc = read_meta(&sm, dir, m.inputs)) == 0 &&
-        (rc = layer_meta(&meta, &sm, m.inputs, l->rows / m.inputs)) == 0)
-        rc = nerve_mat_read_npy(&x, (snprintf(path, sizeof path, "%s/%s", dir, l->file), path));
+        (rc = layer_meta(&meta, &sm, m.inputs, l->rows / m.inputs)) == 0 &&
+        (rc = nerve_path(path, sizeof path, "%s/%s", dir, l->file)) == 0)
+        rc = nerve_mat_read_npy(&x, path);
     if (rc == 0 && (rc = nerve_lens_compute(&lens, lens_spec, &x, &meta)) == 0 &&
         (rc = nerve_mapper_build(&g, &x, &lens, p, &meta)) == 0)
         *out = nerve_mapper_graph_json(&g, p, &lens);
@@ -190,12 +208,9 @@ int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mappe
     int rc = study_manifest_read(&m, dir);
     if (rc < 0)
         return rc;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/mapper", dir);
-    if ((rc = nerve_dir_create(path)) == 0) {
-        snprintf(path, sizeof path, "%s/mapper/links", dir);
-        rc = nerve_dir_create(path);
-    }
+    char path[PATH_MAX];
+    if ((rc = nerve_path(path, sizeof path, "%s/mapper/links", dir)) == 0)
+        rc = nerve_dir_create(path);   /* and mapper/ on the way */
     if (rc == 0)
         rc = read_meta(&sm, dir, m.inputs);
     json_t *layers = json_array(), *links = json_array(), *skipped = json_array();
@@ -208,10 +223,11 @@ int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mappe
             continue;
         }
         nerve_mapper_meta meta = { .seed = p->seed };
-        char graph_rel[1200], links_rel[2600], a[1024], b[1024];
-        if ((rc = layer_meta(&meta, &sm, m.inputs, l->rows / m.inputs)) < 0)
+        char links_rel[2600], a[1024], b[1024];
+        layer_files f;
+        if ((rc = layer_files_of(&f, dir, l)) < 0 || (rc = layer_meta(&meta, &sm, m.inputs, l->rows / m.inputs)) < 0)
             break;
-        if ((rc = map_layer(&g, dir, l, lens_spec, p, &meta, graph_rel, sizeof graph_rel)) == NERVE_EINPUT) {
+        if ((rc = map_layer(&g, &f, lens_spec, p, &meta)) == NERVE_EINPUT) {
             /* This layer's data defeats these parameters (all points equal, say):
              * the others still get their graphs, and the index says why. */
             rc = study_skip_layer(skipped, "mapper", l->name);
@@ -222,7 +238,7 @@ int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mappe
         }
         if (rc < 0)
             break;
-        json_array_append_new(layers, layer_entry(l, graph_rel, &g));
+        json_array_append_new(layers, layer_entry(l, f.graph_rel, &g));
         if (prev_layer && prev_layer->rows == l->rows) {
             study_file_stem(a, sizeof a, prev_layer->file);
             study_file_stem(b, sizeof b, l->file);
@@ -237,8 +253,7 @@ int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mappe
         prev_layer = l;
         sum->layers++;
     }
-    if (rc == 0) {
-        snprintf(path, sizeof path, "%s/mapper/index.json", dir);
+    if (rc == 0 && (rc = nerve_path(path, sizeof path, "%s/mapper/index.json", dir)) == 0) {
         rc = study_write_json(path, json_pack("{s:s, s:s, s:I, s:f, s:O, s:O, s:O}", "lens", lens_spec, "cover",
                                               nerve_cover_name(p->cover), "intervals", (json_int_t)p->intervals,
                                               "overlap", p->overlap, "layers", layers, "links", links, "skipped",

@@ -6,11 +6,13 @@
  * by dimension.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/internal/path.h"
 #include "study_internal.h"
 
 static const char *const metric_names[] = { "bottleneck", "wasserstein", "sliced_wasserstein" };
@@ -51,9 +53,11 @@ static json_t *betti_numbers(const nerve_ph *ph)
 static int layer_diagrams(nerve_ph *ph, json_t **entry, const char *dir, const study_layer *l,
                           const nerve_study_ph_options *o)
 {
-    char path[4096], stem[1024];
+    char path[PATH_MAX], stem[1024], rel[1100];
     nerve_mat x, sub = { 0 };
-    int rc = nerve_mat_read_npy(&x, (snprintf(path, sizeof path, "%s/%s", dir, l->file), path));
+    int rc = nerve_path(path, sizeof path, "%s/%s", dir, l->file);
+    if (rc == 0)
+        rc = nerve_mat_read_npy(&x, path);
     if (rc < 0)
         return rc;
     const nerve_mat *use = &x;
@@ -67,9 +71,10 @@ static int layer_diagrams(nerve_ph *ph, json_t **entry, const char *dir, const s
     if (rc == 0) {
         divide_diagrams(ph, scale);
         study_file_stem(stem, sizeof stem, l->file);
-        char rel[1100];
-        snprintf(rel, sizeof rel, "ph/%s.json", stem);
-        snprintf(path, sizeof path, "%s/%s", dir, rel);
+        snprintf(rel, sizeof rel, "ph/%s.json", stem);   /* a stem is a file's name: it fits */
+        rc = nerve_path(path, sizeof path, "%s/%s", dir, rel);
+    }
+    if (rc == 0) {
         json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:i, s:s, s:s, s:f, s:o}", "layer", l->name, "input", l->file,
                                 "points", (json_int_t)x.rows, "points_used", (json_int_t)use->rows, "max_dim",
                                 o->ph.max_dim, "metric", nerve_metric_name(o->ph.metric), "normalisation",
@@ -128,11 +133,12 @@ static int write_distances(json_t *index, const char *dir, const nerve_ph *ph, i
         json_t *files = json_array();
         json_object_set_new(all, metric_names[metric], files);
         for (int d = 0; d <= o->ph.max_dim; d++) {
-            char rel[256], path[4400];
+            char rel[256], path[PATH_MAX];
             snprintf(rel, sizeof rel, "ph/%s.dim%d.npy", metric_names[metric], d);
-            snprintf(path, sizeof path, "%s/%s", dir, rel);
             nerve_mat m = { 0 };
-            int rc = distance_matrix(&m, ph, layers, d, metric, o);
+            int rc = nerve_path(path, sizeof path, "%s/%s", dir, rel);
+            if (rc == 0)
+                rc = distance_matrix(&m, ph, layers, d, metric, o);
             if (rc == 0)
                 rc = nerve_mat_write_npy(path, &m);
             nerve_mat_free(&m);
@@ -151,11 +157,12 @@ int nerve_study_ph(const char *dir, const nerve_study_ph_options *o, int *layers
     int rc = study_manifest_read(&m, dir);
     if (rc < 0)
         return rc;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/ph", dir);
+    char path[PATH_MAX];
     nerve_ph *ph = calloc((size_t)m.count, sizeof *ph);
     json_t *layers = json_array();
-    rc = ph ? nerve_dir_create(path) : nerve_error_set(NERVE_ENOMEM, "out of memory");
+    rc = ph ? nerve_path(path, sizeof path, "%s/ph", dir) : nerve_error_set(NERVE_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = nerve_dir_create(path);
     for (int i = 0; rc == 0 && i < m.count; i++) {
         if (!nerve_quiet())
             fprintf(stderr, "nerve: persistence of %s\n", m.layers[i].name);
@@ -171,8 +178,9 @@ int nerve_study_ph(const char *dir, const nerve_study_ph_options *o, int *layers
                               nerve_scale_name(o->scale), "order", o->order, "layers", layers);
     if (rc == 0)
         rc = write_distances(index, dir, ph, m.count, o);
+    if (rc == 0)
+        rc = nerve_path(path, sizeof path, "%s/ph/index.json", dir);
     if (rc == 0) {
-        snprintf(path, sizeof path, "%s/ph/index.json", dir);
         rc = study_write_json(path, index);
     } else {
         json_decref(index);

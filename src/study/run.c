@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nerve/internal/path.h"
 #include "study_internal.h"
 
 enum { KEY_MAX = 4400 };
@@ -45,10 +46,10 @@ static const double builtin_checkpoints[] = { 0, 0.25, 0.5, 0.75 };
 typedef struct run_ctx {
     const nerve_study_run_options *o;
     nerve_study_run_summary       *sum;
-    char    model[4200];
+    char    model[PATH_MAX];
     char    model_key[KEY_MAX], extract_key[KEY_MAX];
     int     n_checkpoints;
-    char    checkpoint[NERVE_STUDY_RUN_MAX_CHECKPOINTS][4200];
+    char    checkpoint[NERVE_STUDY_RUN_MAX_CHECKPOINTS][PATH_MAX];
     double  fraction[NERVE_STUDY_RUN_MAX_CHECKPOINTS];   /* -1: a user's file */
     json_t *record;      /* the manifest's "run" section */
     json_t *training;    /* the built-in model's training record, or NULL */
@@ -236,8 +237,10 @@ static int run_extract(run_ctx *c)
 
 static int run_mean(run_ctx *c)
 {
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/mean", c->o->out);
+    char dir[PATH_MAX];
+    int rc = nerve_path(dir, sizeof dir, "%s/mean", c->o->out);
+    if (rc < 0)
+        return rc;
     nerve_extract_options e;
     extract_settings(&e, c, c->model, dir, NERVE_MODE_MEAN);
     e.no_sprite = 1;   /* the viewer's thumbnails are the main study's */
@@ -271,10 +274,9 @@ static const nerve_sim_metric dynamics_metrics[] = { NERVE_SIM_SVCCA, NERVE_SIM_
 static int run_sim(run_ctx *c)
 {
     int skipped;
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/mean", c->o->out);
+    char dir[PATH_MAX];
     int rc = nerve_study_similarity(c->o->out, c->o->metrics, c->o->n_metrics, &c->o->sim, &skipped);
-    if (rc == 0 && stage_on(c->o, NERVE_STAGE_MEAN))
+    if (rc == 0 && stage_on(c->o, NERVE_STAGE_MEAN) && (rc = nerve_path(dir, sizeof dir, "%s/mean", c->o->out)) == 0)
         rc = nerve_study_similarity(dir, c->o->metrics, c->o->n_metrics, &c->o->sim, &skipped);
     return rc;
 }
@@ -287,16 +289,17 @@ static int run_sim(run_ctx *c)
 static int run_dynamics(run_ctx *c)
 {
     int averaged = stage_on(c->o, NERVE_STAGE_MEAN);
-    char root[4200], final[4300];
-    snprintf(final, sizeof final, "%s%s", c->o->out, averaged ? "/mean" : "");
-    snprintf(root, sizeof root, "%s/checkpoints", c->o->out);
-    int rc = nerve_dir_create(root);
+    char root[PATH_MAX], final[PATH_MAX];
+    int rc = nerve_path(final, sizeof final, "%s%s", c->o->out, averaged ? "/mean" : "");
+    if (rc == 0 && (rc = nerve_path(root, sizeof root, "%s/checkpoints", c->o->out)) == 0)
+        rc = nerve_dir_create(root);
     json_t *list = json_array();
     nerve_sim_options so = { .keep = 0.99 };
     for (int i = 0; rc == 0 && i < c->n_checkpoints; i++) {
-        char dir[4400], rel[64];
+        char dir[PATH_MAX], rel[64];
         snprintf(rel, sizeof rel, "checkpoints/ckpt%d", i);
-        snprintf(dir, sizeof dir, "%s/%s", c->o->out, rel);
+        if ((rc = nerve_path(dir, sizeof dir, "%s/%s", c->o->out, rel)) < 0)
+            break;
         if (!nerve_quiet())
             fprintf(stderr, "nerve: run: checkpoint %d of %d (%s)\n", i + 1, c->n_checkpoints, c->checkpoint[i]);
         nerve_extract_options e;
@@ -308,17 +311,19 @@ static int run_dynamics(run_ctx *c)
         {
             char sim[1200], index[1300];
             nerve_study_between_folder(sim, sizeof sim, final);
-            snprintf(index, sizeof index, "%s/%s/index.json", rel, sim);
+            if ((rc = nerve_path(index, sizeof index, "%s/%s/index.json", rel, sim)) < 0)
+                break;
             json_array_append_new(list, json_pack("{s:s, s:o, s:s, s:s}", "model", c->checkpoint[i], "fraction",
                                                   c->fraction[i] >= 0 ? json_real(c->fraction[i]) : json_null(),
                                                   "study", rel, "similarity", index));
         }
     }
+    if (rc == 0)
+        rc = nerve_path(root, sizeof root, "%s/checkpoints/index.json", c->o->out);
     if (rc < 0) {
         json_decref(list);
         return rc;
     }
-    snprintf(root, sizeof root, "%s/checkpoints/index.json", c->o->out);
     return study_write_json(root, json_pack("{s:o, s:[s, s], s:s}", "checkpoints", list, "metrics", "svcca", "cka",
                                             "vectors", averaged ? "positions averaged" : nerve_vector_mode_name(c->o->mode)));
 }
@@ -370,10 +375,10 @@ static int choose_model(run_ctx *c)
 {
     int rc = 0;
     if (c->o->model) {
-        snprintf(c->model, sizeof c->model, "%s", c->o->model);
+        rc = nerve_path(c->model, sizeof c->model, "%s", c->o->model);
         c->n_checkpoints = c->o->n_checkpoints;
-        for (int i = 0; i < c->o->n_checkpoints; i++) {
-            snprintf(c->checkpoint[i], sizeof c->checkpoint[i], "%s", c->o->checkpoints[i]);
+        for (int i = 0; rc == 0 && i < c->o->n_checkpoints; i++) {
+            rc = nerve_path(c->checkpoint[i], sizeof c->checkpoint[i], "%s", c->o->checkpoints[i]);
             c->fraction[i] = -1;
         }
     } else {
@@ -387,9 +392,9 @@ static int choose_model(run_ctx *c)
 /* The "run" section of the manifest, if the study has one. */
 static json_t *read_record(const char *dir)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
-    json_t *m = json_load_file(path, 0, NULL), *r = json_object_get(m, "run");
+    char path[PATH_MAX];
+    json_t *m = nerve_path(path, sizeof path, "%s/manifest.json", dir) == 0 ? json_load_file(path, 0, NULL) : NULL;
+    json_t *r = json_object_get(m, "run");
     r = json_is_object(r) ? json_deep_copy(r) : json_pack("{s:{}}", "stages");
     json_decref(m);
     return r;
@@ -398,8 +403,10 @@ static json_t *read_record(const char *dir)
 /* Writes the record into the manifest (which extract made). */
 static int save_record(const run_ctx *c)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/manifest.json", c->o->out);
+    char path[PATH_MAX];
+    int rc = nerve_path(path, sizeof path, "%s/manifest.json", c->o->out);
+    if (rc < 0)
+        return rc;
     json_error_t err;
     json_t *m = json_load_file(path, 0, &err);
     if (!m)
@@ -412,10 +419,9 @@ static int save_record(const run_ctx *c)
 
 static int output_exists(const char *dir, const char *rel)
 {
-    char path[4400];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    char path[PATH_MAX];
     struct stat st;
-    return stat(path, &st) == 0;
+    return nerve_path(path, sizeof path, "%s/%s", dir, rel) == 0 && stat(path, &st) == 0;
 }
 
 /* For the tests: NERVE_TEST_KILL_STAGE=<stage> kills the run the moment
@@ -466,8 +472,11 @@ static int run_one(run_ctx *c, const run_stage *s)
  * run lasts. A second run on the study is refused, naming the holder. */
 static int lock_study(int *fd, const char *dir)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/.lock", dir);
+    char path[PATH_MAX];
+    int rc = nerve_path(path, sizeof path, "%s/.lock", dir);
+    *fd = -1;
+    if (rc < 0)
+        return rc;
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (*fd < 0)
         return nerve_error_set(NERVE_EINPUT, "%s: cannot create the study's lock: %s", path, strerror(errno));

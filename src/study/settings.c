@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/internal/path.h"
 #include "study_internal.h"
 
 typedef enum setting_kind {
@@ -410,7 +411,10 @@ int nerve_study_settings_read(nerve_study_run_options *o, const char *path)
     if (!root)
         return nerve_error_set(NERVE_EINPUT, "%s: not a study file: %s (line %d)", path, err.text, err.line);
     reader r = { .o = o, .file = path };
-    snprintf(r.dir, sizeof r.dir, "%s", path);
+    if (nerve_path(r.dir, sizeof r.dir, "%s", path) < 0) {
+        json_decref(root);
+        return NERVE_EINPUT;
+    }
     char *slash = strrchr(r.dir, '/');
     if (!slash)
         snprintf(r.dir, sizeof r.dir, ".");

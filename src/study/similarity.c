@@ -7,12 +7,14 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nerve/sim.h"
+#include "nerve/internal/path.h"
 #include "nerve/study.h"
 #include "study_internal.h"
 
@@ -57,8 +59,9 @@ static int load_layers(study_layers *s, const char *dir, int *skipped)
             ++*skipped;   /* several rows per input (--mode all, --per-input): not one point per input */
             continue;
         }
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, m.layers[i].file);
+        char path[PATH_MAX];
+        if ((rc = nerve_path(path, sizeof path, "%s/%s", dir, m.layers[i].file)) < 0)
+            break;
         if ((rc = nerve_mat_read_npy(&s->mats[s->count], path)) == 0 && s->mats[s->count].rows != m.inputs)
             rc = nerve_error_set(NERVE_EINPUT, "%s: %lld rows, the manifest says %lld", path,
                                  (long long)s->mats[s->count].rows, (long long)m.inputs);
@@ -94,9 +97,9 @@ static int write_block(const char *path, const double *m, int64_t ld, int64_t ro
 
 static int write_matrix(const char *dir, nerve_sim_metric metric, const double *m, int count)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/sim/%s.npy", dir, nerve_sim_metric_name(metric));
-    return write_block(path, m, count, count, count);
+    char path[PATH_MAX];
+    int rc = nerve_path(path, sizeof path, "%s/sim/%s.npy", dir, nerve_sim_metric_name(metric));
+    return rc < 0 ? rc : write_block(path, m, count, count, count);
 }
 
 /* Why some cells are NaN (the viewer shows them as missing): a layer
@@ -133,8 +136,11 @@ static int write_index(const char *dir, const study_layers *s, const nerve_sim_m
     json_t *root = json_pack("{s:o, s:o, s:{s:f, s:f, s:I}, s:o}", "layers", names, "matrices", files,
                              "options", "svcca_keep", o->keep, "cca_epsilon", o->epsilon, "knn_k",
                              (json_int_t)o->knn_k, "null_cells", nulls);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/sim/index.json", dir);
+    char path[PATH_MAX];
+    if (nerve_path(path, sizeof path, "%s/sim/index.json", dir) < 0) {
+        json_decref(root);
+        return NERVE_EINPUT;
+    }
     return study_write_json(path, root);
 }
 
@@ -145,9 +151,9 @@ int nerve_study_similarity(const char *dir, const nerve_sim_metric *metrics, int
     int rc = load_layers(&s, dir, skipped);
     if (rc < 0)
         return rc;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/sim", dir);
-    rc = nerve_dir_create(path);
+    char path[PATH_MAX];
+    if ((rc = nerve_path(path, sizeof path, "%s/sim", dir)) == 0)
+        rc = nerve_dir_create(path);
     size_t cells = (size_t)s.count * (size_t)s.count;
     double *all = malloc((size_t)n_metrics * cells * sizeof *all + 1);
     double *out[NERVE_SIM_METRIC_COUNT];
@@ -228,13 +234,19 @@ static int write_between_index(const char *dir, const char *rel, const char *oth
         json_array_append_new(rows, json_string(a->names[i]));
     for (int i = 0; i < b->count; i++)
         json_array_append_new(cols, json_string(b->names[i]));
-    for (int k = 0; k < n_metrics; k++) {
-        char file[4200];
-        snprintf(file, sizeof file, "%s/%s.npy", rel, nerve_sim_metric_name(metrics[k]));
-        json_object_set_new(files, nerve_sim_metric_name(metrics[k]), json_string(file));
+    char file[PATH_MAX], path[PATH_MAX];
+    int rc = 0;
+    for (int k = 0; rc == 0 && k < n_metrics; k++)
+        if ((rc = nerve_path(file, sizeof file, "%s/%s.npy", rel, nerve_sim_metric_name(metrics[k]))) == 0)
+            json_object_set_new(files, nerve_sim_metric_name(metrics[k]), json_string(file));
+    if (rc == 0)
+        rc = nerve_path(path, sizeof path, "%s/%s/index.json", dir, rel);
+    if (rc < 0) {
+        json_decref(rows);
+        json_decref(cols);
+        json_decref(files);
+        return rc;
     }
-    char path[4300];
-    snprintf(path, sizeof path, "%s/%s/index.json", dir, rel);
     return study_write_json(path, json_pack("{s:s, s:I, s:o, s:o, s:o}", "other_study", other, "inputs",
                                             (json_int_t)inputs, "rows", rows, "columns", cols, "matrices", files));
 }
@@ -270,17 +282,14 @@ int nerve_study_similarity_between(const char *dir, const char *other, const ner
     if (rc == 0)
         rc = nerve_sim_cross_matrices(out, all, a.count, count, metrics, n_metrics, o, &bar);
     nerve_progress_end(&bar);
-    char rel[1100], path[4300];
+    char rel[1100], path[PATH_MAX];
     nerve_study_between_folder(rel, sizeof rel, other);
-    snprintf(path, sizeof path, "%s/sim", dir);
-    if (rc == 0 && (rc = nerve_dir_create(path)) == 0) {
-        snprintf(path, sizeof path, "%s/%s", dir, rel);
+    if (rc == 0 && (rc = nerve_path(path, sizeof path, "%s/sim", dir)) == 0 && (rc = nerve_dir_create(path)) == 0 &&
+        (rc = nerve_path(path, sizeof path, "%s/%s", dir, rel)) == 0)
         rc = nerve_dir_create(path);
-    }
-    for (int k = 0; rc == 0 && k < n_metrics; k++) {
-        snprintf(path, sizeof path, "%s/%s/%s.npy", dir, rel, nerve_sim_metric_name(metrics[k]));
-        rc = write_block(path, out[k], b.count, a.count, b.count);
-    }
+    for (int k = 0; rc == 0 && k < n_metrics; k++)
+        if ((rc = nerve_path(path, sizeof path, "%s/%s/%s.npy", dir, rel, nerve_sim_metric_name(metrics[k]))) == 0)
+            rc = write_block(path, out[k], b.count, a.count, b.count);
     if (rc == 0)
         rc = write_between_index(dir, rel, other, &a, &b, n, metrics, n_metrics);
     free(all);

@@ -4,16 +4,17 @@
  * the stages wrote (a stage not run shows as "-").
  */
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "nerve/internal/path.h"
 #include "study_internal.h"
 
 static json_t *load(const char *dir, const char *rel)
 {
-    char path[4400];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
-    return json_load_file(path, 0, NULL);
+    char path[PATH_MAX];
+    return nerve_path(path, sizeof path, "%s/%s", dir, rel) == 0 ? json_load_file(path, 0, NULL) : NULL;
 }
 
 /* The entry of an index's "layers" whose "name" (or "layer") is name. */
