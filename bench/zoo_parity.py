@@ -5,18 +5,20 @@ opsets 13 and 17, run by nerve and compared with PyTorch (bench/zoo_parity.sh).
 For each model and opset, in its own process (so one model's memory is
 freed before the next): random weights (torch.manual_seed(0)), eval mode,
 one 1x3xSxS input (S = 224, 299 for inception_v3); PyTorch's output of
-every leaf module (forward hooks) keyed by the ONNX value the last node of
-that module's scope writes,
-and the model's output (torch 1.13 names nodes "/features/features.0/Conv");
-then build/bench/zoo_parity runs nerve on the same
-input and compares every tap. Scratch files go to bench/data/zoo/ (not
-committed) and are reused by later runs.
+every leaf module (forward hooks) keyed by the ONNX value that the last
+node of the module's scope writes (torch 1.13 names nodes
+"/features/features.0/Conv"), and the model's output. Then the helper
+build/bench/zoo_parity runs nerve on the same input and compares every tap.
+Scratch files go to bench/data/zoo/ (not committed); a model whose
+NAME.OPSET.json is there is not exported again (delete it to redo the
+PyTorch side).
 
     bench/zoo_parity.py [--models a,b,...] [--opsets 13,17] [--runs N]
 
 Prints one row per model and opset: ok / FAIL / skipped, the largest error
 of any tap relative to that tensor's largest magnitude (goal < 1e-4), the
-taps compared, and nerve's time per image over PyTorch's.
+taps compared, and nerve's time per image over PyTorch's (best of N runs
+each, the same thread count).
 """
 import argparse, json, os, subprocess, sys, time
 

@@ -9,8 +9,8 @@
 #   [BUILD=build] bench/zoo_parity.sh [THREADS] [--models a,b] [--opsets 13,17]
 set -eu
 cd "$(dirname "$0")/.."
-threads=${1:-2}
-[ $# -gt 0 ] && shift
+threads=2
+case ${1:-} in [0-9]*) threads=$1; shift ;; esac
 scripts/install-deps.sh scripts/peer-packages.txt
 build=${BUILD:-build}
 make --no-print-directory -s BUILD="$build" "$build/libnerve.a"
