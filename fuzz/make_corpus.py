@@ -73,6 +73,14 @@ def copy_fixtures(harness, folder, names):
             out(harness, name, f.read())
 
 
+def zoo_blocks():
+    # Blocks of today's architectures (tests/fixtures/zoo/make_zoo.py): the
+    # operators of MobileNetV3, ShuffleNet, ConvNeXt and ViT wired as torch
+    # exports them, for mutation to start from.
+    copy_fixtures("fuzz_onnx", "zoo", ["mobilenet_v3_block.13.onnx", "shufflenet_block.13.onnx",
+                                       "convnext_block.17.onnx", "vit_two_layers.17.onnx"])
+
+
 def idx():
     copy_fixtures("fuzz_idx", "idx", sorted(n for n in os.listdir(os.path.join(FIXTURES, "idx"))
                                             if not n.endswith(".npy")))
@@ -200,9 +208,14 @@ def onnx_models():
 # ---- dictionaries: the words a mutation should splice in ---------------------------------------
 
 # The operators nerve runs (`nerve layers --ops`) and the attributes they read.
-OPS = ("Add Sub Mul Div Relu LeakyRelu Sigmoid Tanh Clip Erf Dropout Identity Concat Flatten Reshape Transpose "
-       "Squeeze Unsqueeze Constant Shape Gather Pad Gemm MatMul Conv MaxPool AveragePool GlobalAveragePool "
-       "GlobalMaxPool BatchNormalization LRN Softmax LogSoftmax ReduceMean").split()
+OPS = ("Add Sub Mul Div Relu LeakyRelu Sigmoid Tanh Clip Erf Dropout Identity Sqrt Exp Log Neg Abs Reciprocal "
+       "Softplus Softsign HardSigmoid HardSwish Elu Selu ThresholdedRelu Floor Ceil Round Sign Sin Cos Tan "
+       "Asin Acos Atan Sinh Cosh Asinh Acosh Atanh Concat Flatten Reshape Transpose Squeeze Unsqueeze "
+       "Constant Shape Gather Pad Gemm MatMul Conv MaxPool AveragePool GlobalAveragePool GlobalMaxPool "
+       "BatchNormalization LRN Softmax LogSoftmax LayerNormalization Equal Less LessOrEqual Greater "
+       "GreaterOrEqual And Or Xor Not Where Pow Mod Min Max Cast PRelu Sum Mean IsNaN IsInf ReduceSum "
+       "ReduceMean ReduceMax ReduceMin ReduceProd ReduceSumSquare ReduceL1 ReduceL2 ReduceLogSum "
+       "ReduceLogSumExp ArgMax ArgMin Slice Split Expand Tile Range ConstantOfShape ScatterND Einsum").split()
 ATTRS = ("allowzero alpha auto_pad axes axis beta bias ceil_mode constant count_include_pad dilations end epsilon "
          "group keepdims kernel_shape max min mode momentum paddings pads perm ratio shape size start "
          "storage_order strides training_mode value transA transB SAME_UPPER SAME_LOWER VALID NOTSET reflect "
@@ -241,7 +254,7 @@ def dictionaries():
 
 def main():
     shutil.rmtree(ROOT, ignore_errors=True)
-    npy(); npz(); idx(); images(); ph_text(); diagrams(); manifest(); queries(); onnx_models()
+    npy(); npz(); idx(); images(); ph_text(); diagrams(); manifest(); queries(); onnx_models(); zoo_blocks()
     dictionaries()
 
 
