@@ -71,10 +71,10 @@ void nerve_tsne_free(nerve_tsne *t);
 /* UMAP (McInnes, Healy and Melville, 2018) in 2-D as umap-learn 0.5 runs it:
  * the fuzzy simplicial set of the k nearest neighbours (exact below 4,096
  * points, NN-descent above), a spectral start, then stochastic gradient
- * descent with negative sampling. The descent's threads share fixed
- * blocks of points, each reading the others' positions as they were when
- * the epoch began, so a seed gives the same embedding at any thread count
- * (umap-learn's parallel mode does not; see src/embed/umap_sgd.c). */
+ * descent with negative sampling. The descent runs on one thread in
+ * umap-learn's edge order (its neighbour search and spectral start are
+ * the parts on threads), so a seed gives the same embedding at any thread
+ * count; umap-learn's parallel descent does not. */
 
 typedef enum nerve_umap_init {
     NERVE_UMAP_SPECTRAL = 0,    /* Laplacian eigenvectors of the graph, per connected component */

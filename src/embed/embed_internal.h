@@ -118,20 +118,15 @@ static inline float umap_pow(float x, float b)
     return p * s.f;
 }
 
-/* The descent's settings. Threads join only from parallel_edges edges
- * (UMAP_PARALLEL_EDGES, about 7,000 points): below, an epoch is too short
- * to pay for the threads meeting at its end. The result is the same
- * either way. */
-enum { UMAP_PARALLEL_EDGES = 150000 };
+/* The descent's settings. */
 typedef struct umap_sgd {
     double   a, b, gamma, alpha;
-    int64_t  epochs, negative_rate, parallel_edges;
+    int64_t  epochs, negative_rate;
     uint64_t seed;
 } umap_sgd;
 
-/* umap-learn's optimize_layout_euclidean on the graph's edges, in fixed
- * blocks of points that threads share (umap_sgd.c); y (n x 2) in place.
- * bar may be NULL. */
+/* umap-learn's optimize_layout_euclidean on the graph's edges in row order,
+ * one thread (umap_sgd.c); y (n x 2) in place. bar may be NULL. */
 int     umap_optimize(float *y, const tsne_graph *g, const umap_sgd *s, nerve_progress *bar);
 
 /* FFTW opened (lazy_fftw.c): 0, or NERVE_EUNSUPPORTED naming it. */

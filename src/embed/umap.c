@@ -220,7 +220,6 @@ int nerve_umap_fit(nerve_umap *u, const nerve_mat *x, const nerve_umap_options *
         .alpha = o->learning_rate,
         .epochs = o->epochs > 0 ? o->epochs : n <= 10000 ? 500 : 200,
         .negative_rate = o->negative_rate,
-        .parallel_edges = UMAP_PARALLEL_EDGES,
         .seed = o->seed,
     };
     if (s.a == 0 && (rc = nerve_umap_find_ab(&s.a, &s.b, o->spread, o->min_dist)) < 0)

@@ -1,27 +1,23 @@
 /*
  * umap_sgd.c — UMAP's stochastic gradient descent with negative sampling,
- * as umap-learn 0.5's optimize_layout_euclidean (layouts.py): every
- * directed edge of the graph is sampled in proportion to its weight
- * (epochs_per_sample = max weight / weight), pulls its two ends together,
- * and pushes its head from negative_rate random points per sample; each
- * step is clipped to [-4, 4] per coordinate, and the learning rate falls
- * linearly from alpha to 0 over the epochs.
+ * as umap-learn 0.5's optimize_layout_euclidean (layouts.py) with
+ * move_other: every directed edge of the graph is sampled in proportion to
+ * its weight (epochs_per_sample = max weight / weight), pulls its two ends
+ * together, and pushes its head from negative_rate random points per
+ * sample; each step is clipped to [-4, 4] per coordinate, and the
+ * learning rate falls linearly from alpha to 0 over the epochs.
  *
- * In parallel, and the same at any thread count: the points are cut into
- * BLOCKS fixed ranges, whatever the threads. In an epoch each block runs
- * its own rows' edges in order, moving its own points at once and reading
- * every other block's points as they were when the epoch began (a copy),
- * with its own random stream. A block so never writes what another reads,
- * and the result depends on the seed alone. umap-learn instead lets its
- * threads race on the positions (not reproducible) or runs one thread. An
- * edge whose far end lies in another block moves only its head; as the
- * graph is symmetric the far end moves by the twin edge, and each end's
- * step counts double, as each end moves twice per sample in umap-learn
- * (once as head, once as tail).
+ * One thread, edges in row order, one random stream: the same seed gives
+ * the same embedding on any machine with any thread count. (umap-learn's
+ * parallel mode lets threads race on the positions and is not
+ * reproducible; its one-thread mode is this.) A reproducible parallel
+ * form was tried and dropped: 32 fixed blocks of points, each reading the
+ * others' positions as at the epoch's start, gave trustworthiness 0.9728
+ * against this order's 0.9765 on 70,000 Fashion-MNIST images, and more
+ * CPU time on this 2-core machine (commit 53b5a56).
  */
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "nerve/internal/alloc.h"
 #include "nerve/internal/simd.h"
@@ -39,7 +35,7 @@ static int64_t random_point(nerve_rng *r, int64_t n)
     return (int64_t)(((nerve_rng_next(r) >> 32) * (uint64_t)n) >> 32);
 }
 
-enum { BATCH = 8, BLOCKS = 32 };
+enum { BATCH = 8 };
 
 /* The pushes of up to BATCH negative samples (their positions ox, oy) on a
  * point at (cx, cy), each clipped, added up in order into *sx, *sy. All
@@ -71,25 +67,21 @@ static void repulse(float *sx, float *sy, const float *ox, const float *oy, int 
     *sy = ty;
 }
 
-/* One block's share of an epoch: the due edges of rows [lo, hi) (umap-learn's
- * _optimize_layout_euclidean_single_epoch on them). y holds the live
- * positions, then those at the epoch's start. */
-static void block_epoch(float *y, const float *then, const tsne_graph *g, const umap_sgd *s, double *next,
-                        double *next_neg, const double *per, int64_t t, double alpha, int64_t lo, int64_t hi,
-                        nerve_rng *r)
+/* One epoch over every edge due (umap-learn's
+ * _optimize_layout_euclidean_single_epoch). */
+static void epoch(float *y, const tsne_graph *g, const umap_sgd *s, double *next, double *next_neg,
+                  const double *per, int64_t t, double alpha, nerve_rng *r)
 {
     const float a = (float)s->a, b = (float)s->b, c = (float)(2 * s->gamma * s->b);
     const double neg_rate = (double)s->negative_rate;
     int64_t n = g->n;
     float ox[BATCH], oy[BATCH];
-    for (int64_t i = lo; i < hi; i++) {
+    for (int64_t i = 0; i < n; i++) {
         float *cur = y + 2 * i;
         for (int64_t e = g->start[i]; e < g->start[i + 1]; e++) {
             if (next[e] > (double)t)
                 continue;
-            int64_t j = g->col[e];
-            int own = j >= lo && j < hi;
-            const float *oth = (own ? y : then) + 2 * j;
+            float *oth = y + 2 * g->col[e];
             float dx = cur[0] - oth[0], dy = cur[1] - oth[1], d2 = dx * dx + dy * dy;
             float coef = 0;
             if (d2 > 0) {
@@ -97,15 +89,10 @@ static void block_epoch(float *y, const float *then, const tsne_graph *g, const 
                 coef = -2 * a * b * (pb / d2) / (a * pb + 1);
             }
             float gx = (float)(clip(coef * dx) * alpha), gy = (float)(clip(coef * dy) * alpha);
-            if (own) {
-                y[2 * j] -= gx;
-                y[2 * j + 1] -= gy;
-            } else {
-                gx *= 2;
-                gy *= 2;
-            }
             cur[0] += gx;
             cur[1] += gy;
+            oth[0] -= gx;
+            oth[1] -= gy;
             next[e] += per[e];
             if (s->negative_rate == 0)
                 continue;
@@ -114,8 +101,7 @@ static void block_epoch(float *y, const float *then, const tsne_graph *g, const 
             for (int64_t done = 0; done < negatives; done += BATCH) {
                 int count = negatives - done < BATCH ? (int)(negatives - done) : BATCH;
                 for (int p = 0; p < BATCH; p++) {
-                    int64_t k = p < count ? random_point(r, n) : i;
-                    const float *o = (k >= lo && k < hi ? y : then) + 2 * k;
+                    const float *o = y + 2 * (p < count ? random_point(r, n) : i);
                     ox[p] = o[0];
                     oy[p] = o[1];
                 }
@@ -135,12 +121,10 @@ int umap_optimize(float *y, const tsne_graph *g, const umap_sgd *s, nerve_progre
     double *per = nerve_alloc_array((size_t)edges, sizeof *per, "UMAP edge schedule");
     double *next = nerve_alloc_array((size_t)edges, sizeof *next, "UMAP edge schedule");
     double *next_neg = nerve_alloc_array((size_t)edges, sizeof *next_neg, "UMAP edge schedule");
-    float *then = nerve_alloc_array((size_t)(2 * g->n), sizeof *then, "UMAP positions");
-    if (!per || !next || !next_neg || !then) {
+    if (!per || !next || !next_neg) {
         free(per);
         free(next);
         free(next_neg);
-        free(then);
         return NERVE_ENOMEM;
     }
     /* make_epochs_per_sample: an edge of the largest weight is sampled
@@ -153,17 +137,12 @@ int umap_optimize(float *y, const tsne_graph *g, const umap_sgd *s, nerve_progre
         next[e] = per[e];
         next_neg[e] = s->negative_rate > 0 ? per[e] / (double)s->negative_rate : 0;
     }
+    nerve_rng r;
+    nerve_rng_stream(&r, s->seed, UINT64_MAX);   /* the spectral start's streams are 0, 1, ... */
     double alpha = s->alpha;
     int rc = 0;
     for (int64_t t = 0; t < s->epochs; t++) {
-        memcpy(then, y, (size_t)(2 * g->n) * sizeof *then);
-        #pragma omp parallel for schedule(dynamic, 1) if (edges >= s->parallel_edges)
-        for (int64_t k = 0; k < BLOCKS; k++) {
-            /* Streams from 2^62 up: the spectral start's are 0, 1, ... */
-            nerve_rng r;
-            nerve_rng_stream(&r, s->seed, ((uint64_t)1 << 62) + (uint64_t)(t * BLOCKS + k));
-            block_epoch(y, then, g, s, next, next_neg, per, t, alpha, g->n * k / BLOCKS, g->n * (k + 1) / BLOCKS, &r);
-        }
+        epoch(y, g, s, next, next_neg, per, t, alpha, &r);
         alpha = s->alpha * (1 - (double)t / (double)s->epochs);
         if (bar)
             nerve_progress_update(bar, t + 1);
@@ -175,6 +154,5 @@ int umap_optimize(float *y, const tsne_graph *g, const umap_sgd *s, nerve_progre
     free(per);
     free(next);
     free(next_neg);
-    free(then);
     return rc;
 }
