@@ -4,6 +4,7 @@
  */
 #include <criterion/criterion.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nerve/core.h"
 #include "../support/support.h"
@@ -202,11 +203,22 @@ Test(bad_image, not_an_image)
     cr_assert_eq(img.pixels, NULL);
 }
 
-Test(bad_output, missing_directory_is_bad_input_and_leaves_nothing)
+/* Missing folders of an output are made (-o a/b/c.npy); a folder that
+ * cannot be made, a file standing in its way, is bad input and leaves
+ * nothing. */
+Test(bad_output, missing_directory_is_made_or_bad_input_and_leaves_nothing)
 {
     nerve_mat m;
     cr_assert_eq(nerve_mat_alloc(&m, 1, 1), 0);
-    cr_assert_eq(nerve_mat_write_npy("/nonexistent-dir/out.npy", &m), NERVE_EINPUT);
-    cr_assert(strstr(nerve_error(), "/nonexistent-dir/out.npy"), "%s", nerve_error());
+    char made[4200], blocked[4200];
+    snprintf(made, sizeof made, "%s/new/folders/out.npy", temp_path("outputs"));
+    cr_assert_eq(nerve_mat_write_npy(made, &m), 0, "%s", nerve_error());
+    cr_assert_eq(access(made, R_OK), 0);
+    const char *file = temp_path("a-file");
+    write_literal(file, "x");
+    snprintf(blocked, sizeof blocked, "%s/sub/out.npy", file);
+    cr_assert_eq(nerve_mat_write_npy(blocked, &m), NERVE_EINPUT);
+    cr_assert(strstr(nerve_error(), file) && strstr(nerve_error(), "is a file"), "%s", nerve_error());
+    cr_assert_neq(access(blocked, F_OK), 0);
     nerve_mat_free(&m);
 }
