@@ -100,7 +100,7 @@ try {
   const box = await page.locator("#embed-canvas").boundingBox();
   await page.mouse.move(box.x + 2, box.y + 2);
   await page.mouse.down();
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.move(box.x + box.width - 2, box.y + box.height - 2, { steps: 5 });
   await page.mouse.up();
   const selected = await page.textContent("#selection-info");
   check(/\d+ inputs selected/.test(selected), `a box in the embedding selects inputs (${selected})`);
