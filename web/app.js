@@ -66,6 +66,11 @@ function graphOf(layer) {
 
 // ---- helpers --------------------------------------------------------------
 
+// A label of at most n characters: its end kept, the start cut to "…".
+function ellipsis(text, n) {
+  return text.length > n ? "…" + text.slice(-(n - 1)) : text;
+}
+
 // An element with attributes and children; strings become text nodes, null
 // and "" are skipped. {style: {...}} goes through the CSSOM (allowed by the
 // Content-Security-Policy, unlike a style attribute).
@@ -300,7 +305,7 @@ function drawHeatmap(source) {
     const svg = d3.select(box).append("svg").attr("width", pad + n * cell + 10).attr("height", pad + n * cell + 10).attr("class", "heat");
     const finite = Array.from(data).filter(Number.isFinite);
     const colour = d3.scaleSequential(d3.interpolateViridis).domain(d3.extent(finite));
-    const short = (name) => name.length > 22 ? "…" + name.slice(-21) : name;
+    const short = (name) => ellipsis(name, 22);
     for (let i = 0; i < n; i++) {
       const label = layerName(source.layers[i]);
       svg.append("text").attr("x", pad - 4).attr("y", pad + i * cell + cell / 2 + 4).attr("text-anchor", "end").attr("font-size", 11)
@@ -624,7 +629,7 @@ function renderTraining() {
     box.appendChild(panel);
     loadJson(c.similarity).then((idx) => loadNpy(c.study + "/" + idx.matrices[metric]).then(({ shape, data }) => {
       const [rows, cols] = shape, cell = 16, pad = 120;
-      const short = (name) => { const s = layerName(name); return s.length > 16 ? "…" + s.slice(-15) : s; };
+      const short = (name) => ellipsis(layerName(name), 16);
       const colour = d3.scaleSequential(d3.interpolateViridis).domain([0, 1]);
       const svg = d3.select(panel).append("svg").attr("width", pad + cols * cell + 4).attr("height", pad + rows * cell + 4)
         .attr("class", "heat");

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "nerve/study.h"
-#include "nerve/internal/alloc.h"
 #include "nerve/internal/path.h"
 #include "study_internal.h"
 
@@ -52,7 +51,6 @@ typedef struct layer {
     vector_layout_t  layout;
     nerve_npy_writer acts, positions;
     uint64_t         stream;         /* random stream of this layer */
-    float           *blank;          /* its map for a blank input (foreground-position), or NULL */
 } layer;
 
 typedef struct extraction {
@@ -261,17 +259,6 @@ static int save_state(extraction *x, int64_t done)
     return rc;
 }
 
-/* A layer's map for the blank input, kept for foreground-position. */
-static int keep_blank(layer *l, const nerve_array *t, int64_t per)
-{
-    free(l->blank);
-    l->blank = nerve_alloc_array((size_t)per, sizeof *l->blank, "a blank input's map");
-    if (!l->blank)
-        return nerve_error_set(NERVE_ENOMEM, "out of memory keeping %s's map of a blank input", l->name);
-    memcpy(l->blank, t->data, (size_t)per * sizeof *l->blank);
-    return 0;
-}
-
 /* Called by the run for each tapped layer of a batch. */
 static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array *t)
 {
@@ -282,13 +269,13 @@ static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array 
     for (int d = 1; d < t->ndim; d++)
         per *= t->shape[d];
     if (x->blank_pass)
-        return keep_blank(l, t, per);
+        return vector_layout_set_blank(&l->layout, t->data, per);
     for (int64_t i = 0; i < t->shape[0]; i++) {
         int64_t index = x->batch_start + i;
         nerve_rng rng;
         nerve_rng_stream(&rng, x->o->seed ^ l->stream, (uint64_t)index);
         int64_t *pos = x->positions;
-        vector_rows(x->rows, pos, (const float *)t->data + i * per, l->blank, &l->layout, &rng);
+        vector_rows(x->rows, pos, (const float *)t->data + i * per, &l->layout, &rng);
         int rc = nerve_npy_writer_append(&l->acts, x->rows, l->layout.rows);
         for (int64_t r = 0; rc == 0 && l->layout.positions && r < l->layout.rows; r++) {
             int64_t row[3] = { index, pos[2 * r], pos[2 * r + 1] };
@@ -590,7 +577,7 @@ int nerve_extract(const nerve_extract_options *o)
     if (rc == 0)
         rc = write_manifest(&x, count, &sprite, nerve_now() - t0);
     for (int i = 0; x.layers && i < x.n_layers; i++)
-        free(x.layers[i].blank);
+        free(x.layers[i].layout.blank);
     free(x.layers);
     free(x.layer_of_value);
     free(x.rows);

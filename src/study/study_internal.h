@@ -14,14 +14,18 @@ typedef struct vector_layout_t {
     int64_t  rows;                    /* rows per input */
     int64_t  width_out;               /* values per row */
     int      positions;               /* whether rows come from map positions */
+    float   *blank;                   /* foreground-position: the map for a blank input (the
+                                         extraction owns it), or NULL */
+    float    blank_tolerance;         /* a difference from blank above this is foreground */
 } vector_layout_t;
 
 int vector_layout(vector_layout_t *l, nerve_vector_mode mode, int64_t per_input, int ndim, const int64_t *shape);
 /* Fills rows (l->rows x l->width_out) and, if l->positions, positions
- * (l->rows x 2: y, x) from one input's map; blank is the layer's map for
- * a blank input (foreground-position reads it; NULL: none known). */
-void vector_rows(float *rows, int64_t *positions, const float *map, const float *blank, const vector_layout_t *l,
-                 nerve_rng *rng);
+ * (l->rows x 2: y, x) from one input's map. */
+void vector_rows(float *rows, int64_t *positions, const float *map, const vector_layout_t *l, nerve_rng *rng);
+/* Keeps a copy of the layer's map for a blank input (count floats) in l,
+ * with the tolerance foreground-position compares against. */
+int  vector_layout_set_blank(vector_layout_t *l, const float *map, int64_t count);
 
 /* The thumbnail sprite of the inputs: the first SPRITE_MAX_INPUTS inputs,
  * each in a square cell of at most SPRITE_MAX_SIDE pixels, row by row. */

@@ -5,9 +5,11 @@
  * center, every position); any other output flattened to one vector.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nerve/study.h"
+#include "nerve/internal/alloc.h"
 #include "study_internal.h"
 
 static const char *mode_names[] = {
@@ -82,38 +84,47 @@ static void copy_position(float *row, const float *map, const vector_layout_t *l
 
 /* Whether the map differs from the blank input's at (y, x): by more than
  * float rounding of the same computation (the blank ran as its own batch). */
-static int in_foreground(const float *map, const float *blank, const vector_layout_t *l, int64_t y, int64_t x,
-                         float tolerance)
+static int in_foreground(const float *map, const vector_layout_t *l, int64_t y, int64_t x)
 {
     int64_t plane = l->height * l->width, at = y * l->width + x;
     for (int64_t c = 0; c < l->channels; c++)
-        if (fabsf(map[c * plane + at] - blank[c * plane + at]) > tolerance)
+        if (fabsf(map[c * plane + at] - l->blank[c * plane + at]) > l->blank_tolerance)
             return 1;
+    return 0;
+}
+
+int vector_layout_set_blank(vector_layout_t *l, const float *map, int64_t count)
+{
+    free(l->blank);
+    l->blank = nerve_alloc_array((size_t)count, sizeof *l->blank, "a blank input's map");
+    if (!l->blank)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory keeping a layer's map of a blank input");
+    memcpy(l->blank, map, (size_t)count * sizeof *l->blank);
+    float top = 0;
+    for (int64_t i = 0; i < count; i++)
+        top = fmaxf(top, fabsf(map[i]));
+    l->blank_tolerance = 1e-4f * (1 + top);
     return 0;
 }
 
 /* Random positions of the inner range among those in the foreground; all
  * of the inner range when the input shows nothing the blank does not. */
-static void foreground_rows(float *rows, int64_t *positions, const float *map, const float *blank,
-                            const vector_layout_t *l, nerve_rng *rng)
+static void foreground_rows(float *rows, int64_t *positions, const float *map, const vector_layout_t *l,
+                            nerve_rng *rng)
 {
-    int64_t ylo, yn, xlo, xn, plane = l->height * l->width;
+    int64_t ylo, yn, xlo, xn;
     inner_range(l->height, &ylo, &yn);
     inner_range(l->width, &xlo, &xn);
-    float top = 0;
-    for (int64_t i = 0; i < l->channels * plane; i++)
-        top = fmaxf(top, fabsf(blank[i]));
-    float tolerance = 1e-4f * (1 + top);
     int64_t count = 0;
     for (int64_t y = ylo; y < ylo + yn; y++)
         for (int64_t x = xlo; x < xlo + xn; x++)
-            count += in_foreground(map, blank, l, y, x, tolerance);
+            count += in_foreground(map, l, y, x);
     for (int64_t r = 0; r < l->rows; r++) {
         /* the k-th foreground position, or the k-th of the inner range */
         int64_t k = (int64_t)nerve_rng_below(rng, (uint64_t)(count ? count : yn * xn)), y = ylo, x = xlo;
         for (int64_t p = 0; p < yn * xn; p++) {
             y = ylo + p / xn, x = xlo + p % xn;
-            if ((!count || in_foreground(map, blank, l, y, x, tolerance)) && k-- == 0)
+            if ((!count || in_foreground(map, l, y, x)) && k-- == 0)
                 break;
         }
         copy_position(rows + r * l->channels, map, l, y, x);
@@ -122,16 +133,15 @@ static void foreground_rows(float *rows, int64_t *positions, const float *map, c
     }
 }
 
-void vector_rows(float *rows, int64_t *positions, const float *map, const float *blank, const vector_layout_t *l,
-                 nerve_rng *rng)
+void vector_rows(float *rows, int64_t *positions, const float *map, const vector_layout_t *l, nerve_rng *rng)
 {
     if (!l->spatial) {
         memcpy(rows, map, (size_t)l->channels * sizeof *rows);
         return;
     }
     int64_t plane = l->height * l->width, C = l->channels;
-    if (l->mode == NERVE_MODE_FOREGROUND_POSITION && blank) {
-        foreground_rows(rows, positions, map, blank, l, rng);
+    if (l->mode == NERVE_MODE_FOREGROUND_POSITION && l->blank) {
+        foreground_rows(rows, positions, map, l, rng);
         return;
     }
     switch (l->mode) {
