@@ -6,7 +6,7 @@
 #   scripts/check-layers.sh [ROOT]     (ROOT: the repository, default .)
 #
 # The rooms, from the top: a room may use those before it in this list.
-rooms="core nn knn mapper ph sim embed study serve"
+rooms="core nn knn mapper ph sim embed featvis findings study serve"
 set -u
 root=${1:-.}
 cd "$root" || exit 2
