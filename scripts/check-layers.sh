@@ -11,53 +11,43 @@ set -u
 root=${1:-.}
 cd "$root" || exit 2
 
-rank() {   # the position of room $1 in $rooms, or nothing
-    i=0
-    for r in $rooms; do
-        [ "$r" = "$1" ] && { echo $i; return; }
-        i=$((i + 1))
-    done
-}
-
-# check FILE ROOM: every #include "..." of FILE against ROOM's place.
-check() {
-    file=$1 room=$2 own=$(rank "$2")
-    grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file" | while IFS= read -r hit; do
-        line=${hit%%:*}
-        header=$(echo "$hit" | sed 's/.*include[[:space:]]*"\([^"]*\)".*/\1/')
-        case $header in
-            nerve/internal/*) ;;   # core's internal helpers, for every room
-            nerve/*.h)
-                other=${header#nerve/}
-                other=${other%.h}
-                theirs=$(rank "$other")
-                if [ -z "$theirs" ]; then
-                    echo "$file:$line: includes $header, which is no room's header"
-                elif [ "$theirs" -gt "$own" ]; then
-                    echo "$file:$line: the $room room includes $header, of the $other room below it"
-                fi ;;
-            ../*) echo "$file:$line: the $room room reaches into another folder: $header" ;;
-            */*) echo "$file:$line: unexpected include path $header" ;;
-            *) ;;                  # a header of its own folder
-        esac
-    done
-}
-
+# One awk pass over every file: a file's room is its folder under src/ or,
+# for include/nerve/<room>.h, its name; each #include "..." is checked
+# against the room's place in the list.
 out=$(
     for dir in src/*/; do
-        room=$(basename "$dir")
-        if [ -z "$(rank "$room")" ]; then
-            echo "$dir: a room missing from scripts/check-layers.sh's list (and docs/DESIGN.md)"
-            continue
-        fi
-        for f in "$dir"*.c "$dir"*.h; do
-            [ -e "$f" ] && check "$f" "$room"
-        done
+        case " $rooms " in
+            *" $(basename "$dir") "*) ;;
+            *) echo "$dir: a room missing from scripts/check-layers.sh's list (and docs/DESIGN.md)" ;;
+        esac
     done
-    for f in include/nerve/*.h; do
-        room=$(basename "$f" .h)
-        [ -n "$(rank "$room")" ] && check "$f" "$room"
-    done
+    ls src/*/*.c src/*/*.h include/nerve/*.h 2>/dev/null | awk -v rooms="$rooms" '
+        BEGIN { n = split(rooms, list, " "); for (i = 1; i <= n; i++) rank[list[i]] = i }
+        {
+            file = $0
+            if (file ~ /^src\//) { split(file, part, "/"); room = part[2] }
+            else { room = file; sub(/^include\/nerve\//, "", room); sub(/\.h$/, "", room) }
+            if (!(room in rank)) next
+            line = 0
+            while ((getline text < file) > 0) {
+                line++
+                if (text !~ /^[ \t]*#[ \t]*include[ \t]*"/) continue
+                header = text
+                sub(/^[^"]*"/, "", header); sub(/".*$/, "", header)
+                if (header ~ /^nerve\/internal\//) continue
+                if (header ~ /^nerve\/[^\/]*\.h$/) {
+                    other = header; sub(/^nerve\//, "", other); sub(/\.h$/, "", other)
+                    if (!(other in rank))
+                        print file ":" line ": includes " header ", which is no room\x27s header"
+                    else if (rank[other] > rank[room])
+                        print file ":" line ": the " room " room includes " header ", of the " other " room below it"
+                } else if (header ~ /^\.\.\//)
+                    print file ":" line ": the " room " room reaches into another folder: " header
+                else if (header ~ /\//)
+                    print file ":" line ": unexpected include path " header
+            }
+            close(file)
+        }'
 )
 if [ -n "$out" ]; then
     echo "$out" >&2
