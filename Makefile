@@ -1,5 +1,6 @@
 # nerve — GNU make build.
 #   make             build/nerve (the CLI) and build/libnerve.a
+#   make MPI=1       ... and build/nerve-mpi, for mpirun (OpenMPI)
 #   make run         install missing packages, build, run the default job
 #   make test        install missing packages, then build and run the tests
 #                    twice: plainly and under ASan + UBSan
@@ -50,7 +51,9 @@ ALL_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(WERROR) -fopenmp
 LDLIBS     = $(PKG_LIBS) -lm
 LDFLAGS    = -fopenmp $(SANFLAGS)
 
-LIB_SRC  := $(wildcard src/*/*.c)
+# src/study/dist_mpi.c is only in nerve-mpi (MPI=1), in dist.c's place.
+MPI_SRC  := src/study/dist_mpi.c
+LIB_SRC  := $(filter-out $(MPI_SRC),$(wildcard src/*/*.c))
 CLI_SRC  := $(wildcard cli/*.c)
 # tests/alloc/ is the allocation-failure injection, linked only into nerve-failalloc.
 TEST_SRC := $(filter-out tests/alloc/%,$(wildcard tests/*/*.c))
@@ -105,6 +108,20 @@ $(BUILD)/nerve: $(CLI_OBJ) $(BUILD)/libnerve.a
 
 $(BUILD)/nerve-tests: $(TEST_OBJ) $(BUILD)/libnerve.a
 	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libnerve.a $(LDLIBS) $(shell pkg-config --libs criterion)
+
+# MPI=1: also build/nerve-mpi, the CLI with dist_mpi.c (OpenMPI, from
+# libopenmpi-dev), which the linker takes before libnerve.a's dist.o.
+# Run it as mpirun -n K build/nerve-mpi run ...; nerve itself has no MPI.
+ifeq ($(MPI),1)
+all: $(BUILD)/nerve-mpi
+endif
+$(BUILD)/obj/src/study/dist_mpi.o: src/study/dist_mpi.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(shell mpicc --showme:compile) -c $< -o $@
+
+$(BUILD)/nerve-mpi: $(CLI_OBJ) $(BUILD)/obj/src/study/dist_mpi.o $(BUILD)/libnerve.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/obj/src/study/dist_mpi.o $(BUILD)/libnerve.a $(LDLIBS) \
+	    $(shell mpicc --showme:link)
 
 deps:
 	@scripts/install-deps.sh
@@ -184,4 +201,4 @@ fuzz-build:
 fuzz: fuzz-build
 	fuzz/run.sh $(FUZZ_BUILD) -max_total_time=$(FUZZ_TIME)
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/src/study/dist_mpi.d

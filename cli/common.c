@@ -113,6 +113,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 
 int cli_fail(int rc)
 {
-    fprintf(stderr, "nerve: error: %s\n", nerve_error());
+    if (nerve_study_dist_size() > 1)   /* nerve-mpi: which rank failed */
+        fprintf(stderr, "nerve: error: rank %d of %d: %s\n", nerve_study_dist_rank(), nerve_study_dist_size(),
+                nerve_error());
+    else
+        fprintf(stderr, "nerve: error: %s\n", nerve_error());
     return nerve_exit_status(rc);
 }

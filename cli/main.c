@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nerve/core.h"
+#include "nerve/study.h"
 #include "cli.h"
 #include "options.h"
 
@@ -23,6 +24,7 @@ static const struct command {
     { &cli_extract, 1 },
     { &cli_compare, 1 },
     { &cli_embed, 1 },
+    { &cli_featvis, 1 },
     { &cli_mapper, 1 },
     { &cli_train, 1 },
     { &cli_ph, 0 },
@@ -72,7 +74,7 @@ static int help_command(int argc, char **argv)
     return 0;
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
     if (argc < 2) {
         print_usage(stderr);
@@ -99,4 +101,15 @@ int main(int argc, char **argv)
     nerve_signals_install();   /* no command leaves `*.tmp.<pid>` files behind */
     cli_require_blas(c->uses_blas);
     return c->cmd->run(argc - 1, argv + 1);
+}
+
+/* nerve-mpi's ranks start and end together (nerve_study_dist_exit ends
+ * the whole job when one of them failed); for nerve both are nothing. */
+int main(int argc, char **argv)
+{
+    if (nerve_study_dist_init(&argc, &argv) < 0) {
+        fprintf(stderr, "nerve: error: %s\n", nerve_error());
+        return 1;
+    }
+    return nerve_study_dist_exit(run_command(argc, argv));
 }

@@ -248,6 +248,15 @@ int  nerve_npy_writer_flush(nerve_npy_writer *w);
 int  nerve_npy_writer_close(nerve_npy_writer *w);  /* fix header, rename into place */
 void nerve_npy_writer_abort(nerve_npy_writer *w);  /* delete the partial file */
 void nerve_npy_writer_suspend(nerve_npy_writer *w); /* close, keep the partial file */
+/* Several processes filling one file (nerve-mpi's extraction): one opens
+ * it afresh (nerve_npy_writer_resume, 0 rows) and lays it out, the header
+ * for `rows` rows and the file that long, durably; then each joins it to
+ * write its own rows from row `at` (shape[0] counts from there), syncs,
+ * and suspends; the first, with shape[0] = rows, closes it into place. */
+int  nerve_npy_writer_layout(nerve_npy_writer *w, int64_t rows);
+int  nerve_npy_writer_join(nerve_npy_writer *w, const char *path, const char *partial, nerve_dtype dtype,
+                           int row_ndim, const int64_t *row_shape, int64_t rows, int64_t at);
+int  nerve_npy_writer_sync(nerve_npy_writer *w);   /* flush and fsync the rows so far */
 
 /* ------------------------------------------------------------------------ */
 /* .npz                                                                     */

@@ -378,4 +378,20 @@ void nerve_study_layer_list_free(nerve_study_layer_list *l);
  * the tap name with characters other than [A-Za-z0-9._-] made '_'. */
 void nerve_layer_file_name(char *out, size_t cap, const char *tap);
 
+/* ------------------------------------------------------------------------ */
+/* Many processes (MPI)                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* nerve-mpi (make MPI=1) runs as `mpirun -n K nerve-mpi run ...`: the study
+ * room splits extraction by contiguous shards of the inputs and the stages
+ * by layers, and the study is the same bytes as one process writes. In
+ * nerve these are one process: rank 0 of 1, and exit returns status. main()
+ * calls init first and returns through exit, which ends the whole job when
+ * a rank failed (its error printed first), since the others would wait for
+ * it forever. */
+int nerve_study_dist_init(int *argc, char ***argv);
+int nerve_study_dist_exit(int status);
+int nerve_study_dist_rank(void);
+int nerve_study_dist_size(void);
+
 #endif /* NERVE_STUDY_H */

@@ -5,6 +5,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "nerve/core.h"
 #include "core_internal.h"
@@ -274,6 +276,52 @@ int nerve_npy_writer_close(nerve_npy_writer *w)
         return rc;
     }
     return nerve_outfile_commit(&w->out);
+}
+
+int nerve_npy_writer_layout(nerve_npy_writer *w, int64_t rows)
+{
+    char header[1024];
+    int64_t count;
+    size_t data, total;
+    w->shape[0] = rows;
+    size_t len = npy_format_header(header, sizeof header, w->dtype, w->ndim, w->shape, w->header_len);
+    if (rows < 0 || __builtin_mul_overflow(rows, w->row_count, &count) ||
+        nerve_mul_size((size_t)count, (size_t)nerve_dtype_size(w->dtype), &data) < 0 ||
+        __builtin_add_overflow(data, w->header_len, &total))
+        return nerve_error_set(NERVE_EINPUT, "%s: %lld rows do not fit a file", w->out.path, (long long)rows);
+    if (len != w->header_len || fflush(w->out.f) != 0 || fseek(w->out.f, 0, SEEK_SET) != 0 ||
+        fwrite(header, 1, len, w->out.f) != len || fflush(w->out.f) != 0 ||
+        ftruncate(fileno(w->out.f), (off_t)total) != 0 || fsync(fileno(w->out.f)) != 0)
+        return nerve_error_set(NERVE_EIO, "%s: cannot lay out %lld rows", w->out.tmp, (long long)rows);
+    return 0;
+}
+
+int nerve_npy_writer_join(nerve_npy_writer *w, const char *path, const char *partial, nerve_dtype dtype,
+                          int row_ndim, const int64_t *row_shape, int64_t rows, int64_t at)
+{
+    char header[1024];
+    struct stat sb;
+    int rc = writer_init(w, path, dtype, row_ndim, row_shape, header, sizeof header);
+    size_t row_bytes = (size_t)w->row_count * (size_t)nerve_dtype_size(dtype), want = 0;
+    if (rc == 0 && (rows < 0 || at < 0 || at > rows || __builtin_mul_overflow((size_t)rows, row_bytes, &want) ||
+                    __builtin_add_overflow(want, w->header_len, &want) || stat(partial, &sb) != 0 ||
+                    (size_t)sb.st_size != want))
+        rc = nerve_error_set(NERVE_EINPUT, "%s: not laid out for %lld rows", partial, (long long)rows);
+    if (rc == 0)
+        rc = nerve_outfile_resume(&w->out, path, partial, want);
+    if (rc == 0 && fseek(w->out.f, (long)(w->header_len + (size_t)at * row_bytes), SEEK_SET) != 0) {
+        rc = nerve_error_set(NERVE_EIO, "%s: cannot seek to row %lld", partial, (long long)at);
+        nerve_outfile_suspend(&w->out);
+    }
+    w->shape[0] = at;
+    return rc;
+}
+
+int nerve_npy_writer_sync(nerve_npy_writer *w)
+{
+    if (fflush(w->out.f) != 0 || fsync(fileno(w->out.f)) != 0)
+        return nerve_error_set(NERVE_EIO, "%s: cannot write rows", w->out.tmp ? w->out.tmp : w->out.path);
+    return 0;
 }
 
 void nerve_npy_writer_abort(nerve_npy_writer *w)

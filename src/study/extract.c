@@ -16,7 +16,8 @@
 
 #include "nerve/study.h"
 #include "nerve/internal/path.h"
-#include "study_internal.h"
+#include "dist.h"
+#include "extract_internal.h"
 
 void nerve_extract_defaults(nerve_extract_options *o)
 {
@@ -39,34 +40,6 @@ void nerve_layer_file_name(char *out, size_t cap, const char *tap)
                                   *p == '.' || *p == '-' || *p == '_' ? *p : '_');
     out[n] = '\0';
 }
-
-/* One extracted layer. */
-typedef struct layer {
-    int              value;          /* the tap */
-    const char      *name;
-    const char      *op;
-    char             file[256];      /* without .npy */
-    int              ndim;
-    int64_t          shape[NERVE_MAX_DIMS];   /* per input */
-    vector_layout_t  layout;
-    nerve_npy_writer acts, positions;
-    uint64_t         stream;         /* random stream of this layer */
-} layer;
-
-typedef struct extraction {
-    const nerve_extract_options *o;
-    nerve_model   model;
-    nerve_inputs  inputs;
-    layer        *layers;
-    int           n_layers;
-    int          *layer_of_value;    /* value index -> layer index, -1 */
-    int64_t       batch_start;       /* global index of the current batch's first input */
-    double        saved_at;          /* when the resume state was last saved */
-    int           blank_pass;        /* the run is the blank input's: taps keep its maps */
-    float        *rows;
-    int64_t      *positions;
-    nerve_npy_writer predictions, confidence;
-} extraction;
 
 /* ---- choosing layers ------------------------------------------------- */
 
@@ -137,28 +110,48 @@ static int choose_layers(extraction *x, const int64_t *input_shape, int input_nd
 
 /* ---- writing --------------------------------------------------------- */
 
-/* A writer for <out>/<rel>, continuing its .partial file from `rows` rows. */
+/* A writer for <out>/<rel>, rows_per_input rows of row_shape an input,
+ * opened as x->phase says: alone, continuing its .partial file from input
+ * x->done; or shared by ranks (extract_shard.c). */
 static int open_writer(const extraction *x, nerve_npy_writer *w, const char *rel, nerve_dtype dtype,
-                       int row_ndim, const int64_t *row_shape, int64_t rows)
+                       int row_ndim, const int64_t *row_shape, int64_t rows_per_input)
 {
     char path[PATH_MAX], partial[PATH_MAX];
     int rc = nerve_path(path, sizeof path, "%s/%s", x->o->out, rel);
     if (rc == 0)
         rc = nerve_path(partial, sizeof partial, "%s.partial", path);
-    return rc < 0 ? rc : nerve_npy_writer_resume(w, path, partial, dtype, row_ndim, row_shape, rows);
+    if (rc < 0)
+        return rc;
+    int64_t total = x->count * rows_per_input;
+    switch (x->phase) {
+    case WRITERS_ALONE:
+        return nerve_npy_writer_resume(w, path, partial, dtype, row_ndim, row_shape, x->done * rows_per_input);
+    case WRITERS_CHECK:   /* laid out for these rows by an earlier run */
+        rc = nerve_npy_writer_join(w, path, partial, dtype, row_ndim, row_shape, total, 0);
+        break;
+    case WRITERS_LAYOUT:
+        if ((rc = nerve_npy_writer_resume(w, path, partial, dtype, row_ndim, row_shape, 0)) == 0)
+            rc = nerve_npy_writer_layout(w, total);
+        break;
+    case WRITERS_JOIN:
+        return nerve_npy_writer_join(w, path, partial, dtype, row_ndim, row_shape, total, x->done * rows_per_input);
+    }
+    if (w->out.f)
+        nerve_npy_writer_suspend(w);
+    return rc;
 }
 
-static int open_writers(extraction *x, int64_t done)
+int extract_open_writers(extraction *x)
 {
     char rel[512];
     int64_t max_row = 1, max_rows = 1, three = 3;   /* positions: input index, y, x */
     for (int i = 0; i < x->n_layers; i++) {
         layer *l = &x->layers[i];
         snprintf(rel, sizeof rel, "acts/%s.npy", l->file);
-        int rc = open_writer(x, &l->acts, rel, NERVE_F32, 1, &l->layout.width_out, done * l->layout.rows);
+        int rc = open_writer(x, &l->acts, rel, NERVE_F32, 1, &l->layout.width_out, l->layout.rows);
         if (rc == 0 && l->layout.positions) {
             snprintf(rel, sizeof rel, "acts/%s.positions.npy", l->file);
-            rc = open_writer(x, &l->positions, rel, NERVE_I64, 1, &three, done * l->layout.rows);
+            rc = open_writer(x, &l->positions, rel, NERVE_I64, 1, &three, l->layout.rows);
         }
         if (rc < 0)
             return rc;
@@ -171,12 +164,11 @@ static int open_writers(extraction *x, int64_t done)
         x->positions = malloc((size_t)(3 * max_rows) * sizeof *x->positions);
     if (!x->rows || !x->positions)
         return nerve_error_set(NERVE_ENOMEM, "out of memory");
-    int rc = open_writer(x, &x->predictions, "inputs/predictions.npy", NERVE_I64, 0, NULL, done);
-    return rc < 0 ? rc : open_writer(x, &x->confidence, "inputs/confidence.npy", NERVE_F32, 0, NULL, done);
+    int rc = open_writer(x, &x->predictions, "inputs/predictions.npy", NERVE_I64, 0, NULL, 1);
+    return rc < 0 ? rc : open_writer(x, &x->confidence, "inputs/confidence.npy", NERVE_F32, 0, NULL, 1);
 }
 
-/* Applies f to every open writer. */
-static int each_writer(extraction *x, int (*f)(nerve_npy_writer *))
+int extract_each_writer(extraction *x, int (*f)(nerve_npy_writer *))
 {
     int rc = 0;
     for (int i = 0; i < x->n_layers && rc == 0; i++) {
@@ -208,7 +200,7 @@ static int suspend_one(nerve_npy_writer *w)
 
 /* Everything that decides the output: a run may continue another only if
  * they agree on all of it. */
-static void run_key(char *out, size_t cap, const nerve_extract_options *o)
+void extract_run_key(char *out, size_t cap, const nerve_extract_options *o)
 {
     struct stat sb;
     long long size = stat(o->model, &sb) == 0 ? (long long)sb.st_size : -1;
@@ -236,7 +228,7 @@ static int64_t resumable(const nerve_extract_options *o)
     FILE *f = fopen(path, "r");
     if (!f)
         return 0;
-    run_key(want, sizeof want, o);
+    extract_run_key(want, sizeof want, o);
     int ok = fgets(key, sizeof key, f) && fscanf(f, "%lld", &done) == 1;
     fclose(f);
     key[strcspn(key, "\n")] = '\0';
@@ -246,11 +238,13 @@ static int64_t resumable(const nerve_extract_options *o)
 /* Records that `done` inputs are on disk: after the writers are flushed. */
 static int save_state(extraction *x, int64_t done)
 {
-    int rc = each_writer(x, nerve_npy_writer_flush);
+    if (x->sharded)
+        return shard_save(x, done);
+    int rc = extract_each_writer(x, nerve_npy_writer_flush);
     char path[PATH_MAX], key[8192];
     if (rc == 0)
         rc = state_path(path, sizeof path, x->o);
-    run_key(key, sizeof key, x->o);
+    extract_run_key(key, sizeof key, x->o);
     nerve_outfile f;
     if (rc == 0 && (rc = nerve_outfile_open(&f, path)) == 0) {
         fprintf(f.f, "%s\n%lld\n", key, (long long)done);
@@ -316,6 +310,7 @@ static int write_predictions(extraction *x, const nerve_array *y)
             confidence = 1 / z;
         }
         float c = (float)confidence;
+        x->predicted = 1;
         int rc = nerve_npy_writer_append(&x->predictions, &best, 1);
         if (rc == 0)
             rc = nerve_npy_writer_append(&x->confidence, &c, 1);
@@ -356,8 +351,10 @@ static int run_blank(extraction *x, const nerve_run_options *opts)
     return rc;
 }
 
-static int run_batches(extraction *x, int64_t done, int64_t count)
+/* This rank's inputs from x->done to x->last (all of them, alone). */
+static int run_batches(extraction *x)
 {
+    int64_t done = x->done, count = x->last;
     int *taps = malloc((size_t)x->n_layers * sizeof *taps);
     if (!taps)
         return nerve_error_set(NERVE_ENOMEM, "out of memory");
@@ -366,8 +363,8 @@ static int run_batches(extraction *x, int64_t done, int64_t count)
     nerve_run_options opts = { taps, x->n_layers, on_tap, x };
     int rc = run_blank(x, &opts);
     nerve_progress bar;
-    nerve_progress_begin(&bar, "extract", count);
-    nerve_progress_update(&bar, done);
+    nerve_progress_begin(&bar, "extract", count - x->first);
+    nerve_progress_update(&bar, done - x->first);
     for (int64_t start = done; start < count && rc == 0; start += x->o->batch) {
         int64_t n = count - start < x->o->batch ? count - start : x->o->batch;
         nerve_array batch, y;
@@ -388,7 +385,7 @@ static int run_batches(extraction *x, int64_t done, int64_t count)
             rc = save_state(x, start + n);
             x->saved_at = nerve_now();
         }
-        nerve_progress_update(&bar, start + n);
+        nerve_progress_update(&bar, start + n - x->first);
         if (rc == 0 && nerve_interrupted() && start + n < count)
             rc = nerve_error_set(NERVE_EINTERRUPTED, "interrupted after %lld of %lld inputs; run the same "
                                  "command again to resume", (long long)(start + n), (long long)count);
@@ -478,18 +475,74 @@ static int write_labels(const extraction *x, int64_t count)
 
 /* ---- the whole ------------------------------------------------------- */
 
+/* Fixes a file's header and renames it into place: shared by ranks, it
+ * holds every rank's rows by now. */
+static int finish_writer(const extraction *x, nerve_npy_writer *w, int64_t rows_per_input)
+{
+    if (x->sharded)
+        w->shape[0] = x->count * rows_per_input;
+    return nerve_npy_writer_close(w);
+}
+
+/* A model that is no classifier leaves the predictions empty, as one
+ * process writes them; shared, they were laid out for every input. */
+static int empty_predictions(extraction *x)
+{
+    nerve_npy_writer_abort(&x->predictions);
+    nerve_npy_writer_abort(&x->confidence);
+    x->phase = WRITERS_ALONE;
+    x->done = 0;
+    char rel[2][32] = { "inputs/predictions.npy", "inputs/confidence.npy" };
+    int rc = open_writer(x, &x->predictions, rel[0], NERVE_I64, 0, NULL, 1);
+    if (rc == 0)
+        rc = open_writer(x, &x->confidence, rel[1], NERVE_F32, 0, NULL, 1);
+    return rc;
+}
+
+/* Alone, or with several ranks once they all are done (shard_close): then
+ * rank 0 commits the files and the others leave them to it. */
 static int close_writers(extraction *x)
 {
-    int rc = 0;
+    int rc = x->sharded ? shard_close(x) : 0;
+    if (rc < 0 || (x->sharded && study_dist_rank() != 0))
+        return rc;
+    if (x->sharded && !x->predicted)
+        rc = empty_predictions(x);
     for (int i = 0; i < x->n_layers && rc == 0; i++) {
-        rc = nerve_npy_writer_close(&x->layers[i].acts);
+        rc = finish_writer(x, &x->layers[i].acts, x->layers[i].layout.rows);
         if (rc == 0 && x->layers[i].layout.positions)
-            rc = nerve_npy_writer_close(&x->layers[i].positions);
+            rc = finish_writer(x, &x->layers[i].positions, x->layers[i].layout.rows);
     }
+    int64_t per = x->sharded && x->predicted ? 1 : 0;   /* an empty file stays empty */
     if (rc == 0)
-        rc = nerve_npy_writer_close(&x->predictions);
+        rc = per ? finish_writer(x, &x->predictions, 1) : nerve_npy_writer_close(&x->predictions);
     if (rc == 0)
-        rc = nerve_npy_writer_close(&x->confidence);
+        rc = per ? finish_writer(x, &x->confidence, 1) : nerve_npy_writer_close(&x->confidence);
+    if (rc == 0 && x->sharded)
+        shard_forget(x);
+    return rc;
+}
+
+/* One process's writers, resuming an interrupted run when its record
+ * matches. */
+static int open_alone(extraction *x)
+{
+    const nerve_extract_options *o = x->o;
+    x->first = 0;
+    x->last = x->count;
+    x->phase = WRITERS_ALONE;
+    x->done = resumable(o);
+    if (x->done > x->count)
+        x->done = 0;
+    if (x->done > 0 && !nerve_quiet())
+        fprintf(stderr, "nerve: extract: resuming after %lld of %lld inputs\n", (long long)x->done,
+                (long long)x->count);
+    int rc = extract_open_writers(x);
+    if (rc < 0 && x->done > 0) {   /* the partial files do not match the record: start afresh */
+        extract_each_writer(x, abort_one);
+        x->done = 0;
+        rc = extract_open_writers(x);
+    }
     return rc;
 }
 
@@ -544,38 +597,35 @@ int nerve_extract(const nerve_extract_options *o)
     }
     if (rc == 0)
         rc = make_folders(o->out);
-    int64_t done = rc == 0 ? resumable(o) : 0;
-    if (done > count)
-        done = 0;
-    if (rc == 0 && done > 0 && !nerve_quiet())
-        fprintf(stderr, "nerve: extract: resuming after %lld of %lld inputs\n", (long long)done, (long long)count);
+    x.count = count;
+    /* With several ranks, each runs its shard of the inputs into the same
+     * files (extract_shard.c); the rest is rank 0's. */
     if (rc == 0)
-        rc = open_writers(&x, done);
-    if (rc < 0 && done > 0) {   /* the partial files do not match the record: start afresh */
-        each_writer(&x, abort_one);
-        done = 0;
-        rc = open_writers(&x, 0);
-    }
+        rc = study_dist_size() > 1 ? shard_open(&x) : open_alone(&x);
     if (rc == 0)
-        rc = run_batches(&x, done, count);
+        rc = run_batches(&x);
     if (rc == 0)
         rc = close_writers(&x);
     /* Interrupted, the partial files stay for the next run; failed, they go,
-     * and nothing half-written is left under a final name either way. */
-    each_writer(&x, rc == NERVE_EINTERRUPTED ? suspend_one : abort_one);
+     * and nothing half-written is left under a final name either way.
+     * Shared by ranks, they stay for the rerun: the others' rows are in. */
+    extract_each_writer(&x, rc == NERVE_EINTERRUPTED || x.sharded ? suspend_one : abort_one);
     char state[PATH_MAX];
     if (rc != NERVE_EINTERRUPTED && state_path(state, sizeof state, o) == 0)
         unlink(state);
-    if (rc == 0)
+    int writes = study_dist_rank() == 0;
+    if (rc == 0 && writes)
         rc = write_labels(&x, count);
     sprite_info sprite = { 0 };
-    if (rc == 0 && !o->no_sprite) {
+    if (rc == 0 && writes && !o->no_sprite) {
         char sprite_path[PATH_MAX];
         if ((rc = nerve_path(sprite_path, sizeof sprite_path, "%s/inputs/sprite.png", o->out)) == 0)
             rc = sprite_write(sprite_path, &x.inputs, count, &sprite);
     }
-    if (rc == 0)
+    if (rc == 0 && writes)
         rc = write_manifest(&x, count, &sprite, nerve_now() - t0);
+    if (rc == 0 && x.sharded)
+        study_dist_barrier();   /* the study is whole before any rank goes on */
     for (int i = 0; x.layers && i < x.n_layers; i++)
         free(x.layers[i].layout.blank);
     free(x.layers);
