@@ -44,6 +44,16 @@ void nerve_linalg_gram(double *c, const double *a, const double *b, int64_t n, i
     blas_threads(0);
 }
 
+void nerve_linalg_gram_rows(double *c, const double *a, int64_t n, int64_t d)
+{
+    blas_threads(1);
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)d, 1.0, a, (int)d, 0.0, c, (int)n);
+    blas_threads(0);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < i; j++)
+            c[i * n + j] = c[j * n + i];
+}
+
 void nerve_linalg_gram_add(double *c, const double *a, const double *b, int64_t n, int64_t p, int64_t q)
 {
     blas_threads(1);

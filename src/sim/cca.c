@@ -20,123 +20,152 @@ void nerve_cca_free(nerve_cca *c)
     memset(c, 0, sizeof *c);
 }
 
-/* Neurons whose (scaled) variance reaches epsilon: cca_core's remove_small. */
-static int64_t kept(int64_t *keep, const double *s, int64_t n, double epsilon)
+/* Neurons whose (scaled) variance var[i] / scale reaches epsilon:
+ * cca_core's remove_small. */
+static int64_t kept(int64_t *keep, const double *var, int64_t d, double scale, double epsilon)
 {
     int64_t m = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (fabs(s[i * n + i]) >= epsilon)
+    for (int64_t i = 0; i < d; i++)
+        if (var[i] / scale >= epsilon)
             keep[m++] = i;
     return m;
 }
 
-static double max_abs(const double *x, int64_t n)
+static double max_of(const double *x, int64_t n)
 {
     double top = 0;
     for (int64_t i = 0; i < n; i++)
-        top = fmax(top, fabs(x[i]));
+        top = fmax(top, x[i]);
     return top;
 }
 
 void sim_cca_side_free(sim_cca_side *s)
 {
     free(s->keep);
+    free(s->xk);
     free(s->invsqrt);
     free(s->xtx);
     memset(s, 0, sizeof *s);
 }
 
-/* What get_cca_similarity computes from one layer alone: its covariance
- * (np.cov, divided by n - 1) scaled by the largest magnitude, the neurons
- * whose scaled variance reaches epsilon, and the inverse square root of
- * their block with epsilon on the diagonal. */
+/*
+ * A side in two steps. The variances (the covariance's diagonal) decide
+ * everything that can refuse: cca_core divides by the largest |covariance|,
+ * which is the largest variance (|cov_ij| <= sqrt(var_i var_j)), keeps the
+ * neurons whose scaled variance reaches epsilon, and needs fewer of them
+ * than inputs. Only then is the m x m covariance of the kept neurons built,
+ * never the d x d one: a flattened conv layer has 10^5 neurons and few of
+ * them can be kept below n inputs.
+ */
+static int side_select(sim_cca_side *s, const double *var, int64_t n, int64_t d, double epsilon)
+{
+    memset(s, 0, sizeof *s);
+    s->n = n;
+    s->d = d;
+    s->scale = max_of(var, d) / (double)(n - 1);
+    if (s->scale == 0)
+        return nerve_error_set(NERVE_EINPUT, "cca: a layer is constant over all inputs");
+    if (!(s->keep = malloc((size_t)d * sizeof *s->keep)))
+        return nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    if ((s->m = kept(s->keep, var, d, (double)(n - 1) * s->scale, epsilon)) == 0)
+        return nerve_error_set(NERVE_EINPUT, "cca: every neuron of a layer has variance below epsilon %g", epsilon);
+    /* cca_core asserts fewer neurons than inputs; below that the
+     * covariance is singular and every coefficient reads 1. Dead neurons,
+     * dropped above, do not count. */
+    if (s->m >= n)
+        return nerve_error_set(NERVE_EINPUT, "cca: %lld inputs but %lld neurons with variance: CCA needs more "
+                               "inputs than neurons; use svcca (which reduces them first)", (long long)n,
+                               (long long)s->m);
+    return 0;
+}
+
+/* The second step, from x^T x on the kept neurons (m x m, unscaled). */
+static int side_finish(sim_cca_side *s, const double *gram_kept, double epsilon)
+{
+    int64_t m = s->m;
+    if (!(s->invsqrt = malloc((size_t)(m * m) * sizeof *s->invsqrt)) ||
+        !(s->xtx = malloc((size_t)(m * m) * sizeof *s->xtx)))
+        return nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    double unscale = (double)(s->n - 1) * s->scale;
+    for (int64_t i = 0; i < m * m; i++) {
+        s->invsqrt[i] = gram_kept[i] / unscale + (i % (m + 1) == 0 ? epsilon : 0);
+        s->xtx[i] = gram_kept[i];
+    }
+    return nerve_linalg_inverse_sqrt(s->invsqrt, m);
+}
+
+/* What cca_core computes first for one layer: its covariance (np.cov,
+ * divided by n - 1) scaled by the largest magnitude, the neurons whose
+ * scaled variance reaches epsilon, and the inverse square root of their
+ * block with epsilon on the diagonal. */
 int sim_cca_side_init(sim_cca_side *s, const double *x, int64_t n, int64_t d, double epsilon)
 {
-    double *sxx = nerve_alloc_array((size_t)d, (size_t)d * sizeof *sxx, "CCA covariance");
-    if (!sxx) {
-        memset(s, 0, sizeof *s);
-        return NERVE_ENOMEM;
-    }
-    nerve_linalg_gram(sxx, x, x, n, d, d);
-    int rc = sim_cca_side_from_gram(s, sxx, n, d, epsilon);
+    double *var = calloc((size_t)d, sizeof *var), *gram = NULL;
+    int rc = var ? 0 : nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    for (int64_t i = 0; rc == 0 && i < n; i++)
+        for (int64_t j = 0; j < d; j++)
+            var[j] += x[i * d + j] * x[i * d + j];
     if (rc == 0)
-        s->x = x;
+        rc = side_select(s, var, n, d, epsilon);
+    int64_t m = s->m;
+    if (rc == 0 && (!(s->xk = malloc((size_t)(n * m) * sizeof *s->xk)) ||
+                    !(gram = malloc((size_t)(m * m) * sizeof *gram))))
+        rc = nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    if (rc == 0) {
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < m; j++)
+                s->xk[i * m + j] = x[i * d + s->keep[j]];
+        nerve_linalg_gram(gram, s->xk, s->xk, n, m, m);
+        rc = side_finish(s, gram, epsilon);
+    }
+    free(var);
+    free(gram);
+    if (rc < 0)
+        sim_cca_side_free(s);
     return rc;
 }
 
 int sim_cca_side_from_gram(sim_cca_side *s, double *sxx, int64_t n, int64_t d, double epsilon)
 {
-    memset(s, 0, sizeof *s);
-    s->n = n;
-    s->d = d;
-    s->keep = malloc((size_t)d * sizeof *s->keep);
-    int rc = s->keep ? 0 : nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    double *var = malloc((size_t)d * sizeof *var);
+    int rc = var ? 0 : nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    for (int64_t i = 0; rc == 0 && i < d; i++)
+        var[i] = sxx[i * d + i];
+    if (rc == 0)
+        rc = side_select(s, var, n, d, epsilon);
     if (rc == 0) {
-        s->scale = max_abs(sxx, d * d) / (double)(n - 1);
-        if (s->scale == 0)
-            rc = nerve_error_set(NERVE_EINPUT, "cca: a layer is constant over all inputs");
+        /* the kept block, gathered in place: row i of it never overtakes row i of sxx */
+        int64_t m = s->m;
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < m; j++)
+                sxx[i * m + j] = sxx[s->keep[i] * d + s->keep[j]];
+        rc = side_finish(s, sxx, epsilon);
     }
-    for (int64_t i = 0; rc == 0 && i < d * d; i++)
-        sxx[i] /= (double)(n - 1) * s->scale;
-    if (rc == 0 && (s->m = kept(s->keep, sxx, d, epsilon)) == 0)
-        rc = nerve_error_set(NERVE_EINPUT, "cca: every neuron of a layer has variance below epsilon %g", epsilon);
-    /* cca_core asserts fewer neurons than inputs; below that the
-     * covariance is singular and every coefficient reads 1. Dead neurons,
-     * dropped above, do not count. */
-    if (rc == 0 && s->m >= n)
-        rc = nerve_error_set(NERVE_EINPUT, "cca: %lld inputs but %lld neurons with variance: CCA needs more "
-                             "inputs than neurons; use svcca (which reduces them first)", (long long)n,
-                             (long long)s->m);
-    if (rc == 0 && (!(s->invsqrt = malloc((size_t)(s->m * s->m) * sizeof *s->invsqrt)) ||
-                    !(s->xtx = malloc((size_t)(s->m * s->m) * sizeof *s->xtx))))
-        rc = nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
-    if (rc == 0) {
-        double unscale = (double)(n - 1) * s->scale;
-        for (int64_t i = 0; i < s->m; i++)
-            for (int64_t j = 0; j < s->m; j++) {
-                s->invsqrt[i * s->m + j] = sxx[s->keep[i] * d + s->keep[j]] + (i == j ? epsilon : 0);
-                s->xtx[i * s->m + j] = sxx[s->keep[i] * d + s->keep[j]] * unscale;
-            }
-        rc = nerve_linalg_inverse_sqrt(s->invsqrt, s->m);
-    }
+    free(var);
     free(sxx);
     if (rc < 0)
         sim_cca_side_free(s);
     return rc;
 }
 
-/* The canonical correlations of two prepared layers: the singular values of
- * Sxx^-1/2 Sxy Syy^-1/2 on the kept neurons. With u, the left singular
- * vectors too (a->m x k, for PWCCA). */
-int sim_cca_pair(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, double **u)
-{
-    double *sxy = nerve_alloc_array((size_t)a->d, (size_t)b->d * sizeof *sxy, "CCA cross-covariance");
-    if (!sxy) {
-        memset(out, 0, sizeof *out);
-        return NERVE_ENOMEM;
-    }
-    nerve_linalg_gram(sxy, a->x, b->x, a->n, a->d, b->d);
-    int rc = sim_cca_pair_from_cross(out, a, b, sxy, u);
-    free(sxy);
-    return rc;
-}
-
-int sim_cca_pair_from_cross(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, const double *sxy,
-                            double **u)
+/* The canonical correlations from the kept neurons' cross products
+ * x_k^T y_k (a->m x b->m, unscaled; consumed): the singular values of
+ * Sxx^-1/2 Sxy Syy^-1/2. With u, the left singular vectors too (a->m x k,
+ * for PWCCA). */
+static int pair_from_kept_cross(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, double *cxy,
+                                double **u)
 {
     memset(out, 0, sizeof *out);
-    int64_t n = a->n, mx = a->m, my = b->m, k = mx < my ? mx : my;
-    double *cxy = malloc((size_t)(mx * my) * sizeof *cxy);
+    int64_t mx = a->m, my = b->m, k = mx < my ? mx : my;
     double *tmp = malloc((size_t)(mx * my) * sizeof *tmp), *arr = malloc((size_t)(mx * my) * sizeof *arr);
     out->rho = malloc((size_t)k * sizeof *out->rho);
-    int rc = cxy && tmp && arr && out->rho ? 0 : nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    int rc = tmp && arr && out->rho ? 0 : nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
     if (rc == 0 && u && !(*u = malloc((size_t)(mx * k) * sizeof **u)))
         rc = nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
     if (rc == 0) {
-        double norm = (double)(n - 1) * sqrt(a->scale * b->scale);
-        for (int64_t i = 0; i < mx; i++)
-            for (int64_t j = 0; j < my; j++)
-                cxy[i * my + j] = sxy[a->keep[i] * b->d + b->keep[j]] / norm;
+        double norm = (double)(a->n - 1) * sqrt(a->scale * b->scale);
+        for (int64_t i = 0; i < mx * my; i++)
+            cxy[i] /= norm;
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mx, (int)my, (int)my, 1.0, cxy, (int)my,
                     b->invsqrt, (int)my, 0.0, tmp, (int)my);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mx, (int)my, (int)mx, 1.0, a->invsqrt, (int)mx,
@@ -158,7 +187,37 @@ int sim_cca_pair_from_cross(nerve_cca *out, const sim_cca_side *a, const sim_cca
             *u = NULL;
         }
     }
-    free(cxy); free(tmp); free(arr);
+    free(tmp);
+    free(arr);
+    return rc;
+}
+
+int sim_cca_pair(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, double **u)
+{
+    double *cxy = malloc((size_t)(a->m * b->m) * sizeof *cxy);
+    if (!cxy) {
+        memset(out, 0, sizeof *out);
+        return nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    }
+    nerve_linalg_gram(cxy, a->xk, b->xk, a->n, a->m, b->m);
+    int rc = pair_from_kept_cross(out, a, b, cxy, u);
+    free(cxy);
+    return rc;
+}
+
+int sim_cca_pair_from_cross(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, const double *sxy,
+                            double **u)
+{
+    double *cxy = malloc((size_t)(a->m * b->m) * sizeof *cxy);
+    if (!cxy) {
+        memset(out, 0, sizeof *out);
+        return nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    }
+    for (int64_t i = 0; i < a->m; i++)
+        for (int64_t j = 0; j < b->m; j++)
+            cxy[i * b->m + j] = sxy[a->keep[i] * b->d + b->keep[j]];
+    int rc = pair_from_kept_cross(out, a, b, cxy, u);
+    free(cxy);
     return rc;
 }
 
@@ -349,16 +408,12 @@ static int proj_by_gram(double *proj, const double *u, const sim_cca_side *side,
 /* The same as the reference computes it: the QR of the n x m directions. */
 static int proj_by_qr(double *proj, const double *u, const sim_cca_side *side, const double *mu)
 {
-    const int64_t *keep = side->keep;
-    const double *xc = side->x;
-    int64_t n = side->n, d = side->d, m = side->m;
+    int64_t n = side->n, m = side->m;
     double *dirns = malloc((size_t)(n * m) * sizeof *dirns), *tau = malloc((size_t)m * sizeof *tau);
     double *acts = malloc((size_t)(n * m) * sizeof *acts);
     int rc = dirns && tau && acts ? 0 : nerve_error_set(NERVE_ENOMEM, "pwcca: out of memory");
     if (rc == 0) {
-        for (int64_t i = 0; i < n; i++)
-            for (int64_t j = 0; j < m; j++)
-                acts[i * m + j] = xc[i * d + keep[j]];
+        memcpy(acts, side->xk, (size_t)(n * m) * sizeof *acts);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)m, 1.0, acts, (int)m, u, (int)m,
                     0.0, dirns, (int)m);
         for (int64_t i = 0; i < n; i++)

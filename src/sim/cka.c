@@ -1,11 +1,12 @@
 /*
- * cka.c — centred kernel alignment (Kornblith et al. 2019). Linear CKA in
- * feature space, |Y^T X|_F^2 / (|X^T X|_F |Y^T Y|_F), costs d x d products
- * rather than N x N Grams; its debiased form replaces each HSIC by the
- * unbiased estimator (Song et al. 2012), written in feature space as in the
- * authors' code. RBF CKA needs the N x N Grams.
+ * cka.c — centred kernel alignment (Kornblith et al. 2019). Linear CKA,
+ * |Y^T X|_F^2 / (|X^T X|_F |Y^T Y|_F), in feature space costs d x d
+ * products; a layer with more neurons than inputs (a flattened conv map)
+ * uses the N x N Gram instead, as |Y^T X|_F^2 = <X X^T, Y Y^T>_F. The
+ * debiased form replaces each HSIC by the unbiased estimator (Song et al.
+ * 2012), written in feature space as in the authors' code. RBF CKA needs
+ * the N x N Grams.
  */
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ double sim_debiased_hsic(double xty, const double *rows_x, const double *rows_y,
 void sim_cka_side_free(sim_cka_side *s)
 {
     free(s->row_sq);
+    free(s->rows_gram);
     memset(s, 0, sizeof *s);
 }
 
@@ -36,14 +38,24 @@ int sim_cka_side_init(sim_cka_side *s, const double *x, int64_t n, int64_t d, in
     s->x = x;
     s->n = n;
     s->d = d;
-    double *g = malloc((size_t)(d * d) * sizeof *g);
+    /* the smaller of the Grams X^T X (d x d) and X X^T (n x n); the
+     * second is kept for the pairs */
+    int64_t side = n < d ? n : d;
+    double *g = malloc((size_t)(side * side) * sizeof *g);
     if (!g || (unbiased && !(s->row_sq = malloc((size_t)n * sizeof *s->row_sq)))) {
         free(g);
+        free(s->row_sq);
         return nerve_error_set(NERVE_ENOMEM, "cka: out of memory");
     }
-    nerve_linalg_gram(g, x, x, n, d, d);
-    s->self = nerve_linalg_frobenius_sq(g, d * d);
-    free(g);
+    if (n < d)
+        nerve_linalg_gram_rows(g, x, n, d);
+    else
+        nerve_linalg_gram(g, x, x, n, d, d);
+    s->self = nerve_linalg_frobenius_sq(g, side * side);
+    if (n < d)
+        s->rows_gram = g;
+    else
+        free(g);
     if (unbiased) {
         for (int64_t i = 0; i < n; i++)
             s->total_sq += s->row_sq[i] = nerve_linalg_frobenius_sq(x + i * d, d);
@@ -52,14 +64,32 @@ int sim_cka_side_init(sim_cka_side *s, const double *x, int64_t n, int64_t d, in
     return 0;
 }
 
-int sim_cka_pair(double *value, const sim_cka_side *a, const sim_cka_side *b)
+/* |Y^T X|_F^2: from the row Grams when both sides kept them, else from
+ * the d_a x d_b feature products (no larger than the wider side's data). */
+static int cross_hsic(double *cross, const sim_cka_side *a, const sim_cka_side *b)
 {
+    if (a->rows_gram && b->rows_gram) {
+        double sum = 0;
+        for (int64_t i = 0; i < a->n * a->n; i++)
+            sum += a->rows_gram[i] * b->rows_gram[i];
+        *cross = sum;
+        return 0;
+    }
     double *g = malloc((size_t)(a->d * b->d) * sizeof *g);
     if (!g)
         return nerve_error_set(NERVE_ENOMEM, "cka: out of memory");
     nerve_linalg_gram(g, a->x, b->x, a->n, a->d, b->d);
-    double cross = nerve_linalg_frobenius_sq(g, a->d * b->d);
+    *cross = nerve_linalg_frobenius_sq(g, a->d * b->d);
     free(g);
+    return 0;
+}
+
+int sim_cka_pair(double *value, const sim_cka_side *a, const sim_cka_side *b)
+{
+    double cross = 0;
+    int rc = cross_hsic(&cross, a, b);
+    if (rc < 0)
+        return rc;
     if (a->row_sq)
         cross = sim_debiased_hsic(cross, a->row_sq, b->row_sq, a->total_sq, b->total_sq, a->n);
     *value = a->self > 0 && b->self > 0 ? cross / sqrt(a->self * b->self) : NAN;
@@ -102,8 +132,7 @@ static double *rbf_gram(const nerve_mat *m, double fraction)
         free(x); free(k); free(sorted); free(sq);
         return NULL;
     }
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)d, 1.0, x, (int)d, x, (int)d,
-                0.0, k, (int)n);
+    nerve_linalg_gram_rows(k, x, n, d);
     for (int64_t i = 0; i < n; i++)
         sq[i] = k[i * n + i];
     for (int64_t i = 0; i < n; i++)

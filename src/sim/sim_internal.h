@@ -27,11 +27,11 @@ double sim_debiased_hsic(double xty, const double *rows_x, const double *rows_y,
 /* One layer's half of a CCA (cca_core's per-layer work), computed once and
  * reused against every other layer. */
 typedef struct sim_cca_side {
-    const double *x;        /* centred n x d data (not owned) */
     int64_t  n, d;
     double   scale;         /* the largest |covariance|, which cca_core divides by */
     int64_t  m;             /* neurons kept (scaled variance >= epsilon) */
     int64_t *keep;          /* their indices */
+    double  *xk;            /* the centred data of the kept neurons, n x m (NULL from a Gram) */
     double  *invsqrt;       /* (scaled kept covariance + epsilon I)^-1/2, m x m */
     double  *xtx;           /* x^T x on the kept neurons, m x m (for PWCCA) */
 } sim_cca_side;
@@ -41,7 +41,7 @@ void sim_cca_side_free(sim_cca_side *s);
 int  sim_cca_pair(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, double **u);
 /* The same two steps from X^T X (d x d, of centred data: consumed, freed)
  * and X^T Y, for callers that accumulate them (the DFT's frequencies);
- * the side's x is then NULL, so it cannot go through sim_cca_pair. */
+ * the side's xk is then NULL, so it cannot go through sim_cca_pair. */
 int  sim_cca_side_from_gram(sim_cca_side *s, double *sxx, int64_t n, int64_t d, double epsilon);
 int  sim_cca_pair_from_cross(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, const double *sxy,
                              double **u);
@@ -54,11 +54,13 @@ int  sim_pwcca_pair(double *value, nerve_cca *cca, const sim_cca_side *a, const 
 double *sim_svcca_reduce(const double *x, int64_t n, int64_t d, double keep, int64_t *k_out);
 
 /* One layer's part of linear CKA: |X^T X|_F^2 (debiased if unbiased),
- * and for the debiased form the rows' squared norms and their total. */
+ * X X^T when the layer has more neurons than inputs, and for the debiased
+ * form the rows' squared norms and their total. */
 typedef struct sim_cka_side {
     const double *x;        /* centred n x d data (not owned) */
     int64_t  n, d;
     double   self;
+    double  *rows_gram;     /* X X^T, n x n, when n < d (else NULL) */
     double  *row_sq;        /* NULL for the biased form */
     double   total_sq;
 } sim_cka_side;

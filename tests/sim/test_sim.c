@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nerve/sim.h"
@@ -283,4 +284,76 @@ Test(sim, bad_pairs_are_refused_with_a_reason_by_every_metric)
     nerve_mat_free(&fewer);
     nerve_mat_free(&one);
     nerve_mat_free(&flat);
+}
+
+/* A layer of n rows and d columns, uniform in [0, 1), of which only the
+ * first `live` columns vary (the rest are dead: constant 0.5). */
+static nerve_mat wide_layer(int64_t n, int64_t d, int64_t live, uint64_t seed)
+{
+    nerve_mat m;
+    cr_assert_eq(nerve_mat_alloc(&m, n, d), 0);
+    uint64_t s = seed;
+    for (int64_t i = 0; i < n * d; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        m.data[i] = i % d < live ? (float)((s >> 11) * 0x1.0p-53) : 0.5f;
+    }
+    return m;
+}
+
+/* Linear CKA the slow way, from the row Grams of the centred data. */
+static double naive_cka(const nerve_mat *a, const nerve_mat *b)
+{
+    int64_t n = a->rows;
+    double *ka = calloc((size_t)(n * n), sizeof *ka), *kb = calloc((size_t)(n * n), sizeof *kb);
+    const nerve_mat *m[2] = { a, b };
+    double *k[2] = { ka, kb };
+    for (int s = 0; s < 2; s++) {
+        int64_t d = m[s]->cols;
+        double *x = nerve_mat_centered(m[s], NULL);
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < n; j++)
+                for (int64_t c = 0; c < d; c++)
+                    k[s][i * n + j] += x[i * d + c] * x[j * d + c];
+        free(x);
+    }
+    double ab = 0, aa = 0, bb = 0;
+    for (int64_t i = 0; i < n * n; i++)
+        ab += ka[i] * kb[i], aa += ka[i] * ka[i], bb += kb[i] * kb[i];
+    free(ka);
+    free(kb);
+    return ab / sqrt(aa * bb);
+}
+
+/* Layers with more neurons than inputs (a flattened conv map): CKA goes
+ * through the N x N Grams and CCA builds only the kept neurons'
+ * covariance, never a d x d one (at d = 200,000 that would be 320 GB). */
+Test(sim, layers_wider_than_the_inputs)
+{
+    nerve_mat a = wide_layer(12, 200000, 5, 1), b = wide_layer(12, 300, 300, 2), small = wide_layer(12, 5, 5, 1);
+    double v;
+    cr_assert_eq(nerve_sim_cka_linear(&v, &b, &small, 0), 0, "%s", nerve_error());
+    assert_close(v, naive_cka(&b, &small), "cka, 12 x 300 against 12 x 5");
+    nerve_mat c = wide_layer(12, 800, 800, 3);
+    cr_assert_eq(nerve_sim_cka_linear(&v, &b, &c, 0), 0, "%s", nerve_error());
+    assert_close(v, naive_cka(&b, &c), "cka, 12 x 300 against 12 x 800");
+    /* a's 199,995 dead neurons are dropped: the same as its live five */
+    nerve_mat live;
+    cr_assert_eq(nerve_mat_alloc(&live, 12, 5), 0);
+    for (int64_t i = 0; i < 12; i++)
+        memcpy(live.data + i * 5, a.data + i * a.cols, 5 * sizeof *live.data);
+    nerve_cca wide, narrow;
+    cr_assert_eq(nerve_sim_cca(&wide, &a, &small, NERVE_SIM_EPSILON), 0, "%s", nerve_error());
+    cr_assert_eq(nerve_sim_cca(&narrow, &live, &small, NERVE_SIM_EPSILON), 0, "%s", nerve_error());
+    assert_close(wide.mean, narrow.mean, "cca of the wide layer and of its live neurons");
+    cr_assert_eq(wide.dims_a, 5);
+    nerve_cca_free(&wide);
+    nerve_cca_free(&narrow);
+    /* b has 300 live neurons for 12 inputs: refused with the reason */
+    cr_assert_eq(nerve_sim_cca(&wide, &b, &small, NERVE_SIM_EPSILON), NERVE_EINPUT);
+    cr_assert(strstr(nerve_error(), "12 inputs but 300 neurons"), "%s", nerve_error());
+    nerve_mat_free(&a);
+    nerve_mat_free(&b);
+    nerve_mat_free(&c);
+    nerve_mat_free(&live);
+    nerve_mat_free(&small);
 }

@@ -17,6 +17,10 @@ double nerve_linalg_frobenius_sq(const double *a, int64_t n);
  * b is a and q is p. */
 void nerve_linalg_gram(double *c, const double *a, const double *b, int64_t n, int64_t p, int64_t q);
 
+/* C (n x n) = A A^T for A (n x d): the Gram of the rows, which is the
+ * smaller one when there are fewer rows than columns. */
+void nerve_linalg_gram_rows(double *c, const double *a, int64_t n, int64_t d);
+
 /* C (p x q) += A^T B: Grams accumulated over blocks of rows. When b is a
  * and q is p, only C's upper triangle is accumulated (mirror it once at
  * the end). */
