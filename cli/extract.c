@@ -64,7 +64,7 @@ static void extract_help(void)
            "  inputs/labels.npy, predictions.npy, confidence.npy\n"
            "  manifest.json                model, inputs, layers, modes, seed, timings\n"
            "\n"
-           "INPUTS is fashion-mnist:train or fashion-mnist:test (Debian's\n"
+           "INPUTS is fashion-mnist:train, :test or :all (both, 70,000; Debian's\n"
            "dataset-fashion-mnist), an IDX image file, an .npy array (N, H, W) or\n"
            "(N, C, H, W), or a folder with one sub-folder of images per class (PNG,\n"
            "JPEG, BMP of any size and colour mode: converted to the model's channels as\n"

@@ -250,14 +250,47 @@ static int load_part(nerve_array *out, const char *split, const char *part, nerv
     return rc;
 }
 
+/* a's rows then b's, into out (same dtype and row shape, as both splits
+ * of Fashion-MNIST are). */
+static int concat_rows(nerve_array *out, const nerve_array *a, const nerve_array *b)
+{
+    int64_t shape[NERVE_MAX_DIMS];
+    memcpy(shape, a->shape, (size_t)a->ndim * sizeof *shape);
+    shape[0] = a->shape[0] + b->shape[0];
+    int rc = nerve_array_alloc_raw(out, a->dtype, a->ndim, shape);
+    if (rc == 0) {
+        size_t bytes_a = (size_t)nerve_array_count(a) * nerve_dtype_size(a->dtype);
+        memcpy(out->data, a->data, bytes_a);
+        memcpy((char *)out->data + bytes_a, b->data, (size_t)nerve_array_count(b) * nerve_dtype_size(b->dtype));
+    }
+    return rc;
+}
+
+/* One part of one split, or for "all" the training images then the test
+ * images (70,000). */
+static int load_split_part(nerve_array *out, const char *split, const char *part, nerve_dtype want, int ndim)
+{
+    if (strcmp(split, "all") != 0)
+        return load_part(out, split, part, want, ndim);
+    nerve_array train = { 0 }, test = { 0 };
+    int rc = load_part(&train, "train", part, want, ndim);
+    if (rc == 0)
+        rc = load_part(&test, "test", part, want, ndim);
+    if (rc == 0)
+        rc = concat_rows(out, &train, &test);
+    nerve_array_free(&train);
+    nerve_array_free(&test);
+    return rc;
+}
+
 int nerve_fashion_mnist_load(nerve_array *images, nerve_array *labels, const char *split)
 {
     nerve_array im = { 0 }, lb = { 0 };
     int rc = 0;
     if (images)
-        rc = load_part(&im, split, "images", NERVE_F32, 3);
+        rc = load_split_part(&im, split, "images", NERVE_F32, 3);
     if (rc == 0 && labels)
-        rc = load_part(&lb, split, "labels", NERVE_I64, 1);
+        rc = load_split_part(&lb, split, "labels", NERVE_I64, 1);
     if (rc == 0 && images && labels && im.shape[0] != lb.shape[0])
         rc = nerve_error_set(NERVE_EINPUT, "fashion-mnist:%s: %lld images but %lld labels", split,
                              (long long)im.shape[0], (long long)lb.shape[0]);
