@@ -45,4 +45,22 @@ void study_dist_solo_end(void);
  * ranks in order, as even as whole blocks allow. */
 void study_dist_share(int64_t n, int64_t block, int rank, int size, int64_t *first, int64_t *last);
 
+/* Which rank computes each of n items of the given costs (dist_share.c):
+ * the largest first, each to the rank with the least work so far (the
+ * lowest such rank on ties), so every rank works it out alike. */
+void study_dist_owners(int *owner, const int64_t *cost, int n, int size);
+
+/* The per-item results of a stage split by items (dist_layers.c): slots is
+ * a JSON array of one value per item, null where this rank did not
+ * compute it. On rank 0 every null slot another rank filled is filled; the
+ * other ranks' slots stay as they are. */
+struct json_t;
+int  study_dist_merge(struct json_t *slots);
+
+/* owner[i]: the rank that computes layer i of a study, its rows for its
+ * cost (study_dist_owners); malloc'd, the caller frees it; NULL when out
+ * of memory. */
+struct study_manifest;
+int *study_dist_layer_owners(const struct study_manifest *m);
+
 #endif

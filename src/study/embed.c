@@ -10,6 +10,7 @@
 
 #include "nerve/embed.h"
 #include "nerve/internal/path.h"
+#include "dist.h"
 #include "study_internal.h"
 
 static json_t *real_array(const double *v, int64_t n)
@@ -115,9 +116,21 @@ static int study_embed(const char *dir, const embed_method *method, json_t **fig
     char folder[4096];
     if ((rc = nerve_path(folder, sizeof folder, "%s/embed", dir)) == 0)
         rc = nerve_dir_create(folder);
-    json_t *all = json_array(), *skipped = json_array();
+    /* With several ranks each embeds its share of the layers, and rank 0
+     * writes the index from every layer's slot: {"figure": ...} or
+     * {"skipped": ...}. */
+    json_t *all = json_array(), *skipped = json_array(), *slots = json_array();
+    int *owner = study_dist_layer_owners(&m);
+    if (!owner && rc == 0)
+        rc = NERVE_ENOMEM;
     for (int i = 0; rc == 0 && i < m.count; i++) {
         char in[4096], out[5400], stem[1024];
+        if (owner[i] != study_dist_rank()) {
+            json_array_append_new(slots, json_null());
+            continue;
+        }
+        json_t *slot = json_object(), *skip = json_array();
+        json_array_append_new(slots, slot);
         study_file_stem(stem, sizeof stem, m.layers[i].file);
         if ((rc = nerve_path(in, sizeof in, "%s/%s", dir, m.layers[i].file)) < 0 ||
             (rc = nerve_path(out, sizeof out, "%s/%s.%s.npy", folder, stem, method->name)) < 0)
@@ -126,18 +139,33 @@ static int study_embed(const char *dir, const embed_method *method, json_t **fig
             fprintf(stderr, "nerve: embedding %s\n", m.layers[i].name);
         json_t *fig = embed_file(in, out, method, &rc);
         if (rc == NERVE_EINPUT)   /* too few points for the method, say: the other layers go on */
-            rc = study_skip_layer(skipped, method->name, m.layers[i].name);
+            rc = study_skip_layer(skip, method->name, m.layers[i].name);
+        if (json_array_size(skip))
+            json_object_set(slot, "skipped", json_array_get(skip, 0));
+        json_decref(skip);
         if (fig) {
             json_object_set_new(fig, "layer", json_string(m.layers[i].name));
             char rel[1200];
             snprintf(rel, sizeof rel, "embed/%s.%s.npy", stem, method->name);
             json_object_set_new(fig, "file", json_string(rel));
-            json_array_append_new(all, fig);
+            json_object_set_new(slot, "figure", fig);
         }
     }
+    if (rc == 0)
+        rc = study_dist_merge(slots);
+    for (size_t i = 0; rc == 0 && i < json_array_size(slots); i++) {
+        json_t *slot = json_array_get(slots, i);
+        if (json_object_get(slot, "skipped"))
+            json_array_append(skipped, json_object_get(slot, "skipped"));
+        if (json_object_get(slot, "figure"))
+            json_array_append(all, json_object_get(slot, "figure"));
+    }
+    json_decref(slots);
+    free(owner);
     study_manifest_free(&m);
     char path[4200];
-    if (rc == 0 && (rc = nerve_path(path, sizeof path, "%s/index.%s.json", folder, method->name)) == 0) {
+    if (rc == 0 && study_dist_rank() == 0 &&
+        (rc = nerve_path(path, sizeof path, "%s/index.%s.json", folder, method->name)) == 0) {
         json_incref(all);
         rc = study_write_json(path, json_pack("{s:o, s:O}", "layers", all, "skipped", skipped));
     }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "nerve/internal/path.h"
+#include "dist.h"
 #include "study_internal.h"
 
 static const char *const metric_names[] = { "bottleneck", "wasserstein", "sliced_wasserstein" };
@@ -150,6 +151,20 @@ static int write_distances(json_t *index, const char *dir, const nerve_ph *ph, i
     return 0;
 }
 
+/* A layer's diagrams as another rank wrote them (its index entry names
+ * the file): JSON's reals come back bit for bit. */
+static int read_layer(nerve_ph *ph, const char *dir, const json_t *entry)
+{
+    char path[PATH_MAX];
+    const char *rel = json_string_value(json_object_get(entry, "diagrams"));
+    int dims = 0, rc = rel ? nerve_path(path, sizeof path, "%s/%s", dir, rel)
+                           : nerve_error_set(NERVE_EINTERNAL, "a rank sent a persistence entry without diagrams");
+    if (rc == 0)
+        rc = nerve_ph_read_diagrams(ph->dgm, &dims, path);
+    ph->max_dim = dims - 1;
+    return rc;
+}
+
 int nerve_study_ph(const char *dir, const nerve_study_ph_options *o, int *layers_done)
 {
     *layers_done = 0;
@@ -163,7 +178,16 @@ int nerve_study_ph(const char *dir, const nerve_study_ph_options *o, int *layers
     rc = ph ? nerve_path(path, sizeof path, "%s/ph", dir) : nerve_error_set(NERVE_ENOMEM, "out of memory");
     if (rc == 0)
         rc = nerve_dir_create(path);
+    /* With several ranks each computes its share of the layers' diagrams;
+     * rank 0 reads the others' from their files for the distances. */
+    int *owner = rc == 0 ? study_dist_layer_owners(&m) : NULL, rank = study_dist_rank();
+    if (rc == 0 && !owner)
+        rc = NERVE_ENOMEM;
     for (int i = 0; rc == 0 && i < m.count; i++) {
+        if (owner[i] != rank) {
+            json_array_append_new(layers, json_null());
+            continue;
+        }
         if (!nerve_quiet())
             fprintf(stderr, "nerve: persistence of %s\n", m.layers[i].name);
         json_t *entry = NULL;
@@ -172,15 +196,27 @@ int nerve_study_ph(const char *dir, const nerve_study_ph_options *o, int *layers
             (*layers_done)++;
         }
     }
+    if (rc == 0)
+        rc = study_dist_merge(layers);
+    for (int i = 0; rc == 0 && rank == 0 && i < m.count; i++)
+        if (owner[i] != 0) {
+            rc = read_layer(&ph[i], dir, json_array_get(layers, (size_t)i));
+            (*layers_done)++;
+        }
+    free(owner);
+    if (rank != 0) {   /* the index and the distances are rank 0's */
+        json_decref(layers);
+        layers = NULL;
+    }
     json_t *index = json_pack("{s:i, s:s, s:I, s:s, s:I, s:s, s:f, s:o}", "max_dim", o->ph.max_dim, "metric",
                               nerve_metric_name(o->ph.metric), "max_points", (json_int_t)o->max_points, "subsample",
                               nerve_subsample_name(o->subsample), "seed", (json_int_t)o->seed, "normalisation",
                               nerve_scale_name(o->scale), "order", o->order, "layers", layers);
-    if (rc == 0)
+    if (rc == 0 && layers)
         rc = write_distances(index, dir, ph, m.count, o);
     if (rc == 0)
         rc = nerve_path(path, sizeof path, "%s/ph/index.json", dir);
-    if (rc == 0) {
+    if (rc == 0 && layers) {
         rc = study_write_json(path, index);
     } else {
         json_decref(index);

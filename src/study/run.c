@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "nerve/internal/path.h"
+#include "dist.h"
 #include "study_internal.h"
 
 enum { KEY_MAX = 4400 };
@@ -403,6 +404,8 @@ static json_t *read_record(const char *dir)
 /* Writes the record into the manifest (which extract made). */
 static int save_record(const run_ctx *c)
 {
+    if (study_dist_rank() != 0)
+        return 0;   /* with several ranks, rank 0 keeps the record */
     char path[PATH_MAX];
     int rc = nerve_path(path, sizeof path, "%s/manifest.json", c->o->out);
     if (rc < 0)
@@ -433,6 +436,26 @@ static void test_kill_point(const char *stage)
         kill(getpid(), SIGKILL);
 }
 
+/* With several ranks (nerve-mpi), the stages that split their work run on
+ * every rank; the others on rank 0 alone, as one process, while the rest
+ * wait for it. */
+static int run_ranked(run_ctx *c, const run_stage *s)
+{
+    int split = s->id == NERVE_STAGE_EXTRACT || s->id == NERVE_STAGE_MEAN || s->id == NERVE_STAGE_PH ||
+                s->id == NERVE_STAGE_EMBED;
+    if (split || study_dist_size() == 1)
+        return s->run(c);
+    int rc = 0;
+    if (study_dist_rank() == 0) {
+        study_dist_solo_begin();
+        rc = s->run(c);
+        study_dist_solo_end();
+    }
+    if (rc == 0)
+        study_dist_barrier();
+    return rc;
+}
+
 static int run_one(run_ctx *c, const run_stage *s)
 {
     const char *name = nerve_study_stage_name(s->id);
@@ -444,7 +467,10 @@ static int run_one(run_ctx *c, const run_stage *s)
     snprintf(r->name, sizeof r->name, "%s", name);
     json_t *stages = json_object_get(c->record, "stages");
     const char *done = json_string_value(json_object_get(json_object_get(stages, name), "key"));
-    if (!c->o->force && done && strcmp(done, key) == 0 && output_exists(c->o->out, s->output)) {
+    /* Rank 0 decides for all: the others look at the disk while it writes. */
+    int64_t up_to_date = !c->o->force && done && strcmp(done, key) == 0 && output_exists(c->o->out, s->output);
+    study_dist_broadcast(&up_to_date, sizeof up_to_date);
+    if (up_to_date) {
         r->skipped = 1;
         if (!nerve_quiet())
             fprintf(stderr, "nerve: run: %s is up to date\n", name);
@@ -459,7 +485,7 @@ static int run_one(run_ctx *c, const run_stage *s)
         return rc;
     test_kill_point(name);
     double t0 = nerve_now();
-    if ((rc = s->run(c)) < 0)
+    if ((rc = run_ranked(c, s)) < 0)
         return rc;
     r->seconds = nerve_now() - t0;
     json_object_set_new(stages, name, json_pack("{s:s, s:f, s:s}", "key", key, "seconds", r->seconds,
@@ -532,11 +558,25 @@ int nerve_study_run(const nerve_study_run_options *given, nerve_study_run_summar
     int rc = nerve_study_settings_resolve(&o);
     if (rc == 0)
         rc = nerve_dir_create(o.out);
-    if (rc == 0)
+    /* With several ranks: rank 0 holds the lock and trains the built-in
+     * model if it is not cached yet, then the others find it; all have
+     * read the record before rank 0 changes it. */
+    int rank = study_dist_rank();
+    if (rank != 0)
+        nerve_set_quiet(1);
+    if (rc == 0 && rank == 0)
         rc = lock_study(&lock, o.out);
-    if (rc == 0)
+    if (rc == 0 && rank == 0)
+        rc = choose_model(&c);
+    study_dist_barrier();
+    if (rc == 0 && rank != 0)
         rc = choose_model(&c);
     c.record = read_record(o.out);
+    if (study_dist_size() > 1)
+        json_object_set_new(c.record, "ranks", json_integer(study_dist_size()));
+    else
+        json_object_del(c.record, "ranks");
+    study_dist_barrier();
     /* What was asked, as a study file from the study's folder: nerve run
      * --config DIR/manifest.json makes the study again. */
     json_object_set_new(c.record, "settings", nerve_study_settings_json(given, o.out));
