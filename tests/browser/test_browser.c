@@ -165,8 +165,8 @@ Test(browser, an_own_model_study_renders_in_every_view, .timeout = 600)
     snprintf(study, sizeof study, "%s", temp_path("own-browsed"));
     const char *out, *err;
     cr_assert_eq(run_nerve((const char *[]){ "run", "-q", "-m", fixture("own/model.onnx"), "--checkpoint",
-                                             fixture("own/model.onnx"), "-d", fixture("own/images"), "--resize", "36",
-                                             "--center-crop", "32", "--mean", "0.485,0.456,0.406", "--std",
+                                             fixture("own/model.onnx"), "-d", fixture("own/images"), "--resize", "72",
+                                             "--center-crop", "64", "--mean", "0.485,0.456,0.406", "--std",
                                              "0.229,0.224,0.225", "--per-input", "4", "--intervals", "4",
                                              "--min-samples", "2", "--perplexity", "5", "-o", study, NULL },
                            &out, &err),

@@ -41,7 +41,7 @@ static const char *make_study(void)
     snprintf(study, sizeof study, "%s", temp_path("own-study"));
     const char *out, *err;
     int rc = run_nerve((const char *[]){ "extract", "-q", "-m", fixture("own/model.onnx"), "-d", fixture("own/images"),
-                                         "--resize", "36", "--center-crop", "32", "--mean", "0.485,0.456,0.406",
+                                         "--resize", "72", "--center-crop", "64", "--mean", "0.485,0.456,0.406",
                                          "--std", "0.229,0.224,0.225", "--mode", "flatten", "-o", study, NULL },
                        &out, &err);
     cr_assert_eq(rc, 0, "nerve extract: %s", err);
@@ -122,7 +122,7 @@ Test(own, activation_maps_equal_extract, .timeout = 120)
         json_t *maps = get_json(port, q, 200);
         cr_assert(maps);
         json_t *layers = json_object_get(maps, "layers");
-        cr_expect_eq(json_array_size(layers), 5);
+        cr_expect_eq(json_array_size(layers), 6);
         for (size_t i = 0; i < json_array_size(layers); i++)
             assert_maps_match(study, json_array_get(layers, i), input);
         json_decref(maps);
@@ -138,21 +138,22 @@ Test(own, readable_layer_names, .timeout = 120)
     json_t *doc = get_json(port, "/api/study", 200);
     json_t *layers = json_object_get(json_object_get(doc, "manifest"), "layers");
     static const char *const want[][2] = {
-        { "/features/features.1/Relu_output_0", "features.1" },
+        { "/relu/Relu_output_0", "relu" },
+        { "/maxpool/MaxPool_output_0", "maxpool" },
         { "/layer1/layer1.0/relu/Relu_output_0", "layer1.0.relu" },
         { "/layer1/layer1.0/relu_1/Relu_output_0", "layer1.0.relu_1" },
         { "/avgpool/GlobalAveragePool_output_0", "avgpool" },
         { "logits", "logits" },
     };
-    cr_assert_eq(json_array_size(layers), 5);
-    for (size_t i = 0; i < 5; i++) {
+    cr_assert_eq(json_array_size(layers), 6);
+    for (size_t i = 0; i < 6; i++) {
         json_t *l = json_array_get(layers, i);
         cr_expect_str_eq(json_string_value(json_object_get(l, "name")), want[i][0]);
         cr_expect_str_eq(json_string_value(json_object_get(l, "display")), want[i][1]);
     }
     json_decref(doc);
     json_t *maps = get_json(port, "/api/activations?input=0", 200);
-    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(maps, "layers"), 2), "display")),
+    cr_expect_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(maps, "layers"), 3), "display")),
                      "layer1.0.relu_1");
     json_decref(maps);
 }
@@ -178,7 +179,7 @@ Test(own, opens_from_another_working_directory, .timeout = 120)
     int port;
     server = serve_study(study, &port);
     json_t *maps = get_json(port, "/api/activations?input=7", 200);
-    cr_expect_eq(json_array_size(json_object_get(maps, "layers")), 5);
+    cr_expect_eq(json_array_size(json_object_get(maps, "layers")), 6);
     json_decref(maps);
     http_reply r;
     cr_assert_eq(http_get(&r, port, "/study/inputs/sprite.png"), 0);
@@ -210,7 +211,7 @@ Test(own, run_from_a_study_file, .timeout = 300)
     snprintf(file, sizeof file, "%s/own.json", temp_path(""));
     snprintf(text, sizeof text,
              "{ \"model\": \"%s\", \"data\": \"%s\", \"out\": \"%s\",\n"
-             "  \"preprocess\": { \"resize\": 36, \"center_crop\": 32, \"mean\": [0.485, 0.456, 0.406],\n"
+             "  \"preprocess\": { \"resize\": 72, \"center_crop\": 64, \"mean\": [0.485, 0.456, 0.406],\n"
              "                  \"std\": [0.229, 0.224, 0.225] },\n"
              "  \"extract\": { \"layers\": \"all\", \"mode\": \"flatten\" },\n"
              "  \"mapper\": { \"intervals\": 3, \"overlap\": 0.3, \"min_samples\": 2 },\n"
@@ -268,7 +269,7 @@ Test(own, run_from_a_study_file, .timeout = 300)
         snprintf(q, sizeof q, "/api/activations?input=%lld", (long long)input);
         json_t *maps = get_json(port, q, 200);
         json_t *layers = json_object_get(maps, "layers");
-        cr_expect_eq(json_array_size(layers), 5);
+        cr_expect_eq(json_array_size(layers), 6);
         for (size_t i = 0; i < json_array_size(layers); i++)
             assert_maps_match(study, json_array_get(layers, i), input);
         json_decref(maps);
@@ -285,7 +286,7 @@ Test(own, bad_study_settings_exit_2)
                            &err), 2);
     cr_expect(strstr(err, "unknown preset"), "%s", err);
     cr_expect_eq(run_nerve((const char *[]){ "run", "-m", fixture("own/model.onnx"), "-d", fixture("own/images"),
-                                             "--resize", "36", "--center-crop", "32", "--mean", "0.5,0.5", "-o",
+                                             "--resize", "72", "--center-crop", "64", "--mean", "0.5,0.5", "-o",
                                              temp_path("m"), NULL }, &out, &err), 2);
     cr_expect(strstr(err, "2 values for 3 channels"), "%s", err);
     const char *empty = temp_path("empty-folder/none");
@@ -293,4 +294,30 @@ Test(own, bad_study_settings_exit_2)
     cr_expect_eq(run_nerve((const char *[]){ "run", "-m", fixture("own/model.onnx"), "-d", temp_path("empty-folder"),
                                              "-o", temp_path("e"), NULL }, &out, &err), 2);
     cr_expect(strstr(err, "empty-folder"), "%s", err);
+}
+
+/* The model was exported by torch.onnx.export (make_torch_model.py): nerve
+ * runs it to PyTorch's logits, within 1e-4 of their largest magnitude. */
+Test(own, the_pytorch_export_gives_pytorchs_logits, .timeout = 60)
+{
+    const char *study = temp_path("own-logits"), *out, *err;
+    int rc = run_nerve((const char *[]){ "extract", "-q", "-m", fixture("own/model.onnx"), "-d",
+                                         fixture("own/model.input.npy"), "-l", "logits", "-o", study, NULL },
+                       &out, &err);
+    cr_assert_eq(rc, 0, "nerve extract: %s", err);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/acts/logits.npy", study);
+    nerve_array got, want;
+    cr_assert_eq(nerve_npy_read(&got, NULL, path, NERVE_F32), 0, "%s", nerve_error());
+    cr_assert_eq(nerve_npy_read(&want, NULL, fixture("own/model.expected.npy"), NERVE_F32), 0, "%s", nerve_error());
+    cr_assert_eq(nerve_array_count(&got), nerve_array_count(&want));
+    const float *g = got.data, *w = want.data;
+    float top = 0, err_max = 0;
+    for (int64_t i = 0; i < nerve_array_count(&want); i++) {
+        top = fmaxf(top, fabsf(w[i]));
+        err_max = fmaxf(err_max, fabsf(g[i] - w[i]));
+    }
+    cr_expect_leq(err_max, 1e-4f * top, "largest difference %g, largest logit %g", (double)err_max, (double)top);
+    nerve_array_free(&got);
+    nerve_array_free(&want);
 }
