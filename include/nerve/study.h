@@ -258,6 +258,25 @@ void nerve_study_ph_defaults(nerve_study_ph_options *o);
 int nerve_study_ph(const char *dir, const nerve_study_ph_options *o, int *layers_done);
 
 /* ------------------------------------------------------------------------ */
+/* Findings of a study (the findings room over its layers)                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct nerve_study_findings_options {
+    int64_t  k;          /* neighbours for the outlier score and k-NN accuracy (default 10) */
+    int64_t  max_dims;   /* the Mahalanobis score's PCA width (default 64) */
+    uint64_t seed;       /* approximate neighbours, the probe's split */
+} nerve_study_findings_options;
+
+void nerve_study_findings_defaults(nerve_study_findings_options *o);
+/* Writes DIR/findings/<layer>.knn.npy and <layer>.mahalanobis.npy (N
+ * float32 each, for every layer with one row per input), outlier.npy (the
+ * overall score), label_noise.npy (with labels) and findings.json: every
+ * layer's figures and the findings, each with a kind, a layer, a score,
+ * the inputs or Mapper nodes, and a sentence. Reads the Mapper graphs and
+ * similarity matrices the study has. *found (may be NULL): how many. */
+int nerve_study_findings(const char *dir, const nerve_study_findings_options *o, int *found);
+
+/* ------------------------------------------------------------------------ */
 /* A whole study: nerve run                                                 */
 /* ------------------------------------------------------------------------ */
 
