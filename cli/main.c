@@ -25,6 +25,7 @@ static const struct command {
     { &cli_compare, 1 },
     { &cli_embed, 1 },
     { &cli_mapper, 1 },
+    { &cli_findings, 1 },
     { &cli_train, 1 },
     { &cli_ph, 0 },
     { &cli_ph_distance, 0 },
