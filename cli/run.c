@@ -26,7 +26,7 @@ typedef struct run_settings {
 
 static int parse_stages(void *field, const char *arg, const char **why)
 {
-    *why = "stages separated by commas: extract, mean, mapper, ph, embed, sim, dynamics, or all";
+    *why = "stages separated by commas: extract, mean, mapper, ph, embed, sim, dynamics, findings, or all";
     return nerve_study_stages_parse(arg, field) < 0 ? -1 : 0;
 }
 
@@ -139,6 +139,7 @@ static void run_help(void)
            "  embed      every layer's t-SNE\n"
            "  sim        layer x layer CKA, SVCCA, PWCCA (also of DIR/mean)\n"
            "  dynamics   each checkpoint's layers against the final model's\n"
+           "  findings   outliers, label noise, class separation, bridges (nerve findings)\n"
            "The study's manifest.json records what was computed, with which parameters\n"
            "and how long it took; a table of every layer's figures ends the run.\n"
            "\n"

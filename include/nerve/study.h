@@ -285,7 +285,7 @@ enum { NERVE_STUDY_RUN_MAX_CHECKPOINTS = 16, NERVE_STUDY_RUN_MAX_STAGES = 16 };
 /* The stages of a study, in the order they run (src/study/run.c). */
 typedef enum nerve_study_stage {
     NERVE_STAGE_EXTRACT, NERVE_STAGE_MEAN, NERVE_STAGE_MAPPER, NERVE_STAGE_PH, NERVE_STAGE_EMBED,
-    NERVE_STAGE_SIM, NERVE_STAGE_DYNAMICS, NERVE_STAGE_COUNT
+    NERVE_STAGE_SIM, NERVE_STAGE_DYNAMICS, NERVE_STAGE_FINDINGS, NERVE_STAGE_COUNT
 } nerve_study_stage;
 
 const char *nerve_study_stage_name(nerve_study_stage s);
@@ -322,6 +322,7 @@ typedef struct nerve_study_run_options {
     int          n_metrics;      /* the similarity metrics; 0: the study's default set */
     nerve_sim_metric metrics[NERVE_SIM_METRIC_COUNT];
     nerve_sim_options sim;
+    nerve_study_findings_options findings;
     struct json_t *owned;        /* holds the strings a study file gave */
 } nerve_study_run_options;
 

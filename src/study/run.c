@@ -82,6 +82,7 @@ void nerve_study_run_defaults(nerve_study_run_options *o)
     nerve_tsne_defaults(&o->tsne);
     o->n_metrics = nerve_sim_study_defaults(o->metrics);
     nerve_sim_defaults(&o->sim);
+    nerve_study_findings_defaults(&o->findings);
 }
 
 static int stage_on(const nerve_study_run_options *o, nerve_study_stage s)
@@ -227,6 +228,25 @@ static int key_dynamics(run_ctx *c, char *key)
     return 0;
 }
 
+/* The findings read the Mapper graphs and similarity matrices when the
+ * study has them: their settings are part of its key. */
+static int key_findings(run_ctx *c, char *key)
+{
+    char extra[160];
+    snprintf(extra, sizeof extra, "seed %llu%s%s", (unsigned long long)c->o->seed,
+             stage_on(c->o, NERVE_STAGE_MAPPER) ? " mapper" : "", stage_on(c->o, NERVE_STAGE_SIM) ? " sim" : "");
+    char *mapper = study_settings_key(c->o, "mapper"), *sim = study_settings_key(c->o, "sim"), *all = NULL;
+    if (!mapper || !sim || asprintf(&all, "%s %s %s", extra, mapper, sim) < 0)
+        all = NULL;
+    free(mapper);
+    free(sim);
+    if (!all)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory making the findings stage's key");
+    int rc = chain_section(key, c, "findings", "findings", all, c->extract_key);
+    free(all);
+    return rc;
+}
+
 /* ---- the stages ------------------------------------------------------------- */
 
 static int run_extract(run_ctx *c)
@@ -329,6 +349,13 @@ static int run_dynamics(run_ctx *c)
                                             "vectors", averaged ? "positions averaged" : nerve_vector_mode_name(c->o->mode)));
 }
 
+static int run_findings(run_ctx *c)
+{
+    nerve_study_findings_options f = c->o->findings;
+    f.seed = c->o->seed;
+    return nerve_study_findings(c->o->out, &f, NULL);
+}
+
 static const run_stage stages[] = {
     { NERVE_STAGE_EXTRACT, "manifest.json", key_extract, run_extract },
     { NERVE_STAGE_MEAN, "mean/manifest.json", key_mean, run_mean },
@@ -337,6 +364,7 @@ static const run_stage stages[] = {
     { NERVE_STAGE_EMBED, "embed/index.tsne.json", key_embed, run_embed },
     { NERVE_STAGE_SIM, "sim/index.json", key_sim, run_sim },
     { NERVE_STAGE_DYNAMICS, "checkpoints/index.json", key_dynamics, run_dynamics },
+    { NERVE_STAGE_FINDINGS, "findings/findings.json", key_findings, run_findings },
 };
 
 /* ---- the model -------------------------------------------------------------- */
