@@ -132,7 +132,7 @@ static void run_help(void)
            "cnn-small network (trained on Fashion-MNIST once, with checkpoints, then\n"
            "cached) over the 10,000 Fashion-MNIST test images. Stages, each skipped when\n"
            "its inputs and parameters did not change (so an interrupted run resumes):\n"
-           "  extract    every layer (a random position of conv maps, as TopoAct)\n"
+           "  extract    every layer (a random foreground position of conv maps)\n"
            "  mean       every layer with conv maps averaged (DIR/mean)\n"
            "  mapper     every layer's Mapper graph, links between layers\n"
            "  ph         persistence (H0, H1) and layer x layer diagram distances\n"

@@ -3,7 +3,8 @@
  *
  *   model      the user's .onnx, or the built-in cnn-small trained once
  *              (with checkpoints) and cached
- *   extract    every layer for the inputs (random positions in conv maps)
+ *   extract    every layer for the inputs (a random foreground position of
+ *              each conv map: one where the map differs from a blank input's)
  *   mean       the same with conv maps averaged over positions (DIR/mean)
  *   mapper     every layer's Mapper graph and the links between layers
  *   ph         every layer's persistence (H0, H1) and the distance matrices
@@ -72,7 +73,7 @@ void nerve_study_run_defaults(nerve_study_run_options *o)
     nerve_extract_options e;
     nerve_extract_defaults(&e);
     o->layers = e.layers;
-    o->mode = NERVE_MODE_RANDOM_POSITION;
+    o->mode = NERVE_MODE_FOREGROUND_POSITION;   /* why: README, "Which positions" */
     o->per_input = e.per_input;
     o->batch = e.batch;
     o->pp = e.pp;
