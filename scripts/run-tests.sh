@@ -54,6 +54,28 @@ else
     failed=$((failed + 1))
 fi
 
+# nerve-mpi (make MPI=1) against nerve: studies of 1, 2 and 3 ranks, a
+# rank killed and resumed, a rank's bad input (tests/mpi/run.sh; each a
+# test). OpenMPI is installed for this part only (scripts/mpi-packages.txt,
+# as root); without it the part is skipped and says so.
+echo "== MPI (nerve-mpi)" >&2
+log=$(mktemp)
+if ! scripts/install-deps.sh scripts/mpi-packages.txt >"$log" 2>&1 || ! command -v mpirun >/dev/null 2>&1; then
+    cat "$log" >&2
+    echo "== MPI: skipped, OpenMPI is not installed (scripts/mpi-packages.txt)" >&2
+elif ! make --no-print-directory -j"$jobs" MPI=1 build/nerve-mpi >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "== MPI: compilation failed" >&2
+    failed=$((failed + 1))
+else
+    tests/mpi/run.sh build/nerve build/nerve-mpi >"$log" 2>&1
+    cat "$log"
+    passed=$((passed + $(grep -c '^PASS ' "$log")))
+    failed=$((failed + $(grep -c '^FAIL ' "$log")))
+    grep -q '^mpi: ' "$log" || { echo "== MPI: the tests gave no summary" >&2; failed=$((failed + 1)); }
+fi
+rm -f "$log"
+
 # Allocation failures under the sanitizers: a sample of n (about
 # ALLOC_TEST_SAMPLE a command, spread over its allocations) through each
 # command's small workload (tests/alloc/alloc-fail.sh; make alloc-fail

@@ -381,7 +381,7 @@ static int run_batches(extraction *x)
          * most, and at the end or on an interruption. A kill loses at most
          * the batches since, which the rerun does again. */
         int last = start + n >= count || nerve_interrupted();
-        if (rc == 0 && (last || nerve_now() - x->saved_at >= 0.5)) {
+        if (rc == 0 && (last || nerve_now() - x->saved_at >= 0.5 || shard_test_kill_due(x, start + n))) {
             rc = save_state(x, start + n);
             x->saved_at = nerve_now();
         }

@@ -64,6 +64,10 @@ int  shard_save(extraction *x, int64_t done);
 /* Every rank's rows synced and recorded; then rank 0 commits the files
  * (what only it does after this, the others do not wait for). */
 int  shard_close(extraction *x);
+/* For the tests: whether this rank is to die once it records `done`
+ * (NERVE_TEST_KILL_RANK=<rank>:<inputs of its shard>), as a node lost
+ * midway would; shard_save then kills it. */
+int  shard_test_kill_due(const extraction *x, int64_t done);
 /* Rank 0, the files committed: the shards' records removed. */
 void shard_forget(const extraction *x);
 

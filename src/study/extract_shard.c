@@ -139,13 +139,13 @@ int shard_open(extraction *x)
     return extract_open_writers(x);
 }
 
-/* For the tests: NERVE_TEST_KILL_RANK=<rank> kills that rank the first
- * time it records progress, as a node lost midway would. */
-static void test_kill_point(void)
+int shard_test_kill_due(const extraction *x, int64_t done)
 {
     const char *at = getenv("NERVE_TEST_KILL_RANK");
-    if (at && atoi(at) == study_dist_rank())
-        kill(getpid(), SIGKILL);
+    int rank = -1;
+    long long after = 0;
+    return x->sharded && at && sscanf(at, "%d:%lld", &rank, &after) == 2 && rank == study_dist_rank() &&
+           done - x->first >= after;
 }
 
 int shard_save(extraction *x, int64_t done)
@@ -156,8 +156,8 @@ int shard_save(extraction *x, int64_t done)
         rc = shard_path(path, sizeof path, x);
     extract_run_key(key, sizeof key, x->o);
     snprintf(numbers, sizeof numbers, "%lld %lld", (long long)done, (long long)x->predicted);
-    if (rc == 0 && (rc = write_record(path, key, numbers)) == 0)
-        test_kill_point();
+    if (rc == 0 && (rc = write_record(path, key, numbers)) == 0 && shard_test_kill_due(x, done))
+        kill(getpid(), SIGKILL);
     return rc;
 }
 
