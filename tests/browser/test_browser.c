@@ -105,7 +105,7 @@ static int browse(const char *url, const char *artifacts, char *report, size_t c
     return status;
 }
 
-Test(browser, every_view_renders_and_views_are_linked, .timeout = 600)
+Test(browser, every_view_renders_and_views_are_linked, .timeout = 600, .disabled = SANITIZED_BUILD)
 {
     char study[4096], url[256], report[16384];
     make_study(study, sizeof study, "browsed");
@@ -119,7 +119,7 @@ Test(browser, every_view_renders_and_views_are_linked, .timeout = 600)
     cr_assert_eq(stopped, 0);
 }
 
-Test(browser, the_report_opens_from_disk_with_every_view, .timeout = 600)
+Test(browser, the_report_opens_from_disk_with_every_view, .timeout = 600, .disabled = SANITIZED_BUILD)
 {
     char study[4096], html[4096], url[4200], report[16384];
     make_study(study, sizeof study, "reported");
@@ -159,7 +159,7 @@ Test(browser, hostile_names_are_text_served_and_in_the_report, .timeout = 900)
  * preprocessing, PNG and JPEG files of mixed sizes and colour modes, the
  * stages' parameters from the command line; every view renders without an
  * error. */
-Test(browser, an_own_model_study_renders_in_every_view, .timeout = 600)
+Test(browser, an_own_model_study_renders_in_every_view, .timeout = 600, .disabled = SANITIZED_BUILD)
 {
     char study[4096], url[256], report[16384];
     snprintf(study, sizeof study, "%s", temp_path("own-browsed"));

@@ -45,7 +45,7 @@ static double kept10(const nerve_mat *x, const nerve_mat *y)
     return (double)hit / (double)(x->rows * 10);
 }
 
-Test(tsne, as_good_as_scikit_learn_with_every_method)
+Test(tsne, as_good_as_scikit_learn_with_every_method, .disabled = SANITIZED_BUILD)
 {
     json_t *ref = reference();
     double kl_ref = json_real_value(json_object_get(ref, "kl"));

@@ -10,6 +10,18 @@
 #include "nerve/core.h"
 #include "nerve/study.h"
 
+/* SANITIZED_BUILD is 1 in the ASan + UBSan build. Tests of numerical
+ * quality against a peer or of long UI flows set .disabled = SANITIZED_BUILD:
+ * their code paths run under the sanitizers through smaller tests (the
+ * exact and approximate t-SNE in tsne/thread_count_changes_nothing, the
+ * served viewer and the report in browser/hostile_names_...), and their
+ * figures are the plain build's to check (docs/testing.md). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED_BUILD 1
+#else
+#define SANITIZED_BUILD 0
+#endif
+
 /* tests/fixtures/<rel> (or $NERVE_TESTDATA/<rel>); a static buffer per call
  * slot, so up to four results may be used at once. */
 const char *fixture(const char *rel);
