@@ -24,7 +24,8 @@ int cli_fail(int rc);
 int cli_parse_shape(const char *s, int64_t *shape, int *ndim);
 
 extern const cli_command cli_info, cli_layers, cli_extract, cli_compare, cli_embed, cli_mapper, cli_train, cli_ph,
-                          cli_ph_distance, cli_run, cli_serve, cli_report, cli_findings;
+                          cli_ph_distance, cli_run, cli_serve, cli_report, cli_findings,
+                          cli_featvis;
 
 /* nerve serve's loop, for nerve run --serve too: serves until SIGINT or
  * SIGTERM; returns the exit status. */

@@ -24,6 +24,7 @@ static const struct command {
     { &cli_extract, 1 },
     { &cli_compare, 1 },
     { &cli_embed, 1 },
+    { &cli_featvis, 1 },
     { &cli_mapper, 1 },
     { &cli_findings, 1 },
     { &cli_train, 1 },

@@ -181,6 +181,9 @@ typedef struct nerve_tape {
     nerve_array        *saved;   /* per node: what training mode keeps for the backward step */
     int                 training;
     int                 input_grads;   /* also the graph inputs' gradients (off by default) */
+    int                 frozen;        /* no gradients for initializers (only the inputs' matter) */
+    int                 last_node;     /* forward runs nodes 0..last_node only; 0: every node */
+    int                 redirect_relu; /* Lucid's redirected ReLU gradient (feature visualisation) */
     uint64_t            seed, step;
 } nerve_tape;
 

@@ -177,7 +177,8 @@ int nerve_tape_forward(nerve_tape *t, const nerve_array *inputs, int n_inputs)
     for (int i = 0; i < n_inputs; i++)
         t->val[m->inputs[i]] = &inputs[i];
     int rc = 0;
-    for (int k = 0; k < m->n_nodes && rc == 0; k++)
+    int end = t->last_node > 0 && t->last_node < m->n_nodes ? t->last_node + 1 : m->n_nodes;
+    for (int k = 0; k < end && rc == 0; k++)
         rc = forward_node(t, k);
     t->step++;
     return rc;
@@ -200,13 +201,41 @@ static int accumulate(nerve_array *into, nerve_array *add)
     return 0;
 }
 
+/* Lucid's redirected ReLU gradient (lucid/misc/redirected_relu_grad.py):
+ * for an input whose every ReLU gradient is zero (all units off where the
+ * objective looks), the gradient passes where it would raise a negative
+ * input too, so an optimisation that starts dead can start at all. */
+static int redirected_relu(const grad_args *a)
+{
+    const nerve_array *x = a->in[0];
+    if (!a->need[0] || x->ndim < 1)
+        return 0;
+    int64_t N = x->shape[0], per = N > 0 ? nerve_array_count(x) / N : 0;
+    int rc = nerve_array_alloc(&a->din[0], NERVE_F32, x->ndim, x->shape);
+    if (rc < 0)
+        return rc;
+    const float *xd = x->data, *g = a->dout->data;
+    float *d = a->din[0].data;
+    #pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; n++) {
+        int through = 0;
+        for (int64_t i = n * per; i < (n + 1) * per; i++) {
+            d[i] = xd[i] > 0 ? g[i] : 0;
+            through |= d[i] != 0;
+        }
+        for (int64_t i = n * per; !through && i < (n + 1) * per; i++)
+            d[i] = xd[i] > 0 || g[i] < 0 ? g[i] : 0;   /* descent on g raises x where g < 0 */
+    }
+    return 0;
+}
+
 static int backward_node(nerve_tape *t, int k)
 {
     nerve_model *m = t->m;
     const nerve_node *n = &m->nodes[k];
     if (n->n_out < 1 || n->out[0] < 0 || !t->grad[n->out[0]].data)
         return 0;   /* nothing downstream of this node needs its output */
-    grad_fn fn = nn_grad_find(n->op);
+    grad_fn fn = t->redirect_relu && strcmp(n->op, "Relu") == 0 ? redirected_relu : nn_grad_find(n->op);
     if (!fn)
         return nerve_error_set(NERVE_EUNSUPPORTED, "%s: node '%s': no gradient for %s", m->path, n->name, n->op);
     const nerve_array *in[64];
@@ -216,7 +245,8 @@ static int backward_node(nerve_tape *t, int k)
     for (int i = 0; i < n->n_in && i < 64; i++) {
         in[i] = n->in[i] >= 0 ? t->val[n->in[i]] : NULL;
         int is_input = n->in[i] >= 0 && m->values[n->in[i]].producer < 0 && !m->values[n->in[i]].constant;
-        need[i] = in[i] && in[i]->dtype == NERVE_F32 && (!is_input || t->input_grads);
+        need[i] = in[i] && in[i]->dtype == NERVE_F32 && (!is_input || t->input_grads) &&
+                  !(t->frozen && m->values[n->in[i]].constant);
     }
     nerve_array outs[16];
     for (int i = 0; i < n->n_out && i < 16; i++)

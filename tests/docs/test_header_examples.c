@@ -125,3 +125,4 @@ Test(header_examples, mapper) { compile_and_run("mapper"); }
 Test(header_examples, sim) { compile_and_run("sim"); }
 Test(header_examples, embed) { compile_and_run("embed"); }
 Test(header_examples, findings) { compile_and_run("findings"); }
+Test(header_examples, featvis) { compile_and_run("featvis"); }
