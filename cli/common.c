@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nerve/core.h"
 #include "nerve/knn.h"
@@ -113,10 +114,20 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 
 int cli_fail(int rc)
 {
-    if (nerve_study_dist_size() > 1)   /* nerve-mpi: which rank failed */
+    if (nerve_study_dist_size() > 1) {   /* nerve-mpi: which rank failed */
+        /* An error every rank meets (a missing model) is said once: rank
+         * 0's, which ends the job; the others, waiting, are told to stop
+         * (SIGTERM, an interruption) and stay quiet. A rank failing alone
+         * is heard 3 s later. */
+        if (nerve_study_dist_rank() != 0) {
+            sleep(3);
+            if (nerve_interrupted())
+                return nerve_exit_status(rc);
+        }
         fprintf(stderr, "nerve: error: rank %d of %d: %s\n", nerve_study_dist_rank(), nerve_study_dist_size(),
                 nerve_error());
-    else
+    } else {
         fprintf(stderr, "nerve: error: %s\n", nerve_error());
+    }
     return nerve_exit_status(rc);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nerve/study.h"
 #include "dist.h"
@@ -62,20 +63,31 @@ int study_dist_size(void)
     return solo ? 1 : nerve_study_dist_size();
 }
 
+/* A rank waiting for another (rank 0 alone in a stage, a rank with the
+ * larger share of layers) sleeps between polls rather than spinning in
+ * MPI_Barrier, whose busy wait would take a core from the ranks still
+ * working when they share a machine. */
 void study_dist_barrier(void)
 {
-    if (!solo)
-        MPI_Barrier(MPI_COMM_WORLD);
+    if (solo)
+        return;
+    MPI_Request req;
+    int done = 0;
+    MPI_Ibarrier(MPI_COMM_WORLD, &req);
+    for (MPI_Test(&req, &done, MPI_STATUS_IGNORE); !done; MPI_Test(&req, &done, MPI_STATUS_IGNORE))
+        nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 }
 
 void study_dist_max(int64_t *v, int n)
 {
+    study_dist_barrier();   /* the wait, without spinning */
     if (!solo)
         MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
 }
 
 void study_dist_broadcast(void *buf, size_t bytes)
 {
+    study_dist_barrier();   /* the wait, without spinning */
     /* In pieces MPI's int counts can hold. */
     for (size_t at = 0; !solo && at < bytes; at += 1u << 30) {
         size_t n = bytes - at < (1u << 30) ? bytes - at : (1u << 30);
@@ -96,6 +108,7 @@ int study_dist_gather(void **out, size_t *out_bytes, const void *buf, size_t byt
         free(at);
         return nerve_error_set(NERVE_ENOMEM, "out of memory gathering results");
     }
+    study_dist_barrier();   /* the wait, without spinning */
     if (solo)
         counts[0] = mine;
     else
