@@ -115,18 +115,23 @@ static const setting settings[] = {
     { "sim", "epsilon", S_REAL, AT(sim.epsilon), RANGE(0, 1) },
     { "findings", "neighbours", S_INT, AT(findings.k), RANGE(1, 1000) },
     { "findings", "max_dims", S_INT, AT(findings.max_dims), RANGE(1, 4096) },
+    { "featvis", "layers", S_TEXT, AT(featvis.layers) },
+    { "featvis", "steps", S_INT, AT(featvis.steps), RANGE(1, 100000) },
+    { "featvis", "channels", S_INT, AT(featvis.channels), RANGE(0, 256) },
+    { "featvis", "cossim_pow", S_REAL, AT(featvis.cossim_pow), RANGE(0, 16) },
 };
 #undef AT
 #undef COUNT
 #undef RANGE
 enum { N_SETTINGS = sizeof settings / sizeof *settings };
 
-static const char *const section_names[] = { "preprocess", "extract", "mapper", "ph", "embed", "sim", "findings" };
+static const char *const section_names[] = { "preprocess", "extract", "mapper", "ph", "embed", "sim", "findings",
+                                             "featvis" };
 
 /* ---- stages ---------------------------------------------------------------- */
 
 static const char *const stage_names[NERVE_STAGE_COUNT] = { "extract", "mean", "mapper", "ph", "embed", "sim",
-                                                            "dynamics", "findings" };
+                                                            "dynamics", "findings", "featvis" };
 
 const char *nerve_study_stage_name(nerve_study_stage s)
 {
@@ -153,7 +158,7 @@ int nerve_study_stages_parse(const char *list, unsigned *mask)
         int s = stage_parse(p, len);
         if (s < 0)
             return nerve_error_set(NERVE_EINPUT, "unknown stage '%.*s' (stages: extract, mean, mapper, ph, embed, "
-                                   "sim, dynamics, findings, or all)", (int)len, p);
+                                   "sim, dynamics, findings, featvis, or all)", (int)len, p);
         *mask |= 1u << s;
         p += len + (p[len] == ',');
     }
@@ -316,7 +321,7 @@ static int read_stages(const reader *r, const setting *s, const json_t *v)
     char list[256];
     if (!json_is_array(v) || join_names(list, sizeof list, v) < 0 ||
         nerve_study_stages_parse(list, field(r->o, s->at)) < 0)
-        return wrong(r, s, "a list of stages: extract, mean, mapper, ph, embed, sim, dynamics, findings");
+        return wrong(r, s, "a list of stages: extract, mean, mapper, ph, embed, sim, dynamics, findings, featvis");
     return 0;
 }
 
