@@ -211,7 +211,7 @@ static int redirected_relu(const grad_args *a)
     if (!a->need[0] || x->ndim < 1)
         return 0;
     int64_t N = x->shape[0], per = N > 0 ? nerve_array_count(x) / N : 0;
-    int rc = nerve_array_alloc(&a->din[0], NERVE_F32, x->ndim, x->shape);
+    int rc = nerve_array_alloc_raw(&a->din[0], NERVE_F32, x->ndim, x->shape);   /* every element is written */
     if (rc < 0)
         return rc;
     const float *xd = x->data, *g = a->dout->data;

@@ -118,6 +118,14 @@ static double share_close(const nerve_featvis_result *r)
     return r->count ? (double)close / (double)r->count : 0;
 }
 
+/* A layer of maps: (C, H, W) with more than one position. */
+static int is_maps(const json_t *layer)
+{
+    const json_t *shape = json_object_get(layer, "shape");
+    return json_array_size(shape) == 3 &&
+           json_integer_value(json_array_get(shape, 1)) * json_integer_value(json_array_get(shape, 2)) > 1;
+}
+
 /* One layer's node images. A layer whose vectors are one position of its
  * maps (random-, foreground-, max-norm, center) is matched at the centre
  * of the image's map; averaged layers over all positions. */
@@ -166,7 +174,7 @@ static int layer_nodes(fv_study *s, json_t *entry, const json_t *layer, const ch
 static int layer_gallery(fv_study *s, json_t *entry, const json_t *layer, const char *stem, int value)
 {
     json_t *shape = json_object_get(layer, "shape");
-    if (json_array_size(shape) != 3 || s->o->channels < 1)
+    if (!is_maps(layer) || s->o->channels < 1)
         return 0;
     int64_t k = json_integer_value(json_array_get(shape, 0));
     k = k < s->o->channels ? k : s->o->channels;
@@ -233,9 +241,9 @@ static int chosen(const char *list, const json_t *layers, size_t i)
         return 0;
     }
     for (size_t j = json_array_size(layers); j-- > i + 1;)
-        if (json_array_size(json_object_get(json_array_get(layers, j), "shape")) == 3)
+        if (is_maps(json_array_get(layers, j)))
             return 0;
-    return json_array_size(json_object_get(json_array_get(layers, i), "shape")) == 3;
+    return is_maps(json_array_get(layers, i));
 }
 
 static int every_layer(fv_study *s)
@@ -252,7 +260,7 @@ static int every_layer(fv_study *s)
         if (!name || !file)
             return nerve_error_set(NERVE_EINPUT, "%s: layer %zu has no name or file", s->dir, i);
         study_file_stem(stem, sizeof stem, file);
-        int nodes = chosen(s->o->layers, layers, i), maps = json_array_size(json_object_get(layer, "shape")) == 3;
+        int nodes = chosen(s->o->layers, layers, i), maps = is_maps(layer);
         if ((!nodes && !maps) || (rc = nerve_featvis_find_layer(&s->m, name, &value)) < 0)
             continue;
         json_t *entry = json_pack("{s:s}", "name", name);
