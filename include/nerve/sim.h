@@ -65,6 +65,15 @@ int nerve_sim_cca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, double
  * `keep` of the variance (0.99), then CCA with epsilon NERVE_SIM_EPSILON. */
 int nerve_sim_svcca(nerve_cca *out, const nerve_mat *a, const nerve_mat *b, double keep);
 
+/* Class sensitivity (the SVCCA post's layers against classes): for each
+ * class c < n_classes, rho[c] = the canonical correlation of the layer's
+ * SVCCA directions (keeping `keep` of the variance) with the indicator of
+ * labels == c, as nerve_sim_svcca of the layer and that indicator column
+ * gives it. NaN for a class with no inputs or only its inputs, and when the
+ * directions are as many as the inputs less one (any indicator fits). */
+int nerve_sim_class_sensitivity(double *rho, const nerve_mat *layer, const int64_t *labels, int n_classes,
+                                double keep);
+
 /* PWCCA: CCA coefficients weighted by how much of the layer with fewer
  * neurons left after remove_small each canonical direction accounts for
  * (pwcca.compute_pwcca, whose working branch puts that layer first). */

@@ -226,7 +226,7 @@ static int key_dynamics(run_ctx *c, char *key)
         snprintf(files + strlen(files), sizeof files - strlen(files), "%016llx ", fingerprint(k));
     }
     char params[KEY_MAX * 2 + 40];
-    snprintf(params, sizeof params, "dynamics svcca cka %s%s", stage_on(c->o, NERVE_STAGE_MEAN) ? "averaged " : "",
+    snprintf(params, sizeof params, "dynamics svcca cka classes %s%s", stage_on(c->o, NERVE_STAGE_MEAN) ? "averaged " : "",
              files);
     chain(key, params, c->extract_key);
     return 0;
@@ -321,22 +321,39 @@ static int run_sim(run_ctx *c)
     return rc;
 }
 
+/* Each layer against the classes in `dir` (a checkpoint's study, or the
+ * final one), when the inputs are labelled: its classes.json, relative to
+ * the study, into *rel; "" when there are no labels. */
+static int dynamics_classes(char *rel, size_t cap, const char *dir, const char *dir_rel)
+{
+    char labels[PATH_MAX];
+    int rc = nerve_path(labels, sizeof labels, "%s/inputs/labels.npy", dir);
+    rel[0] = '\0';
+    if (rc < 0 || access(labels, R_OK) != 0)
+        return rc;
+    if ((rc = nerve_study_class_sensitivity(dir, 0.99)) == 0)
+        rc = nerve_path(rel, cap, "%s%ssim/classes.json", dir_rel, *dir_rel ? "/" : "");
+    return rc;
+}
+
 /* Each checkpoint extracted as its own study under DIR/checkpoints/ckpt<i>,
  * with its layers' SVCCA and CKA against the final model's: position-
  * averaged against DIR/mean when the study has it (as the sim stage
  * compares, so that conv layers read the same thing in both), else with
- * the study's own mode. */
+ * the study's own mode; and each one's layers against the classes. */
 static int run_dynamics(run_ctx *c)
 {
     int averaged = stage_on(c->o, NERVE_STAGE_MEAN);
-    char root[PATH_MAX], final[PATH_MAX];
+    char root[PATH_MAX], final[PATH_MAX], final_classes[PATH_MAX];
     int rc = nerve_path(final, sizeof final, "%s%s", c->o->out, averaged ? "/mean" : "");
     if (rc == 0 && (rc = nerve_path(root, sizeof root, "%s/checkpoints", c->o->out)) == 0)
         rc = nerve_dir_create(root);
+    if (rc == 0)
+        rc = dynamics_classes(final_classes, sizeof final_classes, final, averaged ? "mean" : "");
     json_t *list = json_array();
     nerve_sim_options so = { .keep = 0.99 };
     for (int i = 0; rc == 0 && i < c->n_checkpoints; i++) {
-        char dir[PATH_MAX], rel[64];
+        char dir[PATH_MAX], rel[64], classes[PATH_MAX];
         snprintf(rel, sizeof rel, "checkpoints/ckpt%d", i);
         if ((rc = nerve_path(dir, sizeof dir, "%s/%s", c->o->out, rel)) < 0)
             break;
@@ -347,15 +364,19 @@ static int run_dynamics(run_ctx *c)
         e.no_sprite = 1;
         int skipped;
         if ((rc = nerve_extract(&e)) == 0 &&
-            (rc = nerve_study_similarity_between(dir, final, dynamics_metrics, 2, &so, &skipped)) == 0)
+            (rc = nerve_study_similarity_between(dir, final, dynamics_metrics, 2, &so, &skipped)) == 0 &&
+            (rc = dynamics_classes(classes, sizeof classes, dir, rel)) == 0)
         {
             char sim[1200], index[1300];
             nerve_study_between_folder(sim, sizeof sim, final);
             if ((rc = nerve_path(index, sizeof index, "%s/%s/index.json", rel, sim)) < 0)
                 break;
-            json_array_append_new(list, json_pack("{s:s, s:o, s:s, s:s}", "model", c->checkpoint[i], "fraction",
-                                                  c->fraction[i] >= 0 ? json_real(c->fraction[i]) : json_null(),
-                                                  "study", rel, "similarity", index));
+            json_t *entry = json_pack("{s:s, s:o, s:s, s:s}", "model", c->checkpoint[i], "fraction",
+                                      c->fraction[i] >= 0 ? json_real(c->fraction[i]) : json_null(), "study", rel,
+                                      "similarity", index);
+            if (*classes)
+                json_object_set_new(entry, "classes", json_string(classes));
+            json_array_append_new(list, entry);
         }
     }
     if (rc == 0)
@@ -364,8 +385,11 @@ static int run_dynamics(run_ctx *c)
         json_decref(list);
         return rc;
     }
-    return study_write_json(root, json_pack("{s:o, s:[s, s], s:s}", "checkpoints", list, "metrics", "svcca", "cka",
-                                            "vectors", averaged ? "positions averaged" : nerve_vector_mode_name(c->o->mode)));
+    json_t *index = json_pack("{s:o, s:[s, s], s:s}", "checkpoints", list, "metrics", "svcca", "cka", "vectors",
+                              averaged ? "positions averaged" : nerve_vector_mode_name(c->o->mode));
+    if (*final_classes)
+        json_object_set_new(index, "classes", json_string(final_classes));
+    return study_write_json(root, index);
 }
 
 static int run_findings(run_ctx *c)

@@ -2,7 +2,8 @@
  * similarity.c — the layer x layer similarity matrices of a study: every
  * layer with one vector per input (as the manifest lists them) against
  * every other, for each measure, into study/sim/<metric>.npy (float32,
- * L x L) with study/sim/index.json naming the rows.
+ * L x L) with study/sim/index.json naming the rows; between two studies;
+ * and every layer against the classes (study/sim/classes.npy).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nerve/mapper.h"
 #include "nerve/sim.h"
 #include "nerve/internal/path.h"
 #include "nerve/study.h"
@@ -296,5 +298,66 @@ int nerve_study_similarity_between(const char *dir, const char *other, const ner
     free(cells);
     layers_free(&a);
     layers_free(&b);
+    return rc;
+}
+
+/* ---- layers against classes ---------------------------------------------- */
+
+/* The study's labels (inputs/labels.npy), checked, and how many classes. */
+static int read_labels(nerve_mapper_columns *cols, int64_t *n_classes, const char *dir, int64_t n)
+{
+    char path[PATH_MAX];
+    int rc = nerve_path(path, sizeof path, "%s/inputs/labels.npy", dir);
+    if (rc == 0)
+        rc = nerve_mapper_columns_read(cols, path, NULL, NULL, n);
+    if (rc == 0)
+        rc = nerve_mapper_labels_check(n_classes, cols->labels.data, n, path);
+    return rc;
+}
+
+int nerve_study_class_sensitivity(const char *dir, double keep)
+{
+    study_layers s;
+    int skipped;
+    int rc = load_layers(&s, dir, &skipped);
+    if (rc < 0)
+        return rc;
+    nerve_mapper_columns cols = { 0 };
+    int64_t n_classes = 0;
+    rc = read_labels(&cols, &n_classes, dir, s.inputs);
+    double *rho = rc == 0 ? malloc((size_t)s.count * (size_t)n_classes * sizeof *rho + 1) : NULL;
+    if (rc == 0 && !rho)
+        rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
+    json_t *reasons = json_object();
+    for (int l = 0; rc == 0 && l < s.count; l++) {
+        double *row = rho + (size_t)l * n_classes;
+        int r = nerve_sim_class_sensitivity(row, &s.mats[l], cols.labels.data, (int)n_classes, keep);
+        if (r == NERVE_EINPUT) {   /* a row of nulls with its reason, not a failed stage */
+            json_object_set_new(reasons, s.names[l], json_string(nerve_error()));
+            for (int64_t c = 0; c < n_classes; c++)
+                row[c] = NAN;
+        } else if (r < 0) {
+            rc = r;
+        }
+    }
+    char path[PATH_MAX];
+    if (rc == 0 && (rc = nerve_path(path, sizeof path, "%s/sim", dir)) == 0 && (rc = nerve_dir_create(path)) == 0 &&
+        (rc = nerve_path(path, sizeof path, "%s/sim/classes.npy", dir)) == 0)
+        rc = write_block(path, rho, n_classes, s.count, n_classes);
+    json_t *layers = json_array();
+    for (int l = 0; l < s.count; l++)
+        json_array_append_new(layers, json_string(s.names[l]));
+    if (rc == 0 && (rc = nerve_path(path, sizeof path, "%s/sim/classes.json", dir)) == 0)
+        rc = study_write_json(path, json_pack("{s:s, s:f, s:o, s:I, s:s, s:O}", "measure",
+                                              "canonical correlation of the layer's SVCCA directions with each "
+                                              "class's indicator", "keep", keep, "layers", layers, "classes",
+                                              (json_int_t)n_classes, "matrix", "sim/classes.npy", "null_rows",
+                                              reasons));
+    else
+        json_decref(layers);
+    json_decref(reasons);
+    free(rho);
+    nerve_mapper_columns_free(&cols);
+    layers_free(&s);
     return rc;
 }

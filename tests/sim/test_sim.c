@@ -357,3 +357,31 @@ Test(sim, layers_wider_than_the_inputs)
     nerve_mat_free(&live);
     nerve_mat_free(&small);
 }
+
+/* Class sensitivity equals SVCCA of the layer and the class's indicator
+ * column, the direct way (one canonical pair). */
+Test(sim, class_sensitivity_is_svcca_with_the_class_indicator)
+{
+    nerve_mat layer = wide_layer(60, 12, 12, 5);
+    int64_t labels[60];
+    for (int i = 0; i < 60; i++) {
+        labels[i] = i % 3;
+        layer.data[i * 12] += 0.8f * (float)(labels[i] == 1);   /* class 1 shows in neuron 0 */
+    }
+    double rho[4];
+    cr_assert_eq(nerve_sim_class_sensitivity(rho, &layer, labels, 4, 0.99), 0, "%s", nerve_error());
+    for (int c = 0; c < 3; c++) {
+        nerve_mat indicator;
+        cr_assert_eq(nerve_mat_alloc(&indicator, 60, 1), 0);
+        for (int i = 0; i < 60; i++)
+            indicator.data[i] = (float)(labels[i] == c);
+        nerve_cca cca;
+        cr_assert_eq(nerve_sim_svcca(&cca, &layer, &indicator, 0.99), 0, "%s", nerve_error());
+        cr_expect(fabs(rho[c] - cca.mean) < 1e-6, "class %d: %.9f, svcca %.9f", c, rho[c], cca.mean);
+        nerve_cca_free(&cca);
+        nerve_mat_free(&indicator);
+    }
+    cr_expect(rho[1] > rho[0] + 0.2 && rho[1] > rho[2] + 0.2, "%g %g %g", rho[0], rho[1], rho[2]);
+    cr_expect(isnan(rho[3]), "a class without inputs: %g", rho[3]);
+    nerve_mat_free(&layer);
+}

@@ -67,6 +67,31 @@ Test(run, reduced_study_end_to_end_then_up_to_date, .timeout = 600)
     }
     json_t *dynamics = load(dir, "checkpoints/index.json");
     cr_assert_eq(json_array_size(json_object_get(dynamics, "checkpoints")), 1);
+    /* Layers against classes, for the final model and the checkpoint: the
+     * checkpoint is the final model here, so the two matrices are equal. */
+    const char *final = json_string_value(json_object_get(dynamics, "classes"));
+    const char *ckpt = json_string_value(json_object_get(json_array_get(json_object_get(dynamics, "checkpoints"), 0),
+                                                         "classes"));
+    cr_assert(final && ckpt, "no class sensitivity in checkpoints/index.json");
+    json_t *fc = load(dir, final), *cc = load(dir, ckpt);
+    cr_assert_eq(json_integer_value(json_object_get(fc, "classes")), 10);
+    nerve_array a, b;
+    char pa[4400], pb[4400];
+    snprintf(pa, sizeof pa, "%s/mean/%s", dir, json_string_value(json_object_get(fc, "matrix")));
+    snprintf(pb, sizeof pb, "%s/checkpoints/ckpt0/%s", dir, json_string_value(json_object_get(cc, "matrix")));
+    cr_assert_eq(nerve_npy_read(&a, NULL, pa, NERVE_F32), 0, "%s", nerve_error());
+    cr_assert_eq(nerve_npy_read(&b, NULL, pb, NERVE_F32), 0, "%s", nerve_error());
+    cr_assert_eq(a.shape[0], (int64_t)json_array_size(json_object_get(fc, "layers")));
+    cr_assert_eq(a.shape[1], 10);
+    cr_assert_eq(memcmp(a.data, b.data, (size_t)nerve_array_count(&a) * sizeof(float)), 0);
+    for (int64_t i = 0; i < nerve_array_count(&a); i++) {
+        float v = ((const float *)a.data)[i];
+        cr_assert(v >= 0 && v <= 1, "a canonical correlation of %g", (double)v);
+    }
+    nerve_array_free(&a);
+    nerve_array_free(&b);
+    json_decref(fc);
+    json_decref(cc);
     json_decref(dynamics);
     json_decref(mapper);
     json_decref(ph);
