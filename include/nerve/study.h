@@ -283,6 +283,28 @@ void nerve_study_findings_defaults(nerve_study_findings_options *o);
 int nerve_study_findings(const char *dir, const nerve_study_findings_options *o, int *found);
 
 /* ------------------------------------------------------------------------ */
+/* Feature visualisation of a study's layers (the featvis room)             */
+/* ------------------------------------------------------------------------ */
+
+typedef struct nerve_study_featvis_options {
+    const char *layers;      /* whose Mapper nodes get images: tap names, comma-separated;
+                                NULL or "last-conv": the last layer of maps */
+    int64_t     steps;       /* Adam steps per image (default 128) */
+    int64_t     channels;    /* the gallery: the first K channels of every layer of maps (default 8) */
+    double      cossim_pow;  /* a node's objective: dot x cos^K with its mean vector (default 2) */
+    uint64_t    seed;
+} nerve_study_featvis_options;
+
+void nerve_study_featvis_defaults(nerve_study_featvis_options *o);
+/* For each Mapper node of the chosen layers, the image whose activation
+ * points along the node's mean vector (at the centre of the map for
+ * layers of single positions, else over all positions), each layer of
+ * maps' first channels and every class logit, as PNGs (and the model's
+ * inputs as .npy) in DIR/featvis/<layer>/ and DIR/featvis/classes/, named
+ * with their cosines and class probabilities in DIR/featvis/index.json. */
+int nerve_study_featvis(const char *dir, const nerve_study_featvis_options *o);
+
+/* ------------------------------------------------------------------------ */
 /* A whole study: nerve run                                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -291,7 +313,7 @@ enum { NERVE_STUDY_RUN_MAX_CHECKPOINTS = 16, NERVE_STUDY_RUN_MAX_STAGES = 16 };
 /* The stages of a study, in the order they run (src/study/run.c). */
 typedef enum nerve_study_stage {
     NERVE_STAGE_EXTRACT, NERVE_STAGE_MEAN, NERVE_STAGE_MAPPER, NERVE_STAGE_PH, NERVE_STAGE_EMBED,
-    NERVE_STAGE_SIM, NERVE_STAGE_DYNAMICS, NERVE_STAGE_FINDINGS, NERVE_STAGE_COUNT
+    NERVE_STAGE_SIM, NERVE_STAGE_DYNAMICS, NERVE_STAGE_FINDINGS, NERVE_STAGE_FEATVIS, NERVE_STAGE_COUNT
 } nerve_study_stage;
 
 const char *nerve_study_stage_name(nerve_study_stage s);
@@ -329,6 +351,7 @@ typedef struct nerve_study_run_options {
     nerve_sim_metric metrics[NERVE_SIM_METRIC_COUNT];
     nerve_sim_options sim;
     nerve_study_findings_options findings;
+    nerve_study_featvis_options featvis;
     struct json_t *owned;        /* holds the strings a study file gave */
 } nerve_study_run_options;
 
