@@ -654,7 +654,7 @@ function renderTraining() {
 
 // ---- the frame ------------------------------------------------------------------
 
-const renderers = { overview: () => {}, mapper: renderMapper, across: () => renderAcross(), persistence: renderPersistence,
+const renderers = { overview: () => {}, findings: () => renderFindings(), mapper: renderMapper, across: () => renderAcross(), persistence: renderPersistence,
                     embedding: renderEmbedding, activations: renderActivations, training: renderTraining };
 const rendered = new Set(["overview"]);
 
@@ -710,6 +710,7 @@ function init(study) {
   document.addEventListener("selection", () => { applyMapperControls(); drawEmbedding(); showSelectedInputs(); });
   showSelectedInputs();
   renderOverview();
+  if (study.findings) showView("findings");   // what the study found is its first page (web/findings.js)
 }
 
 const labelsFile = "inputs/labels.npy";

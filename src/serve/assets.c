@@ -13,8 +13,9 @@ EXTERN_ASSET(nerve_web_app_js);
 EXTERN_ASSET(nerve_web_style_css);
 EXTERN_ASSET(nerve_web_d3_min_js);
 EXTERN_ASSET(nerve_web_offline_js);
+EXTERN_ASSET(nerve_web_findings_js);
 
-static serve_asset table[5];
+static serve_asset table[6];
 static pthread_once_t filled = PTHREAD_ONCE_INIT;
 
 static void fill(void)
@@ -25,6 +26,7 @@ static void fill(void)
     ENTRY(2, "style.css", nerve_web_style_css);
     ENTRY(3, "d3.min.js", nerve_web_d3_min_js);
     ENTRY(4, "offline.js", nerve_web_offline_js);   /* the report's stand-in for the server */
+    ENTRY(5, "findings.js", nerve_web_findings_js);
 #undef ENTRY
 }
 

@@ -18,5 +18,6 @@ ASSET(nerve_web_app_js, "app.js")
 ASSET(nerve_web_style_css, "style.css")
 ASSET(nerve_web_d3_min_js, "d3.min.js")
 ASSET(nerve_web_offline_js, "offline.js")
+ASSET(nerve_web_findings_js, "findings.js")
 
     .section .note.GNU-stack, "", @progbits

@@ -333,6 +333,8 @@ static int load(run_t *r)
         rc = nerve_path(path, sizeof path, "%s/manifest.json", r->dir);
     if (rc == 0 && !(r->manifest = json_load_file(path, 0, NULL)))
         rc = nerve_error_set(NERVE_EINPUT, "%s: not JSON", path);
+    if (rc == 0)   /* findings name layers as the viewer shows them */
+        rc = nerve_study_display_names(r->manifest);
     r->c.n = r->m.inputs;
     r->names = calloc((size_t)r->m.count + 1, sizeof *r->names);
     r->scores = calloc(2 * (size_t)r->m.count + 1, sizeof *r->scores);

@@ -160,7 +160,9 @@ static int bridges(study_findings_ctx *c, const nerve_mapper_graph *g, const cha
 {
     nerve_findings_bridge *b;
     int64_t n;
-    int rc = nerve_findings_bridges(&b, &n, g, 5, 0.7);
+    /* nodes of at least 0.1% of the inputs: a handful of points mixing classes is noise */
+    int64_t min_size = g->n_points / 1000 > 5 ? g->n_points / 1000 : 5;
+    int rc = nerve_findings_bridges(&b, &n, g, min_size, 0.7);
     for (int64_t i = 0; rc == 0 && i < n && i < BRIDGES_A_LAYER; i++) {
         char text[512], x[32], y[32];
         int64_t size = g->member_start[b[i].node + 1] - g->member_start[b[i].node];
@@ -182,7 +184,8 @@ static int shapes(study_findings_ctx *c, const nerve_mapper_graph *g, const char
     int64_t n, done[2] = { 0, 0 };
     int rc = nerve_findings_shapes(&s, &n, g, 3);
     for (int64_t i = 0; rc == 0 && i < n; i++) {
-        if (done[s[i].loop]++ >= SHAPES_A_LAYER)
+        /* a shape whose inputs are mostly one class says something about it; a mix is noise */
+        if (!(s[i].purity >= 0.6) || done[s[i].loop]++ >= SHAPES_A_LAYER)
             continue;
         char text[512], x[32];
         snprintf(text, sizeof text, "In %s, a %s of %lld nodes (%lld inputs), %.0f%% %s.", layer,

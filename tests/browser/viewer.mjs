@@ -32,12 +32,24 @@ try {
   // only if something got injected, which the checks below catch anyway.
   const shot = (name) => page.screenshot({ path: `${artifacts}/${name}.png` });
   await page.goto(url);
+  const study = offline ? await page.evaluate(() => { const f = window.NERVE_FILES; return f && f["api/study"].json; })
+                        : await (await page.request.get(url + "api/study")).json();
+
+  // Findings (issue 21): the study's first page, an entry of every kind found.
+  const found = study.findings ? study.findings.findings : [];
+  if (study.findings) {
+    await page.waitForSelector("#view-findings.active .finding", { timeout: 20000 });
+    for (const kind of new Set(found.map((f) => f.kind))) {
+      const shownKind = await page.$$eval(`#findings-list .finding[data-kind=${kind}]`, (e) => e.length);
+      check(shownKind === found.filter((f) => f.kind === kind).length, `the findings page shows the ${shownKind} ${kind} findings`);
+    }
+    await shot("findings");
+    await page.click("button[data-view=overview]");
+  }
 
   // Overview: the layer table and a heatmap.
   await page.waitForSelector("#heatmap svg rect", { timeout: 20000 });
   const rows = await page.$$eval("#layer-table tr", (r) => r.length - 1);
-  const study = offline ? await page.evaluate(() => window.NERVE_FILES["api/study"].json)
-                        : await (await page.request.get(url + "api/study")).json();
   check(rows === study.manifest.layers.length, `overview lists the ${study.manifest.layers.length} layers`);
   // Layers by their short names, the full tap name on hover (issue 17).
   const display = new Map(study.manifest.layers.map((l) => [l.name, l.display]));
@@ -134,6 +146,35 @@ try {
     await page.click("button[data-view=mapper]");
     await shot("hostile-mapper");
     check(dialogs.length === 0, "no dialog opened" + (dialogs.length ? ": " + dialogs.join(" | ") : ""));
+  }
+  if (study.findings) {
+    // A node's link opens the Mapper view on that layer with the node's panel.
+    const at = found.findIndex((f) => Array.isArray(f.nodes));
+    if (at >= 0) {
+      const f = found[at], tap = study.manifest.layers.find((l) => l.display === f.layer || l.name === f.layer).name;
+      const file = study.mapper.layers.find((l) => l.name === tap).graph;
+      const graph = offline ? await page.evaluate((k) => window.NERVE_FILES[k].json, "study/" + file)
+                            : await (await page.request.get(url + "study/" + file)).json();
+      await page.click("button[data-view=findings]");
+      const kindIndex = found.filter((g, i) => g.kind === f.kind && i < at).length;
+      await page.click(`#findings-list .finding[data-kind=${f.kind}] >> nth=${kindIndex} >> button[data-link=mapper]`);
+      await page.waitForSelector("#view-mapper.active #node-panel:not(.hidden) h2");
+      const heading = await page.textContent("#node-panel h2");
+      const layerShown = await page.$eval("#mapper-layer", (s) => s.options[s.selectedIndex].textContent);
+      check(heading === String(graph.nodes.id[f.nodes[0]]) && layerShown === display.get(tap),
+            `a ${f.kind} finding opens node ${heading} of ${layerShown} (${graph.nodes.id[f.nodes[0]]} of ${f.layer})`);
+      await shot("findings-node");
+    }
+    // The outliers' link selects them and shows them in an embedding.
+    const outliers = found.find((f) => f.kind === "outliers");
+    if (outliers) {
+      await page.click("button[data-view=findings]");
+      await page.click("#findings-list .finding[data-kind=outliers] button[data-link=embedding]");
+      await page.waitForSelector("#view-embedding.active");
+      const info = await page.textContent("#selection-info");
+      check(info.startsWith(`${outliers.inputs.length} inputs selected`), `the outliers' link selects them in the embedding (${info})`);
+      await shot("findings-outliers");
+    }
   }
   check(errors.length === 0, "no console errors" + (errors.length ? ": " + errors.join(" | ") : ""));
 } catch (e) {
