@@ -12,6 +12,7 @@
 
 #include "nerve/internal/path.h"
 #include "nerve/mapper.h"
+#include "dist.h"
 #include "study_internal.h"
 
 /* The inputs' metadata, repeated for layers with several rows per input. */
@@ -127,9 +128,11 @@ static int layer_files_of(layer_files *f, const char *dir, const study_layer *l)
     return rc < 0 ? rc : nerve_path(f->graph, sizeof f->graph, "%s/%s", dir, f->graph_rel);
 }
 
-/* One layer: its graph written, kept in *g for the links to the next. */
+/* One layer: its graph written (unless `write` is 0: a layer another rank
+ * owns, mapped again for the link into this rank's first), kept in *g for
+ * the links to the next. */
 static int map_layer(nerve_mapper_graph *g, const layer_files *f, const char *lens_spec, const nerve_mapper_params *p,
-                     const nerve_mapper_meta *meta)
+                     const nerve_mapper_meta *meta, int write)
 {
     nerve_mat x;
     nerve_lens lens = { 0 };
@@ -138,7 +141,7 @@ static int map_layer(nerve_mapper_graph *g, const layer_files *f, const char *le
         return rc;
     if ((rc = nerve_lens_compute(&lens, lens_spec, &x, meta)) == 0)
         rc = nerve_mapper_build(g, &x, &lens, p, meta);
-    if (rc == 0)
+    if (rc == 0 && write)
         rc = nerve_mapper_write(f->graph, NERVE_GRAPH_JSON, g, p, &lens);
     nerve_lens_free(&lens);
     nerve_mat_free(&x);
@@ -199,6 +202,42 @@ int nerve_study_mapper_layer(struct json_t **out, const char *dir, const char *l
     return rc;
 }
 
+/* Where this rank starts: with several ranks each maps a contiguous run of
+ * layers [*first, last), and the link into its first layer needs the graph
+ * of the layer mapped before it, which it maps again from *from. */
+static void layer_share(const study_manifest *m, int *from, int *first, int *last)
+{
+    int64_t a, b;
+    study_dist_share(m->count, 1, study_dist_rank(), study_dist_size(), &a, &b);
+    *first = (int)a;
+    *last = (int)b;
+    *from = *first - 1;
+    while (*from >= 0 && m->layers[*from].rows % m->inputs != 0)   /* layers the stage passes over */
+        (*from)--;
+    if (*from < 0)
+        *from = *first;
+}
+
+/* Rank 0: the index from every layer's slot ({"layer", "link", "skipped",
+ * "passed"}, those that apply), in the layers' order. */
+static void index_lists(const json_t *slots, json_t *layers, json_t *links, json_t *skipped,
+                        nerve_study_mapper_summary *sum)
+{
+    memset(sum, 0, sizeof *sum);
+    for (size_t i = 0; i < json_array_size(slots); i++) {
+        const json_t *slot = json_array_get(slots, i), *v;
+        if ((v = json_object_get(slot, "layer"))) {
+            json_array_append(layers, (json_t *)v);
+            sum->layers++;
+        }
+        if ((v = json_object_get(slot, "link")))
+            json_array_append(links, (json_t *)v);
+        if ((v = json_object_get(slot, "skipped")))
+            json_array_append(skipped, (json_t *)v);
+        sum->skipped += json_object_get(slot, "skipped") || json_object_get(slot, "passed");
+    }
+}
+
 int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mapper_params *p,
                        nerve_study_mapper_summary *sum)
 {
@@ -213,13 +252,23 @@ int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mappe
         rc = nerve_dir_create(path);   /* and mapper/ on the way */
     if (rc == 0)
         rc = read_meta(&sm, dir, m.inputs);
-    json_t *layers = json_array(), *links = json_array(), *skipped = json_array();
+    json_t *slots = json_array(), *scratch = json_array();
     nerve_mapper_graph prev = { 0 }, g = { 0 };
     const study_layer *prev_layer = NULL;
-    for (int i = 0; rc == 0 && i < m.count; i++) {
+    int from, first, last;
+    layer_share(&m, &from, &first, &last);
+    for (int i = 0; i < first; i++)
+        json_array_append_new(slots, json_null());
+    for (int i = from; rc == 0 && i < last; i++) {
         const study_layer *l = &m.layers[i];
+        int own = i >= first;
+        json_t *slot = json_object();
+        if (own)
+            json_array_append_new(slots, slot);
+        else
+            json_array_append_new(scratch, slot);
         if (l->rows % m.inputs != 0) {
-            sum->skipped++;
+            json_object_set_new(slot, "passed", json_true());
             continue;
         }
         nerve_mapper_meta meta = { .seed = p->seed };
@@ -227,33 +276,41 @@ int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mappe
         layer_files f;
         if ((rc = layer_files_of(&f, dir, l)) < 0 || (rc = layer_meta(&meta, &sm, m.inputs, l->rows / m.inputs)) < 0)
             break;
-        if ((rc = map_layer(&g, &f, lens_spec, p, &meta)) == NERVE_EINPUT) {
+        if ((rc = map_layer(&g, &f, lens_spec, p, &meta, own)) == NERVE_EINPUT) {
             /* This layer's data defeats these parameters (all points equal, say):
              * the others still get their graphs, and the index says why. */
-            rc = study_skip_layer(skipped, "mapper", l->name);
-            sum->skipped++;
+            json_t *why = json_array();
+            if ((rc = own ? study_skip_layer(why, "mapper", l->name) : 0) == 0 && json_array_size(why))
+                json_object_set(slot, "skipped", json_array_get(why, 0));
+            json_decref(why);
             nerve_mapper_graph_free(&prev);   /* no links across the gap */
             prev_layer = NULL;
             continue;
         }
         if (rc < 0)
             break;
-        json_array_append_new(layers, layer_entry(l, f.graph_rel, &g));
-        if (prev_layer && prev_layer->rows == l->rows) {
+        if (own)
+            json_object_set_new(slot, "layer", layer_entry(l, f.graph_rel, &g));
+        if (own && prev_layer && prev_layer->rows == l->rows) {
             study_file_stem(a, sizeof a, prev_layer->file);
             study_file_stem(b, sizeof b, l->file);
             snprintf(links_rel, sizeof links_rel, "mapper/links/%s__%s.json", a, b);
             if ((rc = write_links(dir, links_rel, &prev, &g)) == 0)
-                json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "from", prev_layer->name, "to", l->name,
-                                                       "file", links_rel));
+                json_object_set_new(slot, "link", json_pack("{s:s, s:s, s:s}", "from", prev_layer->name, "to",
+                                                            l->name, "file", links_rel));
         }
         nerve_mapper_graph_free(&prev);
         prev = g;
         memset(&g, 0, sizeof g);
         prev_layer = l;
-        sum->layers++;
     }
-    if (rc == 0 && (rc = nerve_path(path, sizeof path, "%s/mapper/index.json", dir)) == 0) {
+    for (int i = last; i < m.count; i++)
+        json_array_append_new(slots, json_null());
+    if (rc == 0)
+        rc = study_dist_merge(slots);
+    json_t *layers = json_array(), *links = json_array(), *skipped = json_array();
+    index_lists(slots, layers, links, skipped, sum);
+    if (rc == 0 && study_dist_rank() == 0 && (rc = nerve_path(path, sizeof path, "%s/mapper/index.json", dir)) == 0) {
         rc = study_write_json(path, json_pack("{s:s, s:s, s:I, s:f, s:O, s:O, s:O}", "lens", lens_spec, "cover",
                                               nerve_cover_name(p->cover), "intervals", (json_int_t)p->intervals,
                                               "overlap", p->overlap, "layers", layers, "links", links, "skipped",
@@ -262,6 +319,8 @@ int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mappe
     json_decref(layers);
     json_decref(links);
     json_decref(skipped);
+    json_decref(slots);
+    json_decref(scratch);
     nerve_mapper_graph_free(&prev);
     nerve_mapper_graph_free(&g);
     study_meta_free(&sm);

@@ -520,8 +520,8 @@ static void test_kill_point(const char *stage)
  * wait for it. */
 static int run_ranked(run_ctx *c, const run_stage *s)
 {
-    int split = s->id == NERVE_STAGE_EXTRACT || s->id == NERVE_STAGE_MEAN || s->id == NERVE_STAGE_PH ||
-                s->id == NERVE_STAGE_EMBED;
+    int split = s->id == NERVE_STAGE_EXTRACT || s->id == NERVE_STAGE_MEAN || s->id == NERVE_STAGE_MAPPER ||
+                s->id == NERVE_STAGE_PH || s->id == NERVE_STAGE_EMBED;
     if (split || study_dist_size() == 1)
         return s->run(c);
     int rc = 0;
