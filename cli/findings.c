@@ -20,11 +20,12 @@ typedef struct findings_settings {
 #define AT(field) CLI_AT(findings_settings, field)
 static const cli_option options[] = {
     { CLI_OPT("study", 's', CLI_STRING, "DIR", "the study (as nerve run made it)", AT(study)) },
-    { CLI_OPT("neighbours", 'k', CLI_INT, "K", "neighbours of the outlier score and the k-NN accuracy", AT(f.k)),
+    { CLI_OPT("neighbours", 'k', CLI_INT, "K", "neighbours of the outlier score, k-NN accuracy", AT(f.k)),
       CLI_RANGE(1, 1000) },
-    { CLI_OPT("max-dims", 0, CLI_INT, "D", "principal components of a wide layer's Mahalanobis score",
+    { CLI_OPT("max-dims", 0, CLI_INT, "D", "a wide layer's principal components for its\n"
+              "Mahalanobis score",
               AT(f.max_dims)), CLI_RANGE(1, 4096) },
-    { CLI_OPT("seed", 0, CLI_SEED, "S", "approximate neighbours, the linear probe's held-out split", AT(f.seed)) },
+    { CLI_OPT("seed", 0, CLI_SEED, "S", "approximate neighbours, the probe's held-out split", AT(f.seed)) },
     { 0 },
 };
 #undef AT
