@@ -29,13 +29,17 @@ static double *reduced(const nerve_mat *x, int64_t max_dims, int64_t *dims)
             nerve_error_set(NERVE_ENOMEM, "out of memory for a layer's centred copy");
         return c;
     }
+    /* n centred points span at most n - 1 directions (a study of a few
+     * photos through a wide conv layer) */
+    int64_t k = max_dims < x->rows - 1 ? max_dims : x->rows - 1;
+    k = k > 1 ? k : 1;
     nerve_pca p = { 0 };
-    if (nerve_pca_fit(&p, x, max_dims) < 0)
+    if (nerve_pca_fit(&p, x, k) < 0)
         return NULL;
-    double *c = nerve_alloc_array((size_t)(x->rows * max_dims), sizeof *c, "PCA scores");
-    for (int64_t i = 0; c && i < x->rows * max_dims; i++)
+    double *c = nerve_alloc_array((size_t)(x->rows * k), sizeof *c, "PCA scores");
+    for (int64_t i = 0; c && i < x->rows * k; i++)
         c[i] = p.scores.data[i];
-    *dims = max_dims;
+    *dims = k;
     nerve_pca_free(&p);
     return c;
 }

@@ -217,14 +217,16 @@ Test(own, run_from_a_study_file, .timeout = 300)
              "  \"mapper\": { \"intervals\": 3, \"overlap\": 0.3, \"min_samples\": 2 },\n"
              "  \"ph\": { \"points\": 8 },\n"
              "  \"embed\": { \"perplexity\": 2, \"iterations\": 300 },\n"
-             "  \"sim\": { \"metrics\": [\"cka\", \"svcca\"] } }\n",
+             "  \"sim\": { \"metrics\": [\"cka\", \"svcca\"] },\n"
+             "  \"stages\": [\"extract\", \"mean\", \"mapper\", \"ph\", \"embed\", \"sim\", \"findings\"] }\n",
              model, images, study);
     write_bytes(file, text, strlen(text));
     const char *out, *err;
     int rc = run_nerve((const char *[]){ "run", "-q", "--config", file, NULL }, &out, &err);
     cr_assert_eq(rc, 0, "nerve run: %s", err);
     static const char *const outputs[] = { "manifest.json", "mean/manifest.json", "mapper/index.json", "ph/index.json",
-                                           "embed/index.tsne.json", "sim/index.json", "sim/cka.npy" };
+                                           "embed/index.tsne.json", "sim/index.json", "sim/cka.npy",
+                                           "findings/findings.json" };
     for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", study, outputs[i]);

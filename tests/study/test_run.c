@@ -1,5 +1,5 @@
 /*
- * test_run.c — `nerve run` end to end on a reduced study (2,000 inputs, the
+ * test_run.c — `nerve run` end to end on a reduced study (500 inputs, the
  * small CNN fixture as the model and as its own checkpoint): every stage's
  * output is there and recorded in the manifest, the summary table lists
  * every layer, a second run skips every stage, and a stage whose output
@@ -15,13 +15,14 @@
 #include "nerve/study.h"
 #include "../support/support.h"
 
-static const char *stage_names[] = { "extract", "mean", "mapper", "ph", "embed", "sim", "dynamics" };
+static const char *stage_names[] = { "extract", "mean", "mapper", "ph", "embed", "sim", "dynamics", "findings",
+                                     "featvis" };
 
 static int run_study(const char *dir, const char **out, const char **err)
 {
     char model[4096];
     snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
-    return run_nerve((const char *[]){ "run", "-q", "-m", model, "--checkpoint", model, "-n", "2000", "-o", dir,
+    return run_nerve((const char *[]){ "run", "-q", "-m", model, "--checkpoint", model, "-n", "500", "-o", dir,
                                        NULL },
                      out, err);
 }
@@ -134,8 +135,8 @@ Test(run, serve_flag_serves_the_finished_study, .timeout = 300)
     snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
     snprintf(dir, sizeof dir, "%s", temp_path("served_run"));
     int port;
-    pid_t pid = spawn_server((const char *[]){ "run", "-q", "-m", model, "-n", "400", "-o", dir, "--serve", "--port",
-                                               "0", NULL },
+    pid_t pid = spawn_server((const char *[]){ "run", "-q", "-m", model, "-n", "400", "-o", dir, "--stages", "mapper",
+                                               "--serve", "--port", "0", NULL },
                              &port);
     http_reply r;
     cr_assert_eq(http_get(&r, port, "/api/study"), 0);
