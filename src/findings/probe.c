@@ -7,7 +7,6 @@
  * held-out share of the rows.
  */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,8 +143,7 @@ static void lbfgs(double *w, double *loss, const problem *p, const nerve_probe_o
     memset(w, 0, (size_t)m * sizeof *w);
     double f = objective(p, w, g), g0 = sqrt(dot(g, g, m));
     int used = 0, newest = LBFGS_MEMORY - 1;
-    int it = 0, evals = 1;
-    for (; it < o->max_iter && sqrt(dot(g, g, m)) > o->tol * fmax(g0, 1e-300); it++) {
+    for (int it = 0; it < o->max_iter && sqrt(dot(g, g, m)) > o->tol * fmax(g0, 1e-300); it++) {
         direction(q, g, s, y, rho, alpha, used, newest, m);
         double slope = dot(g, q, m), step = used == 0 ? 1 / fmax(sqrt(dot(g, g, m)), 1e-300) : 1, fn = f;
         if (slope >= 0)
@@ -153,7 +151,6 @@ static void lbfgs(double *w, double *loss, const problem *p, const nerve_probe_o
         for (int tries = 0; tries < 40; tries++, step *= 0.5) {
             for (int64_t i = 0; i < m; i++)
                 wn[i] = w[i] + step * q[i];
-            evals++;
             if ((fn = objective(p, wn, gn)) <= f + 1e-4 * step * slope)
                 break;
         }
@@ -172,8 +169,6 @@ static void lbfgs(double *w, double *loss, const problem *p, const nerve_probe_o
         f = fn;
     }
     *loss = f;
-    if (getenv("NERVE_PROBE_DEBUG"))
-        fprintf(stderr, "probe: %d steps, %d evaluations, objective %.6f\n", it, evals, f);
 }
 
 /* The mean and scale of each feature over the rows, and the penalty
