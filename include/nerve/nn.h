@@ -260,7 +260,8 @@ void nerve_train_defaults(nerve_train_options *o);
 int  nerve_train(const nerve_train_options *o, nerve_train_result *r);
 /* The share of a dataset split a model classifies correctly. */
 int  nerve_nn_accuracy(double *accuracy, nerve_model *m, const char *dataset, const char *split);
-/* "<model without .onnx>.ckpt<percent>.onnx" */
-void nerve_checkpoint_path(char *out, size_t cap, const char *model_path, double fraction);
+/* "<model without .onnx>.ckpt<percent>.onnx" into out; NERVE_EINPUT
+ * naming the path when it does not fit in cap bytes. */
+int  nerve_checkpoint_path(char *out, size_t cap, const char *model_path, double fraction);
 
 #endif /* NERVE_NN_H */

@@ -6,6 +6,7 @@
  * as ONNX. Same seed and thread count, same bytes.
  */
 #define _DEFAULT_SOURCE   /* M_PI */
+#include <limits.h>
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "nerve/nn.h"
+#include "nerve/internal/path.h"
 
 const char NERVE_DATASET_NAMES[] = "fashion-mnist";
 
@@ -207,11 +209,11 @@ int nerve_nn_accuracy(double *accuracy, nerve_model *m, const char *dataset_name
 /* ---- checkpoints -------------------------------------------------------- */
 
 /* "<out without .onnx>.ckpt<fraction in %>.onnx" */
-void nerve_checkpoint_path(char *out, size_t cap, const char *model_path, double fraction)
+int nerve_checkpoint_path(char *out, size_t cap, const char *model_path, double fraction)
 {
     size_t n = strlen(model_path);
     int stem = (int)(n > 5 && strcmp(model_path + n - 5, ".onnx") == 0 ? n - 5 : n);
-    snprintf(out, cap, "%.*s.ckpt%03d.onnx", stem, model_path, (int)lround(fraction * 100));
+    return nerve_path(out, cap, "%.*s.ckpt%03d.onnx", stem, model_path, (int)lround(fraction * 100));
 }
 
 static int save_checkpoints(const nerve_train_options *o, nerve_model *m, int64_t step, int64_t total,
@@ -220,9 +222,10 @@ static int save_checkpoints(const nerve_train_options *o, nerve_model *m, int64_
     for (int i = 0; i < o->n_checkpoints; i++) {
         if (llround(o->checkpoints[i] * (double)total) != step)
             continue;
-        char path[4200];
-        nerve_checkpoint_path(path, sizeof path, o->out, o->checkpoints[i]);
-        int rc = nerve_onnx_write(m, path, nerve_arch_name(o->arch));
+        char path[PATH_MAX];
+        int rc = nerve_checkpoint_path(path, sizeof path, o->out, o->checkpoints[i]);
+        if (rc == 0)
+            rc = nerve_onnx_write(m, path, nerve_arch_name(o->arch));
         if (rc < 0)
             return rc;
         r->checkpoints_written++;
@@ -241,9 +244,14 @@ static int check_options(const nerve_train_options *o)
         return nerve_error_set(NERVE_EINPUT, "learning rate must be in (0, 10], not %g", o->lr);
     if (!(o->momentum >= 0 && o->momentum < 1))
         return nerve_error_set(NERVE_EINPUT, "momentum must be in [0, 1), not %g", o->momentum);
-    for (int i = 0; i < o->n_checkpoints; i++)
+    char path[PATH_MAX];
+    for (int i = 0; i < o->n_checkpoints; i++) {
         if (!(o->checkpoints[i] >= 0 && o->checkpoints[i] <= 1))
             return nerve_error_set(NERVE_EINPUT, "checkpoint fractions must be in [0, 1], not %g", o->checkpoints[i]);
+        int rc = o->out ? nerve_checkpoint_path(path, sizeof path, o->out, o->checkpoints[i]) : 0;
+        if (rc < 0)   /* before training, not after */
+            return rc;
+    }
     return 0;
 }
 

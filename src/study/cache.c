@@ -56,9 +56,9 @@ json_t *nerve_train_record(const nerve_train_options *o, const nerve_train_resul
                                                 r->test_accuracy[e], "seconds", r->seconds[e]));
     json_t *ckpts = json_array();
     for (int i = 0; i < o->n_checkpoints; i++) {
-        char path[4200];
-        nerve_checkpoint_path(path, sizeof path, o->out, o->checkpoints[i]);
-        json_array_append_new(ckpts, json_pack("{s:f, s:s}", "fraction", o->checkpoints[i], "file", path));
+        char path[PATH_MAX];
+        if (nerve_checkpoint_path(path, sizeof path, o->out, o->checkpoints[i]) == 0)   /* checked by training */
+            json_array_append_new(ckpts, json_pack("{s:f, s:s}", "fraction", o->checkpoints[i], "file", path));
     }
     return json_pack("{s:s, s:b, s:s, s:s, s:s, s:I, s:I, s:f, s:I, s:I, s:o, s:o, s:f}", "model", o->out, "cached",
                      0, "arch", nerve_arch_name(o->arch), "dataset", o->dataset, "optimizer",
@@ -79,14 +79,12 @@ static int exists(const char *path)
 /* The record of a cached model whose files are all there, or NULL. */
 static json_t *cached_record(const nerve_train_options *o)
 {
-    char path[4200];
+    char path[PATH_MAX];
     if (!exists(o->out))
         return NULL;
-    for (int i = 0; i < o->n_checkpoints; i++) {
-        nerve_checkpoint_path(path, sizeof path, o->out, o->checkpoints[i]);
-        if (!exists(path))
+    for (int i = 0; i < o->n_checkpoints; i++)
+        if (nerve_checkpoint_path(path, sizeof path, o->out, o->checkpoints[i]) < 0 || !exists(path))
             return NULL;
-    }
     if (nerve_path(path, sizeof path, "%s.json", o->out) < 0)
         return NULL;
     json_t *j = json_load_file(path, 0, NULL);

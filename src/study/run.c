@@ -445,7 +445,8 @@ static int builtin_model(run_ctx *c)
         return rc;
     c->n_checkpoints = t.n_checkpoints;
     for (int i = 0; i < t.n_checkpoints; i++) {
-        nerve_checkpoint_path(c->checkpoint[i], sizeof c->checkpoint[i], c->model, t.checkpoints[i]);
+        if ((rc = nerve_checkpoint_path(c->checkpoint[i], sizeof c->checkpoint[i], c->model, t.checkpoints[i])) < 0)
+            return rc;
         c->fraction[i] = t.checkpoints[i];
     }
     return 0;

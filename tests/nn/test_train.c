@@ -115,3 +115,16 @@ Test(train, a_diverging_loss_stops_and_keeps_the_checkpoints)
     f = fopen(out, "rb");
     cr_assert(!f, "a diverged model was written");
 }
+
+/* A model path that fits but whose checkpoints' names would not is refused
+ * before training, naming the path (it was cut short silently before). */
+Test(train, checkpoint_names_too_long_are_refused_before_training)
+{
+    char out[4100] = "/tmp/";
+    size_t n = strlen(out);
+    for (; n < 4085; n++)
+        out[n] = n % 200 == 0 ? '/' : 'a';
+    snprintf(out + n, sizeof out - n, ".onnx");   /* 4,090 bytes; .ckpt050.onnx makes 4,098 */
+    expect_refusal((const char *[]){ "train", "-q", "--limit", "16", "--checkpoints", "0.5", "-o", out, NULL },
+                   "/tmp/aaa");
+}
