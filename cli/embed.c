@@ -4,12 +4,14 @@
  * JSON on stdout.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nerve/embed.h"
 #include "nerve/study.h"
+#include "nerve/internal/path.h"
 #include "cli.h"
 #include "options.h"
 
@@ -120,10 +122,11 @@ static int embed_study(const embed_settings *s)
 }
 
 /* ACTS.npy's name with .npy replaced by .<method>.npy. */
-static void default_out(char *out, size_t size, const char *in, const char *method)
+static int default_out(char *out, size_t size, const char *in, const char *method)
 {
     size_t n = strlen(in);
-    snprintf(out, size, "%.*s.%s.npy", (int)(n > 4 && strcmp(in + n - 4, ".npy") == 0 ? n - 4 : n), in, method);
+    return nerve_path(out, size, "%.*s.%s.npy", (int)(n > 4 && strcmp(in + n - 4, ".npy") == 0 ? n - 4 : n), in,
+                      method);
 }
 
 static int embed_run(int argc, char **argv)
@@ -143,9 +146,11 @@ static int embed_run(int argc, char **argv)
     if (s.study)
         return embed_study(&s);
     const char *in = argv[first];
-    char out[4096];
+    char out[PATH_MAX];
     if (!s.out) {
-        default_out(out, sizeof out, in, methods[s.method]);
+        int rc = default_out(out, sizeof out, in, methods[s.method]);
+        if (rc < 0)
+            return cli_fail(rc);
         s.out = out;
     }
     int rc = 0;
