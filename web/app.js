@@ -203,7 +203,11 @@ function drawGraph(container, g, opts) {
       glyphs.selectAll("*").remove();
       if (!on) return;
       glyphs.selectAll("foreignObject").data(nodes).join("foreignObject").attr("width", 16).attr("height", 16)
-        .attr("pointer-events", "none").each(function (d) { const t = thumb(nodeInputs(g, d.i)[0], 16); if (t) this.append(t); });
+        .attr("pointer-events", "none").each(function (d) {
+          const t = (opts.featvis && $("mapper-featvis").checked && featvisNodeImage(opts.featvis, d.i, 16)) ||
+                    thumb(nodeInputs(g, d.i)[0], 16);
+          if (t) this.append(t);
+        });
     },
     loops(on) {
       const cycleEdges = new Set(), degree = new Array(n).fill(0);
@@ -371,7 +375,9 @@ function applyMapperControls() {
 }
 
 function showGraph(g) {
-  mapperView = drawGraph($("mapper-graph"), g, { onClick: (v) => openNodePanel(g, v) });
+  // The featvis stage's node images belong to the study's graph, not to a recomputed one.
+  mapperView = drawGraph($("mapper-graph"), g, { onClick: (v) => openNodePanel(g, v),
+                                               featvis: g.stored ? mapperLayer().name : null });
   const f = g.figures;
   $("mapper-status").textContent = `${f.nodes} nodes, ${f.edges} edges, ${f.components} components, ${f.loops} loops, ${f.branch_points} branch points` +
     (g.seconds != null ? ` (computed in ${g.seconds.toFixed(2)} s)` : "");
@@ -385,6 +391,7 @@ function renderMapper() {
     $("mapper-intervals").value = g.params.intervals;
     $("mapper-overlap").value = g.params.overlap;
     document.querySelectorAll("#view-mapper input[type=range]").forEach(showValue);
+    g.stored = true;
     showGraph(g);
   }).catch((e) => { $("mapper-graph").textContent = e.message; });
 }
@@ -403,7 +410,7 @@ function openNodePanel(g, v, page = 0) {
   mapperView.pick(v);
   const counts = g.nodes.label_counts ? g.nodes.label_counts[v] : null;
   const fig = (name, x) => x == null ? null : el("tr", null, el("td", null, name), el("td", null, String(typeof x === "number" ? +x.toFixed(4) : x)));
-  panel.replaceChildren(el("h2", null, String(g.nodes.id[v])),
+  panel.replaceChildren(el("h2", null, String(g.nodes.id[v])), g.stored ? featvisNodeBlock(mapperLayer().name, v) : null,
     el("table", null, fig("members", g.nodes.size[v]), fig("purity", g.nodes.purity[v]),
        fig("dominant class", g.nodes.dominant[v] >= 0 ? className(g.nodes.dominant[v]) : null),
        fig("misclassified", g.nodes.misclassified[v]), fig("mean confidence", g.nodes.mean_confidence[v]),
@@ -591,6 +598,7 @@ function showSelectedInputs() {
 
 function renderActivations() {
   const box = $("act-maps"), i = Math.max(0, +$("act-input").value | 0);
+  renderFeatvisGallery();
   $("act-status").textContent = "running the model…";
   api.json("api/activations?input=" + i).then((r) => {
     $("act-status").replaceChildren(`input ${i}` + (r.label != null ? `, class ${className(r.label)}` : ""), thumb(i, 28) || "");
@@ -694,7 +702,7 @@ function init(study) {
   ((study.dynamics && study.dynamics.metrics) || []).forEach((m) => option($("training-metric"), m, m.toUpperCase()));
   document.querySelectorAll("#tabs button").forEach((b) => { b.onclick = () => showView(b.dataset.view); });
   $("mapper-layer").onchange = renderMapper;
-  ["mapper-colour", "mapper-jaccard", "mapper-class", "mapper-glyphs", "mapper-loops"].forEach((id) => {
+  ["mapper-colour", "mapper-jaccard", "mapper-class", "mapper-glyphs", "mapper-featvis", "mapper-loops"].forEach((id) => {
     $(id).addEventListener("input", applyMapperControls);
   });
   document.querySelectorAll("#view-mapper input[type=range]").forEach((r) => { showValue(r); r.addEventListener("input", () => showValue(r)); });

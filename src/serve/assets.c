@@ -14,8 +14,9 @@ EXTERN_ASSET(nerve_web_style_css);
 EXTERN_ASSET(nerve_web_d3_min_js);
 EXTERN_ASSET(nerve_web_offline_js);
 EXTERN_ASSET(nerve_web_findings_js);
+EXTERN_ASSET(nerve_web_featvis_js);
 
-static serve_asset table[6];
+static serve_asset table[7];
 static pthread_once_t filled = PTHREAD_ONCE_INIT;
 
 static void fill(void)
@@ -27,6 +28,7 @@ static void fill(void)
     ENTRY(3, "d3.min.js", nerve_web_d3_min_js);
     ENTRY(4, "offline.js", nerve_web_offline_js);   /* the report's stand-in for the server */
     ENTRY(5, "findings.js", nerve_web_findings_js);
+    ENTRY(6, "featvis.js", nerve_web_featvis_js);
 #undef ENTRY
 }
 

@@ -236,7 +236,8 @@ static int write_page(FILE *f, json_t *files, const char *title, const char *non
     static const char charset[] = "<meta charset=\"utf-8\">";
     static const char css[] = "<link rel=\"stylesheet\" href=\"style.css\">";
     static const char d3[] = "<script src=\"d3.min.js\"></script>";
-    static const char app[] = "<script src=\"findings.js\"></script>\n<script src=\"app.js\"></script>";
+    static const char app[] =
+        "<script src=\"featvis.js\"></script>\n<script src=\"findings.js\"></script>\n<script src=\"app.js\"></script>";
     const char *html = (const char *)page->data, *end = html + page->size;
     const char *at_charset = strstr(html, charset), *at_css = strstr(html, css), *at_d3 = strstr(html, d3),
                *at_app = strstr(html, app);
@@ -269,6 +270,8 @@ static int write_page(FILE *f, json_t *files, const char *title, const char *non
         return -1;
     fprintf(f, ";</script>\n<script nonce=\"%s\">", nonce);
     put_asset(f, "offline.js");
+    fprintf(f, "</script>\n<script nonce=\"%s\">", nonce);
+    put_asset(f, "featvis.js");
     fprintf(f, "</script>\n<script nonce=\"%s\">", nonce);
     put_asset(f, "findings.js");   /* before app.js: offline, the study loads at once */
     fprintf(f, "</script>\n<script nonce=\"%s\">", nonce);

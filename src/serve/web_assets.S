@@ -19,5 +19,6 @@ ASSET(nerve_web_style_css, "style.css")
 ASSET(nerve_web_d3_min_js, "d3.min.js")
 ASSET(nerve_web_offline_js, "offline.js")
 ASSET(nerve_web_findings_js, "findings.js")
+ASSET(nerve_web_featvis_js, "featvis.js")
 
     .section .note.GNU-stack, "", @progbits

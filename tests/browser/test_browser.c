@@ -12,20 +12,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "nerve/core.h"
 #include "../support/support.h"
 
 /* A reduced study of the fixture model (600 inputs, one checkpoint). */
 static void make_study(char *study, size_t cap, const char *name)
 {
-    char model[4096];
+    char model[4096], config[4096];
     snprintf(study, cap, "%s", temp_path(name));
     snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
+    /* Feature visualisation of the first layer's nodes, which the viewer
+     * shows first (the fixture's last layer of maps lies past a Pad, which
+     * has no backward step), in few steps. */
+    snprintf(config, sizeof config, "%s", temp_path("featvis.json"));
+    write_literal(config, "{\"featvis\": {\"layers\": \"/relu1/Relu_output_0\", \"steps\": 8, \"channels\": 4}}");
     const char *out, *err;
-    cr_assert_eq(run_nerve((const char *[]){ "run", "-q", "-m", model, "--checkpoint", model, "-n", "600", "-o",
-                                             study, NULL },
+    cr_assert_eq(run_nerve((const char *[]){ "run", "-q", "--config", config, "-m", model, "--checkpoint", model, "-n",
+                                             "600", "-o", study, NULL },
                            &out, &err),
                  0, "%s", err);
+    char index[4200];
+    snprintf(index, sizeof index, "%s/featvis/index.json", study);
+    json_t *fv = json_load_file(index, 0, NULL);
+    cr_assert(json_array_size(json_object_get(json_object_get(json_object_get(fv, "layers"), "relu1_Relu_output_0"),
+                                              "nodes")) > 0, "no node images in %s", index);
+    json_decref(fv);
 }
 
 /* ---- hostile names (row 9 of issue 15) ------------------------------------------ */

@@ -81,6 +81,20 @@ try {
   await page.click("#mapper-graph circle >> nth=0", { force: true });
   await page.waitForSelector("#node-panel:not(.hidden) .thumb");
   check(true, "clicking a node opens its panel with member images");
+  // The featvis stage's images: the node's in its panel, all as glyphs.
+  const fvLayer = study.featvis && Object.values(study.featvis.layers || {}).find((l) => l.name === first.name && l.nodes);
+  if (fvLayer) {
+    check(fvLayer.nodes.length === first.nodes, `the study has a feature visualisation per node of ${first.name}`);
+    await page.waitForSelector("#node-panel:not(.hidden) .featvis-node img.featvis");
+    check(await page.$eval("#node-panel .featvis-node img.featvis", (i) => i.complete && i.naturalWidth > 0),
+          "the node panel shows the node's feature visualisation");
+    await page.check("#mapper-glyphs");
+    await page.waitForSelector("#mapper-graph foreignObject img.featvis");
+    const glyphs = await page.$$eval("#mapper-graph foreignObject img.featvis", (i) => i.length);
+    check(glyphs === first.nodes, `images on nodes draws the ${glyphs} nodes' feature visualisations`);
+    await shot("mapper-featvis");
+    await page.uncheck("#mapper-glyphs");
+  }
   await shot("mapper-panel");
   const second = study.mapper.layers[1];
   await page.selectOption("#mapper-layer", { label: display.get(second.name) });
@@ -123,6 +137,10 @@ try {
   await page.click("button[data-view=activations]");
   await page.waitForSelector("#act-maps canvas");
   check(true, "the activation maps of an input render");
+  if (study.featvis && Object.values(study.featvis.layers || {}).some((l) => l.channels)) {
+    await page.waitForSelector("#act-featvis img.featvis");
+    check(true, "the feature visualisation gallery shows beside the activation maps");
+  }
   await shot("activations");
   await page.click("button[data-view=training]");
   await page.waitForSelector("#training-maps svg rect");
