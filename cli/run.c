@@ -203,6 +203,8 @@ static int run_study(run_settings *s)
     int rc = nerve_study_run(&s->o, &sum);
     if (rc < 0)
         return cli_fail(rc);
+    if (nerve_study_dist_rank() != 0)
+        return 0;   /* nerve-mpi: rank 0 reports for all */
     nerve_study_summary(s->o.out, stdout);
     printf("\n");
     print_stages(&sum, s->o.out);

@@ -379,9 +379,11 @@ static int run_batches(extraction *x)
         nerve_array_free(&y);
         /* The state is committed durably (two fsyncs): twice a second at
          * most, and at the end or on an interruption. A kill loses at most
-         * the batches since, which the rerun does again. */
+         * the batches since, which the rerun does again. A shard's record
+         * syncs every file first: every 5 s. */
         int last = start + n >= count || nerve_interrupted();
-        if (rc == 0 && (last || nerve_now() - x->saved_at >= 0.5 || shard_test_kill_due(x, start + n))) {
+        double every = x->sharded ? 5 : 0.5;
+        if (rc == 0 && (last || nerve_now() - x->saved_at >= every || shard_test_kill_due(x, start + n))) {
             rc = save_state(x, start + n);
             x->saved_at = nerve_now();
         }
