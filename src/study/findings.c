@@ -350,8 +350,8 @@ static int load(run_t *r)
         json_t *display = json_object_get(json_array_get(layers, (size_t)l), "display");
         r->names[r->n_layers++] = json_is_string(display) ? json_string_value(display) : r->m.layers[l].name;
     }
-    if (rc == 0 && (r->n_layers == 0 || r->c.n < 3))
-        rc = nerve_error_set(NERVE_EINPUT, "%s: no layer with one vector per input (or fewer than 3 inputs)", r->dir);
+    if (rc == 0 && r->c.n < 3)
+        r->n_layers = 0;   /* no neighbours to speak of: nothing to find (the stage says so) */
     if (rc == 0 && (rc = nerve_path(lp, sizeof lp, "%s/inputs/labels.npy", r->dir)) == 0 &&
         (rc = nerve_path(pp, sizeof pp, "%s/inputs/predictions.npy", r->dir)) == 0)
         rc = nerve_path(cp, sizeof cp, "%s/inputs/confidence.npy", r->dir);
@@ -415,8 +415,16 @@ int nerve_study_findings(const char *dir, const nerve_study_findings_options *o,
     }
     nerve_progress_end(&bar);
     json_t *root = json_pack("{s:s, s:i, s:I}", "format", "nerve-findings", "version", 1, "inputs", (json_int_t)r.c.n);
-    if (rc == 0)
+    if (rc == 0 && root && r.n_layers == 0) {
+        /* A study of several rows per input in every layer (--per-input, --mode all), or of
+         * fewer than 3 inputs: an empty result that says why, not a failed run. */
+        const char *why = "no layer holds one vector per input for 3 inputs or more";
+        if (!nerve_quiet())
+            fprintf(stderr, "nerve: warning: findings: %s: %s\n", dir, why);
+        json_object_set_new(root, "skipped", json_string(why));
+    } else if (rc == 0) {
         rc = root ? per_input(&r, root) : NERVE_ENOMEM;
+    }
     if (rc == 0)
         rc = per_layer(&r);
     if (rc == 0)

@@ -85,3 +85,22 @@ Test(findings_cli, bad_input_exits_2_naming_it)
     cr_assert_eq(run_nerve((const char *[]){ "findings", "--help", NULL }, &out, &err), 0);
     cr_assert(strstr(out, "label_noise.npy") && strstr(out, "--study"), "%s", out);
 }
+
+/* Every layer with two rows per input: nothing to score, an empty result
+ * that says why, and a run that goes on. */
+Test(findings_cli, a_study_of_several_rows_per_input_is_skipped_not_failed, .timeout = 120)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", temp_path("two-rows"));
+    nerve_extract_options o = fixture_study_options(dir, 40);
+    o.layers = "/relu1/Relu_output_0";
+    o.per_input = 2;
+    cr_assert_eq(nerve_extract(&o), 0, "%s", nerve_error());
+    const char *out, *err;
+    cr_assert_eq(run_nerve((const char *[]){ "findings", "--study", dir, NULL }, &out, &err), 0, "%s", err);
+    cr_assert(strstr(err, "one vector per input"), "%s", err);
+    json_t *root = findings_json(dir);
+    cr_assert(json_is_string(json_object_get(root, "skipped")));
+    cr_assert_eq(json_array_size(json_object_get(root, "layers")), 0);
+    json_decref(root);
+}
