@@ -3,12 +3,15 @@
  * representations of the same inputs are, as JSON.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nerve/sim.h"
 #include "nerve/study.h"
+#include "nerve/internal/path.h"
 #include "cli.h"
 #include "options.h"
 
@@ -32,6 +35,7 @@ typedef struct settings {
     int64_t     significance;            /* permutations and bootstrap resamples */
     uint64_t    seed;
     cli_strings studies;                 /* --study DIR [--study DIR2] */
+    cli_strings stacked;                 /* --studies DIR (repeated) */
 } settings;
 
 #define AT(field) CLI_AT(settings, field)
@@ -40,6 +44,8 @@ static const cli_option options[] = {
       .default_text = "cka; the study's default set with --study" },
     { CLI_OPT("study", 's', CLI_STRINGS, "DIR", "layer x layer matrices of a study directory; given\n"
               "twice, the first study's layers against the second's", AT(studies)), CLI_RANGE(0, 2) },
+    { CLI_OPT("studies", 0, CLI_STRINGS, "DIR", "the persistence distances of every layer of every\n"
+              "study given (repeated) against every other: DIR1/studies/", AT(stacked)), CLI_RANGE(0, CLI_STRINGS_MAX) },
     { CLI_OPT("keep", 0, CLI_REAL, "F", "SVCCA's share of variance kept", AT(sim.keep)), CLI_RANGE_ABOVE(0, 1) },
     { CLI_OPT("epsilon", 0, CLI_REAL, "E", "CCA/PWCCA cutoff and ridge: dead units dropped,\n"
               "as in cca_core's tutorials; 0 keeps them\n(cca_core's own default)", AT(sim.epsilon)),
@@ -67,6 +73,7 @@ static void compare_help(void)
     fill_metrics();
     printf("usage: nerve compare [options] A.npy B.npy\n"
            "       nerve compare --study DIR [--study DIR2] [--metric M]\n"
+           "       nerve compare --studies DIR1 --studies DIR2 [--studies DIR3 ...]\n"
            "\n"
            "Compares two layers' activations over the same N inputs (N x d1 and N x d2,\n"
            "rows are inputs; higher-rank arrays are flattened per row) and prints JSON:\n"
@@ -87,7 +94,13 @@ static void compare_help(void)
            "With a second --study DIR2 (another model, or another checkpoint of the same\n"
            "model, extracted from the same inputs), DIR's layers against DIR2's, inputs\n"
            "matched by id (their place in those inputs; the first min(N, N2)):\n"
-           "DIR/sim/vs_<DIR2's name>/<metric>.npy (L x L2) and index.json there.\n"
+           "DIR/sim/vs_<DIR2's name>/<metric>.npy (L x L2) and index.json there; when\n"
+           "both studies have persistence diagrams, the bottleneck, Wasserstein and\n"
+           "sliced Wasserstein distances of DIR's layers to DIR2's in DIR/ph/vs_<name>/.\n"
+           "With --studies (two or more: models, seeds), those distances between every\n"
+           "layer of every study, one stacked matrix per metric and dimension, in\n"
+           "DIR1/studies/ph/ with DIR1/studies/index.json (Purvine et al.'s cross-model\n"
+           "view).\n"
            "\n"
            "metrics:\n");
     for (int i = 0; i < NERVE_SIM_METRIC_COUNT; i++)
@@ -102,7 +115,8 @@ static void compare_help(void)
            "  nerve compare --metric all a.npy b.npy | jq '.[] | [.metric, .value]'\n"
            "  nerve compare --metric rsa --significance 1000 --seed 7 a.npy b.npy\n"
            "  nerve compare --study study\n"
-           "  nerve compare --study final --study epoch1 --metric svcca\n");
+           "  nerve compare --study final --study epoch1 --metric svcca\n"
+           "  nerve compare --studies seed0 --studies seed1 --studies seed2\n");
 }
 
 /* --significance: the permutation p-value and the bootstrap interval. */
@@ -191,6 +205,20 @@ static int compare_dft(const char *pa, const char *pb, const settings *s)
     return rc < 0 ? cli_fail(rc) : 0;
 }
 
+/* With two studies, their layers' persistence distances too, when both
+ * have diagrams. */
+static int ph_between(const char *dir, const char *other)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    if (nerve_path(a, sizeof a, "%s/ph/index.json", dir) < 0 || nerve_path(b, sizeof b, "%s/ph/index.json", other) < 0 ||
+        access(a, R_OK) != 0 || access(b, R_OK) != 0)
+        return 0;
+    int rc = nerve_study_ph_between(dir, other);
+    if (rc == 0 && !nerve_quiet())
+        fprintf(stderr, "nerve: compare: wrote the persistence distances against %s under %s/ph/\n", other, dir);
+    return rc;
+}
+
 /* --study: the matrices of a whole study, or of two against each other. */
 static int compare_study(const char *dir, const char *other, const settings *s)
 {
@@ -215,6 +243,8 @@ static int compare_study(const char *dir, const char *other, const settings *s)
         fprintf(stderr, "nerve: compare: wrote %s/sim/index.json\n", dir);
     if (!nerve_quiet() && other)
         fprintf(stderr, "nerve: compare: wrote the matrices against %s under %s/sim/\n", other, dir);
+    if (other && (rc = ph_between(dir, other)) < 0)
+        return cli_fail(rc);
     return 0;
 }
 
@@ -225,6 +255,14 @@ static int compare_run(int argc, char **argv)
     int first, status;
     if (cli_parse(&cli_compare, options, &s, argc, argv, &first, &status) < 0)
         return status;
+    if (s.stacked.n) {
+        if (first != argc || s.studies.n)
+            return cli_usage_error("compare", "--studies takes no files and no --study");
+        int rc = nerve_study_ph_stacked((const char *const *)s.stacked.item, s.stacked.n);
+        if (rc == 0 && !nerve_quiet())
+            fprintf(stderr, "nerve: compare: wrote %s/studies/index.json\n", s.stacked.item[0]);
+        return rc < 0 ? cli_fail(rc) : 0;
+    }
     if (s.studies.n) {
         if (first != argc)
             return cli_usage_error("compare", "--study takes no files");

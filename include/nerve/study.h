@@ -263,6 +263,17 @@ void nerve_study_ph_defaults(nerve_study_ph_options *o);
  * sliced_wasserstein) and DIR/ph/index.json naming them all. */
 int nerve_study_ph(const char *dir, const nerve_study_ph_options *o, int *layers_done);
 
+/* Persistence distances across studies (another model, seed or checkpoint),
+ * from the diagrams each study's ph stage wrote with the same max_dim,
+ * metric and normalisation: every layer of DIR against every layer of
+ * OTHER into DIR/ph/vs_<other's folder name>/<metric>.dim<d>.npy (L x L2)
+ * with index.json there; and the stacked matrix of all layers of all the
+ * studies (sum L x sum L, in the order given) into DIRS[0]/studies/ph/,
+ * with DIRS[0]/studies/index.json naming the studies (relative to the
+ * first) and their layers. */
+int nerve_study_ph_between(const char *dir, const char *other);
+int nerve_study_ph_stacked(const char *const *dirs, int n);
+
 /* ------------------------------------------------------------------------ */
 /* Findings of a study (the findings room over its layers)                  */
 /* ------------------------------------------------------------------------ */

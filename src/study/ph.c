@@ -16,8 +16,7 @@
 #include "dist.h"
 #include "study_internal.h"
 
-static const char *const metric_names[] = { "bottleneck", "wasserstein", "sliced_wasserstein" };
-enum { N_METRICS = 3 };
+const char *const study_ph_metric_names[STUDY_PH_METRICS] = { "bottleneck", "wasserstein", "sliced_wasserstein" };
 
 void nerve_study_ph_defaults(nerve_study_ph_options *o)
 {
@@ -102,9 +101,8 @@ static int pair_distance(double *out, int metric, const nerve_diagram *a, const 
     return nerve_diagram_sliced_wasserstein(out, a, b, o->directions);
 }
 
-/* The L x L matrix of one metric in one dimension, pairs in parallel. */
-static int distance_matrix(nerve_mat *m, const nerve_ph *ph, int64_t layers, int dim, int metric,
-                           const nerve_study_ph_options *o)
+int study_ph_distance_matrix(nerve_mat *m, const nerve_ph *ph, int64_t layers, int dim, int metric,
+                             const nerve_study_ph_options *o)
 {
     int rc = nerve_mat_alloc(m, layers, layers);
     if (rc < 0)
@@ -130,16 +128,16 @@ static int write_distances(json_t *index, const char *dir, const nerve_ph *ph, i
 {
     json_t *all = json_object();
     json_object_set_new(index, "distances", all);
-    for (int metric = 0; metric < N_METRICS; metric++) {
+    for (int metric = 0; metric < STUDY_PH_METRICS; metric++) {
         json_t *files = json_array();
-        json_object_set_new(all, metric_names[metric], files);
+        json_object_set_new(all, study_ph_metric_names[metric], files);
         for (int d = 0; d <= o->ph.max_dim; d++) {
             char rel[256], path[PATH_MAX];
-            snprintf(rel, sizeof rel, "ph/%s.dim%d.npy", metric_names[metric], d);
+            snprintf(rel, sizeof rel, "ph/%s.dim%d.npy", study_ph_metric_names[metric], d);
             nerve_mat m = { 0 };
             int rc = nerve_path(path, sizeof path, "%s/%s", dir, rel);
             if (rc == 0)
-                rc = distance_matrix(&m, ph, layers, d, metric, o);
+                rc = study_ph_distance_matrix(&m, ph, layers, d, metric, o);
             if (rc == 0)
                 rc = nerve_mat_write_npy(path, &m);
             nerve_mat_free(&m);
@@ -151,9 +149,7 @@ static int write_distances(json_t *index, const char *dir, const nerve_ph *ph, i
     return 0;
 }
 
-/* A layer's diagrams as another rank wrote them (its index entry names
- * the file): JSON's reals come back bit for bit. */
-static int read_layer(nerve_ph *ph, const char *dir, const json_t *entry)
+int study_ph_read_layer(nerve_ph *ph, const char *dir, const json_t *entry)
 {
     char path[PATH_MAX];
     const char *rel = json_string_value(json_object_get(entry, "diagrams"));
@@ -200,7 +196,7 @@ int nerve_study_ph(const char *dir, const nerve_study_ph_options *o, int *layers
         rc = study_dist_merge(layers);
     for (int i = 0; rc == 0 && rank == 0 && i < m.count; i++)
         if (owner[i] != 0) {
-            rc = read_layer(&ph[i], dir, json_array_get(layers, (size_t)i));
+            rc = study_ph_read_layer(&ph[i], dir, json_array_get(layers, (size_t)i));
             (*layers_done)++;
         }
     free(owner);

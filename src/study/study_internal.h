@@ -68,6 +68,16 @@ int  study_manifest_read(study_manifest *m, const char *dir);
 void study_file_stem(char *out, size_t cap, const char *file);
 void study_manifest_free(study_manifest *m);
 
+/* Persistence distances (ph.c): the metrics' names as files use them; the
+ * L x L matrix of one metric in one dimension over layers' diagrams, pairs
+ * in parallel; and a layer's diagrams read back from the file its ph/index
+ * entry names (JSON's reals come back bit for bit). */
+enum { STUDY_PH_METRICS = 3 };
+extern const char *const study_ph_metric_names[STUDY_PH_METRICS];
+int study_ph_distance_matrix(nerve_mat *m, const nerve_ph *ph, int64_t layers, int dim, int metric,
+                             const nerve_study_ph_options *o);
+int study_ph_read_layer(nerve_ph *ph, const char *dir, const struct json_t *entry);
+
 /* The path of `to` seen from the folder `from` (both absolute and
  * resolved): "../photos", "inputs/x.npy", "."; NULL when out of memory.
  * The caller frees it. */
