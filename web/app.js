@@ -658,6 +658,49 @@ function renderTraining() {
       }
     })).catch((e) => { panel.append(e.message); });
   });
+  renderClassSensitivity(box, d);
+}
+
+// Each layer against each class through training (checkpoints/index.json's
+// "classes": the final model's, and each checkpoint's): one small heatmap a
+// class, layers down, training time across. A classes.json names its matrix
+// relative to its own study (a checkpoint's, or mean/).
+function renderClassSensitivity(box, d) {
+  if (!d.classes) return;
+  const stages = d.checkpoints.filter((c) => c.classes)
+    .map((c, i) => ({ label: c.fraction != null ? Math.round(100 * c.fraction) + "%" : "ckpt " + i, file: c.classes }))
+    .concat([{ label: "final", file: d.classes }]);
+  const grid = el("div", { class: "class-maps" });
+  const panel = el("div", { class: "panel classes" }, el("h2", null, "Layers against classes"),
+    el("p", { class: "hint" }, "How much of each class a layer holds: the canonical correlation of the layer's SVCCA " +
+       "directions with the class's indicator (the SVCCA paper's class sensitivity), layers down, training across."), grid);
+  box.appendChild(panel);
+  const study = (file) => file.replace(/sim\/classes\.json$/, "");
+  Promise.all(stages.map((s) => loadJson(s.file).then((j) => loadNpy(study(s.file) + j.matrix).then((m) => ({ j, m })))))
+    .then((all) => {
+      const layers = all[all.length - 1].j.layers, classes = all[all.length - 1].m.shape[1];
+      const colour = d3.scaleSequential(d3.interpolateViridis).domain([0, 1]), cell = 14, top = 48;
+      for (let k = 0; k < classes; k++) {
+        const left = k === 0 ? 96 : 6;   // layer names once, on the first class
+        const svg = d3.select(grid).append("svg").attr("class", "heat")
+          .attr("width", left + Math.max(stages.length * cell + 4, 80)).attr("height", top + layers.length * cell + 4);
+        svg.append("text").attr("x", left).attr("y", 12).attr("font-size", 11).text(ellipsis(className(k), 12))
+          .append("title").text(className(k));
+        stages.forEach((s, t) => svg.append("text").attr("transform", `translate(${left + t * cell + cell / 2 + 3},${top - 3}) rotate(-60)`)
+          .attr("font-size", 8).text(s.label));
+        if (k === 0)
+          layers.forEach((name, i) => svg.append("text").attr("x", left - 4).attr("y", top + i * cell + cell / 2 + 4)
+            .attr("text-anchor", "end").attr("font-size", 10).text(ellipsis(layerName(name), 14)).append("title").text(name));
+        all.forEach(({ m }, t) => layers.forEach((name, i) => {
+          const v = i < m.shape[0] ? m.data[i * m.shape[1] + k] : NaN;
+          svg.append("rect").attr("x", left + t * cell).attr("y", top + i * cell).attr("width", cell - 1).attr("height", cell - 1)
+            .attr("fill", Number.isFinite(v) ? colour(v) : "#ccc")
+            .on("mousemove", (e) => tooltip([`${layerName(name)} and ${className(k)}, ${stages[t].label}: `,
+                                             el("b", null, Number.isFinite(v) ? v.toFixed(3) : "missing")], e))
+            .on("mouseleave", () => tooltip(null));
+        }));
+      }
+    }).catch((e) => { panel.append(e.message); });
 }
 
 // ---- the frame ------------------------------------------------------------------

@@ -145,6 +145,11 @@ try {
   await page.click("button[data-view=training]");
   await page.waitForSelector("#training-maps svg rect");
   check(true, "the training-dynamics heatmaps render");
+  if (study.dynamics && study.dynamics.classes) {
+    await page.waitForSelector("#training-maps .class-maps svg rect");
+    const maps = await page.$$eval("#training-maps .class-maps svg", (s) => s.length);
+    check(maps === study.manifest.inputs.classes.length, `a class-sensitivity heatmap for each of the ${maps} classes`);
+  }
   await shot("training");
   await page.click("button[data-view=across]");
   await page.waitForSelector("#across-graphs circle");
