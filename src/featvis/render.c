@@ -283,6 +283,26 @@ static int evaluate(nerve_featvis_result *r, int64_t first, batch *b, nerve_tape
     return 0;
 }
 
+/* The tape's backward pass from the objective's layer. When that layer is
+ * a ReLU, the gradient goes to its input as Lucid's redirected ReLU would
+ * pass it, at every unit: also where the unit is off but the objective
+ * wants it on. A unit the objective needs that is off at the start (a
+ * channel of a node's mean vector at a map's centre) is otherwise never
+ * reached: the true gradient only turns the units that are on. */
+static int backward(nerve_tape *t, int value, nerve_array *dact, const nerve_featvis_options *o)
+{
+    const nerve_model *m = t->m;
+    const nerve_node *n = &m->nodes[m->values[value].producer];
+    if (o->plain_relu || strcmp(n->op, "Relu") != 0 || !t->val[n->in[0]])
+        return nerve_tape_backward(t, value, dact);
+    const float *x = t->val[n->in[0]]->data;
+    float *d = dact->data;   /* the descent's gradient: d < 0 raises the unit */
+    for (int64_t i = 0; i < nerve_array_count(dact); i++)
+        if (!(x[i] > 0) && d[i] > 0)
+            d[i] = 0;
+    return nerve_tape_backward(t, n->in[0], dact);
+}
+
 static int one_step(batch *b, nerve_tape *t, int value, const nerve_featvis_objective *obj, int64_t step,
                     const nerve_featvis_options *o)
 {
@@ -294,7 +314,7 @@ static int one_step(batch *b, nerve_tape *t, int value, const nerve_featvis_obje
     const nerve_array *a = t->val[value];
     int64_t C, P, Wl;
     if ((rc = layer_shape(t->m, a, obj, b->nb, &C, &P, &Wl)) < 0 ||
-        (rc = layer_gradient(b, a, obj, C, P, Wl, o)) < 0 || (rc = nerve_tape_backward(t, value, &b->dact)) < 0)
+        (rc = layer_gradient(b, a, obj, C, P, Wl, o)) < 0 || (rc = backward(t, value, &b->dact, o)) < 0)
         return rc;
     const nerve_array *dx = &t->grad[t->m->inputs[0]];
     if (!dx->data)
