@@ -104,7 +104,7 @@ static int run_command(int argc, char **argv)
     return c->cmd->run(argc - 1, argv + 1);
 }
 
-/* nerve-mpi's ranks start and end together (nerve_study_dist_exit ends
+/* nerve-mpi's ranks start and end together (nerve_study_dist_finish ends
  * the whole job when one of them failed); for nerve both are nothing. */
 int main(int argc, char **argv)
 {
@@ -112,5 +112,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "nerve: error: %s\n", nerve_error());
         return 1;
     }
-    return nerve_study_dist_exit(run_command(argc, argv));
+    return nerve_study_dist_finish(run_command(argc, argv));
 }

@@ -450,7 +450,7 @@ void nerve_layer_file_name(char *out, size_t cap, const char *tap);
  * a rank failed (its error printed first), since the others would wait for
  * it forever. */
 int nerve_study_dist_init(int *argc, char ***argv);
-int nerve_study_dist_exit(int status);
+int nerve_study_dist_finish(int status);
 int nerve_study_dist_rank(void);
 int nerve_study_dist_size(void);
 

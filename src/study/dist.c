@@ -17,7 +17,7 @@ int nerve_study_dist_init(int *argc, char ***argv)
     return 0;
 }
 
-int nerve_study_dist_exit(int status)
+int nerve_study_dist_finish(int status)
 {
     return status;
 }

@@ -6,7 +6,7 @@
  *
  * A failing rank does not try to tell the others: its error goes up to
  * main(), which prints it with the rank's number and ends the whole job
- * (nerve_study_dist_exit). So the collectives here carry no error codes.
+ * (nerve_study_dist_finish). So the collectives here carry no error codes.
  */
 #ifndef NERVE_STUDY_DIST_H
 #define NERVE_STUDY_DIST_H

@@ -26,7 +26,7 @@ int nerve_study_dist_init(int *argc, char ***argv)
 /* A failed rank takes the job down with it: the others may be waiting for
  * it at a barrier, and would wait forever. Its error is already printed
  * (cli_fail names the rank). */
-int nerve_study_dist_exit(int status)
+int nerve_study_dist_finish(int status)
 {
     int size;
     MPI_Comm_size(MPI_COMM_WORLD, &size);
