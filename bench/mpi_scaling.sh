@@ -85,9 +85,10 @@ if [ -f "$google" ]; then
     t2=$(ranks 2 extract -q -m "$google" -d "$tmp/g.npy" -b 1 -o "$tmp/g2")
     row "extract (command)" "$t1" "$t2"
     row "extract (busiest rank's CPU)" "$(cat "$tmp/cpu.1")" "$(cat "$tmp/cpu.2")"
-    bytes=$(du -sb "$tmp/g1/acts" | cut -f1)
+    bytes=$(find "$tmp/g1/acts" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
     layers=$(ls "$tmp/g1/acts" | grep -vc positions)
-    echo "$t1 $bytes $n_google $layers" | awk '{ printf "per image, one thread: %.3f s; %d layers, %.0f bytes written per image\n", $1 / $3, $4, $2 / $3 }'
+    echo "$(cat "$tmp/cpu.1") $bytes $n_google $layers" |
+        awk '{ printf "per image, one thread: %.3f s of CPU; %d layers, %.0f bytes written per image\n", $1 / $3, $4, $2 / $3 }'
 fi
 echo
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
