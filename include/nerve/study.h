@@ -300,9 +300,9 @@ int nerve_study_findings(const char *dir, const nerve_study_findings_options *o,
 typedef struct nerve_study_featvis_options {
     const char *layers;      /* whose Mapper nodes get images: tap names, comma-separated;
                                 NULL or "last-conv": the last layer of maps */
-    int64_t     steps;       /* Adam steps per image (default 128) */
+    int64_t     steps;       /* Adam steps per image (default 192) */
     int64_t     channels;    /* the gallery: the first K channels of every layer of maps (default 8) */
-    double      cossim_pow;  /* a node's objective: dot x cos^K with its mean vector (default 2) */
+    double      cossim_pow;  /* a node's objective: dot x cos^K with its mean vector (default 4) */
     uint64_t    seed;
 } nerve_study_featvis_options;
 
