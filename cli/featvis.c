@@ -30,7 +30,7 @@ static const cli_option options[] = {
     { CLI_OPT("layer", 'l', CLI_STRING, "NAME", "the layer (a name `nerve layers` shows)", AT(layer)),
       .default_text = "with --class, the model's output" },
     { CLI_OPT("channel", 'c', CLI_STRING, "LIST", "channels: 3, 0,5,9 or 0-15", AT(channels)) },
-    { CLI_OPT("neuron", 0, CLI_STRING, "Y,X", "--channel or --direction at this position only (c: the centre)", AT(neuron)) },
+    { CLI_OPT("neuron", 0, CLI_STRING, "Y,X", "at this position only (c: the centre)", AT(neuron)) },
     { CLI_OPT("class", 'k', CLI_STRING, "LIST", "class logits: 7, 0-9", AT(classes)) },
     { CLI_OPT("direction", 'd', CLI_STRING, "V.npy", "directions in the layer: (C) or (K, C) float32",
               AT(direction)) },
@@ -52,10 +52,10 @@ static const cli_option options[] = {
     { CLI_OPT("scale", 0, CLI_REAL, "S", "random scale in [1 - S, 1 + S]", AT(scale)), CLI_RANGE_OPEN(0, 1) },
     { CLI_OPT("tv", 0, CLI_REAL, "W", "total-variation penalty", AT(tv)), CLI_MIN(0) },
     { CLI_OPT("l2", 0, CLI_REAL, "W", "L2 penalty on pixels away from grey", AT(l2)), CLI_MIN(0) },
-    { CLI_OPT("diversity", 0, CLI_REAL, "W", "Lucid's diversity between the images of one objective",
+    { CLI_OPT("diversity", 0, CLI_REAL, "W", "Lucid's diversity between one objective's images",
               AT(diversity)), CLI_MIN(0) },
-    { CLI_OPT("size", 's', CLI_INT, "PX", "image height and width (default: as the model declares)",
-              AT(width_override)), CLI_RANGE(0, 4096), .default_text = "", .section = "the model's input" },
+    { CLI_OPT("size", 's', CLI_INT, "PX", "image height and width", AT(width_override)), CLI_RANGE(0, 4096),
+      .default_text = "as the model declares", .section = "the model's input" },
     { CLI_OPT("mean", 0, CLI_CUSTOM, "A,B,C", "subtract per channel (Normalize)", AT(mean)), .parse = cli_parse_mean },
     { CLI_OPT("std", 0, CLI_CUSTOM, "A,B,C", "divide per channel", AT(std)), .parse = cli_parse_std },
     { CLI_OPT("no-scale", 0, CLI_FLAG, NULL, "the model takes 0..255, not [0, 1]", AT(raw_255)) },
@@ -74,7 +74,8 @@ static featvis_settings defaults(void)
 
 static void featvis_help(void)
 {
-    printf("usage: nerve featvis -m MODEL [--layer L] (--channel C | --class K | --direction V.npy) -o DIR\n"
+    printf("usage: nerve featvis -m MODEL [--layer L] -o DIR\n"
+           "           (--channel C | --class K | --direction V.npy)\n"
            "\n"
            "Feature visualisation (Olah et al. 2017): images made by gradient ascent\n"
            "through the model so that a channel (its mean over positions), a neuron,\n"
@@ -83,7 +84,8 @@ static void featvis_help(void)
            "random jitter, scale and rotation each step, Adam. Writes DIR/<name>.png\n"
            "and DIR/<name>.npy (the model's input) per image and prints each image's\n"
            "objective, and for a direction the cosine between the image's activation\n"
-           "(mean over positions) and the direction. Same seed, same PNGs.\n"
+           "(mean over positions, or at --neuron) and the direction. Same seed, same\n"
+           "PNGs at any thread count.\n"
            "\n");
     featvis_settings d = defaults();
     cli_print_options(options, &d);
@@ -91,8 +93,8 @@ static void featvis_help(void)
            "examples:\n"
            "  nerve featvis -m model.onnx --class 0-9 -o classes\n"
            "  nerve featvis -m model.onnx --layer relu3 --channel 0-15 -o relu3\n"
-           "  nerve featvis -m resnet18.onnx --layer /layer4/layer4.1/relu_1/Relu_output_0 --channel 7 \\\n"
-           "      --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 -o r18\n");
+           "  nerve featvis -m resnet18.onnx --layer /layer4/layer4.1/relu_1/Relu_output_0 \\\n"
+           "      --channel 7 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 -o r18\n");
 }
 
 /* "3", "0,5,9", "0-15" -> indices (at most cap). */

@@ -67,7 +67,7 @@ Test(cli_options, ops_lists_the_operators_without_a_model)
 Test(cli_options, help_shows_the_defaults_in_80_columns)
 {
     const char *commands[] = { "info", "layers", "compare", "embed", "mapper", "train", "ph", "ph-distance", "run",
-                               "extract", "serve", "report", "findings" };
+                               "extract", "serve", "report", "findings", "featvis" };
     for (size_t c = 0; c < sizeof commands / sizeof *commands; c++) {
         const char *args[] = { commands[c], "--help", NULL }, *out, *err;
         cr_assert_eq(run_nerve(args, &out, &err), 0, "%s", err);
