@@ -95,7 +95,6 @@ typedef struct nerve_featvis_options {
     double   diversity;          /* weight of Lucid's diversity between images of one group (default 0) */
     int      plain_relu;         /* 1: ReLU's own gradient, not Lucid's redirected one for images whose
                                     every ReLU unit is off where the objective looks */
-    int      quiet;
 } nerve_featvis_options;
 
 /* Lucid's recipe for (channels, height, width) images taken in [0, 1]. */

@@ -323,9 +323,10 @@ static int one_step(batch *b, nerve_tape *t, int value, const nerve_featvis_obje
     return update(b, dx, step, o);
 }
 
-/* Objectives [first, first + nb), all reading one value. */
+/* Objectives [first, first + nb), all reading one value; bar counts
+ * image-steps. */
 static int render_batch(nerve_featvis_result *r, nerve_model *m, const nerve_featvis_objective *obj, int64_t first,
-                        int64_t nb, const nerve_featvis_options *o)
+                        int64_t nb, const nerve_featvis_options *o, nerve_progress *bar)
 {
     int value = obj[0].value;
     if (value < 0 || value >= m->n_values || m->values[value].producer < 0)
@@ -343,8 +344,10 @@ static int render_batch(nerve_featvis_result *r, nerve_model *m, const nerve_fea
     t.frozen = 1;
     t.redirect_relu = !o->plain_relu;
     t.last_node = m->values[value].producer;
-    for (int64_t step = 0; step < o->steps && rc == 0; step++)
+    for (int64_t step = 0; step < o->steps && rc == 0; step++) {
         rc = one_step(&b, &t, value, obj, step, o);
+        nerve_progress_update(bar, first * o->steps + (step + 1) * nb);
+    }
     if (rc == 0)
         rc = evaluate(r, first, &b, &t, value, obj, o);
     nerve_tape_free(&t);
@@ -372,11 +375,14 @@ int nerve_featvis_render(nerve_featvis_result *r, nerve_model *m, const nerve_fe
     rc = r->value && r->cosine ? nerve_array_alloc(&r->images, NERVE_F32, 4, shape) : NERVE_ENOMEM;
     if (rc == 0)
         rc = nerve_array_alloc(&r->inputs, NERVE_F32, 4, shape);
+    nerve_progress bar;
+    nerve_progress_begin(&bar, "featvis (image-steps)", n * o->steps);
     for (int64_t start = 0, end; start < n && rc == 0; start = end) {
         for (end = start + 1; end < n && end - start < o->batch && obj[end].value == obj[start].value; end++)
             ;
-        rc = render_batch(r, m, obj + start, start, end - start, o);
+        rc = render_batch(r, m, obj + start, start, end - start, o, &bar);
     }
+    nerve_progress_end(&bar);
     if (rc < 0)
         nerve_featvis_result_free(r);
     return rc;

@@ -54,7 +54,6 @@ static int input_options(fv_study *s, const char *where)
     nerve_featvis_defaults(&s->fo, chw[0], chw[1], chw[2]);
     s->fo.steps = s->o->steps;
     s->fo.seed = s->o->seed;
-    s->fo.quiet = 1;
     s->fo.range = pp.no_scale ? 255 : 1;
     if (pp.n_mean > 0 && pp.n_mean != chw[0])
         return nerve_error_set(NERVE_EINPUT, "%s: %d means for %lld channels", where, pp.n_mean, (long long)chw[0]);
