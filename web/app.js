@@ -279,6 +279,13 @@ function heatmapSources() {
   if (s.sim) add(s.sim, s.mean_sim ? "one random position" : "as extracted");
   if (s.ph) Object.entries(s.ph.distances).forEach(([m, files]) => files.forEach((f, d) =>
     out.push({ name: `${m} H${d}`, file: f, layers: s.ph.layers.map((l) => l.name) })));
+  // nerve compare --studies: every layer of this study and its siblings (models, seeds) in one matrix
+  if (s.studies) {
+    const labels = s.studies.studies.flatMap((st) =>
+      st.layers.map((l) => `${st.study === "." ? s.name : st.study}: ${layerName(l)}`));
+    Object.entries(s.studies.distances).forEach(([m, files]) => files.forEach((f, d) =>
+      out.push({ name: `${m} H${d} · across studies`, file: f, layers: labels })));
+  }
   return out;
 }
 

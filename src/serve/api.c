@@ -62,12 +62,12 @@ json_t *serve_api_study(const serve_ctx *s, serve_error *e)
         return fail(e, 500, "%s", nerve_error());
     }
     const char *base = strrchr(s->root, '/');
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", base ? base + 1 : s->root, "manifest",
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", base ? base + 1 : s->root, "manifest",
                      manifest, "mapper", study_json(s, "mapper/index.json"), "ph", study_json(s, "ph/index.json"),
                      "embed", study_json(s, "embed/index.tsne.json"), "sim", study_json(s, "sim/index.json"),
                      "mean_sim", sub_study_sim(s, "mean"), "dynamics",
                      study_json(s, "checkpoints/index.json"), "findings", study_json(s, "findings/findings.json"),
-                     "featvis", study_json(s, "featvis/index.json"));
+                     "featvis", study_json(s, "featvis/index.json"), "studies", study_json(s, "studies/index.json"));
 }
 
 /* ---- /api/mapper -------------------------------------------------------------- */

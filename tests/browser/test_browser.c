@@ -184,6 +184,9 @@ Test(browser, an_own_model_study_renders_in_every_view, .timeout = 600, .disable
                                              "--min-samples", "2", "--perplexity", "5", "-o", study, NULL },
                            &out, &err),
                  0, "%s", err);
+    /* the study beside itself, as nerve compare --studies stacks a model's seeds */
+    cr_assert_eq(run_nerve((const char *[]){ "compare", "-q", "--studies", study, "--studies", study, NULL }, &out,
+                           &err), 0, "%s", err);
     int port;
     pid_t server = serve_study(study, &port);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);

@@ -66,6 +66,16 @@ try {
   await page.hover("#heatmap svg rect >> nth=1");
   check(await page.isVisible("#tooltip"), "hovering a heatmap cell shows its value");
   await shot("overview");
+  if (study.studies) {   // nerve compare --studies: the stacked matrix of every study's layers
+    const across = await page.$$eval("#heatmap-metric option", (o) =>
+      o.filter((x) => x.textContent.includes("across studies")).map((x) => x.value));
+    check(across.length > 0, "the heatmaps offer the matrices across studies");
+    await page.selectOption("#heatmap-metric", across[0]);
+    const total = study.studies.studies.reduce((n, s) => n + s.layers.length, 0);
+    await page.waitForFunction((n) => document.querySelectorAll("#heatmap svg rect").length === n, total * total);
+    check(true, `the matrix across studies has a cell per pair of their ${total} layers`);
+    await shot("overview-studies");
+  }
 
   // The Mapper graph: as many nodes as the API's graph.
   await page.click("button[data-view=mapper]");
