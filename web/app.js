@@ -338,6 +338,7 @@ function drawHeatmap(source) {
 
 function showPair(a, b) {
   const ia = state.layers.findIndex((l) => l.name === a), ib = state.layers.findIndex((l) => l.name === b);
+  if (ia < 0 || ib < 0) return;   // a cell across studies: the other study's graphs are not served here
   showView("across");
   renderAcross([ia, ib]);
 }
