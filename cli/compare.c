@@ -44,8 +44,9 @@ static const cli_option options[] = {
       .default_text = "cka; the study's default set with --study" },
     { CLI_OPT("study", 's', CLI_STRINGS, "DIR", "layer x layer matrices of a study directory; given\n"
               "twice, the first study's layers against the second's", AT(studies)), CLI_RANGE(0, 2) },
-    { CLI_OPT("studies", 0, CLI_STRINGS, "DIR", "the persistence distances of every layer of every\n"
-              "study given (repeated) against every other: DIR1/studies/", AT(stacked)), CLI_RANGE(0, CLI_STRINGS_MAX) },
+    { CLI_OPT("studies", 0, CLI_STRINGS, "DIR", "persistence distances of every layer of every\n"
+              "study given (repeated) to every other, stacked:\nthe first DIR's studies/", AT(stacked)),
+      CLI_RANGE(0, CLI_STRINGS_MAX) },
     { CLI_OPT("keep", 0, CLI_REAL, "F", "SVCCA's share of variance kept", AT(sim.keep)), CLI_RANGE_ABOVE(0, 1) },
     { CLI_OPT("epsilon", 0, CLI_REAL, "E", "CCA/PWCCA cutoff and ridge: dead units dropped,\n"
               "as in cca_core's tutorials; 0 keeps them\n(cca_core's own default)", AT(sim.epsilon)),
