@@ -284,3 +284,47 @@ Test(featvis, refuses_what_the_layer_does_not_have)
     cr_assert(strstr(nerve_error(), "Pad"), "%s", nerve_error());
     nerve_model_free(&m);
 }
+
+/* The tape's switches featvis uses: frozen leaves the weights without
+ * gradients, last_node stops the forward pass, and the redirected ReLU
+ * changes nothing for an input whose ReLU passes some gradient. */
+Test(featvis, tape_switches)
+{
+    nerve_model m = fixture_model();
+    int layer;
+    cr_assert_eq(nerve_featvis_find_layer(&m, "/relu2/Relu_output_0", &layer), 0);
+    nerve_array x = { 0 }, ones = { 0 }, plain = { 0 };
+    const int64_t shape[4] = { 2, 1, 28, 28 };
+    cr_assert_eq(nerve_array_alloc(&x, NERVE_F32, 4, shape), 0);
+    fill_normal(x.data, 2 * 784, 11, 1);
+    for (int redirect = 0; redirect < 2; redirect++) {
+        nerve_tape t;
+        cr_assert_eq(nerve_tape_init(&t, &m, 0, 0), 0);
+        t.input_grads = 1;
+        t.frozen = 1;
+        t.redirect_relu = redirect;
+        t.last_node = m.values[layer].producer;
+        cr_assert_eq(nerve_tape_forward(&t, &x, 1), 0, "%s", nerve_error());
+        cr_assert_null(t.val[m.outputs[0]], "the forward pass ran past last_node");
+        if (!ones.data) {
+            cr_assert_eq(nerve_array_alloc(&ones, NERVE_F32, t.val[layer]->ndim, t.val[layer]->shape), 0);
+            for (int64_t i = 0; i < nerve_array_count(&ones); i++)
+                ((float *)ones.data)[i] = 1;
+        }
+        cr_assert_eq(nerve_tape_backward(&t, layer, &ones), 0, "%s", nerve_error());
+        const nerve_array *dx = &t.grad[m.inputs[0]];
+        cr_assert(dx->data);
+        for (int v = 0; v < m.n_values; v++)
+            cr_assert(!m.values[v].constant || !t.grad[v].data, "frozen, yet %s has a gradient", m.values[v].name);
+        if (!redirect) {
+            cr_assert_eq(nerve_array_alloc(&plain, NERVE_F32, dx->ndim, dx->shape), 0);
+            memcpy(plain.data, dx->data, sizeof(float) * 2 * 784);
+        } else
+            cr_assert_eq(memcmp(plain.data, dx->data, sizeof(float) * 2 * 784), 0, "the redirect changed a live ReLU");
+        nerve_tape_free(&t);
+    }
+    nerve_array_free(&x);
+    nerve_array_free(&ones);
+    nerve_array_free(&plain);
+    nerve_model_free(&m);
+}
