@@ -418,7 +418,7 @@ function openNodePanel(g, v, page = 0) {
   mapperView.pick(v);
   const counts = g.nodes.label_counts ? g.nodes.label_counts[v] : null;
   const fig = (name, x) => x == null ? null : el("tr", null, el("td", null, name), el("td", null, String(typeof x === "number" ? +x.toFixed(4) : x)));
-  panel.replaceChildren(el("h2", null, String(g.nodes.id[v])), g.stored ? featvisNodeBlock(mapperLayer().name, v) : null,
+  panel.replaceChildren(el("h2", null, String(g.nodes.id[v])), g.stored ? featvisNodeBlock(mapperLayer().name, v, g.nodes.dominant[v]) : null,
     el("table", null, fig("members", g.nodes.size[v]), fig("purity", g.nodes.purity[v]),
        fig("dominant class", g.nodes.dominant[v] >= 0 ? className(g.nodes.dominant[v]) : null),
        fig("misclassified", g.nodes.misclassified[v]), fig("mean confidence", g.nodes.mean_confidence[v]),

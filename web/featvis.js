@@ -28,14 +28,17 @@ function featvisNodeImage(name, v, size) {
   return featvisImage(n.image, size, `feature visualisation${cos}`);
 }
 
-// The node panel's block: the node's image beside its figure.
-function featvisNodeBlock(name, v) {
+// The node panel's block: the node's image beside its figure, and the
+// image of the node's dominant class (-1: none) when the study has them.
+function featvisNodeBlock(name, v, dominant) {
   const img = featvisNodeImage(name, v, 84);
   if (!img) return null;
-  const n = featvisLayer(name).nodes[v];
+  const n = featvisLayer(name).nodes[v], classes = state.study.featvis.classes;
+  const cls = dominant >= 0 && classes && classes[dominant]
+    ? featvisImage(classes[dominant].image, 56, `what the network takes for ${className(dominant)}`) : null;
   return el("div", { class: "featvis-node" }, img,
     el("p", { class: "hint" }, "what the node's mean activation looks like to the network",
-       n.cosine != null ? ` (cosine ${n.cosine.toFixed(2)})` : ""));
+       n.cosine != null ? ` (cosine ${n.cosine.toFixed(2)})` : "", cls ? "; its dominant class:" : ""), cls);
 }
 
 // The gallery beside the activation maps: each layer's first channels,
