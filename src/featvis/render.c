@@ -346,13 +346,58 @@ static int render_batch(nerve_featvis_result *r, nerve_model *m, const nerve_fea
     t.last_node = m->values[value].producer;
     for (int64_t step = 0; step < o->steps && rc == 0; step++) {
         rc = one_step(&b, &t, value, obj, step, o);
-        nerve_progress_update(bar, first * o->steps + (step + 1) * nb);
+        #pragma omp critical(featvis_progress)
+        nerve_progress_update(bar, bar->done + nb);
     }
     if (rc == 0)
         rc = evaluate(r, first, &b, &t, value, obj, o);
     nerve_tape_free(&t);
     batch_free(&b);
     return rc;
+}
+
+/* Splits the objectives into batches (consecutive objectives of one
+ * value, at most o->batch, and no larger than an even share of the
+ * threads) and renders the batches on the threads, one batch a thread
+ * with its operators on that thread: a 28 x 28 map is too small for a
+ * team of threads per operator, and each image's arithmetic is the same
+ * in any batch, so the images do not depend on how they are shared. An
+ * error's message is thread-local: the first batch's failure is kept and
+ * set again here. */
+static int render_batches(nerve_featvis_result *r, nerve_model *m, const nerve_featvis_objective *obj, int64_t n,
+                          const nerve_featvis_options *o, int64_t *starts)
+{
+    int threads = nerve_threads();
+    int64_t share = (n + threads - 1) / threads, most = o->batch < share ? o->batch : share, count = 0;
+    for (int64_t start = 0, end; start < n; start = end) {
+        for (end = start + 1; end < n && end - start < most && obj[end].value == obj[start].value; end++)
+            ;
+        starts[count++] = start;
+    }
+    starts[count] = n;
+    nerve_progress bar;
+    nerve_progress_begin(&bar, "featvis (image-steps)", n * o->steps);
+    int first_failed = -1, failed_rc = 0;
+    char why[2048] = "";
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(count < threads ? (int)count : threads)
+    for (int64_t k = 0; k < count; k++) {
+        int stop;
+        #pragma omp critical(featvis_error)
+        stop = first_failed;
+        if (stop >= 0)
+            continue;
+        int rc = render_batch(r, m, obj + starts[k], starts[k], starts[k + 1] - starts[k], o, &bar);
+        if (rc < 0) {
+            #pragma omp critical(featvis_error)
+            if (first_failed < 0 || k < first_failed) {
+                first_failed = (int)k;
+                failed_rc = rc;
+                snprintf(why, sizeof why, "%s", nerve_error());
+            }
+        }
+    }
+    nerve_progress_end(&bar);
+    return failed_rc < 0 ? nerve_error_set(failed_rc, "%s", why) : 0;
 }
 
 int nerve_featvis_render(nerve_featvis_result *r, nerve_model *m, const nerve_featvis_objective *obj, int64_t n,
@@ -375,14 +420,12 @@ int nerve_featvis_render(nerve_featvis_result *r, nerve_model *m, const nerve_fe
     rc = r->value && r->cosine ? nerve_array_alloc(&r->images, NERVE_F32, 4, shape) : NERVE_ENOMEM;
     if (rc == 0)
         rc = nerve_array_alloc(&r->inputs, NERVE_F32, 4, shape);
-    nerve_progress bar;
-    nerve_progress_begin(&bar, "featvis (image-steps)", n * o->steps);
-    for (int64_t start = 0, end; start < n && rc == 0; start = end) {
-        for (end = start + 1; end < n && end - start < o->batch && obj[end].value == obj[start].value; end++)
-            ;
-        rc = render_batch(r, m, obj + start, start, end - start, o, &bar);
-    }
-    nerve_progress_end(&bar);
+    int64_t *starts = rc == 0 ? nerve_alloc_array((size_t)n + 1, sizeof *starts, "batches") : NULL;
+    if (rc == 0 && !starts)
+        rc = NERVE_ENOMEM;
+    if (rc == 0)
+        rc = render_batches(r, m, obj, n, o, starts);
+    free(starts);
     if (rc < 0)
         nerve_featvis_result_free(r);
     return rc;

@@ -26,7 +26,7 @@ static void render(const char *out, const char *threads)
 {
     const char *out_text, *err;
     int status = run_nerve((const char *[]){ "featvis", "-t", threads, "-m", fixture("nn/small_cnn.onnx"), "--layer",
-                                             "/relu2/Relu_output_0", "--channel", "0-2", "--steps", "6", "-o", out,
+                                             "/relu2/Relu_output_0", "--channel", "0-2", "--steps", "6", "--batch", "2", "-o", out,
                                              NULL },
                            &out_text, &err);
     cr_assert_eq(status, 0, "%s", err);
