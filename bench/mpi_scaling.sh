@@ -3,6 +3,7 @@
 # splits its work, at 1 and 2 ranks of one thread each (OMP_NUM_THREADS=1),
 # in the same run, with the speedup and the efficiency t1 / (2 t2).
 #   bench/mpi_scaling.sh [N_EXTRACT] [N_STUDY] [GOOGLENET_INPUTS]
+#   DATA=fashion-mnist:all bench/mpi_scaling.sh 70000 ...   (more than the 10,000 test images)
 # 1. extraction of N_EXTRACT (10,000) Fashion-MNIST test images through the
 #    built-in cnn-small when it is cached, else the committed small CNN: the
 #    whole command's wall time (MPI start-up, model, sprite and manifest in);
@@ -59,8 +60,9 @@ header() {
 
 echo
 header "extraction, $n_extract inputs"
-t1=$(ranks 1 extract -q -m "$model" -d fashion-mnist:test -n "$n_extract" -o "$tmp/e1")
-t2=$(ranks 2 extract -q -m "$model" -d fashion-mnist:test -n "$n_extract" -o "$tmp/e2")
+data=${DATA:-fashion-mnist:test}
+t1=$(ranks 1 extract -q -m "$model" -d "$data" -n "$n_extract" -o "$tmp/e1")
+t2=$(ranks 2 extract -q -m "$model" -d "$data" -n "$n_extract" -o "$tmp/e2")
 row "extract (command)" "$t1" "$t2"
 row "extract (busiest rank's CPU)" "$(cat "$tmp/cpu.1")" "$(cat "$tmp/cpu.2")"
 diff -r -x manifest.json "$tmp/e1" "$tmp/e2" >/dev/null && echo "(the two studies are byte for byte the same)"
