@@ -232,38 +232,43 @@ static int key_dynamics(run_ctx *c, char *key)
     return 0;
 }
 
-/* The findings read the Mapper graphs and similarity matrices when the
- * study has them: their settings are part of its key. */
-static int key_findings(run_ctx *c, char *key)
+/* The key of a stage that reads other stages' results when the study has
+ * them (n sections, each named as its stage): "seed S", the names of those
+ * that run, then each one's settings, chained to the extraction. */
+static int chain_reading(char *key, const run_ctx *c, const char *stage, const nerve_study_stage *reads, int n)
 {
-    char extra[160];
-    snprintf(extra, sizeof extra, "seed %llu%s%s", (unsigned long long)c->o->seed,
-             stage_on(c->o, NERVE_STAGE_MAPPER) ? " mapper" : "", stage_on(c->o, NERVE_STAGE_SIM) ? " sim" : "");
-    char *mapper = study_settings_key(c->o, "mapper"), *sim = study_settings_key(c->o, "sim"), *all = NULL;
-    if (!mapper || !sim || asprintf(&all, "%s %s %s", extra, mapper, sim) < 0)
+    char *all = NULL, *next = NULL;
+    if (asprintf(&all, "seed %llu", (unsigned long long)c->o->seed) < 0)
         all = NULL;
-    free(mapper);
-    free(sim);
+    for (int i = 0; all && i < n; i++, free(all), all = next)
+        if (asprintf(&next, "%s%s%s", all, stage_on(c->o, reads[i]) ? " " : "",
+                     stage_on(c->o, reads[i]) ? nerve_study_stage_name(reads[i]) : "") < 0)
+            next = NULL;
+    for (int i = 0; all && i < n; i++, free(all), all = next) {
+        char *settings = study_settings_key(c->o, nerve_study_stage_name(reads[i]));
+        if (!settings || asprintf(&next, "%s %s", all, settings) < 0)
+            next = NULL;
+        free(settings);
+    }
     if (!all)
-        return nerve_error_set(NERVE_ENOMEM, "out of memory making the findings stage's key");
-    int rc = chain_section(key, c, "findings", "findings", all, c->extract_key);
+        return nerve_error_set(NERVE_ENOMEM, "out of memory making the %s stage's key", stage);
+    int rc = chain_section(key, c, stage, stage, all, c->extract_key);
     free(all);
     return rc;
 }
 
-/* The node images read the Mapper graphs: their settings are in its key. */
+/* The findings read the Mapper graphs and similarity matrices. */
+static int key_findings(run_ctx *c, char *key)
+{
+    static const nerve_study_stage reads[] = { NERVE_STAGE_MAPPER, NERVE_STAGE_SIM };
+    return chain_reading(key, c, "findings", reads, 2);
+}
+
+/* The node images read the Mapper graphs. */
 static int key_featvis(run_ctx *c, char *key)
 {
-    char *mapper = study_settings_key(c->o, "mapper"), *all = NULL;
-    if (!mapper || asprintf(&all, "seed %llu%s %s", (unsigned long long)c->o->seed,
-                            stage_on(c->o, NERVE_STAGE_MAPPER) ? " mapper" : "", mapper) < 0)
-        all = NULL;
-    free(mapper);
-    if (!all)
-        return nerve_error_set(NERVE_ENOMEM, "out of memory making the featvis stage's key");
-    int rc = chain_section(key, c, "featvis", "featvis", all, c->extract_key);
-    free(all);
-    return rc;
+    static const nerve_study_stage reads[] = { NERVE_STAGE_MAPPER };
+    return chain_reading(key, c, "featvis", reads, 1);
 }
 
 /* ---- the stages ------------------------------------------------------------- */

@@ -292,11 +292,10 @@ static nerve_mat wide_layer(int64_t n, int64_t d, int64_t live, uint64_t seed)
 {
     nerve_mat m;
     cr_assert_eq(nerve_mat_alloc(&m, n, d), 0);
-    uint64_t s = seed;
-    for (int64_t i = 0; i < n * d; i++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        m.data[i] = i % d < live ? (float)((s >> 11) * 0x1.0p-53) : 0.5f;
-    }
+    nerve_rng r;
+    nerve_rng_seed(&r, seed);
+    for (int64_t i = 0; i < n * d; i++)
+        m.data[i] = i % d < live ? (float)nerve_rng_uniform(&r) : 0.5f;
     return m;
 }
 
