@@ -254,18 +254,28 @@ static int update(batch *b, const nerve_array *dx, int64_t step, const nerve_fea
     return failed ? nerve_error_set(NERVE_ENOMEM, "out of memory for feature visualisation's gradients") : 0;
 }
 
-/* The images as they are (no warp): their objective values and cosines. */
-static int evaluate(nerve_featvis_result *r, int64_t first, batch *b, nerve_tape *t, int value,
-                    const nerve_featvis_objective *obj, const nerve_featvis_options *o)
+/* The batch's inputs at a step (-1: no warp) through the model: the
+ * objectives' layer *a, with its channels, positions and map width. */
+static int forward(const nerve_array **a, int64_t *C, int64_t *P, int64_t *Wl, batch *b, nerve_tape *t, int value,
+                   const nerve_featvis_objective *obj, int64_t step, const nerve_featvis_options *o)
 {
-    int rc = make_inputs(b, -1, o);
+    int rc = make_inputs(b, step, o);
     if (rc == 0)
         rc = nerve_tape_forward(t, &b->x, 1);
     if (rc < 0)
         return rc;
-    const nerve_array *a = t->val[value];
+    *a = t->val[value];
+    return layer_shape(t->m, *a, obj, b->nb, C, P, Wl);
+}
+
+/* The images as they are (no warp): their objective values and cosines. */
+static int evaluate(nerve_featvis_result *r, int64_t first, batch *b, nerve_tape *t, int value,
+                    const nerve_featvis_objective *obj, const nerve_featvis_options *o)
+{
+    const nerve_array *a;
     int64_t C, P, Wl;
-    if ((rc = layer_shape(t->m, a, obj, b->nb, &C, &P, &Wl)) < 0)
+    int rc = forward(&a, &C, &P, &Wl, b, t, value, obj, -1, o);
+    if (rc < 0)
         return rc;
     float *scratch = nerve_alloc_array((size_t)(C * P), sizeof(float), "an objective's gradient");
     if (!scratch)
@@ -306,15 +316,10 @@ static int backward(nerve_tape *t, int value, nerve_array *dact, const nerve_fea
 static int one_step(batch *b, nerve_tape *t, int value, const nerve_featvis_objective *obj, int64_t step,
                     const nerve_featvis_options *o)
 {
-    int rc = make_inputs(b, step, o);
-    if (rc == 0)
-        rc = nerve_tape_forward(t, &b->x, 1);
-    if (rc < 0)
-        return rc;
-    const nerve_array *a = t->val[value];
+    const nerve_array *a;
     int64_t C, P, Wl;
-    if ((rc = layer_shape(t->m, a, obj, b->nb, &C, &P, &Wl)) < 0 ||
-        (rc = layer_gradient(b, a, obj, C, P, Wl, o)) < 0 || (rc = backward(t, value, &b->dact, o)) < 0)
+    int rc = forward(&a, &C, &P, &Wl, b, t, value, obj, step, o);
+    if (rc < 0 || (rc = layer_gradient(b, a, obj, C, P, Wl, o)) < 0 || (rc = backward(t, value, &b->dact, o)) < 0)
         return rc;
     const nerve_array *dx = &t->grad[t->m->inputs[0]];
     if (!dx->data)
