@@ -1,6 +1,6 @@
 /*
  * test_ph_between.c — persistence distances across studies (issue 18
- * point 6): two studies of the fixture CNN with different seeds, compared
+ * point 6): two studies of the fixture CNN (80 inputs, two seeds), compared
  * with `nerve compare --study A --study B` (the L x L2 block of A's layers
  * to B's) and `--studies A --studies B` (the stacked matrix): the block is
  * the stacked matrix's off-diagonal block, A's own block is A's ph stage's
@@ -17,7 +17,7 @@
 static void study(const char *dir, const char *seed, const char *dim)
 {
     const char *out, *err;
-    int rc = run_nerve((const char *[]){ "run", "-q", "-m", fixture("nn/small_cnn.onnx"), "-n", "200", "--stages",
+    int rc = run_nerve((const char *[]){ "run", "-q", "-m", fixture("nn/small_cnn.onnx"), "-n", "80", "--stages",
                                          "ph", "--seed", seed, "--ph-dim", dim, "-o", dir, NULL },
                        &out, &err);
     cr_assert_eq(rc, 0, "%s", err);
