@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nerve/internal/path.h"
 #include "study_internal.h"
@@ -56,10 +57,13 @@ static int same_settings(const stacked *s, const json_t *index, const char *dir)
 static int add_study(stacked *s, const char *dir)
 {
     char path[PATH_MAX];
+    json_error_t e;
     int rc = nerve_path(path, sizeof path, "%s/ph/index.json", dir);
-    json_t *index = rc == 0 ? json_load_file(path, 0, NULL) : NULL;
+    json_t *index = rc == 0 ? json_load_file(path, 0, &e) : NULL;
     json_t *layers = json_object_get(index, "layers");
-    if (rc == 0 && !json_is_array(layers))
+    if (rc == 0 && !index && access(path, F_OK) == 0)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: not JSON (%s, line %d)", path, e.text, e.line);
+    else if (rc == 0 && !json_is_array(layers))
         rc = nerve_error_set(NERVE_EINPUT, "%s: no persistence diagrams (nerve ph --study %s makes them)", path, dir);
     if (rc == 0 && !s->first) {
         s->first = json_incref(index);
