@@ -16,7 +16,8 @@
 
 CLI_ENUM_TYPE(, cli_metric, nerve_metric, nerve_metric_parse, nerve_metric_name, "euclidean, cosine");
 CLI_ENUM_TYPE(, cli_vector_mode, nerve_vector_mode, nerve_vector_mode_parse, nerve_vector_mode_name,
-              "random-position, foreground-position, max-norm, mean, max, flatten, center, all");
+              "random-position, foreground-position, max-norm, mean, max, flatten, center, all, tokens, cls,\n"
+              "random-token");
 CLI_ENUM_TYPE(, cli_cover, nerve_cover_kind, nerve_cover_parse, nerve_cover_name, "kmapper, giotto, balanced");
 CLI_ENUM_TYPE(, cli_cluster, nerve_cluster_kind, nerve_cluster_parse, nerve_cluster_name,
               "dbscan, linkage-gap, linkage");

@@ -23,7 +23,7 @@ static const cli_option options[] = {
     { CLI_OPT("layers", 'l', CLI_STRING, "LIST", "all (every activation, pool, Concat and Gemm output)\n"
               "or tap names separated by commas (nerve layers)", AT(o.layers)) },
     { CLI_OPT("mode", 0, CLI_ENUM, "MODE", "how a conv map (C, H, W) becomes vectors:\n"
-              "random-position (TopoAct), foreground-position (a\nrandom position where the input differs from a blank\none), max-norm, mean, max, flatten, center, all\n(every position)", AT(o.mode)),
+              "random-position (TopoAct), foreground-position (a\nrandom position where the input differs from a blank\none), max-norm, mean, max, flatten, center, all\n(every position); tokens (T, C): tokens (every one),\ncls (the first), random-token, mean", AT(o.mode)),
       .enumeration = &cli_vector_mode },
     { CLI_OPT("per-input", 0, CLI_INT, "K", "positions per input for random-position", AT(o.per_input)), CLI_MIN(1) },
     { CLI_OPT("batch", 'b', CLI_INT, "N", "inputs per forward pass", AT(o.batch)), CLI_MIN(1) },

@@ -79,7 +79,7 @@ static const cli_option options[] = {
     { CLI_OPT("class-names", 0, CLI_STRING, "FILE", "the labels' class names, one a line", AT(o.pp.class_names)) },
     { CLI_OPT("layers", 'l', CLI_STRING, "LIST", "all, or tap names separated by commas (nerve layers)",
               AT(o.layers)), .section = "extraction:" },
-    { CLI_OPT("mode", 0, CLI_ENUM, "MODE", "how a conv map becomes vectors (as nerve extract)", AT(o.mode)),
+    { CLI_OPT("mode", 0, CLI_ENUM, "MODE", "how a conv map or tokens become vectors (as nerve\nextract)", AT(o.mode)),
       .enumeration = &cli_vector_mode },
     { CLI_OPT("per-input", 0, CLI_INT, "K", "positions per input for random-position", AT(o.per_input)),
       CLI_MIN(1) },

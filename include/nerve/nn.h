@@ -140,6 +140,10 @@ typedef struct nerve_tap_info {
     int     ndim;
     int64_t shape[NERVE_MAX_DIMS];
     int64_t params;             /* parameters of that node */
+    int     batch_axis;         /* the axis that runs over a batch's inputs: 0, or 1 where a
+                                   sequence model works in (T, N, C) as nn.MultiheadAttention
+                                   does inside; -1 when no axis does (a Gemm over (T*N, C));
+                                   set by nerve_nn_describe_batched, 0 by nerve_nn_describe */
 } nerve_tap_info;
 
 /* Runs the model once on zeros of input_shape (for the first graph input;
@@ -147,6 +151,34 @@ typedef struct nerve_tap_info {
  * describes every tap. *taps is malloc'd (free it) with *count entries. */
 int nerve_nn_describe(nerve_model *m, int ndim, const int64_t *input_shape,
                       nerve_tap_info **taps, int *count);
+
+/* nerve_nn_describe at input_shape (its first axis the batch) and, to find
+ * each tap's batch axis, again at a batch of 2: the axis that doubled
+ * (and no other changed). A model whose inputs are declared with a fixed
+ * batch, or whose reshapes bake batch 1 in, cannot run at 2: then the
+ * first of axes 0 and 1 of size 1 is taken as the batch. Later inputs whose first axis is symbolic take the batch
+ * size too (an attention mask beside token ids). */
+int nerve_nn_describe_batched(nerve_model *m, int ndim, const int64_t *input_shape,
+                              nerve_tap_info **taps, int *count);
+
+/* Whether a tap is a sequence of tokens, (N, T, C) or (T, N, C) by its
+ * batch axis: a rank-3 output of a model whose first input is not rank 3
+ * (ViTs take images, text encoders token ids; a model of 1-D signals, whose
+ * (N, C, L) is a conv map, takes rank 3). */
+int nerve_nn_tap_is_tokens(const nerve_model *m, const nerve_tap_info *t);
+
+/* The block a node belongs to, from the module path torch.onnx.export
+ * writes into node names: the path up to its first numbered module
+ * ("/encoder/layers/encoder_layer_3/mlp/mlp.0/MatMul" ->
+ * "/encoder/layers/encoder_layer_3", "/layers.1/self_attn/Softmax" ->
+ * "/layers.1", "/features/features.4/features.4.0/Conv" -> "/features/features.4").
+ * 0 and "" for a node outside any block. */
+int nerve_nn_block_of(const char *node_name, char *out, size_t cap);
+/* For each tap, whether it is its block's output: the last tap (in
+ * execution order) of a node in the block (the residual Add of a ViT
+ * layer, a post-norm encoder layer's LayerNormalization). is_output has
+ * count entries. */
+void nerve_nn_block_outputs(const nerve_model *m, const nerve_tap_info *taps, int count, int *is_output);
 
 /* Whether a node's output is one of the layers `--layers all` extracts:
  * activations, pools, concatenations and fully connected outputs. */

@@ -124,8 +124,13 @@ int  nerve_study_display_names(struct json_t *manifest);
 /* From a layer's output to vectors                                         */
 /* ------------------------------------------------------------------------ */
 
-/* How a conv layer's (C, H, W) map becomes vectors; outputs of rank 2 are
- * vectors already and every mode keeps them as they are. Append-only. */
+/* How a conv layer's (C, H, W) map, or a transformer's (T, C) tokens,
+ * becomes vectors; outputs of rank 2 are vectors already and every mode
+ * keeps them as they are. A mode of one kind applied to the other:
+ * random-position and foreground-position take a random token (any, the
+ * first and last included), all takes every token, center the middle one;
+ * tokens and random-token take every or a random position of a map, and
+ * cls (a map has no class token) its mean. Append-only. */
 typedef enum nerve_vector_mode {
     NERVE_MODE_RANDOM_POSITION = 0,  /* one (or K) random positions, edges excluded (TopoAct) */
     NERVE_MODE_MAX_NORM,             /* the position of largest L2 norm (Purvine et al. 2022) */
@@ -137,6 +142,9 @@ typedef enum nerve_vector_mode {
     NERVE_MODE_FOREGROUND_POSITION,  /* one (or K) random positions among those whose activation
                                         differs from the layer's response to a blank input there
                                         (the object, not the background); edges excluded */
+    NERVE_MODE_TOKENS,               /* every token: T rows per input */
+    NERVE_MODE_CLS,                  /* the first token (BERT's [CLS], a ViT's class token) */
+    NERVE_MODE_RANDOM_TOKEN,         /* one (or K) random tokens */
 } nerve_vector_mode;
 
 const char *nerve_vector_mode_name(nerve_vector_mode m);

@@ -43,6 +43,9 @@ static int make_inputs(nerve_model *m, int ndim, const int64_t *input_shape, ner
         } else {
             for (int d = 0; d < rank; d++)
                 shape[d] = v->shape[d] < 0 ? 1 : v->shape[d];
+            /* a mask beside token ids: the same batch */
+            if (input_shape && rank > 0 && v->shape[0] < 0)
+                shape[0] = input_shape[0];
         }
         int is_int = nn_elem_type_is_int(v->elem_type);
         char what[300];
@@ -91,6 +94,58 @@ int nerve_nn_describe(nerve_model *m, int ndim, const int64_t *input_shape,
     return 0;
 }
 
+/* The axis of `one` (batch 1) that is 2 in `two` (batch 2), every other
+ * axis equal; -1 if there is none. */
+static int doubled_axis(const nerve_tap_info *one, const nerve_tap_info *two)
+{
+    if (one->ndim != two->ndim)
+        return -1;
+    int axis = -1;
+    for (int d = 0; d < one->ndim; d++) {
+        if (one->shape[d] == two->shape[d])
+            continue;
+        if (axis >= 0 || one->shape[d] != 1 || two->shape[d] != 2)
+            return -1;
+        axis = d;
+    }
+    return axis;
+}
+
+/* A model that runs at batch 1 only: the first of axes 0 and 1 of size 1. */
+static int axis_of_one(const nerve_tap_info *t)
+{
+    for (int d = 0; d < 2 && d < t->ndim; d++)
+        if (t->shape[d] == 1)
+            return d;
+    return -1;
+}
+
+int nerve_nn_describe_batched(nerve_model *m, int ndim, const int64_t *input_shape,
+                              nerve_tap_info **taps, int *count)
+{
+    int rc = nerve_nn_describe(m, ndim, input_shape, taps, count);
+    if (rc < 0 || ndim < 1 || input_shape[0] != 1)
+        return rc;
+    const nerve_value *first = &m->values[m->inputs[0]];
+    int fixed = first->ndim > 0 && first->shape[0] > 0 && first->shape[0] != 2;
+    nerve_tap_info *two = NULL;
+    int n_two = 0;
+    if (!fixed) {
+        int64_t shape[NERVE_MAX_DIMS];
+        memcpy(shape, input_shape, (size_t)ndim * sizeof *shape);
+        shape[0] = 2;
+        /* An export that baked batch 1 into its reshapes fails here and
+         * reads as a fixed batch. */
+        fixed = nerve_nn_describe(m, ndim, shape, &two, &n_two) < 0;
+    }
+    for (int i = 0; i < *count; i++)
+        (*taps)[i].batch_axis = fixed ? axis_of_one(&(*taps)[i])
+                              : i < n_two && two[i].value == (*taps)[i].value ? doubled_axis(&(*taps)[i], &two[i])
+                                                                              : -1;
+    free(two);
+    return 0;
+}
+
 int nerve_nn_is_layer_op(const char *op)
 {
     static const char *ops[] = {
@@ -101,4 +156,57 @@ int nerve_nn_is_layer_op(const char *op)
         if (strcmp(op, ops[i]) == 0)
             return 1;
     return 0;
+}
+
+int nerve_nn_tap_is_tokens(const nerve_model *m, const nerve_tap_info *t)
+{
+    int input_rank = m->n_inputs > 0 ? m->values[m->inputs[0]].ndim : -1;
+    return t->ndim == 3 && input_rank != 3;
+}
+
+/* Whether a module name is numbered: "encoder_layer_3", "layers.1", "features.4". */
+static int numbered(const char *s, size_t n)
+{
+    size_t digits = 0;
+    while (digits < n && s[n - 1 - digits] >= '0' && s[n - 1 - digits] <= '9')
+        digits++;
+    return digits > 0 && digits < n && (s[n - 1 - digits] == '.' || s[n - 1 - digits] == '_');
+}
+
+int nerve_nn_block_of(const char *node_name, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (node_name[0] != '/')
+        return 0;
+    /* every component but the last (the node's own name) is a module */
+    for (const char *p = node_name + 1, *slash; (slash = strchr(p, '/')); p = slash + 1)
+        if (numbered(p, (size_t)(slash - p))) {
+            size_t n = (size_t)(slash - node_name);
+            if (n >= cap)
+                return 0;
+            memcpy(out, node_name, n);
+            out[n] = '\0';
+            return 1;
+        }
+    return 0;
+}
+
+void nerve_nn_block_outputs(const nerve_model *m, const nerve_tap_info *taps, int count, int *is_output)
+{
+    /* From the end: a tap is its block's output if no later tap was in it. */
+    enum { SEEN = 256 };
+    char seen[SEEN][160], mine[160];
+    int n_seen = 0;
+    for (int i = count - 1; i >= 0; i--) {
+        is_output[i] = 0;
+        if (!nerve_nn_block_of(m->nodes[taps[i].node].name, mine, sizeof mine))
+            continue;
+        int known = 0;
+        for (int k = n_seen - 1; k >= 0 && !known; k--)
+            known = strcmp(seen[k], mine) == 0;
+        if (known || n_seen == SEEN)
+            continue;
+        memcpy(seen[n_seen++], mine, sizeof mine);
+        is_output[i] = 1;
+    }
 }

@@ -62,18 +62,49 @@ static int add_layer(extraction *x, const nerve_tap_info *t)
     l->name = x->model.values[t->value].name;
     l->op = x->model.nodes[t->node].op;
     nerve_layer_file_name(l->file, sizeof l->file, l->name);
+    /* the shape of one input: the tap's shape without its batch axis */
+    l->batch_axis = t->batch_axis;
     l->ndim = t->ndim - 1;
-    memcpy(l->shape, t->shape + 1, (size_t)l->ndim * sizeof *l->shape);
+    for (int d = 0, k = 0; d < t->ndim; d++)
+        if (d != t->batch_axis)
+            l->shape[k++] = t->shape[d];
     l->stream = 0x9e3779b97f4a7c15ull * (uint64_t)(x->n_layers);
     x->layer_of_value[t->value] = x->n_layers - 1;
-    return vector_layout(&l->layout, x->o->mode, x->o->per_input, l->ndim, l->shape);
+    return vector_layout(&l->layout, x->o->mode, x->o->per_input, l->ndim, l->shape,
+                         nerve_nn_tap_is_tokens(&x->model, t));
+}
+
+/* A tap whose batch is spread over an axis with other things (a Gemm over
+ * (T*N, C)) has no rows of its own inputs. */
+static int mixed_batch(const extraction *x, const nerve_tap_info *t)
+{
+    return nerve_error_set(NERVE_EINPUT, "%s: layer '%s' mixes a batch's inputs in one axis (it is computed "
+                           "over the tokens of every input at once); take the layer after it",
+                           x->model.path, x->model.values[t->value].name);
+}
+
+/* --layers all: the layer ops, and the output of every block of tokens
+ * (a transformer's layers, whose outputs are residual Adds and norms). */
+static int add_all(extraction *x, const nerve_tap_info *taps, int n_taps)
+{
+    int *block_out = malloc(((size_t)n_taps + 1) * sizeof *block_out);
+    if (!block_out)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    nerve_nn_block_outputs(&x->model, taps, n_taps, block_out);
+    int rc = 0;
+    for (int i = 0; i < n_taps && rc == 0; i++)
+        if (taps[i].batch_axis >= 0 && (nerve_nn_is_layer_op(x->model.nodes[taps[i].node].op) ||
+                                        (block_out[i] && nerve_nn_tap_is_tokens(&x->model, &taps[i]))))
+            rc = add_layer(x, &taps[i]);
+    free(block_out);
+    return rc;
 }
 
 static int choose_layers(extraction *x, const int64_t *input_shape, int input_ndim)
 {
     nerve_tap_info *taps;
     int n_taps;
-    int rc = nerve_nn_describe(&x->model, input_ndim, input_shape, &taps, &n_taps);
+    int rc = nerve_nn_describe_batched(&x->model, input_ndim, input_shape, &taps, &n_taps);
     if (rc < 0)
         return rc;
     x->layers = calloc((size_t)n_taps + 1, sizeof *x->layers);
@@ -85,9 +116,7 @@ static int choose_layers(extraction *x, const int64_t *input_shape, int input_nd
     for (int v = 0; v < x->model.n_values; v++)
         x->layer_of_value[v] = -1;
     if (strcmp(x->o->layers, "all") == 0) {
-        for (int i = 0; i < n_taps && rc == 0; i++)
-            if (nerve_nn_is_layer_op(x->model.nodes[taps[i].node].op))
-                rc = add_layer(x, &taps[i]);
+        rc = add_all(x, taps, n_taps);
     } else {
         char *names = strdup(x->o->layers), *save = NULL;
         for (char *name = strtok_r(names, ",", &save); name && rc == 0; name = strtok_r(NULL, ",", &save)) {
@@ -97,6 +126,8 @@ static int choose_layers(extraction *x, const int64_t *input_shape, int input_nd
                     found = i;
             if (found < 0)
                 rc = unknown_layer(x, name, taps, n_taps);
+            else if (taps[found].batch_axis < 0)
+                rc = mixed_batch(x, &taps[found]);
             else if (x->layer_of_value[taps[found].value] < 0)
                 rc = add_layer(x, &taps[found]);
         }
@@ -253,6 +284,19 @@ static int save_state(extraction *x, int64_t done)
     return rc;
 }
 
+/* Input i's (T, C) out of a (T, N, C) tap, into x->gathered. */
+static int gather_tokens(extraction *x, const nerve_array *t, int64_t i)
+{
+    int64_t T = t->shape[0], N = t->shape[1], C = t->shape[2];
+    float *g = realloc(x->gathered, (size_t)(T * C) * sizeof *g);
+    if (!g)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory gathering a layer's tokens");
+    x->gathered = g;
+    for (int64_t k = 0; k < T; k++)
+        memcpy(g + k * C, (const float *)t->data + (k * N + i) * C, (size_t)C * sizeof *g);
+    return 0;
+}
+
 /* Called by the run for each tapped layer of a batch. */
 static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array *t)
 {
@@ -264,12 +308,21 @@ static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array 
         per *= t->shape[d];
     if (x->blank_pass)
         return vector_layout_set_blank(&l->layout, t->data, per);
-    for (int64_t i = 0; i < t->shape[0]; i++) {
+    int64_t n = t->shape[l->batch_axis];
+    per = nerve_array_count(t) / (n ? n : 1);
+    for (int64_t i = 0; i < n; i++) {
         int64_t index = x->batch_start + i;
         nerve_rng rng;
         nerve_rng_stream(&rng, x->o->seed ^ l->stream, (uint64_t)index);
         int64_t *pos = x->positions;
-        vector_rows(x->rows, pos, (const float *)t->data + i * per, &l->layout, &rng);
+        const float *map = (const float *)t->data + i * per;
+        if (l->batch_axis == 1) {   /* (T, N, C): input i's tokens gathered */
+            int rc = gather_tokens(x, t, i);
+            if (rc < 0)
+                return rc;
+            map = x->gathered;
+        }
+        vector_rows(x->rows, pos, map, &l->layout, &rng);
         int rc = nerve_npy_writer_append(&l->acts, x->rows, l->layout.rows);
         for (int64_t r = 0; rc == 0 && l->layout.positions && r < l->layout.rows; r++) {
             int64_t row[3] = { index, pos[2 * r], pos[2 * r + 1] };
@@ -418,7 +471,7 @@ static int write_manifest(const extraction *x, int64_t count, const sprite_info 
         snprintf(positions, sizeof positions, "acts/%s.positions.npy", l->file);
         json_t *entry = json_pack("{s:s, s:s, s:s, s:o, s:s, s:I, s:I}", "name", l->name, "op", l->op,
                                   "file", file, "shape", shape_json(l->ndim, l->shape),
-                                  "mode", l->layout.spatial ? nerve_vector_mode_name(o->mode) : "vector",
+                                  "mode", l->layout.spatial ? nerve_vector_mode_name(l->layout.mode) : "vector",
                                   "rows", (json_int_t)(l->layout.rows * count),
                                   "dim", (json_int_t)l->layout.width_out);
         if (l->layout.positions)
@@ -634,6 +687,7 @@ int nerve_extract(const nerve_extract_options *o)
     free(x.layer_of_value);
     free(x.rows);
     free(x.positions);
+    free(x.gathered);
     nerve_inputs_free(&x.inputs);
     nerve_model_free(&x.model);
     return rc;

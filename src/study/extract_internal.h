@@ -15,6 +15,7 @@ typedef struct layer {
     char             file[256];      /* without .npy */
     int              ndim;
     int64_t          shape[NERVE_MAX_DIMS];   /* per input */
+    int              batch_axis;     /* 0, or 1 for (T, N, C) tokens (nerve_tap_info) */
     vector_layout_t  layout;
     nerve_npy_writer acts, positions;
     uint64_t         stream;         /* random stream of this layer */
@@ -44,6 +45,7 @@ typedef struct extraction {
     int           blank_pass;        /* the run is the blank input's: taps keep its maps */
     float        *rows;
     int64_t      *positions;
+    float        *gathered;          /* one input's (T, C) tokens out of a (T, N, C) tap */
     nerve_npy_writer predictions, confidence;
 } extraction;
 

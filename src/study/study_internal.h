@@ -9,8 +9,10 @@
 /* How one input's layer output becomes rows of the point cloud. */
 typedef struct vector_layout_t {
     nerve_vector_mode mode;
-    int      spatial;                 /* a (C, H, W) map, else a plain vector */
+    int      spatial;                 /* a (C, H, W) map or (T, C) tokens, else a plain vector */
+    int      tokens;                  /* (T, C) tokens: a 1 x T map, channels fastest */
     int64_t  channels, height, width; /* for a vector, channels is its length */
+    int64_t  cstride, pstride;        /* a map's element (c, position p) is at c * cstride + p * pstride */
     int64_t  rows;                    /* rows per input */
     int64_t  width_out;               /* values per row */
     int      positions;               /* whether rows come from map positions */
@@ -19,7 +21,9 @@ typedef struct vector_layout_t {
     float    blank_tolerance;         /* a difference from blank above this is foreground */
 } vector_layout_t;
 
-int vector_layout(vector_layout_t *l, nerve_vector_mode mode, int64_t per_input, int ndim, const int64_t *shape);
+/* l->mode is the mode as it applies to the layer (nerve/study.h). */
+int vector_layout(vector_layout_t *l, nerve_vector_mode mode, int64_t per_input, int ndim, const int64_t *shape,
+                  int tokens);
 /* Fills rows (l->rows x l->width_out) and, if l->positions, positions
  * (l->rows x 2: y, x) from one input's map. */
 void vector_rows(float *rows, int64_t *positions, const float *map, const vector_layout_t *l, nerve_rng *rng);

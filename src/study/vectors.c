@@ -1,8 +1,10 @@
 /*
  * vectors.c — a layer's output for one input, turned into the vectors of
- * its point cloud: a conv map (C, H, W) by one of the modes (a random
- * position as TopoAct does, the position of largest norm, mean, max, flatten,
- * center, every position); any other output flattened to one vector.
+ * its point cloud: a conv map (C, H, W) or a transformer's tokens (T, C)
+ * by one of the modes (a random position as TopoAct does, the position of
+ * largest norm, mean, max, flatten, center, every position; every token,
+ * the first, a random one); any other output flattened to one vector.
+ * Tokens are a 1 x T map whose channels are the fastest axis.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@ static const char *mode_names[] = {
     [NERVE_MODE_RANDOM_POSITION] = "random-position", [NERVE_MODE_MAX_NORM] = "max-norm",
     [NERVE_MODE_MEAN] = "mean",     [NERVE_MODE_MAX] = "max",       [NERVE_MODE_FLATTEN] = "flatten",
     [NERVE_MODE_CENTER] = "center", [NERVE_MODE_ALL] = "all", [NERVE_MODE_FOREGROUND_POSITION] = "foreground-position",
+    [NERVE_MODE_TOKENS] = "tokens", [NERVE_MODE_CLS] = "cls", [NERVE_MODE_RANDOM_TOKEN] = "random-token",
 };
 enum { MODE_COUNT = sizeof mode_names / sizeof mode_names[0] };
 
@@ -34,16 +37,43 @@ int nerve_vector_mode_parse(const char *s, nerve_vector_mode *m)
     return -1;
 }
 
-int vector_layout(vector_layout_t *l, nerve_vector_mode mode, int64_t per_input, int ndim, const int64_t *shape)
+/* A mode of the other kind, as nerve/study.h says it applies. */
+static nerve_vector_mode resolved(nerve_vector_mode mode, int tokens)
+{
+    if (tokens)
+        switch (mode) {
+        case NERVE_MODE_RANDOM_POSITION:
+        case NERVE_MODE_FOREGROUND_POSITION: return NERVE_MODE_RANDOM_TOKEN;
+        case NERVE_MODE_ALL:                 return NERVE_MODE_TOKENS;
+        default:                             return mode;
+        }
+    switch (mode) {
+    case NERVE_MODE_TOKENS:       return NERVE_MODE_ALL;
+    case NERVE_MODE_RANDOM_TOKEN: return NERVE_MODE_RANDOM_POSITION;
+    case NERVE_MODE_CLS:          return NERVE_MODE_MEAN;
+    default:                      return mode;
+    }
+}
+
+int vector_layout(vector_layout_t *l, nerve_vector_mode mode, int64_t per_input, int ndim, const int64_t *shape,
+                  int tokens)
 {
     memset(l, 0, sizeof *l);
     l->mode = mode;
-    /* (C, H, W) is a map; (C, L) a 1-D map of height 1; anything else a vector. */
-    if (ndim == 3 || ndim == 2) {
+    /* (C, H, W) is a map; (C, L) a 1-D map of height 1, or (T, C) tokens;
+     * anything else a vector. */
+    if (ndim == 2 && tokens) {
+        l->spatial = l->tokens = 1;
+        l->channels = shape[1];
+        l->height = 1;
+        l->width = shape[0];
+        l->mode = resolved(mode, 1);
+    } else if (ndim == 3 || ndim == 2) {
         l->spatial = 1;
         l->channels = shape[0];
         l->height = ndim == 3 ? shape[1] : 1;
         l->width = shape[ndim - 1];
+        l->mode = resolved(mode, 0);
     } else {
         int64_t n = 1;
         for (int d = 0; d < ndim; d++)
@@ -56,15 +86,20 @@ int vector_layout(vector_layout_t *l, nerve_vector_mode mode, int64_t per_input,
         return 0;
     }
     int64_t positions = l->height * l->width;
-    switch (mode) {
+    l->cstride = l->tokens ? 1 : positions;
+    l->pstride = l->tokens ? l->channels : 1;
+    switch (l->mode) {
     case NERVE_MODE_RANDOM_POSITION:
+    case NERVE_MODE_RANDOM_TOKEN:
     case NERVE_MODE_FOREGROUND_POSITION: l->rows = per_input > 0 ? per_input : 1; l->positions = 1; break;
     case NERVE_MODE_MAX_NORM:
+    case NERVE_MODE_CLS:
     case NERVE_MODE_CENTER:          l->rows = 1; l->positions = 1; break;
+    case NERVE_MODE_TOKENS:
     case NERVE_MODE_ALL:             l->rows = positions; l->positions = 1; break;
     default:                         l->rows = 1; break;
     }
-    l->width_out = mode == NERVE_MODE_FLATTEN ? l->channels * positions : l->channels;
+    l->width_out = l->mode == NERVE_MODE_FLATTEN ? l->channels * positions : l->channels;
     return 0;
 }
 
@@ -77,9 +112,9 @@ static void inner_range(int64_t size, int64_t *lo, int64_t *n)
 
 static void copy_position(float *row, const float *map, const vector_layout_t *l, int64_t y, int64_t x)
 {
-    int64_t plane = l->height * l->width;
+    const float *at = map + (y * l->width + x) * l->pstride;
     for (int64_t c = 0; c < l->channels; c++)
-        row[c] = map[c * plane + y * l->width + x];
+        row[c] = at[c * l->cstride];
 }
 
 /* Whether the map differs from the blank input's at (y, x): by more than
@@ -145,6 +180,18 @@ void vector_rows(float *rows, int64_t *positions, const float *map, const vector
         return;
     }
     switch (l->mode) {
+    case NERVE_MODE_RANDOM_TOKEN:   /* no padding at a sequence's ends: any token */
+        for (int64_t r = 0; r < l->rows; r++) {
+            int64_t x = (int64_t)nerve_rng_below(rng, (uint64_t)l->width);
+            copy_position(rows + r * C, map, l, 0, x);
+            positions[2 * r] = 0;
+            positions[2 * r + 1] = x;
+        }
+        return;
+    case NERVE_MODE_CLS:
+        copy_position(rows, map, l, 0, 0);
+        positions[0] = positions[1] = 0;
+        return;
     case NERVE_MODE_FOREGROUND_POSITION:   /* no blank response known: any position */
     case NERVE_MODE_RANDOM_POSITION: {
         int64_t ylo, yn, xlo, xn;
@@ -164,8 +211,10 @@ void vector_rows(float *rows, int64_t *positions, const float *map, const vector
         double best_norm = -1;
         for (int64_t p = 0; p < plane; p++) {
             double s = 0;
-            for (int64_t c = 0; c < C; c++)
-                s += (double)map[c * plane + p] * map[c * plane + p];
+            for (int64_t c = 0; c < C; c++) {
+                float v = map[c * l->cstride + p * l->pstride];
+                s += (double)v * v;
+            }
             if (s > best_norm) {
                 best_norm = s;
                 best = p;
@@ -181,6 +230,7 @@ void vector_rows(float *rows, int64_t *positions, const float *map, const vector
         positions[0] = l->height / 2;
         positions[1] = l->width / 2;
         return;
+    case NERVE_MODE_TOKENS:
     case NERVE_MODE_ALL:
         for (int64_t p = 0; p < plane; p++) {
             copy_position(rows + p * C, map, l, p / l->width, p % l->width);
@@ -191,12 +241,13 @@ void vector_rows(float *rows, int64_t *positions, const float *map, const vector
     case NERVE_MODE_MEAN:
     case NERVE_MODE_MAX:
         for (int64_t c = 0; c < C; c++) {
-            const float *v = map + c * plane;
+            const float *v = map + c * l->cstride;
             double s = 0;
             float m = -INFINITY;
             for (int64_t p = 0; p < plane; p++) {
-                s += v[p];
-                m = v[p] > m ? v[p] : m;
+                float a = v[p * l->pstride];
+                s += a;
+                m = a > m ? a : m;
             }
             rows[c] = l->mode == NERVE_MODE_MEAN ? (float)(s / (double)plane) : m;
         }
