@@ -90,6 +90,17 @@ typedef struct nerve_pair_runs {
 int  nerve_knn_radius_runs(nerve_pair_runs *out, const nerve_mat *points, double radius, nerve_metric metric);
 void nerve_pair_runs_free(nerve_pair_runs *r);
 
+/* The same runs handed to visit a tile at a time (n_runs runs, 3 int32
+ * each) and not kept: memory stays a tile's whatever the pair count. The
+ * runs of one call share their row block; the blocks run on the threads at
+ * once and in any order, so a visitor that keeps state across calls guards
+ * it. A visitor's negative return (with nerve_error_set) stops the search
+ * and is returned. */
+typedef int (*nerve_pair_visit)(void *ctx, const int32_t *runs, int64_t n_runs);
+
+int  nerve_knn_radius_visit(const nerve_mat *points, double radius, nerve_metric metric, nerve_pair_visit visit,
+                            void *ctx);
+
 /* The naive twin: every distance computed directly, for the tests. */
 int  nerve_knn_naive(nerve_knn *out, const nerve_mat *points, int64_t k, nerve_metric metric);
 

@@ -4,10 +4,12 @@
  * items; each emits its pairs (i < j) as runs of consecutive j, row by row
  * within each tile, and the blocks are joined in order; as lists, the
  * pairs are then laid out symmetrically, so every list comes out ascending
- * whatever the thread count.
+ * whatever the thread count. A visitor can take the runs tile by tile
+ * instead, so that no search holds every pair (DBSCAN over a dense cloud).
  */
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,9 +94,17 @@ static int scan_tile(nerve_vec *out, const float *g, int64_t rb, int64_t cb, int
     return 0;
 }
 
-/* The runs of one row block against every later column. */
-static int block_runs(nerve_vec *out, float *g, const nerve_mat *p, const float *norm, int64_t r0,
-                       const threshold *t, const nerve_mat *orig, nerve_metric metric)
+/* Where a search hands its runs: the visitor and its context, and the
+ * runs of the tile in hand. */
+typedef struct visiting {
+    nerve_pair_visit visit;
+    void            *ctx;
+} visiting;
+
+/* One row block against every later column, tile by tile: each tile's
+ * runs go to the visitor, so a block never holds more than a tile's. */
+static int block_runs(nerve_vec *tile, float *g, const nerve_mat *p, const float *norm, int64_t r0,
+                      const threshold *t, const nerve_mat *orig, nerve_metric metric, const visiting *v)
 {
     int64_t n = p->rows, d = p->cols;
     int64_t rb = n - r0 < ROW_BLOCK ? n - r0 : ROW_BLOCK;
@@ -102,10 +112,79 @@ static int block_runs(nerve_vec *out, float *g, const nerve_mat *p, const float 
         int64_t cb = n - c0 < COL_BLOCK ? n - c0 : COL_BLOCK;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rb, (int)cb, (int)d, 1.0f, p->data + r0 * d,
                     (int)d, p->data + c0 * d, (int)d, 0.0f, g, (int)cb);
-        if (scan_tile(out, g, rb, cb, r0, c0, norm, t, orig, metric) < 0)
-            return -1;
+        tile->len = 0;
+        if (scan_tile(tile, g, rb, cb, r0, c0, norm, t, orig, metric) < 0)
+            return nerve_error_set(NERVE_ENOMEM, "radius search: out of memory");
+        int rc = tile->len > 0 ? v->visit(v->ctx, tile->data, (int64_t)tile->len) : 0;
+        if (rc < 0)
+            return rc;
     }
     return 0;
+}
+
+/* Every row block on the threads; the first error's message is kept. */
+static int visit_blocks(const nerve_mat *p, const float *norm, const threshold *t, const nerve_mat *orig,
+                        nerve_metric metric, const visiting *v)
+{
+    int64_t n_blocks = (p->rows + ROW_BLOCK - 1) / ROW_BLOCK;
+    int rc = 0;
+    char message[512] = "";
+    #pragma omp parallel
+    {
+        float *g = malloc((size_t)ROW_BLOCK * COL_BLOCK * sizeof *g);
+        nerve_vec tile;
+        nerve_vec_init(&tile, RUN_BYTES, "radius search runs");
+        int mine = g ? 0 : nerve_error_set(NERVE_ENOMEM, "radius search: out of memory");
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < n_blocks; b++)
+            if (mine == 0)
+                mine = block_runs(&tile, g, p, norm, b * ROW_BLOCK, t, orig, metric, v);
+        #pragma omp critical(radius_error)
+        if (mine < 0 && rc == 0) {
+            rc = mine;
+            snprintf(message, sizeof message, "%s", nerve_error());
+        }
+        nerve_vec_free(&tile);
+        free(g);
+    }
+    return rc < 0 ? nerve_error_set(rc, "%s", message) : 0;
+}
+
+int nerve_knn_radius_visit(const nerve_mat *points, double radius, nerve_metric metric, nerve_pair_visit visit,
+                           void *ctx)
+{
+    int64_t n = points->rows;
+    if (n >= INT32_MAX)
+        return nerve_error_set(NERVE_EINPUT, "radius search: %lld points, at most %d", (long long)n, INT32_MAX - 1);
+    if (!(radius >= 0))
+        return nerve_error_set(NERVE_EINPUT, "radius search: the radius must be >= 0, not %g", radius);
+    nerve_mat unit = { 0 };
+    const nerve_mat *p = points;
+    int rc = 0;
+    if (metric == NERVE_METRIC_COSINE) {
+        rc = knn_unit_rows(&unit, points);
+        p = &unit;
+    }
+    float *norm = malloc((size_t)n * sizeof *norm + 1);
+    if (rc == 0 && !norm)
+        rc = nerve_error_set(NERVE_ENOMEM, "radius search: out of memory");
+    if (rc == 0) {
+        threshold t = make_threshold(radius, metric);
+        const visiting v = { visit, ctx };
+        knn_squared_norms(norm, p);
+        rc = visit_blocks(p, norm, &t, points, metric, &v);
+    }
+    free(norm);
+    nerve_mat_free(&unit);
+    return rc;
+}
+
+/* nerve_knn_radius_runs's visitor: a tile's runs all belong to one row
+ * block, appended to that block's list (one thread a block). */
+static int keep_in_block(void *ctx, const int32_t *runs, int64_t n_runs)
+{
+    nerve_vec *blocks = ctx;
+    return nerve_vec_append(&blocks[runs[0] / ROW_BLOCK], runs, (size_t)n_runs);
 }
 
 /* Joins the blocks' runs in block order, freeing each once copied. */
@@ -129,47 +208,18 @@ static int join_blocks(nerve_pair_runs *out, nerve_vec *blocks, int64_t n_blocks
 int nerve_knn_radius_runs(nerve_pair_runs *out, const nerve_mat *points, double radius, nerve_metric metric)
 {
     memset(out, 0, sizeof *out);
-    int64_t n = points->rows;
-    if (n >= INT32_MAX)
-        return nerve_error_set(NERVE_EINPUT, "radius search: %lld points, at most %d", (long long)n, INT32_MAX - 1);
-    if (!(radius >= 0))
-        return nerve_error_set(NERVE_EINPUT, "radius search: the radius must be >= 0, not %g", radius);
-    nerve_mat unit = { 0 };
-    const nerve_mat *p = points;
-    int rc = 0;
-    if (metric == NERVE_METRIC_COSINE) {
-        rc = knn_unit_rows(&unit, points);
-        p = &unit;
-    }
-    int64_t n_blocks = (n + ROW_BLOCK - 1) / ROW_BLOCK;
+    int64_t n_blocks = (points->rows + ROW_BLOCK - 1) / ROW_BLOCK;
     nerve_vec *blocks = nerve_alloc_array((size_t)n_blocks, sizeof *blocks, "radius search blocks");
-    for (int64_t b = 0; blocks && b < n_blocks; b++)
+    if (!blocks)
+        return nerve_error_set(NERVE_ENOMEM, "radius search: out of memory");
+    for (int64_t b = 0; b < n_blocks; b++)
         nerve_vec_init(&blocks[b], RUN_BYTES, "radius search runs");
-    float *norm = malloc((size_t)n * sizeof *norm + 1);
-    if (rc == 0 && (!blocks || !norm))
+    int rc = nerve_knn_radius_visit(points, radius, metric, keep_in_block, blocks);
+    if (rc == 0 && join_blocks(out, blocks, n_blocks) < 0)
         rc = nerve_error_set(NERVE_ENOMEM, "radius search: out of memory");
-    threshold t = make_threshold(radius, metric);
-    int failed = 0;
-    if (rc == 0) {
-        knn_squared_norms(norm, p);
-        #pragma omp parallel reduction(|:failed)
-        {
-            float *g = malloc((size_t)ROW_BLOCK * COL_BLOCK * sizeof *g);
-            failed = !g;
-            #pragma omp for schedule(dynamic, 1)
-            for (int64_t b = 0; b < n_blocks; b++)
-                if (!failed && block_runs(&blocks[b], g, p, norm, b * ROW_BLOCK, &t, points, metric) < 0)
-                    failed = 1;
-            free(g);
-        }
-        if (failed || join_blocks(out, blocks, n_blocks) < 0)
-            rc = nerve_error_set(NERVE_ENOMEM, "radius search: out of memory");
-    }
-    for (int64_t b = 0; blocks && b < n_blocks; b++)
+    for (int64_t b = 0; b < n_blocks; b++)
         nerve_vec_free(&blocks[b]);
     free(blocks);
-    free(norm);
-    nerve_mat_free(&unit);
     if (rc < 0)
         nerve_pair_runs_free(out);
     return rc;

@@ -153,8 +153,8 @@ static int64_t cluster_element(int32_t *labels, const int64_t *rows, int64_t n, 
         if (p->cluster != NERVE_CLUSTER_DBSCAN)
             rc = mapper_linkage(labels, &sub, p->metric, p->cluster == NERVE_CLUSTER_LINKAGE ? p->distance : -1,
                                 p->gap_bins);
-        else if ((rc = nerve_knn_radius_runs(&runs, &sub, job->eps, p->metric)) == 0)
-            rc = mapper_dbscan(labels, n, &runs, p->min_samples);
+        else
+            rc = mapper_dbscan_points(labels, &sub, job->eps, p->metric, p->min_samples, MAPPER_DBSCAN_KEPT_RUNS);
     }
     nerve_pair_runs_free(&runs);
     nerve_mat_free(&sub);

@@ -1,7 +1,7 @@
 /*
- * cluster.c — clustering inside one cover element: DBSCAN over
- * runs of pairs within eps, single linkage (cut at a fixed height or at the
- * first gap of the heights' histogram), and DBSCAN's automatic eps.
+ * cluster.c — clustering inside one cover element besides DBSCAN
+ * (dbscan.c): single linkage (cut at a fixed height or at the first gap of
+ * the heights' histogram), and DBSCAN's automatic eps.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -22,161 +22,6 @@ int nerve_cluster_parse(const char *s, nerve_cluster_kind *k)
             return 0;
         }
     return -1;
-}
-
-/* ---- DBSCAN ------------------------------------------------------------- */
-
-/* Union-find (DBSCAN's core components, single linkage's cut): the root
- * of x, halving the path. */
-static int32_t find_root(int32_t *up, int32_t x)
-{
-    while (up[x] != x) {
-        up[x] = up[up[x]];
-        x = up[x];
-    }
-    return x;
-}
-
-/* The points of one kind (core or not) in index order, and for every
- * index j the rank among them of the first such point at or after j. */
-typedef struct kind_index {
-    int32_t *at;       /* (count) */
-    int32_t *from;     /* (n + 1) */
-    int64_t  count;
-} kind_index;
-
-static int kind_index_make(kind_index *k, const int32_t *degree, int64_t n, int64_t min_samples, int core)
-{
-    k->at = malloc((size_t)n * sizeof *k->at + 1);
-    k->from = malloc(((size_t)n + 1) * sizeof *k->from);
-    if (!k->at || !k->from)
-        return -1;
-    k->count = 0;
-    for (int64_t j = 0; j < n; j++) {
-        k->from[j] = (int32_t)k->count;
-        if ((degree[j] >= min_samples) == core)
-            k->at[k->count++] = (int32_t)j;
-    }
-    k->from[n] = (int32_t)k->count;
-    return 0;
-}
-
-static void kind_index_free(kind_index *k)
-{
-    free(k->at);
-    free(k->from);
-}
-
-/* Degrees (each point counts itself): a run's point gets its length, each
- * point in it one, through a difference array. */
-static void count_degrees(int32_t *degree, int64_t n, const nerve_pair_runs *r, int32_t *diff)
-{
-    memset(diff, 0, ((size_t)n + 1) * sizeof *diff);
-    for (int64_t i = 0; i < n; i++)
-        degree[i] = 1;
-    for (int64_t e = 0; e < r->n; e++) {
-        const int32_t *run = r->run + 3 * e;
-        degree[run[0]] += run[2] - run[1];
-        diff[run[1]]++;
-        diff[run[2]]--;
-    }
-    for (int64_t j = 0, in = 0; j < n; j++) {
-        in += diff[j];
-        degree[j] += (int32_t)in;
-    }
-}
-
-static void join(int32_t *up, int32_t a, int32_t b)
-{
-    a = find_root(up, a);
-    b = find_root(up, b);
-    up[a > b ? a : b] = a < b ? a : b;   /* the root is the component's first point */
-}
-
-/* Joins the core points of a run to its core point: to the run's first
- * core point, and each core point to the next. A link between consecutive
- * core points (by rank) is made once in all: next[r] skips to the first
- * rank at or after r whose link to r + 1 is not made yet. */
-static void join_run(int32_t *up, int32_t *next, const kind_index *core, const int32_t *run)
-{
-    int32_t r0 = core->from[run[1]], r1 = core->from[run[2]];
-    if (r0 == r1)
-        return;
-    join(up, run[0], core->at[r0]);
-    for (int32_t r = find_root(next, r0); r + 1 < r1; r = find_root(next, r + 1)) {
-        join(up, core->at[r], core->at[r + 1]);
-        next[r] = r + 1;
-    }
-}
-
-/* A border point's label: the first numbered of the clusters offered. */
-static void lower(int32_t *label, int32_t offered)
-{
-    *label = offered < *label ? offered : *label;
-}
-
-/* scikit-learn's DBSCAN labels, from the pairs within eps rather than by its
- * depth-first search over neighbour lists, which gives the same: a point
- * is core when its neighbourhood (itself included) holds min_samples
- * points; clusters are the components of core points joined by pairs,
- * numbered in the order of their first core point (the search starts a
- * cluster there and finishes it before the next); a border point joins the
- * first numbered of the clusters its core neighbours are in; the rest is
- * noise (-1). Time O(n min_samples + runs): a border point has fewer than
- * min_samples neighbours, so walking the border points of a run, or a
- * border point's run, costs at most that per point. */
-int64_t mapper_dbscan(int32_t *labels, int64_t n, const nerve_pair_runs *r, int64_t min_samples)
-{
-    int32_t *degree = malloc((size_t)n * sizeof *degree + 1), *up = malloc(((size_t)n + 1) * sizeof *up);
-    kind_index core = { 0 }, border = { 0 };
-    int rc = degree && up ? 0 : -1;
-    if (rc == 0) {
-        count_degrees(degree, n, r, up);   /* up (n + 1) as the difference array, for now */
-        rc = kind_index_make(&core, degree, n, min_samples, 1) | kind_index_make(&border, degree, n, min_samples, 0);
-    }
-    int32_t *next = rc == 0 ? malloc(((size_t)core.count + 1) * sizeof *next) : NULL;
-    if (rc < 0 || !next) {
-        free(degree);
-        free(up);
-        free(next);
-        kind_index_free(&core);
-        kind_index_free(&border);
-        return nerve_error_set(NERVE_ENOMEM, "dbscan: out of memory");
-    }
-    for (int64_t i = 0; i < n; i++)
-        up[i] = (int32_t)i;
-    for (int64_t k = 0; k <= core.count; k++)
-        next[k] = (int32_t)k;
-    for (int64_t e = 0; e < r->n; e++)
-        if (degree[r->run[3 * e]] >= min_samples)
-            join_run(up, next, &core, r->run + 3 * e);
-    /* Roots come first in their components, so numbering core points in
-     * index order numbers each cluster at its first core point. */
-    int64_t clusters = 0;
-    for (int64_t i = 0; i < n; i++) {
-        labels[i] = INT32_MAX;
-        if (degree[i] >= min_samples)
-            labels[i] = up[i] == i ? (int32_t)clusters++ : labels[find_root(up, (int32_t)i)];
-    }
-    for (int64_t e = 0; e < r->n; e++) {
-        const int32_t *run = r->run + 3 * e;
-        int32_t i = run[0];
-        if (degree[i] >= min_samples)   /* the run's border points may join i's cluster */
-            for (int32_t k = border.from[run[1]]; k < border.from[run[2]]; k++)
-                lower(&labels[border.at[k]], labels[i]);
-        else                            /* i may join its core neighbours' */
-            for (int32_t k = core.from[run[1]]; k < core.from[run[2]]; k++)
-                lower(&labels[i], labels[core.at[k]]);
-    }
-    for (int64_t i = 0; i < n; i++)
-        if (labels[i] == INT32_MAX)
-            labels[i] = -1;
-    free(degree);
-    free(up);
-    free(next);
-    kind_index_free(&core);
-    kind_index_free(&border);
-    return clusters;
 }
 
 /* Prim's minimum spanning tree over the complete graph: parent[i] and the
@@ -270,12 +115,12 @@ int64_t mapper_linkage(int32_t *labels, const nerve_mat *x, nerve_metric metric,
         up[i] = (int32_t)i;
     for (int64_t i = 0; i < n; i++)
         if (parent[i] >= 0 && height[i] <= cut) {
-            int64_t a = find_root(up, i), b = find_root(up, parent[i]);
+            int64_t a = mapper_find_root(up, i), b = mapper_find_root(up, parent[i]);
             up[a > b ? a : b] = (int32_t)(a < b ? a : b);
         }
     int64_t label = 0;
     for (int64_t i = 0; i < n; i++) {
-        int64_t r = find_root(up, i);
+        int64_t r = mapper_find_root(up, i);
         labels[i] = r == i ? (int32_t)label++ : labels[r];
     }
     free(parent);
