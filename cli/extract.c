@@ -40,6 +40,8 @@ static const cli_option options[] = {
               AT(o.pp.no_scale)) },
     { CLI_OPT("labels", 0, CLI_STRING, "FILE", ".npy or IDX inputs: an .npy of N integer labels", AT(o.pp.labels)) },
     { CLI_OPT("class-names", 0, CLI_STRING, "FILE", "the labels' class names, one a line", AT(o.pp.class_names)) },
+    { CLI_OPT("attention-mask", 0, CLI_STRING, "FILE", "token ids: an .npy (N, T) of 1 (token) and 0 (padding)\n"
+              "for the model's second input (default: all ones)", AT(o.pp.attention_mask)) },
     { CLI_OPT("strict", 0, CLI_FLAG, NULL, "an unreadable image is an error, not a warning", AT(o.pp.strict)) },
     { CLI_OPT("no-sprite", 0, CLI_FLAG, NULL, "no inputs/sprite.png (the viewer's thumbnails)", AT(o.no_sprite)) },
     { 0 },

@@ -77,6 +77,8 @@ static const cli_option options[] = {
     { CLI_OPT("no-scale", 0, CLI_FLAG, NULL, "keep 8-bit data in 0..255", AT(o.pp.no_scale)) },
     { CLI_OPT("labels", 0, CLI_STRING, "FILE", ".npy inputs: an .npy of N integer labels", AT(o.pp.labels)) },
     { CLI_OPT("class-names", 0, CLI_STRING, "FILE", "the labels' class names, one a line", AT(o.pp.class_names)) },
+    { CLI_OPT("attention-mask", 0, CLI_STRING, "FILE", "token ids: an .npy (N, T) of 1 and 0 for the model's\n"
+              "second input (as nerve extract)", AT(o.pp.attention_mask)) },
     { CLI_OPT("layers", 'l', CLI_STRING, "LIST", "all, or tap names separated by commas (nerve layers)",
               AT(o.layers)), .section = "extraction:" },
     { CLI_OPT("mode", 0, CLI_ENUM, "MODE", "how a conv map or tokens become vectors (as nerve\nextract)", AT(o.mode)),

@@ -45,6 +45,9 @@ typedef struct nerve_preprocess {
      * one a line, for labels 0, 1, ...; NULL: none. */
     const char *labels;
     const char *class_names;
+    /* Token ids' attention mask: an .npy (N, T) of 1 (a token) and 0
+     * (padding), fed to the model's second input; NULL: all ones. */
+    const char *attention_mask;
 } nerve_preprocess;
 
 typedef struct nerve_inputs {
@@ -57,17 +60,19 @@ typedef struct nerve_inputs {
     int          n_classes;
     char       **class_names;   /* for image folders, else NULL */
     int64_t      skipped;       /* unreadable images left out */
+    int          token_ids;     /* text: (N, T) int64 token ids; ndim 1, shape[0] = T */
     /* private */
     nerve_array  data;          /* array sources: (count, C, H, W) float32, unnormalised */
     float        scale;         /* applied to array data: 1/255 for 8-bit sources */
     char       **files;         /* folder sources */
     nerve_preprocess pp;
+    nerve_array  mask;          /* token ids' attention mask (N, T) int64, or empty */
 } nerve_inputs;
 
 /* Opens inputs: fashion-mnist:train|test, an IDX image file (labels from
  * a sibling *-labels-* file if present), an .npy array (N, H, W) or
- * (N, C, H, W), or a folder with one sub-folder of images per class (the
- * ImageFolder convention). channels (1 or 3; 0 = as stored) is what the model
+ * (N, C, H, W), an .npy of integer token ids (N, T), or a folder with
+ * one sub-folder of images per class (the ImageFolder convention). channels (1 or 3; 0 = as stored) is what the model
  * takes. */
 int  nerve_inputs_open(nerve_inputs *in, const char *spec, int channels, const nerve_preprocess *pp);
 /* Images in folders may differ in size and colour mode: each is converted
@@ -77,6 +82,9 @@ int  nerve_inputs_open(nerve_inputs *in, const char *spec, int channels, const n
  * resized and cropped; after preprocessing they must agree in size.
  * Inputs [start, start + n) as a float32 (n, C, H, W) batch, preprocessed. */
 int  nerve_inputs_batch(nerve_inputs *in, int64_t start, int64_t n, nerve_array *batch);
+/* Token ids' attention mask for inputs [start, start + n): (n, T) int64,
+ * all ones when none was given. */
+int  nerve_inputs_mask_batch(const nerve_inputs *in, int64_t start, int64_t n, nerve_array *batch);
 /* One blank input, (1, C, H, W): every pixel 0 before the preprocessing,
  * which then applies as to every input (the background of a photo on
  * black, of a Fashion-MNIST image). */

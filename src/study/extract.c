@@ -242,6 +242,10 @@ void extract_run_key(char *out, size_t cap, const nerve_extract_options *o)
              (long long)o->limit, (unsigned long long)o->seed, (long long)o->pp.resize, (long long)o->pp.crop,
              o->pp.no_scale, o->pp.n_mean, o->pp.mean[0], o->pp.mean[1], o->pp.mean[2], o->pp.n_std,
              o->pp.std[0], o->pp.std[1], o->pp.std[2]);
+    if (o->pp.attention_mask) {   /* text */
+        size_t n = strlen(out);
+        snprintf(out + n, cap - n, "|mask %s", o->pp.attention_mask);
+    }
 }
 
 static int state_path(char *out, size_t cap, const nerve_extract_options *o)
@@ -322,6 +326,10 @@ static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array 
                 return rc;
             map = x->gathered;
         }
+        /* text: the tokens the attention mask keeps, where the layer has one per input token */
+        const nerve_array *mask = &x->inputs.mask;
+        l->layout.valid = l->layout.tokens && mask->data && mask->shape[1] == l->layout.width
+                              ? (const int64_t *)mask->data + index * l->layout.width : NULL;
         vector_rows(x->rows, pos, map, &l->layout, &rng);
         int rc = nerve_npy_writer_append(&l->acts, x->rows, l->layout.rows);
         for (int64_t r = 0; rc == 0 && l->layout.positions && r < l->layout.rows; r++) {
@@ -389,8 +397,8 @@ static void fit_to_model(const extraction *x, nerve_array *batch)
  * the positions of each input are compared with. */
 static int run_blank(extraction *x, const nerve_run_options *opts)
 {
-    if (x->o->mode != NERVE_MODE_FOREGROUND_POSITION)
-        return 0;
+    if (x->o->mode != NERVE_MODE_FOREGROUND_POSITION || x->inputs.token_ids)
+        return 0;   /* tokens take random-token */
     nerve_array batch, y;
     int rc = nerve_inputs_blank(&x->inputs, &batch);
     if (rc < 0)
@@ -420,13 +428,18 @@ static int run_batches(extraction *x)
     nerve_progress_update(&bar, done - x->first);
     for (int64_t start = done; start < count && rc == 0; start += x->o->batch) {
         int64_t n = count - start < x->o->batch ? count - start : x->o->batch;
-        nerve_array batch, y;
-        if ((rc = nerve_inputs_batch(&x->inputs, start, n, &batch)) < 0)
+        nerve_array batch[2] = { 0 }, y;   /* the inputs, or token ids and their attention mask */
+        if ((rc = nerve_inputs_batch(&x->inputs, start, n, &batch[0])) < 0)
             break;
-        fit_to_model(x, &batch);
+        if (x->model.n_inputs == 2 && (rc = nerve_inputs_mask_batch(&x->inputs, start, n, &batch[1])) < 0) {
+            nerve_array_free(&batch[0]);
+            break;
+        }
+        fit_to_model(x, &batch[0]);
         x->batch_start = start;
-        rc = nerve_nn_run(&x->model, &batch, 1, &y, 1, &opts);
-        nerve_array_free(&batch);
+        rc = nerve_nn_run(&x->model, batch, x->model.n_inputs, &y, 1, &opts);
+        nerve_array_free(&batch[0]);
+        nerve_array_free(&batch[1]);
         if (rc == 0)
             rc = write_predictions(x, &y);
         nerve_array_free(&y);
@@ -488,11 +501,13 @@ static int write_manifest(const extraction *x, int64_t count, const sprite_info 
         "nerve", NERVE_VERSION_STRING,
         "model", "path", o->model, "opset", (json_int_t)x->model.opset, "producer", x->model.producer,
         "inputs", "spec", o->data, "count", (json_int_t)count, "skipped", (json_int_t)x->inputs.skipped,
-        "shape", shape_json(3, x->inputs.shape), "labels", x->inputs.has_labels, "classes", classes,
+        "shape", shape_json(x->inputs.ndim, x->inputs.shape), "labels", x->inputs.has_labels, "classes", classes,
         "preprocess", pre,
         "extract", "mode", nerve_vector_mode_name(o->mode), "per_input", (json_int_t)o->per_input,
         "seed", (json_int_t)o->seed, "batch", (json_int_t)o->batch, "seconds", seconds,
         "layers", layers);
+    if (x->inputs.token_ids)
+        json_object_set_new(json_object_get(root, "inputs"), "kind", json_string("token-ids"));
     if (sprite->count > 0)
         json_object_set_new(json_object_get(root, "inputs"), "sprite",
                             json_pack("{s:s, s:I, s:I, s:I}", "file", "inputs/sprite.png", "count", (json_int_t)sprite->count,
@@ -622,6 +637,21 @@ static int check_options(const nerve_extract_options *o)
     return 0;
 }
 
+/* One input, or token ids and their attention mask. */
+static int check_model_inputs(const extraction *x)
+{
+    const char *mask = x->o->pp.attention_mask;
+    if (x->model.n_inputs == 2 && x->inputs.token_ids)
+        return 0;
+    if (x->model.n_inputs == 1 && !mask)
+        return 0;
+    if (x->model.n_inputs == 1)
+        return nerve_error_set(NERVE_EINPUT, "%s: the model takes one input; the attention mask %s has no "
+                               "input to go to", x->o->model, mask);
+    return nerve_error_set(NERVE_EUNSUPPORTED, "%s: the model takes %d inputs; nerve extract feeds one, or "
+                           "token ids and an attention mask", x->o->model, x->model.n_inputs);
+}
+
 static int model_channels(const nerve_model *m)
 {
     const nerve_value *v = &m->values[m->inputs[0]];
@@ -635,20 +665,19 @@ int nerve_extract(const nerve_extract_options *o)
     int rc = check_options(o);
     if (rc == 0)
         rc = nerve_onnx_load(&x.model, o->model);
-    if (rc == 0 && x.model.n_inputs != 1)
-        rc = nerve_error_set(NERVE_EUNSUPPORTED, "%s: the model takes %d inputs; nerve extract feeds one",
-                             o->model, x.model.n_inputs);
     if (rc == 0)
         rc = nerve_inputs_open(&x.inputs, o->data, model_channels(&x.model), &o->pp);
+    if (rc == 0)
+        rc = check_model_inputs(&x);
     int64_t count = x.inputs.count;
     if (o->limit > 0 && o->limit < count)
         count = o->limit;
     if (rc == 0) {
         int64_t one[4] = { 1, x.inputs.shape[0], x.inputs.shape[1], x.inputs.shape[2] };
         const nerve_value *v = &x.model.values[x.model.inputs[0]];
-        if (v->ndim == 2)
+        if (v->ndim == 2)   /* features, or token ids (N, T) */
             one[1] *= one[2] * one[3];
-        rc = choose_layers(&x, one, v->ndim == 2 ? 2 : 4);
+        rc = choose_layers(&x, one, v->ndim == 2 || x.inputs.token_ids ? 2 : 4);
     }
     if (rc == 0)
         rc = make_folders(o->out);
@@ -672,7 +701,7 @@ int nerve_extract(const nerve_extract_options *o)
     if (rc == 0 && writes)
         rc = write_labels(&x, count);
     sprite_info sprite = { 0 };
-    if (rc == 0 && writes && !o->no_sprite) {
+    if (rc == 0 && writes && !o->no_sprite && !x.inputs.token_ids) {   /* text has no thumbnails */
         char sprite_path[PATH_MAX];
         if ((rc = nerve_path(sprite_path, sizeof sprite_path, "%s/inputs/sprite.png", o->out)) == 0)
             rc = sprite_write(sprite_path, &x.inputs, count, &sprite);

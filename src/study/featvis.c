@@ -288,9 +288,12 @@ int nerve_study_featvis(const char *dir, const nerve_study_featvis_options *o)
     const char *model = json_string_value(json_object_get(json_object_get(s.manifest, "model"), "path"));
     if (rc == 0 && !model)
         rc = nerve_error_set(NERVE_EINPUT, "%s: no model.path", path);
-    if (rc == 0)
+    /* Text has no image to optimise: the stage is done with its reason. */
+    const char *kind = json_string_value(json_object_get(json_object_get(s.manifest, "inputs"), "kind"));
+    int text = kind && strcmp(kind, "token-ids") == 0;
+    if (rc == 0 && !text)
         rc = input_options(&s, path);
-    if (rc == 0)
+    if (rc == 0 && !text)
         rc = nerve_onnx_load(&s.m, model);
     else
         memset(&s.m, 0, sizeof s.m);
@@ -300,10 +303,14 @@ int nerve_study_featvis(const char *dir, const nerve_study_featvis_options *o)
     s.skipped = json_array();
     json_object_set_new(s.index, "skipped", s.skipped);
     double t0 = nerve_now();
-    if (rc == 0)
+    if (rc == 0 && text) {
+        nerve_error_set(NERVE_EUNSUPPORTED, "the inputs are token ids: feature visualisation optimises an image");
+        rc = study_skip_layer(s.skipped, "featvis", "every layer");
+    } else if (rc == 0) {
         rc = every_layer(&s);
-    if (rc == 0 && (rc = classes(&s)) == NERVE_EUNSUPPORTED)
-        rc = study_skip_layer(s.skipped, "featvis", "classes");
+        if (rc == 0 && (rc = classes(&s)) == NERVE_EUNSUPPORTED)
+            rc = study_skip_layer(s.skipped, "featvis", "classes");
+    }
     json_object_set_new(s.index, "seconds", json_real(nerve_now() - t0));
     if (rc == 0 && (rc = nerve_path(path, sizeof path, "%s/featvis/index.json", dir)) == 0) {
         rc = study_write_json(path, s.index);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "nerve/study.h"
+#include "study_internal.h"
 
 /* ---- array sources ---------------------------------------------------- */
 
@@ -170,6 +171,11 @@ static int open_array(nerve_inputs *in, const char *path, nerve_format format)
 {
     nerve_dtype stored = NERVE_F32;
     int rc;
+    if (format == NERVE_FORMAT_NPY && inputs_tokens_sniff(path)) {
+        if ((rc = inputs_tokens_open(in, path)) < 0)
+            return rc;
+        return in->pp.labels ? read_labels(in, in->pp.labels) : 0;
+    }
     if (format == NERVE_FORMAT_IDX) {
         rc = nerve_idx_read(&in->data, &stored, path, NERVE_F32);
         if (rc == 0)
@@ -447,6 +453,9 @@ int nerve_inputs_open(nerve_inputs *in, const char *spec, int channels, const ne
         else if (rc == 0)
             rc = open_array(in, spec, format);
     }
+    if (rc == 0 && in->pp.attention_mask && !in->token_ids)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: an attention mask goes with token ids (an .npy of integers "
+                             "(N, T)), not images", spec);
     if (rc == 0 && in->files == NULL && pp && (pp->resize || pp->crop))
         rc = nerve_error_set(NERVE_EINPUT, "%s: --resize and --center-crop apply to image folders", spec);
     if (rc == 0 && channels && in->shape[0] != channels)
@@ -483,6 +492,8 @@ int nerve_inputs_batch(nerve_inputs *in, int64_t start, int64_t n, nerve_array *
     if (start < 0 || n < 0 || start > in->count - n)
         return nerve_error_set(NERVE_EINPUT, "%s: inputs %lld..%lld are not among its %lld inputs", in->spec,
                                (long long)start, (long long)(start + n - 1), (long long)in->count);
+    if (in->token_ids)
+        return inputs_tokens_batch(in, start, n, batch);
     int64_t shape[4] = { n, in->shape[0], in->shape[1], in->shape[2] };
     int rc = nerve_array_alloc_raw(batch, NERVE_F32, 4, shape);
     if (rc < 0)
@@ -505,6 +516,8 @@ int nerve_inputs_batch(nerve_inputs *in, int64_t start, int64_t n, nerve_array *
 
 int nerve_inputs_blank(const nerve_inputs *in, nerve_array *batch)
 {
+    if (in->token_ids)
+        return nerve_error_set(NERVE_EINPUT, "%s: token ids have no blank input", in->spec);
     int64_t shape[4] = { 1, in->shape[0], in->shape[1], in->shape[2] };
     int rc = nerve_array_alloc(batch, NERVE_F32, 4, shape);   /* zeroed */
     if (rc == 0)
@@ -523,5 +536,6 @@ void nerve_inputs_free(nerve_inputs *in)
     free(in->spec);
     nerve_array_free(&in->data);
     nerve_array_free(&in->labels);
+    nerve_array_free(&in->mask);
     memset(in, 0, sizeof *in);
 }

@@ -137,6 +137,7 @@ int nerve_study_inputs_record(json_t *inputs, const char *spec, const nerve_prep
         { "location", strncmp(spec, "fashion-mnist:", 14) == 0 ? NULL : spec },
         { "labels_location", pp ? pp->labels : NULL },
         { "class_names_location", pp ? pp->class_names : NULL },
+        { "attention_mask_location", pp ? pp->attention_mask : NULL },
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof paths / sizeof *paths && rc == 0; i++) {

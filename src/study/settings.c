@@ -83,6 +83,7 @@ static const setting settings[] = {
     { "preprocess", "no_scale", S_BOOL, AT(pp.no_scale) },
     { "preprocess", "labels", S_PATH, AT(pp.labels) },
     { "preprocess", "class_names", S_PATH, AT(pp.class_names) },
+    { "preprocess", "attention_mask", S_PATH, AT(pp.attention_mask) },
     { "preprocess", "strict", S_BOOL, AT(pp.strict) },
     { "extract", "layers", S_LAYERS, AT(layers) },
     { "extract", "mode", .at = offsetof(nerve_study_run_options, mode), ENUM(mode) },

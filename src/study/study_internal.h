@@ -19,6 +19,8 @@ typedef struct vector_layout_t {
     float   *blank;                   /* foreground-position: the map for a blank input (the
                                          extraction owns it), or NULL */
     float    blank_tolerance;         /* a difference from blank above this is foreground */
+    const int64_t *valid;             /* tokens: this input's attention mask (T: 1 a token, 0
+                                         padding), which random-token and mean keep to; or NULL */
 } vector_layout_t;
 
 /* l->mode is the mode as it applies to the layer (nerve/study.h). */
@@ -30,6 +32,13 @@ void vector_rows(float *rows, int64_t *positions, const float *map, const vector
 /* Keeps a copy of the layer's map for a blank input (count floats) in l,
  * with the tolerance foreground-position compares against. */
 int  vector_layout_set_blank(vector_layout_t *l, const float *map, int64_t count);
+
+/* Text inputs (inputs_tokens.c): whether an .npy holds integer (N, T)
+ * token ids; opening them (and in->pp.attention_mask); a batch of them as
+ * (n, T) int64. */
+int inputs_tokens_sniff(const char *path);
+int inputs_tokens_open(nerve_inputs *in, const char *path);
+int inputs_tokens_batch(const nerve_inputs *in, int64_t start, int64_t n, nerve_array *batch);
 
 /* The thumbnail sprite of the inputs: the first SPRITE_MAX_INPUTS inputs,
  * each in a square cell of at most SPRITE_MAX_SIDE pixels, row by row. */

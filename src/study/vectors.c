@@ -168,6 +168,26 @@ static void foreground_rows(float *rows, int64_t *positions, const float *map, c
     }
 }
 
+/* Tokens the attention mask keeps (all of them without a mask, or when
+ * it keeps none); and the k-th of them. */
+static int64_t valid_count(const vector_layout_t *l)
+{
+    int64_t n = 0;
+    for (int64_t p = 0; l->valid && p < l->width; p++)
+        n += l->valid[p] != 0;
+    return n ? n : l->height * l->width;
+}
+
+static int64_t nth_valid(const vector_layout_t *l, int64_t k)
+{
+    if (valid_count(l) == l->width)
+        return k;
+    for (int64_t p = 0; p < l->width; p++)
+        if (l->valid[p] && k-- == 0)
+            return p;
+    return 0;
+}
+
 void vector_rows(float *rows, int64_t *positions, const float *map, const vector_layout_t *l, nerve_rng *rng)
 {
     if (!l->spatial) {
@@ -180,9 +200,9 @@ void vector_rows(float *rows, int64_t *positions, const float *map, const vector
         return;
     }
     switch (l->mode) {
-    case NERVE_MODE_RANDOM_TOKEN:   /* no padding at a sequence's ends: any token */
+    case NERVE_MODE_RANDOM_TOKEN:   /* no padding at a sequence's ends: any token the mask keeps */
         for (int64_t r = 0; r < l->rows; r++) {
-            int64_t x = (int64_t)nerve_rng_below(rng, (uint64_t)l->width);
+            int64_t x = nth_valid(l, (int64_t)nerve_rng_below(rng, (uint64_t)valid_count(l)));
             copy_position(rows + r * C, map, l, 0, x);
             positions[2 * r] = 0;
             positions[2 * r + 1] = x;
@@ -239,19 +259,23 @@ void vector_rows(float *rows, int64_t *positions, const float *map, const vector
         }
         return;
     case NERVE_MODE_MEAN:
-    case NERVE_MODE_MAX:
+    case NERVE_MODE_MAX: {
+        int64_t kept = valid_count(l);
         for (int64_t c = 0; c < C; c++) {
             const float *v = map + c * l->cstride;
             double s = 0;
             float m = -INFINITY;
             for (int64_t p = 0; p < plane; p++) {
+                if (kept < plane && !l->valid[p])
+                    continue;   /* padding, as BERT's masked mean pooling leaves it out */
                 float a = v[p * l->pstride];
                 s += a;
                 m = a > m ? a : m;
             }
-            rows[c] = l->mode == NERVE_MODE_MEAN ? (float)(s / (double)plane) : m;
+            rows[c] = l->mode == NERVE_MODE_MEAN ? (float)(s / (double)kept) : m;
         }
         return;
+    }
     case NERVE_MODE_FLATTEN:
         memcpy(rows, map, (size_t)(C * plane) * sizeof *rows);
         return;
