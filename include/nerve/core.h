@@ -94,9 +94,11 @@ typedef struct nerve_storage {
 
 #define NERVE_MAX_DIMS 32          /* numpy's NPY_MAXDIMS before 2.0 */
 
-/* An n-dimensional array in memory, C order, float32 or int64. */
+/* An n-dimensional array in memory, C order, float32 or int64 (or uint8:
+ * image bytes as read, which only nerve_idx_read makes and its reader
+ * converts). */
 typedef struct nerve_array {
-    nerve_dtype   dtype;                  /* NERVE_F32 or NERVE_I64 */
+    nerve_dtype   dtype;                  /* NERVE_F32 or NERVE_I64 (NERVE_U8) */
     int           ndim;
     int64_t       shape[NERVE_MAX_DIMS];
     void         *data;                   /* prod(shape) elements, row-major */
@@ -289,8 +291,9 @@ int nerve_npz_write(const char *path, const nerve_npz_member *members, int64_t c
 /* IDX (MNIST, Fashion-MNIST), plain or gzip                                */
 /* ------------------------------------------------------------------------ */
 
-/* Reads an IDX file converted to `want`; stored (may be NULL) receives the
- * element type on disk. */
+/* Reads an IDX file converted to `want` (NERVE_F32, NERVE_I64, or NERVE_U8
+ * for the bytes of a uint8 file as they are); stored (may be NULL)
+ * receives the element type on disk. */
 int nerve_idx_read(nerve_array *out, nerve_dtype *stored, const char *path, nerve_dtype want);
 
 /* Fashion-MNIST from Debian's dataset-fashion-mnist (or $NERVE_FASHION_MNIST
@@ -301,6 +304,10 @@ const char *nerve_fashion_mnist_dir(void);
  * NERVE_EINPUT. */
 int nerve_fashion_mnist_path(char *out, size_t cap, const char *split, const char *part);
 int nerve_fashion_mnist_load(nerve_array *images, nerve_array *labels, const char *split);
+/* The same with the images as images_as: NERVE_F32, or NERVE_U8 for the
+ * stored bytes (a quarter of the memory; what a reader converts batch by
+ * batch). */
+int nerve_fashion_mnist_read(nerve_array *images, nerve_array *labels, const char *split, nerve_dtype images_as);
 
 /* ------------------------------------------------------------------------ */
 /* Images                                                                   */

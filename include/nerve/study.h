@@ -62,7 +62,8 @@ typedef struct nerve_inputs {
     int64_t      skipped;       /* unreadable images left out */
     int          token_ids;     /* text: (N, T) int64 token ids; ndim 1, shape[0] = T */
     /* private */
-    nerve_array  data;          /* array sources: (count, C, H, W) float32, unnormalised */
+    nerve_array  data;          /* array sources: (count, C, H, W) float32, or uint8 as
+                                   stored (Fashion-MNIST), unnormalised */
     float        scale;         /* applied to array data: 1/255 for 8-bit sources */
     char       **files;         /* folder sources */
     nerve_preprocess pp;

@@ -95,8 +95,8 @@ int nerve_dtype_is_float(nerve_dtype t)
 static int array_alloc(nerve_array *a, nerve_dtype dtype, int ndim, const int64_t *shape, int zero)
 {
     memset(a, 0, sizeof *a);
-    if (dtype != NERVE_F32 && dtype != NERVE_I64)
-        return nerve_error_set(NERVE_EINTERNAL, "arrays in memory are float32 or int64, not %s",
+    if (dtype != NERVE_F32 && dtype != NERVE_I64 && dtype != NERVE_U8)
+        return nerve_error_set(NERVE_EINTERNAL, "arrays in memory are float32, int64 or uint8, not %s",
                                nerve_dtype_name(dtype));
     if (ndim < 0 || ndim > NERVE_MAX_DIMS)
         return nerve_error_set(NERVE_EINPUT, "%d dimensions (at most %d)", ndim, NERVE_MAX_DIMS);

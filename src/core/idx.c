@@ -146,6 +146,8 @@ static int read_payload(idx_stream *s, nerve_array *out, nerve_dtype t, size_t b
         else if ((size_t)got < n)
             rc = nerve_error_set(NERVE_EINPUT, "%s: IDX data needs %zu bytes but the file has %zu "
                                  "(truncated?)", s->path, bytes, done + (size_t)got);
+        else if (out->dtype == NERVE_U8)   /* bytes kept as stored */
+            memcpy((unsigned char *)out->data + done, chunk, n);
         else
             nerve_convert((unsigned char *)out->data + done / elem * out_elem, out->dtype, chunk,
                           t, 1, (int64_t)(n / elem));   /* IDX is big-endian */
@@ -188,8 +190,8 @@ static int stream_open(idx_stream *s, const char *path)
 int nerve_idx_read(nerve_array *out, nerve_dtype *stored, const char *path, nerve_dtype want)
 {
     memset(out, 0, sizeof *out);
-    if (want != NERVE_F32 && want != NERVE_I64)
-        return nerve_error_set(NERVE_EINTERNAL, "%s: arrays are read as float32 or int64", path);
+    if (want != NERVE_F32 && want != NERVE_I64 && want != NERVE_U8)
+        return nerve_error_set(NERVE_EINTERNAL, "%s: arrays are read as float32, int64 or their bytes", path);
     idx_stream s;
     nerve_dtype t = NERVE_U8;
     int ndim = 0;
@@ -203,6 +205,8 @@ int nerve_idx_read(nerve_array *out, nerve_dtype *stored, const char *path, nerv
     rc = read_header(&s, &t, &ndim, shape, &header);
     if (rc == 0)
         rc = payload_size(&s, t, ndim, shape, header, &bytes);
+    if (rc == 0 && want == NERVE_U8 && t != NERVE_U8)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: holds %s, not bytes", path, nerve_dtype_name(t));
     if (rc == 0)
         rc = nerve_array_alloc_raw(out, want, ndim, shape);
     if (rc == 0 && (rc = read_payload(&s, out, t, bytes)) < 0)
@@ -285,10 +289,15 @@ static int load_split_part(nerve_array *out, const char *split, const char *part
 
 int nerve_fashion_mnist_load(nerve_array *images, nerve_array *labels, const char *split)
 {
+    return nerve_fashion_mnist_read(images, labels, split, NERVE_F32);
+}
+
+int nerve_fashion_mnist_read(nerve_array *images, nerve_array *labels, const char *split, nerve_dtype images_as)
+{
     nerve_array im = { 0 }, lb = { 0 };
     int rc = 0;
     if (images)
-        rc = load_split_part(&im, split, "images", NERVE_F32, 3);
+        rc = load_split_part(&im, split, "images", images_as, 3);
     if (rc == 0 && labels)
         rc = load_split_part(&lb, split, "labels", NERVE_I64, 1);
     if (rc == 0 && images && labels && im.shape[0] != lb.shape[0])

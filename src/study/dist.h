@@ -63,4 +63,9 @@ int  study_dist_merge(struct json_t *slots);
 struct study_manifest;
 int *study_dist_layer_owners(const struct study_manifest *m);
 
+/* With NERVE_DIST_CLOCK set in the environment: the wall and CPU seconds
+ * since this rank's previous mark, printed to stderr as `phase`'s
+ * (dist_clock.c). The first call only starts the clock. */
+void study_dist_clock(const char *phase);
+
 #endif

@@ -45,7 +45,7 @@ static const char *const fashion_classes[10] = { "T-shirt/top", "Trouser", "Pull
 
 static int open_fashion_mnist(nerve_inputs *in, const char *split)
 {
-    int rc = nerve_fashion_mnist_load(&in->data, &in->labels, split);
+    int rc = nerve_fashion_mnist_read(&in->data, &in->labels, split, NERVE_U8);   /* converted by batch */
     if (rc < 0)
         return rc;
     in->has_labels = 1;
@@ -504,6 +504,8 @@ int nerve_inputs_batch(nerve_inputs *in, int64_t start, int64_t n, nerve_array *
         float *dst = (float *)batch->data + i * per;
         if (in->files)
             rc = load_image(in, in->files[start + i], dst);
+        else if (in->data.dtype == NERVE_U8)
+            nerve_convert(dst, NERVE_F32, (const uint8_t *)in->data.data + (start + i) * per, NERVE_U8, 0, per);
         else
             memcpy(dst, (const float *)in->data.data + (start + i) * per, (size_t)per * sizeof *dst);
         if (rc == 0)
