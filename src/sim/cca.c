@@ -42,7 +42,6 @@ static double max_of(const double *x, int64_t n)
 void sim_cca_side_free(sim_cca_side *s)
 {
     free(s->keep);
-    free(s->xk);
     free(s->invsqrt);
     free(s->xtx);
     memset(s, 0, sizeof *s);
@@ -79,6 +78,42 @@ static int side_select(sim_cca_side *s, const double *var, int64_t n, int64_t d,
     return 0;
 }
 
+/* Rows [r0, r0 + rows) of a side's kept neurons, packed (rows x m). */
+static void gather_kept(double *block, const sim_cca_side *s, int64_t r0, int64_t rows)
+{
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < s->m; j++)
+            block[i * s->m + j] = s->x[(r0 + i) * s->d + s->keep[j]];
+}
+
+/* x_k^T y_k over the inputs (a->m x b->m) without a copy of either layer:
+ * straight from the data when every neuron is kept, else a block of rows
+ * of the kept neurons at a time. */
+static int kept_cross(double *out, const sim_cca_side *a, const sim_cca_side *b)
+{
+    if (a->m == a->d && b->m == b->d) {
+        nerve_linalg_gram(out, a->x, b->x, a->n, a->m, b->m);
+        return 0;
+    }
+    enum { ROWS = 512 };
+    double *pa = malloc((size_t)(ROWS * a->m) * sizeof *pa), *pb = malloc((size_t)(ROWS * b->m) * sizeof *pb);
+    if (!pa || !pb) {
+        free(pa);
+        free(pb);
+        return nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
+    }
+    for (int64_t r0 = 0; r0 < a->n; r0 += ROWS) {
+        int64_t rows = a->n - r0 < ROWS ? a->n - r0 : ROWS;
+        gather_kept(pa, a, r0, rows);
+        gather_kept(pb, b, r0, rows);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)a->m, (int)b->m, (int)rows, 1.0, pa, (int)a->m,
+                    pb, (int)b->m, r0 > 0 ? 1.0 : 0.0, out, (int)b->m);
+    }
+    free(pa);
+    free(pb);
+    return 0;
+}
+
 /* The second step, from x^T x on the kept neurons (m x m, unscaled). */
 static int side_finish(sim_cca_side *s, const double *gram_kept, double epsilon)
 {
@@ -107,17 +142,11 @@ int sim_cca_side_init(sim_cca_side *s, const double *x, int64_t n, int64_t d, do
             var[j] += x[i * d + j] * x[i * d + j];
     if (rc == 0)
         rc = side_select(s, var, n, d, epsilon);
-    int64_t m = s->m;
-    if (rc == 0 && (!(s->xk = malloc((size_t)(n * m) * sizeof *s->xk)) ||
-                    !(gram = malloc((size_t)(m * m) * sizeof *gram))))
+    s->x = x;
+    if (rc == 0 && !(gram = malloc((size_t)(s->m * s->m) * sizeof *gram)))
         rc = nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
-    if (rc == 0) {
-        for (int64_t i = 0; i < n; i++)
-            for (int64_t j = 0; j < m; j++)
-                s->xk[i * m + j] = x[i * d + s->keep[j]];
-        nerve_linalg_gram(gram, s->xk, s->xk, n, m, m);
+    if (rc == 0 && (rc = kept_cross(gram, s, s)) == 0)
         rc = side_finish(s, gram, epsilon);
-    }
     free(var);
     free(gram);
     if (rc < 0)
@@ -199,8 +228,11 @@ int sim_cca_pair(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, d
         memset(out, 0, sizeof *out);
         return nerve_error_set(NERVE_ENOMEM, "cca: out of memory");
     }
-    nerve_linalg_gram(cxy, a->xk, b->xk, a->n, a->m, b->m);
-    int rc = pair_from_kept_cross(out, a, b, cxy, u);
+    int rc = kept_cross(cxy, a, b);
+    if (rc == 0)
+        rc = pair_from_kept_cross(out, a, b, cxy, u);
+    else
+        memset(out, 0, sizeof *out);
     free(cxy);
     return rc;
 }
@@ -413,7 +445,7 @@ static int proj_by_qr(double *proj, const double *u, const sim_cca_side *side, c
     double *acts = malloc((size_t)(n * m) * sizeof *acts);
     int rc = dirns && tau && acts ? 0 : nerve_error_set(NERVE_ENOMEM, "pwcca: out of memory");
     if (rc == 0) {
-        memcpy(acts, side->xk, (size_t)(n * m) * sizeof *acts);
+        gather_kept(acts, side, 0, n);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)m, (int)m, 1.0, acts, (int)m, u, (int)m,
                     0.0, dirns, (int)m);
         for (int64_t i = 0; i < n; i++)

@@ -1,7 +1,7 @@
 /*
  * matrix.c — layer x layer similarity matrices. Each layer is centred once
  * for every metric; what a metric needs from one layer alone (|X^T X|_F,
- * SVCCA's reduction, CCA's whitening, a unit-norm copy) once per metric;
+ * SVCCA's reduction, CCA's whitening, the scale to unit norm) once per metric;
  * each pair then costs only the cross term X^T Y and what follows from it.
  * The per-layer and per-pair steps are the same ones the pairwise
  * functions use.
@@ -23,7 +23,8 @@ typedef struct prepared {
     const centred *base;
     int64_t       n, d;
     int           constant;   /* no representation: every pair with it is NaN */
-    double       *own;        /* SVCCA scores, the unit-norm copy or RSA's ranks, owned */
+    double       *own;        /* SVCCA scores or RSA's ranks, owned */
+    double        scale;      /* Procrustes: what scales the centred layer to unit norm */
     int64_t      *knn;        /* mutual kNN's lists, n x k, owned */
     int64_t       k;
     sim_cka_side  cka;
@@ -55,10 +56,7 @@ static int prepare(prepared *p, const nerve_mat *layer, const centred *base, ner
         return sim_cka_side_init(&p->cka, base->x, n, d, metric == NERVE_SIM_CKA_DEBIASED);
     case NERVE_SIM_PROCRUSTES:
     case NERVE_SIM_SHAPE_ANGULAR:
-        if (!(p->own = malloc((size_t)(n * d) * sizeof *p->own)))
-            return nerve_error_set(NERVE_ENOMEM, "out of memory preparing a layer");
-        memcpy(p->own, base->x, (size_t)(n * d) * sizeof *p->own);
-        sim_unit_norm(p->own, n * d);
+        p->scale = sim_unit_scale(base->x, n * d);
         return 0;
     case NERVE_SIM_SVCCA:
         if (!(p->own = sim_svcca_reduce(base->x, n, d, o->keep, &p->d)))
@@ -92,7 +90,7 @@ static int pair_value(double *v, const prepared *a, const prepared *b, nerve_sim
         return sim_cka_pair(v, &a->cka, &b->cka);
     case NERVE_SIM_PROCRUSTES:
     case NERVE_SIM_SHAPE_ANGULAR:
-        rc = sim_procrustes_pair(&distance, &angular, a->own, b->own, a->n, a->d, b->d);
+        rc = sim_procrustes_pair(&distance, &angular, a->base->x, a->scale, b->base->x, b->scale, a->n, a->d, b->d);
         *v = metric == NERVE_SIM_PROCRUSTES ? distance : angular;
         return rc;
     case NERVE_SIM_MUTUAL_KNN:

@@ -12,16 +12,14 @@
 #include "nerve/internal/linalg.h"
 #include "sim_internal.h"
 
-void sim_unit_norm(double *x, int64_t n)
+double sim_unit_scale(const double *x, int64_t n)
 {
     double s = sqrt(nerve_linalg_frobenius_sq(x, n));
-    s = s > 0 ? 1 / s : 0;
-    for (int64_t i = 0; i < n; i++)
-        x[i] *= s;
+    return s > 0 ? 1 / s : 0;
 }
 
-int sim_procrustes_pair(double *distance, double *angular, const double *x, const double *y, int64_t n, int64_t p,
-                        int64_t q)
+int sim_procrustes_pair(double *distance, double *angular, const double *x, double x_scale, const double *y,
+                        double y_scale, int64_t n, int64_t p, int64_t q)
 {
     int64_t k = p < q ? p : q;
     double *xy = malloc((size_t)(p * q) * sizeof *xy), *s = malloc((size_t)k * sizeof *s);
@@ -34,7 +32,7 @@ int sim_procrustes_pair(double *distance, double *angular, const double *x, cons
         double nuclear = 0;
         for (int64_t i = 0; i < k; i++)
             nuclear += s[i];
-        nuclear = fmin(nuclear, 1);
+        nuclear = fmin(nuclear * x_scale * y_scale, 1);
         *distance = sqrt(fmax(2 - 2 * nuclear, 0));
         *angular = acos(nuclear);
     }
@@ -52,9 +50,8 @@ int nerve_sim_procrustes(double *distance, double *angular, const nerve_mat *a, 
     if (!x || !y) {
         rc = nerve_error_set(NERVE_ENOMEM, "procrustes: out of memory");
     } else {
-        sim_unit_norm(x, a->rows * a->cols);
-        sim_unit_norm(y, b->rows * b->cols);
-        rc = sim_procrustes_pair(distance, angular, x, y, a->rows, a->cols, b->cols);
+        rc = sim_procrustes_pair(distance, angular, x, sim_unit_scale(x, a->rows * a->cols), y,
+                                 sim_unit_scale(y, b->rows * b->cols), a->rows, a->cols, b->cols);
     }
     free(x);
     free(y);

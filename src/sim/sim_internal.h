@@ -31,17 +31,19 @@ typedef struct sim_cca_side {
     double   scale;         /* the largest |covariance|, which cca_core divides by */
     int64_t  m;             /* neurons kept (scaled variance >= epsilon) */
     int64_t *keep;          /* their indices */
-    double  *xk;            /* the centred data of the kept neurons, n x m (NULL from a Gram) */
+    const double *x;        /* the centred data, n x d, not owned (NULL from a Gram) */
     double  *invsqrt;       /* (scaled kept covariance + epsilon I)^-1/2, m x m */
     double  *xtx;           /* x^T x on the kept neurons, m x m (for PWCCA) */
 } sim_cca_side;
 
+/* A side over centred x (n x d), which it reads again at each pair: x must
+ * outlive it. */
 int  sim_cca_side_init(sim_cca_side *s, const double *x, int64_t n, int64_t d, double epsilon);
 void sim_cca_side_free(sim_cca_side *s);
 int  sim_cca_pair(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, double **u);
 /* The same two steps from X^T X (d x d, of centred data: consumed, freed)
  * and X^T Y, for callers that accumulate them (the DFT's frequencies);
- * the side's xk is then NULL, so it cannot go through sim_cca_pair. */
+ * the side's x is then NULL, so it cannot go through sim_cca_pair. */
 int  sim_cca_side_from_gram(sim_cca_side *s, double *sxx, int64_t n, int64_t d, double epsilon);
 int  sim_cca_pair_from_cross(nerve_cca *out, const sim_cca_side *a, const sim_cca_side *b, const double *sxy,
                              double **u);
@@ -70,11 +72,13 @@ void sim_cka_side_free(sim_cka_side *s);
 /* CKA of two sides of the same form; NaN when a side is constant. */
 int  sim_cka_pair(double *value, const sim_cka_side *a, const sim_cka_side *b);
 
-/* Scales n values to unit Frobenius norm, in place (zeros stay zeros). */
-void sim_unit_norm(double *x, int64_t n);
-/* Procrustes distance and angle of centred, unit-norm x (n x p), y (n x q). */
-int  sim_procrustes_pair(double *distance, double *angular, const double *x, const double *y, int64_t n,
-                         int64_t p, int64_t q);
+/* What scales n values to unit Frobenius norm (0 for zeros). */
+double sim_unit_scale(const double *x, int64_t n);
+/* Procrustes distance and angle of centred x (n x p) and y (n x q), each
+ * times its scale to unit norm: the scales multiply the nuclear norm, so
+ * no scaled copy of a layer is made. */
+int  sim_procrustes_pair(double *distance, double *angular, const double *x, double x_scale, const double *y,
+                         double y_scale, int64_t n, int64_t p, int64_t q);
 
 /* Mutual kNN: one layer's neighbour lists, and the mean overlap of two. */
 int    sim_knn_side_init(int64_t **index, const nerve_mat *m, int64_t k);
