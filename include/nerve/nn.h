@@ -180,6 +180,20 @@ int nerve_nn_block_of(const char *node_name, char *out, size_t cap);
  * count entries. */
 void nerve_nn_block_outputs(const nerve_model *m, const nerve_tap_info *taps, int count, int *is_output);
 
+/* A line of a model's outline (nerve layers without --all): a block, shown
+ * by its output tap, or a tap outside any block (constants left out). */
+typedef struct nerve_block_row {
+    int     tap;                /* index into the taps: the block's output, or the tap */
+    int     n_taps;             /* taps in the block (1 outside) */
+    int64_t params;             /* parameters of the block's nodes */
+    char    block[160];         /* the block (nerve_nn_block_of), "" outside */
+} nerve_block_row;
+
+/* The outline of a model's taps, in execution order; *rows is malloc'd
+ * (free it) with *n_rows entries. */
+int nerve_nn_block_rows(const nerve_model *m, const nerve_tap_info *taps, int count, nerve_block_row **rows,
+                        int *n_rows);
+
 /* Whether a node's output is one of the layers `--layers all` extracts:
  * activations, pools, concatenations and fully connected outputs. */
 int nerve_nn_is_layer_op(const char *op);

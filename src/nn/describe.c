@@ -210,3 +210,41 @@ void nerve_nn_block_outputs(const nerve_model *m, const nerve_tap_info *taps, in
         is_output[i] = 1;
     }
 }
+
+int nerve_nn_block_rows(const nerve_model *m, const nerve_tap_info *taps, int count, nerve_block_row **rows,
+                        int *n_rows)
+{
+    *n_rows = 0;
+    *rows = calloc((size_t)count + 1, sizeof **rows);
+    int *is_output = malloc(((size_t)count + 1) * sizeof *is_output);
+    char (*block)[160] = malloc(((size_t)count + 1) * sizeof *block);
+    if (!*rows || !is_output || !block) {
+        free(*rows);
+        free(is_output);
+        free(block);
+        *rows = NULL;
+        return nerve_error_set(NERVE_ENOMEM, "out of memory outlining %s", m->path);
+    }
+    nerve_nn_block_outputs(m, taps, count, is_output);
+    for (int i = 0; i < count; i++)
+        nerve_nn_block_of(m->nodes[taps[i].node].name, block[i], sizeof block[i]);
+    for (int i = 0; i < count; i++) {
+        nerve_block_row *r = &(*rows)[*n_rows];
+        if (!block[i][0] && strcmp(m->nodes[taps[i].node].op, "Constant") != 0) {
+            *r = (nerve_block_row){ .tap = i, .n_taps = 1, .params = taps[i].params };
+            (*n_rows)++;
+        } else if (block[i][0] && is_output[i]) {
+            *r = (nerve_block_row){ .tap = i };
+            memcpy(r->block, block[i], sizeof r->block);
+            for (int j = 0; j <= i; j++)
+                if (strcmp(block[j], block[i]) == 0) {
+                    r->n_taps++;
+                    r->params += taps[j].params;
+                }
+            (*n_rows)++;
+        }
+    }
+    free(is_output);
+    free(block);
+    return 0;
+}
