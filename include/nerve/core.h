@@ -323,6 +323,25 @@ int  nerve_image_read(nerve_image *img, const char *path, int channels);
 /* An image's dimensions and channels from its header, without decoding. */
 int  nerve_image_info(const char *path, int64_t *height, int64_t *width, int64_t *channels);
 int  nerve_image_write_png(const char *path, const nerve_image *img);
+
+/* A PNG written in bands of rows (png_bands.c): each band compressed on
+ * its own, anywhere, then joined in order; the bytes depend on where the
+ * bands start, not on who compressed them. */
+typedef struct nerve_png_band {
+    uint8_t *data;      /* raw deflate; all but the last band end on a byte boundary */
+    size_t   bytes;
+    size_t   raw;       /* the filtered bytes it holds */
+    uint32_t adler;     /* their Adler-32 */
+} nerve_png_band;
+/* rows x width pixels of `channels` (1 or 3) bytes; last: the image's
+ * bottom band. */
+int  nerve_png_band_compress(nerve_png_band *b, const uint8_t *pixels, int64_t width, int64_t rows, int channels,
+                             int last);
+void nerve_png_band_free(nerve_png_band *b);
+/* The bands, top to bottom, as one PNG of height x width (through a
+ * temporary file). */
+int  nerve_png_bands_write(const char *path, int64_t width, int64_t height, int channels,
+                           const nerve_png_band *bands, int n);
 void nerve_image_free(nerve_image *img);
 
 /* ------------------------------------------------------------------------ */

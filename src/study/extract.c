@@ -727,7 +727,8 @@ int nerve_extract(const nerve_extract_options *o)
         rc = write_labels(&x, count);
     study_dist_clock("extract: labels");
     sprite_info sprite = { 0 };
-    if (rc == 0 && writes && !o->no_sprite && !x.inputs.token_ids) {   /* text has no thumbnails */
+    /* Every rank draws its share of the sprite's rows; rank 0 writes it. */
+    if (rc == 0 && !o->no_sprite && !x.inputs.token_ids) {   /* text has no thumbnails */
         char sprite_path[PATH_MAX];
         if ((rc = nerve_path(sprite_path, sizeof sprite_path, "%s/inputs/sprite.png", o->out)) == 0)
             rc = sprite_write(sprite_path, &x.inputs, count, &sprite);

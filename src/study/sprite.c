@@ -2,12 +2,16 @@
  * sprite.c — one PNG holding a thumbnail of each input in a grid, so the
  * viewer can show any input with one image download. Each thumbnail is the
  * preprocessed input stretched to its own min..max, shrunk by area averaging.
+ * Each row of cells is a band of the PNG, drawn and compressed on its own:
+ * with several ranks, each takes its share of the rows and rank 0 joins
+ * them (the bytes are the same for any number of ranks).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nerve/study.h"
+#include "dist.h"
 #include "study_internal.h"
 
 /* Draws input x (C, H, W) into its cell of the grid. */
@@ -38,38 +42,109 @@ static void draw_thumbnail(uint8_t *grid, int64_t grid_w, int channels, const fl
         }
 }
 
+/* The grid: n inputs in rows of `columns` cells of side x side pixels. */
+typedef struct grid {
+    int64_t n, side, columns, rows;
+    int     channels;
+} grid;
+
+/* Row `row` of cells, drawn and compressed into b. */
+static int draw_band(nerve_png_band *b, nerve_inputs *in, const grid *g, int64_t row)
+{
+    int64_t C = in->shape[0], H = in->shape[1], W = in->shape[2], width = g->columns * g->side;
+    int64_t first = row * g->columns, count = g->n - first < g->columns ? g->n - first : g->columns;
+    uint8_t *px = calloc((size_t)(width * g->side * g->channels), 1);
+    if (!px)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory for the input sprite");
+    nerve_array batch;
+    int rc = nerve_inputs_batch(in, first, count, &batch);
+    for (int64_t i = 0; rc == 0 && i < count; i++)
+        draw_thumbnail(px, width, g->channels, (const float *)batch.data + i * C * H * W, C, H, W, i * g->side, 0,
+                       g->side);
+    if (rc == 0) {
+        nerve_array_free(&batch);
+        rc = nerve_png_band_compress(b, px, width, g->side, g->channels, row == g->rows - 1);
+    }
+    free(px);
+    return rc;
+}
+
+/* A band's place in a rank's message: its sizes, then its bytes. */
+typedef struct band_head {
+    uint64_t bytes, raw;
+    uint32_t adler, pad;
+} band_head;
+
+/* This rank's bands [r0, r1), drawn, compressed and packed one after
+ * another into *out. */
+static int pack_bands(char **out, size_t *size, nerve_inputs *in, const grid *g, int64_t r0, int64_t r1)
+{
+    *out = NULL;
+    *size = 0;
+    int rc = 0;
+    for (int64_t row = r0; row < r1 && rc == 0; row++) {
+        nerve_png_band b;
+        if ((rc = draw_band(&b, in, g, row)) < 0)
+            break;
+        char *more = realloc(*out, *size + sizeof(band_head) + b.bytes);
+        if (!more)
+            rc = nerve_error_set(NERVE_ENOMEM, "out of memory for the input sprite");
+        else {
+            band_head h = { b.bytes, b.raw, b.adler, 0 };
+            memcpy(more + *size, &h, sizeof h);
+            memcpy(more + *size + sizeof h, b.data, b.bytes);
+            *out = more;
+            *size += sizeof h + b.bytes;
+        }
+        nerve_png_band_free(&b);
+    }
+    return rc;
+}
+
+/* Rank 0: every rank's bands, in order, as the PNG. */
+static int write_bands(const char *path, const grid *g, char *all, size_t size)
+{
+    nerve_png_band *bands = calloc((size_t)g->rows, sizeof *bands);
+    if (!bands)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory for the input sprite");
+    int64_t n = 0;
+    for (size_t at = 0; at + sizeof(band_head) <= size && n < g->rows; n++) {
+        band_head h;
+        memcpy(&h, all + at, sizeof h);
+        bands[n] = (nerve_png_band){ (uint8_t *)all + at + sizeof h, h.bytes, h.raw, h.adler };
+        at += sizeof h + h.bytes;
+    }
+    int rc = n == g->rows ? nerve_png_bands_write(path, g->columns * g->side, g->rows * g->side, g->channels, bands,
+                                                  (int)n)
+                          : nerve_error_set(NERVE_EINTERNAL, "%s: %lld of the sprite's %lld rows arrived", path,
+                                            (long long)n, (long long)g->rows);
+    free(bands);
+    return rc;
+}
+
 int sprite_write(const char *path, nerve_inputs *in, int64_t count, sprite_info *info)
 {
-    int64_t C = in->shape[0], H = in->shape[1], W = in->shape[2];
-    int64_t n = count < SPRITE_MAX_INPUTS ? count : SPRITE_MAX_INPUTS;
-    int64_t side = H > W ? H : W;
-    side = side < SPRITE_MAX_SIDE ? side : SPRITE_MAX_SIDE;
-    int64_t columns = (int64_t)ceil(sqrt((double)n));
-    columns = columns > 0 ? columns : 1;
-    int64_t rows = (n + columns - 1) / columns;
-    int channels = C >= 3 ? 3 : 1;
-    nerve_image img = { .height = rows * side, .width = columns * side, .channels = channels };
-    img.pixels = calloc((size_t)(img.height * img.width * channels) + 1, 1);
-    if (!img.pixels)
-        return nerve_error_set(NERVE_ENOMEM, "out of memory for the input sprite");
-    int rc = 0;
-    for (int64_t start = 0; start < n && rc == 0; start += 256) {
-        int64_t b = n - start < 256 ? n - start : 256;
-        nerve_array batch;
-        if ((rc = nerve_inputs_batch(in, start, b, &batch)) < 0)
-            break;
-        for (int64_t i = 0; i < b; i++) {
-            int64_t k = start + i;
-            draw_thumbnail(img.pixels, img.width, channels, (const float *)batch.data + i * C * H * W, C, H, W,
-                           k % columns * side, k / columns * side, side);
-        }
-        nerve_array_free(&batch);
-    }
+    int64_t H = in->shape[1], W = in->shape[2];
+    grid g = { .n = count < SPRITE_MAX_INPUTS ? count : SPRITE_MAX_INPUTS, .channels = in->shape[0] >= 3 ? 3 : 1 };
+    g.side = H > W ? H : W;
+    g.side = g.side < SPRITE_MAX_SIDE ? g.side : SPRITE_MAX_SIDE;
+    g.columns = (int64_t)ceil(sqrt((double)g.n));
+    g.columns = g.columns > 0 ? g.columns : 1;
+    g.rows = (g.n + g.columns - 1) / g.columns;
+    g.rows = g.rows > 0 ? g.rows : 1;
+    int64_t r0, r1;
+    study_dist_share(g.rows, 1, study_dist_rank(), study_dist_size(), &r0, &r1);
+    char *mine, *all = NULL;
+    size_t size, all_size = 0;
+    int rc = pack_bands(&mine, &size, in, &g, r0, r1);
     if (rc == 0)
-        rc = nerve_image_write_png(path, &img);
-    free(img.pixels);
-    info->count = n;
-    info->side = side;
-    info->columns = columns;
+        rc = study_dist_gather((void **)&all, &all_size, mine, size);
+    free(mine);
+    if (rc == 0 && study_dist_rank() == 0)
+        rc = write_bands(path, &g, all, all_size);
+    free(all);
+    info->count = g.n;
+    info->side = g.side;
+    info->columns = g.columns;
     return rc;
 }

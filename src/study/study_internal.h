@@ -48,6 +48,8 @@ typedef struct sprite_info {
     int64_t count, side, columns;
 } sprite_info;
 
+/* Every rank calls it and draws its share of the rows of cells (the PNG's
+ * bands); rank 0 writes the file. */
 int sprite_write(const char *path, nerve_inputs *in, int64_t count, sprite_info *info);
 
 /* Writes root as indented JSON to path (through a temporary file) and
