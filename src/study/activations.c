@@ -30,12 +30,51 @@ static const char *display_of(const maps_ctx *c, int value, const char *tap)
     return tap;
 }
 
-/* A (1, C, H, W) map or a (1, C) vector (one row of C) as 8-bit pixels. */
+/* A transformer's tokens (1, T, C) or (T, 1, C) as C maps: a ViT's patch
+ * tokens (T = g * g, after a class token or not) on their g x g grid, where
+ * each patch lies in the image, and other sequences as a 1 x T row. *maps
+ * is malloc'd (C, H, W); *prefix the tokens before the grid. */
+static int token_maps(float **maps, int64_t *channels, int64_t *h, int64_t *w, int64_t *prefix,
+                      const nerve_array *t)
+{
+    int64_t T = t->shape[0] == 1 ? t->shape[1] : t->shape[0], C = t->shape[2];
+    *prefix = 0;
+    *h = 1;
+    *w = T;
+    for (int64_t k = 1; k >= 0; k--) {
+        int64_t g = (int64_t)lrint(sqrt((double)(T - k)));
+        if (T - k >= 4 && g * g == T - k) {
+            *prefix = k;
+            *h = *w = g;
+            break;
+        }
+    }
+    *channels = C;
+    *maps = malloc((size_t)(C * *h * *w + 1) * sizeof **maps);
+    if (!*maps)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory for a layer's token maps");
+    const float *x = t->data;
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t p = 0; p < *h * *w; p++)
+            (*maps)[c * *h * *w + p] = x[(*prefix + p) * C + c];
+    return 0;
+}
+
+/* A (1, C, H, W) map, tokens, or a (1, C) vector (one row of C) as 8-bit
+ * pixels. */
 static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array *t)
 {
     maps_ctx *c = ctx;
-    int64_t channels, h = 1, w;
-    if (t->ndim == 4) {
+    int64_t channels, h = 1, w, prefix = -1;
+    float *tokens = NULL;
+    nerve_tap_info info = { .ndim = t->ndim };
+    if (t->ndim == 3 && nerve_nn_tap_is_tokens(m, &info) && (t->shape[0] == 1 || t->shape[1] == 1)) {
+        int rc = token_maps(&tokens, &channels, &h, &w, &prefix, t);
+        if (rc < 0) {
+            c->failed = 1;
+            return rc;
+        }
+    } else if (t->ndim == 4) {
         channels = t->shape[1];
         h = t->shape[2];
         w = t->shape[3];
@@ -44,7 +83,7 @@ static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array 
         w = nerve_array_count(t);
     }
     int64_t n = channels * h * w;
-    const float *v = t->data;
+    const float *v = tokens ? tokens : t->data;
     float top = 0, low = 0;
     for (int64_t i = 0; i < n; i++) {
         top = fmaxf(top, fabsf(v[i]));
@@ -52,6 +91,7 @@ static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array 
     }
     unsigned char *px = malloc((size_t)n + 1);
     if (!px) {
+        free(tokens);
         c->failed = 1;
         return nerve_error_set(NERVE_ENOMEM, "out of memory for the activation maps of %s", m->values[value].name);
     }
@@ -59,6 +99,7 @@ static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array 
     float offset = low < 0 ? 127.5f : 0, gain = top > 0 ? (low < 0 ? 127.5f : 255.0f) / top : 0;
     for (int64_t i = 0; i < n; i++)
         px[i] = (unsigned char)lrintf(offset + v[i] * gain);
+    free(tokens);
     char *b64 = nerve_base64(px, (size_t)n, NULL);
     free(px);
     if (!b64) {
@@ -69,6 +110,9 @@ static int on_tap(void *ctx, const nerve_model *m, int value, const nerve_array 
                                                "display", display_of(c, value, m->values[value].name), "channels", (json_int_t)channels, "height", (json_int_t)h, "width",
                                                (json_int_t)w, "max_abs", (double)top, "maps", b64));
     free(b64);
+    if (appended == 0 && prefix >= 0)   /* which tokens the maps show: those after the prefix */
+        appended = json_object_set_new(json_array_get(c->layers, json_array_size(c->layers) - 1), "token_prefix",
+                                       json_integer(prefix));
     if (appended != 0) {
         c->failed = 1;
         return nerve_error_set(NERVE_ENOMEM, "out of memory for the activation maps of %s", m->values[value].name);
@@ -137,6 +181,10 @@ int nerve_study_activation_maps(json_t **out, const char *dir, int64_t input)
     if (rc == 0 && (input < 0 || input >= count))
         rc = nerve_error_set(NERVE_EINPUT, "input %lld is not one of the study's %lld", (long long)input,
                              (long long)count);
+    const char *kind = json_string_value(json_object_get(json_object_get(manifest, "inputs"), "kind"));
+    if (rc == 0 && kind && strcmp(kind, "token-ids") == 0)
+        rc = nerve_error_set(NERVE_EUNSUPPORTED, "%s: the inputs are token ids: activation maps show the layers "
+                             "of an image", path);
     if (rc == 0)
         rc = nerve_study_inputs_locate(spec, sizeof spec, manifest, dir, path);
     if (rc == 0)

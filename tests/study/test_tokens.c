@@ -278,3 +278,41 @@ Test(tokens, bad_text_inputs_exit_2)
         cr_assert(strstr(err, cases[i].says), "case %zu: %s", i, err);
     }
 }
+
+Test(tokens, vit_patch_tokens_are_activation_maps_on_the_patch_grid)
+{
+    const char *dir = extract("vit_maps", vit(LN1, NERVE_MODE_CLS));
+    json_t *maps;
+    cr_assert_eq(nerve_study_activation_maps(&maps, dir, 0), 0, "%s", nerve_error());
+    json_t *layer = json_array_get(json_object_get(maps, "layers"), 0);
+    cr_assert_eq(json_integer_value(json_object_get(layer, "channels")), 32);
+    cr_assert_eq(json_integer_value(json_object_get(layer, "height")), 4);   /* 16 patches of 8 x 8 pixels */
+    cr_assert_eq(json_integer_value(json_object_get(layer, "width")), 4);
+    cr_assert_eq(json_integer_value(json_object_get(layer, "token_prefix")), 1);   /* the class token left out */
+    /* channel c's pixel (y, x) is patch token 1 + 4 y + x, scaled as every map */
+    nerve_array want = torch_tap("zoo/vit_two_layers.17.taps.npz", LN1);
+    const float *w = (const float *)want.data + 32;
+    float top = 0, low = 0;
+    for (int i = 0; i < 16 * 32; i++) {
+        top = fmaxf(top, fabsf(w[i]));
+        low = fminf(low, w[i]);
+    }
+    float offset = low < 0 ? 127.5f : 0, gain = (low < 0 ? 127.5f : 255.0f) / top;
+    unsigned char px[32 * 16];
+    for (int c = 0; c < 32; c++)
+        for (int p = 0; p < 16; p++)
+            px[c * 16 + p] = (unsigned char)lrintf(offset + w[p * 32 + c] * gain);
+    const char *got = json_string_value(json_object_get(layer, "maps"));
+    cr_assert(got && strlen(got) == (sizeof px + 2) / 3 * 4);
+    /* one step of rounding apart at most: nerve's run and PyTorch's differ in the last bits */
+    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < sizeof px; i++) {
+        size_t bit = i * 8;
+        int hi = (int)(strchr(digits, got[bit / 6]) - digits), lo = (int)(strchr(digits, got[bit / 6 + 1]) - digits);
+        int byte = ((hi << 6 | lo) >> (4 - bit % 6)) & 255;
+        cr_assert(abs(byte - px[i]) <= 1, "channel %zu, patch %zu: %d, from PyTorch's %d", i / 16, i % 16, byte,
+                  px[i]);
+    }
+    nerve_array_free(&want);
+    json_decref(maps);
+}
