@@ -84,7 +84,8 @@ $(LIB_OBJ) $(TEST_OBJ): | $(BUILD)/gen/onnx.pb-c.h
 # for every build folder) are compiled into the binary.
 D3_VERSION := 7.9.0
 D3_JS      := build/web/d3.min.js
-WEB_FILES  := web/index.html web/app.js web/style.css web/offline.js web/findings.js web/featvis.js
+WEB_FILES  := web/index.html web/app.js web/style.css web/offline.js web/findings.js web/featvis.js \
+              web/scatter.js web/embed.js web/select.js web/urlstate.js web/graphcanvas.js
 
 $(D3_JS):
 	@command -v npm >/dev/null || { echo "nerve: the viewer needs d3 from the npm registry: install npm" >&2; exit 1; }

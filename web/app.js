@@ -160,7 +160,9 @@ function setSelection(inputs, origin) {
 // ---- the Mapper graph drawing (used by two views) -------------------------
 
 // Draws graph g into container; returns handles to recolour and highlight.
+// Large graphs go on a canvas (web/graphcanvas.js), with the same handles.
 function drawGraph(container, g, opts) {
+  if (g.nodes.id.length > graphCanvasNodes) return drawGraphCanvas(container, g, opts);
   container.replaceChildren();
   const width = container.clientWidth || 800, height = container.clientHeight || 600;
   const svg = d3.select(container).append("svg").attr("viewBox", [0, 0, width, height]);
@@ -504,103 +506,7 @@ function renderPersistence() {
   }).catch((e) => { $("ph-barcode").textContent = e.message; });
 }
 
-// ---- embedding ----------------------------------------------------------------
-
-let embedding = null;   // {x, y (canvas coordinates), inputs}
-
-function renderEmbedding() {
-  const l = state.layers[+$("embed-layer").value], canvas = $("embed-canvas");
-  if (!l.embed) { canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height); return; }
-  loadNpy(l.embed.file).then(({ shape, data }) => {
-    const n = shape[0], pad = 12;
-    const xs = new Float32Array(n), ys = new Float32Array(n);
-    for (let i = 0; i < n; i++) { xs[i] = data[2 * i]; ys[i] = data[2 * i + 1]; }
-    // The middle 99.8% fills the canvas: t-SNE leaves a few stragglers far out.
-    const robust = (v) => { const s = Float32Array.from(v).sort(); return [d3.quantileSorted(s, 0.001), d3.quantileSorted(s, 0.999)]; };
-    const sx = d3.scaleLinear().domain(robust(xs)).range([pad, canvas.width - pad]).clamp(true);
-    const sy = d3.scaleLinear().domain(robust(ys)).range([canvas.height - pad, pad]).clamp(true);
-    embedding = { x: Float32Array.from(xs, sx), y: Float32Array.from(ys, sy), n, grid: null };
-    embedding.grid = gridIndex(embedding);
-    drawEmbedding();
-  }).catch((e) => { $("embed-selected").textContent = e.message; });
-}
-
-// Points bucketed in 16-pixel cells, for hover lookups among 70,000 points.
-function gridIndex(e) {
-  const grid = new Map();
-  for (let i = 0; i < e.n; i++) {
-    const key = (e.x[i] >> 4) + ":" + (e.y[i] >> 4);
-    if (!grid.has(key)) grid.set(key, []);
-    grid.get(key).push(i);
-  }
-  return grid;
-}
-
-function nearestPoint(px, py) {
-  let best = -1, bestD = 64;
-  for (let dx = -1; dx <= 1; dx++) for (let dy = -1; dy <= 1; dy++) {
-    (embedding.grid.get(((px >> 4) + dx) + ":" + ((py >> 4) + dy)) || []).forEach((i) => {
-      const d = (embedding.x[i] - px) ** 2 + (embedding.y[i] - py) ** 2;
-      if (d < bestD) { bestD = d; best = i; }
-    });
-  }
-  return best;
-}
-
-function drawEmbedding() {
-  if (!embedding) return;
-  const ctx = $("embed-canvas").getContext("2d"), e = embedding, sel = state.selected, per = state.perInput;
-  ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
-  for (let pass = 0; pass < 2; pass++) {   // the selected points on top
-    for (let i = 0; i < e.n; i++) {
-      const input = Math.floor(i / per), on = sel.has(input);
-      if ((pass === 1) !== on) continue;
-      const label = state.labels ? state.labels[input] : 0;
-      ctx.fillStyle = sel.size && !on ? "#d0d4d8" : colours[label % 10];
-      ctx.fillRect(e.x[i] - 1.5, e.y[i] - 1.5, on ? 4 : 3, on ? 4 : 3);
-    }
-  }
-}
-
-function initEmbeddingEvents() {
-  const canvas = $("embed-canvas"), box = $("embed-box");
-  let start = null;
-  const pos = (ev) => { const r = canvas.getBoundingClientRect(); return [ev.clientX - r.left, ev.clientY - r.top]; };
-  canvas.addEventListener("mousedown", (ev) => { start = pos(ev); });
-  canvas.addEventListener("mousemove", (ev) => {
-    const [x, y] = pos(ev);
-    if (start) {
-      Object.assign(box.style, { display: "block", left: Math.min(x, start[0]) + "px", top: Math.min(y, start[1]) + "px",
-                                 width: Math.abs(x - start[0]) + "px", height: Math.abs(y - start[1]) + "px" });
-      return;
-    }
-    if (!embedding) return;
-    const i = nearestPoint(x, y);
-    if (i < 0) { tooltip(null); return; }
-    const input = Math.floor(i / state.perInput);
-    tooltip([`input ${input}` + (state.labels ? `, ${className(state.labels[input])}` : ""), thumb(input, 56)], ev);
-  });
-  canvas.addEventListener("mouseleave", () => tooltip(null));
-  window.addEventListener("mouseup", (ev) => {
-    if (!start || !embedding) { start = null; return; }
-    const [x, y] = pos(ev), x0 = Math.min(x, start[0]), x1 = Math.max(x, start[0]), y0 = Math.min(y, start[1]), y1 = Math.max(y, start[1]);
-    start = null;
-    box.style.display = "none";
-    if (x1 - x0 < 3 && y1 - y0 < 3) return;
-    const picked = [];
-    for (let i = 0; i < embedding.n; i++)
-      if (embedding.x[i] >= x0 && embedding.x[i] <= x1 && embedding.y[i] >= y0 && embedding.y[i] <= y1) picked.push(Math.floor(i / state.perInput));
-    setSelection(picked, "the embedding");
-  });
-  $("embed-clear").onclick = () => setSelection([], "");
-}
-
-function showSelectedInputs() {
-  const ids = Array.from(state.selected).slice(0, 120);
-  $("embed-selected").replaceChildren(...(state.selected.size
-    ? [el("h2", null, `${state.selected.size} selected`), thumbs(ids, 32)]
-    : [el("p", { class: "hint" }, "Nothing selected.")]));
-}
+// ---- embedding: web/embed.js (the WebGL scatter, web/scatter.js; its side panel, web/select.js)
 
 // ---- activation maps ----------------------------------------------------------
 
@@ -726,7 +632,8 @@ function showView(name) {
 // The study's layers with what each stage computed for them.
 function layersOf(s) {
   const byName = (list, key) => new Map((list || []).map((e) => [e[key || "name"], e]));
-  const mapper = byName(s.mapper && s.mapper.layers), ph = byName(s.ph && s.ph.layers), embed = byName(s.embed && s.embed.layers, "layer");
+  const mapper = byName(s.mapper && s.mapper.layers), ph = byName(s.ph && s.ph.layers);
+  const embed = byName(Object.values(s.embeds || {}).concat(s.embed || []).flatMap((x) => x.layers || []), "layer");
   const skipped = byName(s.mapper && s.mapper.skipped, "layer");   // why a layer has no graph
   return s.manifest.layers.map((l) => ({
     name: l.name, display: String(l.display ?? l.name), rows: l.rows, dim: l.dim, file: l.file,
@@ -765,11 +672,12 @@ function init(study) {
   $("embed-layer").onchange = renderEmbedding;
   $("act-input").onchange = renderActivations;
   $("training-metric").onchange = renderTraining;
-  initEmbeddingEvents();
+  embedColourOptions();
   document.addEventListener("selection", () => { applyMapperControls(); drawEmbedding(); showSelectedInputs(); });
   showSelectedInputs();
   renderOverview();
   if (study.findings) showView("findings");   // what the study found is its first page (web/findings.js)
+  restoreUrlState();   // a copied link reopens its view (web/urlstate.js)
 }
 
 const labelsFile = "inputs/labels.npy";

@@ -15,8 +15,13 @@ EXTERN_ASSET(nerve_web_d3_min_js);
 EXTERN_ASSET(nerve_web_offline_js);
 EXTERN_ASSET(nerve_web_findings_js);
 EXTERN_ASSET(nerve_web_featvis_js);
+EXTERN_ASSET(nerve_web_scatter_js);
+EXTERN_ASSET(nerve_web_embed_js);
+EXTERN_ASSET(nerve_web_select_js);
+EXTERN_ASSET(nerve_web_urlstate_js);
+EXTERN_ASSET(nerve_web_graphcanvas_js);
 
-static serve_asset table[7];
+static serve_asset table[12];
 static pthread_once_t filled = PTHREAD_ONCE_INIT;
 
 static void fill(void)
@@ -29,6 +34,11 @@ static void fill(void)
     ENTRY(4, "offline.js", nerve_web_offline_js);   /* the report's stand-in for the server */
     ENTRY(5, "findings.js", nerve_web_findings_js);
     ENTRY(6, "featvis.js", nerve_web_featvis_js);
+    ENTRY(7, "scatter.js", nerve_web_scatter_js);   /* the embedding view: WebGL, web/embed.js, web/select.js */
+    ENTRY(8, "embed.js", nerve_web_embed_js);
+    ENTRY(9, "select.js", nerve_web_select_js);
+    ENTRY(10, "urlstate.js", nerve_web_urlstate_js);
+    ENTRY(11, "graphcanvas.js", nerve_web_graphcanvas_js);   /* Mapper graphs of many nodes */
 #undef ENTRY
 }
 

@@ -156,7 +156,12 @@ static int collect_study(report *r, json_t *study)
     if (json_is_string(json_object_get(sprite, "file")) &&
         consider(r, json_string_value(json_object_get(sprite, "file")), "") < 0)
         return -1;
-    return consider(r, "inputs/labels.npy", "");
+    /* the embedding view colours by them (web/embed.js) */
+    static const char *const inputs[] = { "inputs/labels.npy", "inputs/predictions.npy", "inputs/confidence.npy" };
+    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++)
+        if (consider(r, inputs[i], "") < 0)
+            return -1;
+    return 0;
 }
 
 /* The activation maps of the first inputs, as /api/activations answers.
@@ -236,8 +241,11 @@ static int write_page(FILE *f, json_t *files, const char *title, const char *non
     static const char charset[] = "<meta charset=\"utf-8\">";
     static const char css[] = "<link rel=\"stylesheet\" href=\"style.css\">";
     static const char d3[] = "<script src=\"d3.min.js\"></script>";
-    static const char app[] =
-        "<script src=\"featvis.js\"></script>\n<script src=\"findings.js\"></script>\n<script src=\"app.js\"></script>";
+    static const char app[] = "<script src=\"featvis.js\"></script>\n<script src=\"findings.js\"></script>\n"
+                              "<script src=\"graphcanvas.js\"></script>\n<script src=\"scatter.js\"></script>\n"
+                              "<script src=\"embed.js\"></script>\n"
+                              "<script src=\"select.js\"></script>\n<script src=\"urlstate.js\"></script>\n"
+                              "<script src=\"app.js\"></script>";
     const char *html = (const char *)page->data, *end = html + page->size;
     const char *at_charset = strstr(html, charset), *at_css = strstr(html, css), *at_d3 = strstr(html, d3),
                *at_app = strstr(html, app);
@@ -274,8 +282,12 @@ static int write_page(FILE *f, json_t *files, const char *title, const char *non
     put_asset(f, "featvis.js");
     fprintf(f, "</script>\n<script nonce=\"%s\">", nonce);
     put_asset(f, "findings.js");   /* before app.js: offline, the study loads at once */
-    fprintf(f, "</script>\n<script nonce=\"%s\">", nonce);
-    put_asset(f, "app.js");
+    static const char *const viewer[] = { "graphcanvas.js", "scatter.js", "embed.js",
+                                          "select.js",      "urlstate.js", "app.js" };
+    for (size_t i = 0; i < sizeof viewer / sizeof *viewer; i++) {
+        fprintf(f, "</script>\n<script nonce=\"%s\">", nonce);
+        put_asset(f, viewer[i]);
+    }
     fputs("</script>", f);
     const char *after = at_app + strlen(app);
     fwrite(after, 1, (size_t)(end - after), f);

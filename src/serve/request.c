@@ -108,6 +108,15 @@ static int take_param(serve_request *r, const char *key, const char *v, serve_er
     } else if (strcmp(key, "min_samples") == 0) {
         if (parse_int(&p->min_samples, v, 1, 10000) < 0)
             return serve_fail(e, 400, "min_samples must be a whole number from 1 to 10000, not '%.40s'", v);
+    } else if (strcmp(key, "row") == 0) {
+        if (parse_int(&r->row, v, 0, INT64_MAX) < 0)
+            return serve_fail(e, 400, "row must be a whole number >= 0, not '%.40s'", v);
+    } else if (strcmp(key, "k") == 0) {
+        if (parse_int(&r->k, v, 1, SERVE_MAX_NEIGHBOURS) < 0)
+            return serve_fail(e, 400, "k must be a whole number from 1 to %d, not '%.40s'", SERVE_MAX_NEIGHBOURS, v);
+    } else if (strcmp(key, "metric") == 0) {
+        if (nerve_metric_parse(v, &r->metric) < 0)
+            return serve_fail(e, 400, "metric must be euclidean or cosine, not '%.40s'", v);
     } else if (strcmp(key, "input") == 0) {
         if (parse_int(&r->input, v, 0, INT64_MAX) < 0)
             return serve_fail(e, 400, "input must be a whole number >= 0, not '%.40s'", v);
@@ -143,13 +152,14 @@ static int parse_query(serve_request *r, const char *q, serve_error *e)
 
 int serve_route_is_heavy(serve_route route)
 {
-    return route == SERVE_ROUTE_MAPPER || route == SERVE_ROUTE_ACTIVATIONS;
+    return route == SERVE_ROUTE_MAPPER || route == SERVE_ROUTE_ACTIVATIONS || route == SERVE_ROUTE_NEIGHBOURS;
 }
 
 static const struct { const char *path; serve_route route; } api_routes[] = {
     { "/api/study", SERVE_ROUTE_STUDY },
     { "/api/mapper", SERVE_ROUTE_MAPPER },
     { "/api/activations", SERVE_ROUTE_ACTIVATIONS },
+    { "/api/neighbours", SERVE_ROUTE_NEIGHBOURS },
 };
 
 int serve_request_parse(serve_request *r, const char *target, serve_error *e)
@@ -157,6 +167,8 @@ int serve_request_parse(serve_request *r, const char *target, serve_error *e)
     memset(r, 0, sizeof *r);
     nerve_mapper_defaults(&r->mapper);
     r->input = -1;
+    r->row = -1;
+    r->k = 12;
     size_t n = strcspn(target, "?");
     char path[SERVE_PATH_MAX];
     if (target[0] != '/' || decode(path, sizeof path, target, n, 0) < 0)
@@ -184,6 +196,8 @@ int serve_request_parse(serve_request *r, const char *target, serve_error *e)
         return -1;
     if (r->route == SERVE_ROUTE_MAPPER && !r->layer[0])
         return serve_fail(e, 400, "which layer? (layer=NAME, as /api/study lists them)");
+    if (r->route == SERVE_ROUTE_NEIGHBOURS && (!r->layer[0] || r->row < 0))
+        return serve_fail(e, 400, "which layer and row? (layer=NAME&row=N, as /api/study lists the layers)");
     if (r->route == SERVE_ROUTE_ACTIVATIONS && r->input < 0)
         return serve_fail(e, 400, "which input? (input=N, a whole number >= 0)");
     return 0;

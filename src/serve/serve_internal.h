@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include "nerve/knn.h"
 #include "nerve/mapper.h"
 #include "nerve/serve.h"
 
@@ -45,6 +46,7 @@ typedef enum serve_route {
     SERVE_ROUTE_STUDY,         /* /api/study */
     SERVE_ROUTE_MAPPER,        /* /api/mapper: layer, mapper */
     SERVE_ROUTE_ACTIVATIONS,   /* /api/activations: input */
+    SERVE_ROUTE_NEIGHBOURS,    /* /api/neighbours: layer, row, k, metric */
 } serve_route;
 
 enum { SERVE_PATH_MAX = 1024, SERVE_LAYER_MAX = 256 };
@@ -55,6 +57,8 @@ typedef struct serve_request {
     char                layer[SERVE_LAYER_MAX];   /* /api/mapper */
     nerve_mapper_params mapper;                   /* /api/mapper: the defaults with the query's values */
     int64_t             input;                    /* /api/activations */
+    int64_t             row, k;                   /* /api/neighbours: the row (-1: none given), 1..100 */
+    nerve_metric        metric;                   /* /api/neighbours: euclidean unless asked */
 } serve_request;
 
 /* Parses a request target as it came on the wire ("/api/mapper?layer=x&..."):
@@ -96,6 +100,8 @@ typedef struct serve_mapper_cost {
  * float32 matrix (the defaults over 70,000 inputs x 512 pass; Mapper
  * takes 300,000 x 512 in about 11 s, README). */
 enum { SERVE_MAX_NODES = 60000, SERVE_MAX_EDGES = 600000 };
+/* /api/neighbours: at most 100 a request, over at most SERVE_MAX_VALUES. */
+enum { SERVE_MAX_NEIGHBOURS = 100 };
 #define SERVE_MAX_MEMBERSHIPS 2.0e6
 #define SERVE_MAX_VALUES 5.0e7
 
@@ -107,6 +113,10 @@ int  serve_mapper_affordable(const serve_mapper_cost *c, serve_error *e);
 
 /* GET /api/mapper. NULL on failure, with *e filled. */
 struct json_t *serve_api_mapper(const serve_ctx *s, const serve_request *q, serve_error *e);
+
+/* GET /api/neighbours?layer=L&row=I[&k=K&metric=M]: the exact K nearest rows
+ * of row I in layer L's activations, without itself. NULL on failure. */
+struct json_t *serve_api_neighbours(const serve_ctx *s, const serve_request *q, serve_error *e);
 
 /* GET /api/activations?input=N. NULL on failure, with *e filled. */
 struct json_t *serve_api_activations(const serve_ctx *s, int64_t input, serve_error *e);

@@ -230,6 +230,8 @@ static json_t *run_heavy(nerve_server *srv, const serve_request *q, serve_error 
 {
     if (q->route == SERVE_ROUTE_MAPPER)
         return serve_api_mapper(&srv->ctx, q, e);
+    if (q->route == SERVE_ROUTE_NEIGHBOURS)
+        return serve_api_neighbours(&srv->ctx, q, e);
     return serve_api_activations(&srv->ctx, q->input, e);
 }
 
@@ -294,6 +296,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return send_api(c, serve_api_study(&srv->ctx, &e), &e);
     case SERVE_ROUTE_MAPPER:
     case SERVE_ROUTE_ACTIVATIONS:
+    case SERVE_ROUTE_NEIGHBOURS:
         return send_heavy(c, srv, st, &q);
     case SERVE_ROUTE_NONE:
         break;

@@ -20,5 +20,10 @@ ASSET(nerve_web_d3_min_js, "d3.min.js")
 ASSET(nerve_web_offline_js, "offline.js")
 ASSET(nerve_web_findings_js, "findings.js")
 ASSET(nerve_web_featvis_js, "featvis.js")
+ASSET(nerve_web_graphcanvas_js, "graphcanvas.js")
+ASSET(nerve_web_scatter_js, "scatter.js")
+ASSET(nerve_web_embed_js, "embed.js")
+ASSET(nerve_web_select_js, "select.js")
+ASSET(nerve_web_urlstate_js, "urlstate.js")
 
     .section .note.GNU-stack, "", @progbits

@@ -8,6 +8,7 @@
 #define _XOPEN_SOURCE 700   /* nftw */
 #include <criterion/criterion.h>
 #include <ftw.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,15 +101,15 @@ static void make_hostile(const char *study)
     cr_assert_eq(nftw(study, rename_layer, 16, FTW_PHYS), 0);
 }
 
-/* Runs viewer.mjs on url; its exit status, with what it printed in report. */
-static int browse(const char *url, const char *artifacts, char *report, size_t cap)
+/* Runs tests/browser/<script> on url; its exit status, with what it printed in report. */
+static int browse_with(const char *script, const char *url, const char *artifacts, char *report, size_t cap)
 {
     const char *modules = getenv("NERVE_NODE_MODULES") ? getenv("NERVE_NODE_MODULES") : "build/browser/node_modules";
     char command[8192];
     nerve_dir_create("build/test-artifacts");
     nerve_dir_create(artifacts);
-    snprintf(command, sizeof command, "NERVE_HOSTILE=%d NERVE_NODE_MODULES=%s node tests/browser/viewer.mjs '%s' %s 2>&1",
-             strstr(artifacts, "hostile") != NULL, modules, url, artifacts);
+    snprintf(command, sizeof command, "NERVE_HOSTILE=%d NERVE_NODE_MODULES=%s node tests/browser/%s '%s' %s 2>&1",
+             strstr(artifacts, "hostile") != NULL, modules, script, url, artifacts);
     FILE *p = popen(command, "r");
     cr_assert(p, "cannot run node");
     size_t n = fread(report, 1, cap - 1, p);
@@ -116,6 +117,11 @@ static int browse(const char *url, const char *artifacts, char *report, size_t c
     int status = pclose(p);
     cr_log_info("%s", report);
     return status;
+}
+
+static int browse(const char *url, const char *artifacts, char *report, size_t cap)
+{
+    return browse_with("viewer.mjs", url, artifacts, report, cap);
 }
 
 Test(browser, every_view_renders_and_views_are_linked, .timeout = 600, .disabled = SANITIZED_BUILD)
@@ -193,6 +199,94 @@ Test(browser, an_own_model_study_renders_in_every_view, .timeout = 600, .disable
     int status = browse(url, "build/test-artifacts/browser-own", report, sizeof report);
     int stopped = stop_serving(server);
     cr_assert_eq(status, 0, "the browser checks failed:\n%s", report);
+    cr_assert(strstr(report, "ok no console errors"), "%s", report);
+    cr_assert_eq(stopped, 0);
+}
+
+/* ---- the embedding at scale (issue 22) ----------------------------------------- */
+
+/* A standard normal draw from a 64-bit state (xorshift, Box-Muller): the
+ * synthetic points need no quality beyond looking like clusters. */
+static double normal(uint64_t *s)
+{
+    double u[2];
+    for (int k = 0; k < 2; k++) {
+        *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+        u[k] = ((double)(*s >> 11) + 0.5) / 9007199254740992.0;
+    }
+    return sqrt(-2 * log(u[0])) * cos(6.283185307179586 * u[1]);
+}
+
+static void write_vector(const char *study, const char *rel, nerve_dtype type, int ndim, const int64_t *shape, void *data)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s", study, rel);
+    nerve_array a = { .dtype = type, .ndim = ndim, .data = data };
+    memcpy(a.shape, shape, (size_t)ndim * sizeof *shape);
+    cr_assert_eq(nerve_npy_write(path, &a), 0, "%s", nerve_error());
+}
+
+/* The study grows to n inputs in the eyes of the viewer: the manifest's
+ * counts, the inputs' labels, predictions and confidences, and the last
+ * embedded layer's t-SNE (ten clusters on a ring, one a class) are
+ * replaced by synthetic ones of n rows; of the other layers' embeddings
+ * (the real 600 rows) only the first stays, which the viewer must refuse. The Mapper graphs stay: their
+ * members are the first 600 inputs. Returns nothing; fails the test. */
+static void grow_study(const char *study, int64_t n)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s/manifest.json", study);
+    json_t *m = json_load_file(path, 0, NULL);
+    cr_assert(m);
+    json_object_set_new(json_object_get(m, "inputs"), "count", json_integer(n));
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(m, "layers"), i, l)
+        json_object_set_new(l, "rows", json_integer(n));
+    cr_assert_eq(json_dump_file(m, path, JSON_INDENT(1)), 0);
+    json_decref(m);
+    snprintf(path, sizeof path, "%s/embed/index.tsne.json", study);
+    json_t *index = json_load_file(path, 0, NULL), *layers = json_object_get(index, "layers");
+    cr_assert(json_array_size(layers) > 1, "fewer than two embeddings in %s", path);
+    json_t *first = json_incref(json_array_get(layers, 0)), *last = json_incref(json_array_get(layers, json_array_size(layers) - 1));
+    json_array_clear(layers);
+    json_array_append_new(layers, first);   /* its 600 rows: the viewer must refuse it */
+    json_array_append_new(layers, last);
+    cr_assert_eq(json_dump_file(index, path, JSON_INDENT(1)), 0);
+    float *xy = malloc((size_t)n * 2 * sizeof *xy), *confidence = malloc((size_t)n * sizeof *confidence);
+    int64_t *labels = malloc((size_t)n * sizeof *labels), *predicted = malloc((size_t)n * sizeof *predicted);
+    cr_assert(xy && confidence && labels && predicted);
+    uint64_t s = 0x9e3779b97f4a7c15u;
+    for (int64_t r = 0; r < n; r++) {
+        labels[r] = r % 10;
+        double angle = 6.283185307179586 * (double)labels[r] / 10;
+        xy[2 * r] = (float)(10 * cos(angle) + 1.6 * normal(&s));
+        xy[2 * r + 1] = (float)(10 * sin(angle) + 1.6 * normal(&s));
+        confidence[r] = (float)(0.5 + 0.5 * tanh(normal(&s)));
+        predicted[r] = confidence[r] > 0.2 ? labels[r] : (labels[r] + 1) % 10;
+    }
+    write_vector(study, json_string_value(json_object_get(last, "file")), NERVE_F32, 2, (int64_t[]){ n, 2 }, xy);
+    write_vector(study, "inputs/labels.npy", NERVE_I64, 1, &n, labels);
+    write_vector(study, "inputs/predictions.npy", NERVE_I64, 1, &n, predicted);
+    write_vector(study, "inputs/confidence.npy", NERVE_F32, 1, &n, confidence);
+    free(xy), free(confidence), free(labels), free(predicted);
+    json_decref(index);
+}
+
+/* Issue 22's figures: 300,000 points draw in under 3 s and pan with a
+ * median frame under 50 ms; a box marks the Mapper nodes of its inputs;
+ * a copied link reopens the view. scale.mjs prints the measured figures. */
+Test(browser, a_300000_point_embedding_draws_pans_and_selects, .timeout = 600, .disabled = SANITIZED_BUILD)
+{
+    char study[4096], url[256], report[16384];
+    make_study(study, sizeof study, "scale");
+    grow_study(study, 300000);
+    int port;
+    pid_t server = serve_study(study, &port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    int status = browse_with("scale.mjs", url, "build/test-artifacts/browser-scale", report, sizeof report);
+    int stopped = stop_serving(server);
+    cr_assert_eq(status, 0, "the embedding at scale failed:\n%s", report);
     cr_assert(strstr(report, "ok no console errors"), "%s", report);
     cr_assert_eq(stopped, 0);
 }

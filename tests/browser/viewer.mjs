@@ -22,7 +22,7 @@ function check(ok, what) {
 }
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-                                        args: ["--no-sandbox"] });
+                                        args: ["--no-sandbox", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"] });
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
@@ -126,14 +126,34 @@ try {
   check(true, "the persistence view draws a barcode and a diagram");
   await shot("persistence");
   await page.click("button[data-view=embedding]");
-  await page.waitForFunction(() => {
-    const c = document.querySelector("#embed-canvas"), d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-    for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
-    return false;
-  });
-  check(true, "the embedding draws its points");
-  // A box over the whole canvas selects every input; the Mapper view marks nodes.
+  await page.waitForFunction(() => embedView.drawnAt != null && embedView.n > 0);
+  const painted = await page.evaluate(() => embedView.scatter.paintedPixels());
+  check(painted > 0, `the embedding draws its points in WebGL (${painted} pixels)`);
+  // A click on a point lists its nearest inputs in the activation space (the server's).
   const box = await page.locator("#embed-canvas").boundingBox();
+  const at = await page.evaluate(() => {
+    const c = $("embed-canvas"), w = c.clientWidth, h = c.clientHeight;
+    for (let r = 0; r < 400; r += 4) for (let a = 0; a < 6.3; a += 0.5) {
+      const x = w / 2 + r * Math.cos(a), y = h / 2 + r * Math.sin(a), i = embedView.scatter.nearest(x, y, 6);
+      if (i >= 0) return [x, y, i];
+    }
+    return null;
+  });
+  await page.mouse.click(box.x + at[0], box.y + at[1]);
+  if (offline) {
+    await page.waitForFunction(() => /need nerve serve/.test($("embed-neighbours").textContent));
+    check(true, "the report says the nearest neighbours need the server");
+  } else {
+    await page.waitForSelector("#embed-neighbours table.neighbours tr");
+    const rows = await page.$$eval("#embed-neighbours table.neighbours tr", (r) => r.map((x) => +x.dataset.row));
+    const layerName = await page.evaluate(() => state.layers[+$("embed-layer").value].name);
+    const want = await (await page.request.get(url + `api/neighbours?layer=${encodeURIComponent(layerName)}&row=${at[2]}&k=12`)).json();
+    check(rows.length === 12 && rows.join() === want.neighbours.map((nb) => nb.row).join(),
+          `clicking point ${at[2]} lists its 12 nearest inputs in ${layerName}`);
+  }
+  await shot("embedding-neighbours");
+  // A box over the whole canvas selects every input; the Mapper view marks nodes.
+  await page.click("#embed-modes button[data-mode=box]");
   await page.mouse.move(box.x + 2, box.y + 2);
   await page.mouse.down();
   await page.mouse.move(box.x + box.width - 2, box.y + box.height - 2, { steps: 5 });

@@ -141,7 +141,8 @@ Test(report, hostile_names_stay_inside_the_data, .timeout = 300)
     int scripts = 0;
     for (const char *at = page; (at = strstr(at, "<script")); at++, scripts++)
         cr_assert(strncmp(at, "<script nonce=\"", 15) == 0, "%.60s", at);
-    cr_assert_eq(scripts, 6);   /* d3, the data, offline.js, featvis.js, findings.js, app.js */
+    cr_assert_eq(scripts, 11);   /* d3, the data, offline.js, featvis.js, findings.js, graphcanvas.js, scatter.js,
+                                    embed.js, select.js, urlstate.js, app.js */
     json_t *files = inlined_files(page);
     json_t *names = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(files,
                                     "api/study"), "json"), "manifest"), "inputs"), "classes");
