@@ -50,6 +50,40 @@ typedef struct side {
     double *gram;        /* (R, 2C, 2C) */
 } side;
 
+/* What each frequency's CCA works in, allocated once for all of them
+ * (megabytes: allocated per frequency, they cost a page fault a page). */
+typedef struct workspace {
+    double  *xx, *yy, *xy;   /* (2p)^2, (2q)^2, 2p x 2q: the covariances */
+    double  *m;              /* 2p x 2q: the whitened cross-covariance */
+    int64_t *kx, *ky;        /* 2p, 2q: kept neurons */
+} workspace;
+
+static void workspace_free(workspace *w)
+{
+    free(w->xx);
+    free(w->yy);
+    free(w->xy);
+    free(w->m);
+    free(w->kx);
+    free(w->ky);
+    memset(w, 0, sizeof *w);
+}
+
+static int workspace_init(workspace *w, int64_t p, int64_t q)
+{
+    w->xx = nerve_alloc_array((size_t)(4 * p), (size_t)p * sizeof *w->xx, "DFT covariance");
+    w->yy = nerve_alloc_array((size_t)(4 * q), (size_t)q * sizeof *w->yy, "DFT covariance");
+    w->xy = nerve_alloc_array((size_t)(4 * p), (size_t)q * sizeof *w->xy, "DFT cross-covariance");
+    w->m = nerve_alloc_array((size_t)(4 * p), (size_t)q * sizeof *w->m, "whitened cross-covariance");
+    w->kx = nerve_alloc_array((size_t)(2 * p), sizeof *w->kx, "kept neurons");
+    w->ky = nerve_alloc_array((size_t)(2 * q), sizeof *w->ky, "kept neurons");
+    if (!w->xx || !w->yy || !w->xy || !w->m || !w->kx || !w->ky) {
+        workspace_free(w);
+        return NERVE_ENOMEM;
+    }
+    return 0;
+}
+
 /* The frequencies fft_resize keeps along an axis resized to `size`:
  * -size/2 <= f < size/2 of numpy's fftfreq(n) * n. */
 static int64_t first_freq(int64_t size) { return -(size / 2); }
@@ -202,47 +236,35 @@ static int64_t scale_and_crop(double *g, int64_t p, int64_t *keep, double epsilo
  * positive definite in floating point (epsilon 0 and a rank-deficient
  * frequency): the caller then takes cca_core's own pseudo-inverse way.
  */
-static int cholesky_cca(nerve_cca *c, double *xx, double *yy, double *xy, int64_t p, int64_t q, int64_t n,
-                        double epsilon)
+static int cholesky_cca(nerve_cca *c, workspace *w, int64_t p, int64_t q, int64_t n, double epsilon)
 {
-    int64_t *kx = nerve_alloc_array((size_t)p, sizeof *kx, "kept neurons");
-    int64_t *ky = nerve_alloc_array((size_t)q, sizeof *ky, "kept neurons");
-    double *m = NULL, sx, sy;
-    int rc = kx && ky ? 0 : NERVE_ENOMEM;
-    int64_t mx = rc ? 0 : scale_and_crop(xx, p, kx, epsilon, &sx), my = rc ? 0 : scale_and_crop(yy, q, ky, epsilon, &sy);
-    if (rc == 0 && (mx == 0 || my == 0 || mx >= n || my >= n))
-        rc = 1;   /* constant, or too few inputs: the reference way says which */
-    if (rc == 0 && !(m = nerve_alloc_array((size_t)mx, (size_t)my * sizeof *m, "whitened cross-covariance")))
-        rc = NERVE_ENOMEM;
+    double *xx = w->xx, *yy = w->yy, *m = w->m, sx, sy;
+    int64_t mx = scale_and_crop(xx, p, w->kx, epsilon, &sx), my = scale_and_crop(yy, q, w->ky, epsilon, &sy);
+    if (mx == 0 || my == 0 || mx >= n || my >= n)
+        return 1;   /* constant, or too few inputs: the reference way says which */
     /* Symmetric: the row-major lower factor is the column-major upper one,
      * which LAPACK takes without a transposed copy. */
-    if (rc == 0 && (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)mx, xx, (lapack_int)mx) != 0 ||
-                    LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)my, yy, (lapack_int)my) != 0))
-        rc = 1;
-    if (rc == 0) {
-        double norm = sqrt(sx * sy);
-        for (int64_t i = 0; i < mx; i++)
-            for (int64_t j = 0; j < my; j++)
-                m[i * my + j] = xy[kx[i] * q + ky[j]] / norm;
-        cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)mx, (int)my, 1.0, xx,
-                    (int)mx, m, (int)my);
-        cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)mx, (int)my, 1.0, yy,
-                    (int)my, m, (int)my);
-        c->k = mx < my ? mx : my;
-        c->rho = nerve_alloc_array((size_t)c->k, sizeof *c->rho, "canonical correlations");
-        /* singular values only; m^T in column-major is m: no transposed copy */
-        if (!c->rho)
-            rc = NERVE_ENOMEM;
-        else if (LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)my, (lapack_int)mx, m, (lapack_int)my, c->rho,
-                                NULL, 1, NULL, 1) != 0)
-            rc = nerve_error_set(NERVE_EINPUT, "svcca-dft: a singular value decomposition did not converge");
-        c->dims_a = mx;
-        c->dims_b = my;
-    }
-    free(kx);
-    free(ky);
-    free(m);
-    return rc;
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)mx, xx, (lapack_int)mx) != 0 ||
+        LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)my, yy, (lapack_int)my) != 0)
+        return 1;
+    double norm = sqrt(sx * sy);
+    for (int64_t i = 0; i < mx; i++)
+        for (int64_t j = 0; j < my; j++)
+            m[i * my + j] = w->xy[w->kx[i] * q + w->ky[j]] / norm;
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)mx, (int)my, 1.0, xx,
+                (int)mx, m, (int)my);
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)mx, (int)my, 1.0, yy,
+                (int)my, m, (int)my);
+    c->k = mx < my ? mx : my;
+    c->dims_a = mx;
+    c->dims_b = my;
+    if (!(c->rho = nerve_alloc_array((size_t)c->k, sizeof *c->rho, "canonical correlations")))
+        return NERVE_ENOMEM;
+    /* singular values only; m^T in column-major is m: no transposed copy */
+    if (LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)my, (lapack_int)mx, m, (lapack_int)my, c->rho, NULL, 1,
+                       NULL, 1) != 0)
+        return nerve_error_set(NERVE_EINPUT, "svcca-dft: a singular value decomposition did not converge");
+    return 0;
 }
 
 /* The same the reference way (pseudo-inverse square roots), naming the
@@ -263,30 +285,47 @@ static int reference_cca(nerve_cca *c, double *xx, double *yy, const double *xy,
     return rc;
 }
 
-/* The CCA at frequency k; appends its coefficients (each once) to rho. */
-static int frequency_cca(double *rho, int64_t *count, int64_t *dims_a, int64_t *dims_b, const side *sa,
-                         const side *sb, const double *cross, const freq *f, int64_t k, int64_t n, double epsilon)
+/* The reference way needs its own copies of the covariances: it consumes them. */
+static int reference_from_workspace(nerve_cca *c, const workspace *w, int64_t p, int64_t q, int64_t n,
+                                    double epsilon)
 {
-    int64_t p = sa->c, q = sb->c;
-    double *xx = nerve_alloc_array((size_t)(4 * p), (size_t)p * sizeof *xx, "DFT covariance");
-    double *yy = nerve_alloc_array((size_t)(4 * q), (size_t)q * sizeof *yy, "DFT covariance");
-    double *xy = nerve_alloc_array((size_t)(4 * p), (size_t)q * sizeof *xy, "DFT cross-covariance");
-    if (!xx || !yy || !xy) {
-        free(xx); free(yy); free(xy);
+    double *xx = nerve_alloc_array((size_t)(p * p), sizeof *xx, "DFT covariance");
+    double *yy = nerve_alloc_array((size_t)(q * q), sizeof *yy, "DFT covariance");
+    if (!xx || !yy) {
+        free(xx);
+        free(yy);
         return NERVE_ENOMEM;
     }
+    memcpy(xx, w->xx, (size_t)(p * p) * sizeof *xx);
+    memcpy(yy, w->yy, (size_t)(q * q) * sizeof *yy);
+    return reference_cca(c, xx, yy, w->xy, p, q, n, epsilon);
+}
+
+/* The three covariances of frequency k, centred, as real embeddings. */
+static void frequency_covariances(workspace *w, const side *sa, const side *sb, const double *cross, int64_t k,
+                                  int64_t n)
+{
+    int64_t p = sa->c, q = sb->c;
     const double *ma = sa->sums + k * 2 * p, *mb = sb->sums + k * 2 * q;
-    complex_embedding(xx, sa->gram + k * 4 * p * p, ma, ma, p, p, n);
-    complex_embedding(yy, sb->gram + k * 4 * q * q, mb, mb, q, q, n);
-    complex_embedding(xy, cross + k * 4 * p * q, ma, mb, p, q, n);
+    complex_embedding(w->xx, sa->gram + k * 4 * p * p, ma, ma, p, p, n);
+    complex_embedding(w->yy, sb->gram + k * 4 * q * q, mb, mb, q, q, n);
+    complex_embedding(w->xy, cross + k * 4 * p * q, ma, mb, p, q, n);
+}
+
+/* The CCA at frequency k; appends its coefficients (each once) to rho. */
+static int frequency_cca(double *rho, int64_t *count, int64_t *dims_a, int64_t *dims_b, workspace *w,
+                         const side *sa, const side *sb, const double *cross, const freq *f, int64_t k, int64_t n,
+                         double epsilon)
+{
+    int64_t p = sa->c, q = sb->c;
+    frequency_covariances(w, sa, sb, cross, k, n);
     nerve_cca c = { 0 };
     /* The embedding has 2n rows: (n - 1) scales out, and kept < 2n is kept/2 < n. */
-    int rc = cholesky_cca(&c, xx, yy, xy, 2 * p, 2 * q, 2 * n, epsilon);
+    int rc = cholesky_cca(&c, w, 2 * p, 2 * q, 2 * n, epsilon);
     if (rc > 0) {   /* rebuilt: the Cholesky attempt overwrote them */
-        complex_embedding(xx, sa->gram + k * 4 * p * p, ma, ma, p, p, n);
-        complex_embedding(yy, sb->gram + k * 4 * q * q, mb, mb, q, q, n);
-        rc = reference_cca(&c, xx, yy, xy, 2 * p, 2 * q, 2 * n, epsilon);
-        xx = yy = NULL;   /* consumed */
+        nerve_cca_free(&c);
+        frequency_covariances(w, sa, sb, cross, k, n);
+        rc = reference_from_workspace(&c, w, 2 * p, 2 * q, 2 * n, epsilon);
     }
     if (rc == 0) {
         qsort(c.rho, (size_t)c.k, sizeof *c.rho, by_decreasing);
@@ -301,9 +340,6 @@ static int frequency_cca(double *rho, int64_t *count, int64_t *dims_a, int64_t *
         nerve_error_set(rc, "svcca-dft: at frequency (%lld, %lld): %s", (long long)f[k].u, (long long)f[k].v, why);
     }
     nerve_cca_free(&c);
-    free(xx);
-    free(yy);
-    free(xy);
     return rc;
 }
 
@@ -345,10 +381,11 @@ int nerve_sim_svcca_dft(nerve_cca *out, const nerve_array *a, const nerve_array 
         return rc;
     }
     int64_t p2 = 2 * sa.c, q2 = 2 * sb.c;
+    workspace w = { 0 };
     cross = nerve_zalloc_array((size_t)r, (size_t)(p2 * q2) * sizeof *cross, "DFT cross-Grams");
     out->rho = nerve_alloc_array((size_t)(hs * ws), (size_t)(sa.c < sb.c ? sa.c : sb.c) * sizeof *out->rho,
                                  "svcca-dft coefficients");
-    rc = cross && out->rho ? 0 : NERVE_ENOMEM;
+    rc = cross && out->rho ? workspace_init(&w, sa.c, sb.c) : NERVE_ENOMEM;
     for (int64_t i0 = 0; rc == 0 && i0 < n; i0 += BLOCK) {
         int64_t bl = n - i0 < BLOCK ? n - i0 : BLOCK;
         side_transform(&sa, i0, bl, r);
@@ -365,7 +402,7 @@ int nerve_sim_svcca_dft(nerve_cca *out, const nerve_array *a, const nerve_array 
         mirror_upper(sb.gram + k * q2 * q2, q2);
     }
     for (int64_t k = 0; rc == 0 && k < r; k++)
-        rc = frequency_cca(out->rho, &out->k, &out->dims_a, &out->dims_b, &sa, &sb, cross, f, k, n, o->epsilon);
+        rc = frequency_cca(out->rho, &out->k, &out->dims_a, &out->dims_b, &w, &sa, &sb, cross, f, k, n, o->epsilon);
     if (rc == 0) {
         double sum = 0;
         qsort(out->rho, (size_t)out->k, sizeof *out->rho, by_decreasing);
@@ -375,6 +412,7 @@ int nerve_sim_svcca_dft(nerve_cca *out, const nerve_array *a, const nerve_array 
     } else {
         nerve_cca_free(out);
     }
+    workspace_free(&w);
     side_free(&sa);
     side_free(&sb);
     free(cross);
