@@ -4,6 +4,7 @@
 # in the same run, with the speedup and the efficiency t1 / (2 t2).
 #   bench/mpi_scaling.sh [N_EXTRACT] [N_STUDY] [GOOGLENET_INPUTS]
 #   DATA=fashion-mnist:all bench/mpi_scaling.sh 70000 ...   (more than the 10,000 test images)
+#   N_STUDY 0 leaves the study out; BUILD=build/mine builds and runs there.
 # 1. extraction of N_EXTRACT (10,000) Fashion-MNIST test images through the
 #    built-in cnn-small when it is cached, else the committed small CNN: the
 #    whole command's wall time (MPI start-up, model, sprite and manifest in);
@@ -25,7 +26,8 @@ cd "$(dirname "$0")/.."
 n_extract=${1:-10000}
 n_study=${2:-2000}
 n_google=${3:-32}
-make --no-print-directory -s MPI=1 build/nerve build/nerve-mpi
+build=${BUILD:-build}
+make --no-print-directory -s MPI=1 BUILD="$build" "$build/nerve" "$build/nerve-mpi"
 cores=$(nproc --all)
 SESSION=${SESSION:-}
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
@@ -46,7 +48,7 @@ ranks() {
     rm -f "$tmp/rank_cpu"
     t0=$(date +%s.%N)
     mpirun --oversubscribe --bind-to core $root -n "$k" $SESSION /usr/bin/time -a -o "$tmp/rank_cpu" -f "%U %S" \
-        build/nerve-mpi "$@" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+        "$build/nerve-mpi" "$@" >"$tmp/out" 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
     awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { print a - b }'
     awk '{ t = $1 + $2; if (t > m) m = t } END { print m }' "$tmp/rank_cpu" >"$tmp/cpu.$k"
 }
@@ -67,6 +69,7 @@ row "extract (command)" "$t1" "$t2"
 row "extract (busiest rank's CPU)" "$(cat "$tmp/cpu.1")" "$(cat "$tmp/cpu.2")"
 diff -r -x manifest.json "$tmp/e1" "$tmp/e2" >/dev/null && echo "(the two studies are byte for byte the same)"
 
+[ "$n_study" -gt 0 ] && {
 echo
 header "study, $n_study inputs"
 for k in 1 2; do
@@ -77,9 +80,10 @@ done
 paste -d' ' "$tmp/stages1" "$tmp/stages2" | while read -r stage a _ b; do row "$stage" "$a" "$b"; done
 row "whole study (command)" "$(cat "$tmp/t1")" "$(cat "$tmp/t2")"
 row "study (busiest rank's CPU)" "$(cat "$tmp/study_cpu.1")" "$(cat "$tmp/study_cpu.2")"
+}
 
 google=bench/data/zoo/googlenet.13.onnx
-if [ -f "$google" ]; then
+if [ -f "$google" ] && [ "$n_google" -gt 0 ]; then
     /usr/bin/python3 -c "import numpy as np; np.save('$tmp/g.npy', np.random.default_rng(0).standard_normal(($n_google, 3, 224, 224)).astype(np.float32))"
     echo
     header "GoogLeNet, $n_google inputs"

@@ -65,7 +65,8 @@ int *study_dist_layer_owners(const struct study_manifest *m);
 
 /* With NERVE_DIST_CLOCK set in the environment: the wall and CPU seconds
  * since this rank's previous mark, printed to stderr as `phase`'s
- * (dist_clock.c). The first call only starts the clock. */
+ * (dist_clock.c). The first call starts the clock and prints the CPU
+ * time used before it (start-up). */
 void study_dist_clock(const char *phase);
 
 #endif

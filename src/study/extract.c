@@ -681,7 +681,7 @@ int nerve_extract(const nerve_extract_options *o)
     keep_batch_buffers();
     double t0 = nerve_now();
     extraction x = { .o = o };
-    study_dist_clock("start");
+    study_dist_clock("extract: start");
     int rc = check_options(o);
     if (rc == 0)
         rc = nerve_onnx_load(&x.model, o->model);
