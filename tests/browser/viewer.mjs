@@ -5,6 +5,7 @@
 // screenshots of every view go to ARTIFACT_DIR.
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
+import { readFileSync } from "node:fs";
 const require = createRequire(resolve(process.env.NERVE_NODE_MODULES) + "/");
 const { chromium } = require("playwright-core");
 
@@ -161,6 +162,22 @@ try {
   const selected = await page.textContent("#selection-info");
   check(/\d+ inputs selected/.test(selected), `a box in the embedding selects inputs (${selected})`);
   await shot("embedding");
+  // The selection exported: its input indices as int64 .npy, and CSV with labels, predictions, confidences.
+  const ids = await page.evaluate(() => Array.from(state.selected).sort((a, b) => a - b));
+  const [npy] = await Promise.all([page.waitForEvent("download"), page.click("#export-npy")]);
+  const bytes = readFileSync(await npy.path()), headerLen = bytes.readUInt16LE(8);
+  const header = bytes.subarray(10, 10 + headerLen).toString("latin1");
+  const body = bytes.subarray(10 + headerLen), saved = [];
+  for (let k = 0; k + 8 <= body.length; k += 8) saved.push(Number(body.readBigInt64LE(k)));
+  check(header.includes("'descr': '<i8'") && header.includes(`(${ids.length},)`) && saved.join() === ids.join(),
+        `the selection exports as .npy: ${saved.length} input indices`);
+  const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#export-csv")]);
+  const lines = readFileSync(await csv.path(), "utf8").trim().split("\n");
+  const firstLabel = await page.evaluate((i) => className(state.labels[i]), ids[0]);
+  const field = /[",\n]/.test(firstLabel) ? '"' + firstLabel.replace(/"/g, '""') + '"' : firstLabel;   // RFC 4180
+  check(lines[0] === "input,label,prediction,confidence" && lines.length === ids.length + 1 &&
+        lines[1].startsWith(`${ids[0]},${field},`),
+        `the selection exports as CSV: ${lines.length - 1} rows (${lines[0]})`);
   await page.click("button[data-view=mapper]");
   const marked = await page.$$eval("#mapper-graph circle.marked", (c) => c.length);
   check(marked > 0, `the selection marks ${marked} Mapper nodes`);
@@ -230,6 +247,24 @@ try {
       check(info.startsWith(`${outliers.inputs.length} inputs selected`), `the outliers' link selects them in the embedding (${info})`);
       await shot("findings-outliers");
     }
+  }
+  // A link with the Mapper view's state: its layer, colouring and parameters (recomputed when served);
+  // keys the viewer does not know are ignored.
+  {
+    const linked = study.mapper.layers[1].name, base = url.split("#")[0];
+    const again = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    again.on("console", (m) => { if (m.type() === "error") errors.push("(link) " + m.text()); });
+    again.on("pageerror", (e) => errors.push("(link) " + String(e)));
+    await again.goto(`${base}#v=mapper&ml=${encodeURIComponent(linked)}&mc=purity&mi=8&zz=%3Cb%3E&sel=0-4.x.9`);
+    await again.waitForSelector("#view-mapper.active #mapper-graph circle");
+    if (!offline) await again.waitForFunction(() => /computed in/.test($("mapper-status").textContent));
+    const got = await again.evaluate(() => [state.layers[+$("mapper-layer").value].name, $("mapper-colour").value,
+                                           $("mapper-intervals").value, state.selected.size]);
+    // (a report has only the stored graphs: its sliders show theirs)
+    check(got[0] === linked && got[1] === "purity" && (offline || got[2] === "8") && got[3] === 6,
+          `a link reopens the Mapper view of ${got[0]}, coloured by ${got[1]}, ${got[2]} intervals` +
+          (offline ? "" : " (recomputed)") + `, ${got[3]} inputs selected`);
+    await again.close();
   }
   check(errors.length === 0, "no console errors" + (errors.length ? ": " + errors.join(" | ") : ""));
 } catch (e) {
