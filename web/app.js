@@ -116,15 +116,18 @@ function tooltip(content, event) {
 // A CSS url() of a URL, quoted (a file name with a quote stays a name).
 const cssUrl = (u) => 'url("' + String(u).replace(/[\\"]/g, "\\$&").replace(/[\n\r\f]/g, "") + '")';
 
-// A thumbnail of input i from the study's sprite (an element), or null.
+// A thumbnail of input i from the study's sprite (an element), or null. The
+// sprite comes in pages of per_page inputs (older studies: one page); the
+// browser fetches a page when a thumbnail on it is first shown.
 function thumb(i, size) {
   const sp = state.study.manifest.inputs.sprite;
   if (!sp || !(i < sp.count)) return null;
+  const per = sp.per_page || sp.count, page = Math.floor(i / per), at = i % per, file = sp.pages ? sp.pages[page] : sp.file;
   const s = size || sp.side, k = s / sp.side;
-  const x = (i % sp.columns) * sp.side * k, y = Math.floor(i / sp.columns) * sp.side * k;
-  const w = sp.columns * sp.side * k, h = Math.ceil(sp.count / sp.columns) * sp.side * k;
+  const x = (at % sp.columns) * sp.side * k, y = Math.floor(at / sp.columns) * sp.side * k;
+  const w = sp.columns * sp.side * k, h = Math.ceil(Math.min(per, sp.count - page * per) / sp.columns) * sp.side * k;
   return el("div", { class: "thumb", title: `input ${i}`, style: {
-    width: s + "px", height: s + "px", backgroundImage: cssUrl(api.url ? api.url(sp.file) : studyFile(sp.file)),
+    width: s + "px", height: s + "px", backgroundImage: cssUrl(api.url ? api.url(file) : studyFile(file)),
     backgroundSize: `${w}px ${h}px`, backgroundPosition: `-${x}px -${y}px` } });
 }
 

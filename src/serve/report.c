@@ -156,9 +156,14 @@ static int collect_study(report *r, json_t *study)
     if (json_is_string(json_object_get(sprite, "file")) &&
         consider(r, json_string_value(json_object_get(sprite, "file")), "") < 0)
         return -1;
+    size_t i;
+    json_t *page;
+    json_array_foreach(json_object_get(sprite, "pages"), i, page)   /* 10,000 inputs a page */
+        if (json_is_string(page) && consider(r, json_string_value(page), "") < 0)
+            return -1;
     /* the embedding view colours by them (web/embed.js) */
     static const char *const inputs[] = { "inputs/labels.npy", "inputs/predictions.npy", "inputs/confidence.npy" };
-    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++)
+    for (i = 0; i < sizeof inputs / sizeof *inputs; i++)
         if (consider(r, inputs[i], "") < 0)
             return -1;
     return 0;

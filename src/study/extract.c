@@ -474,6 +474,18 @@ static json_t *shape_json(int ndim, const int64_t *shape)
     return a;
 }
 
+/* The sprite's pages as the study names them: inputs/sprite.png, inputs/sprite.1.png, ... */
+static json_t *sprite_pages(const sprite_info *sprite)
+{
+    json_t *pages = json_array();
+    for (int64_t p = 0; p < sprite->pages; p++) {
+        char rel[64];
+        sprite_page_path(rel, sizeof rel, "inputs/sprite.png", p);
+        json_array_append_new(pages, json_string(rel));
+    }
+    return pages;
+}
+
 static int write_manifest(const extraction *x, int64_t count, const sprite_info *sprite, double seconds)
 {
     const nerve_extract_options *o = x->o;
@@ -511,8 +523,10 @@ static int write_manifest(const extraction *x, int64_t count, const sprite_info 
         json_object_set_new(json_object_get(root, "inputs"), "kind", json_string("token-ids"));
     if (sprite->count > 0)
         json_object_set_new(json_object_get(root, "inputs"), "sprite",
-                            json_pack("{s:s, s:I, s:I, s:I}", "file", "inputs/sprite.png", "count", (json_int_t)sprite->count,
-                                      "side", (json_int_t)sprite->side, "columns", (json_int_t)sprite->columns));
+                            json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "file", "inputs/sprite.png", "count",
+                                      (json_int_t)sprite->count, "side", (json_int_t)sprite->side, "columns",
+                                      (json_int_t)sprite->columns, "per_page", (json_int_t)sprite->per_page, "pages",
+                                      sprite_pages(sprite)));
     /* Where the inputs are, from the study and absolutely, so that the
      * model can run on them again from any working directory. */
     int rc = nerve_study_inputs_record(json_object_get(root, "inputs"), o->data, &o->pp, o->out);

@@ -1,12 +1,14 @@
 /*
- * sprite.c — one PNG holding a thumbnail of each input in a grid, so the
- * viewer can show any input with one image download. Each thumbnail is the
+ * sprite.c — PNGs holding a thumbnail of each input in a grid, 10,000 a
+ * page, so the viewer can show any input with one image download a page. Each thumbnail is the
  * preprocessed input stretched to its own min..max, shrunk by area averaging.
  * Each row of cells is a band of the PNG, drawn and compressed on its own:
  * with several ranks, each takes its share of the rows and rank 0 joins
  * them (the bytes are the same for any number of ranks).
  */
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,9 +44,10 @@ static void draw_thumbnail(uint8_t *grid, int64_t grid_w, int channels, const fl
         }
 }
 
-/* The grid: n inputs in rows of `columns` cells of side x side pixels. */
+/* The grid of one page: inputs first .. first + n - 1 in rows of `columns`
+ * cells of side x side pixels. */
 typedef struct grid {
-    int64_t n, side, columns, rows;
+    int64_t first, n, side, columns, rows;
     int     channels;
 } grid;
 
@@ -52,7 +55,7 @@ typedef struct grid {
 static int draw_band(nerve_png_band *b, nerve_inputs *in, const grid *g, int64_t row)
 {
     int64_t C = in->shape[0], H = in->shape[1], W = in->shape[2], width = g->columns * g->side;
-    int64_t first = row * g->columns, count = g->n - first < g->columns ? g->n - first : g->columns;
+    int64_t at = row * g->columns, count = g->n - at < g->columns ? g->n - at : g->columns, first = g->first + at;
     uint8_t *px = calloc((size_t)(width * g->side * g->channels), 1);
     if (!px)
         return nerve_error_set(NERVE_ENOMEM, "out of memory for the input sprite");
@@ -122,29 +125,56 @@ static int write_bands(const char *path, const grid *g, char *all, size_t size)
     return rc;
 }
 
-int sprite_write(const char *path, nerve_inputs *in, int64_t count, sprite_info *info)
+int sprite_page_path(char *out, size_t cap, const char *path, int64_t page)
 {
-    int64_t H = in->shape[1], W = in->shape[2];
-    grid g = { .n = count < SPRITE_MAX_INPUTS ? count : SPRITE_MAX_INPUTS, .channels = in->shape[0] >= 3 ? 3 : 1 };
-    g.side = H > W ? H : W;
-    g.side = g.side < SPRITE_MAX_SIDE ? g.side : SPRITE_MAX_SIDE;
-    g.columns = (int64_t)ceil(sqrt((double)g.n));
-    g.columns = g.columns > 0 ? g.columns : 1;
-    g.rows = (g.n + g.columns - 1) / g.columns;
-    g.rows = g.rows > 0 ? g.rows : 1;
+    size_t n = strlen(path);
+    int stem = n > 4 && strcmp(path + n - 4, ".png") == 0 ? (int)(n - 4) : (int)n;
+    int k = page == 0 ? snprintf(out, cap, "%s", path) : snprintf(out, cap, "%.*s.%lld.png", stem, path, (long long)page);
+    return k >= 0 && (size_t)k < cap ? 0 : nerve_error_set(NERVE_EINPUT, "%s: the sprite's path is too long", path);
+}
+
+/* One page: its rows of cells shared among the ranks, rank 0 writing it. */
+static int write_page(const char *path, nerve_inputs *in, const grid *g)
+{
     int64_t r0, r1;
-    study_dist_share(g.rows, 1, study_dist_rank(), study_dist_size(), &r0, &r1);
+    study_dist_share(g->rows, 1, study_dist_rank(), study_dist_size(), &r0, &r1);
     char *mine, *all = NULL;
     size_t size, all_size = 0;
-    int rc = pack_bands(&mine, &size, in, &g, r0, r1);
+    int rc = pack_bands(&mine, &size, in, g, r0, r1);
     if (rc == 0)
         rc = study_dist_gather((void **)&all, &all_size, mine, size);
     free(mine);
     if (rc == 0 && study_dist_rank() == 0)
-        rc = write_bands(path, &g, all, all_size);
+        rc = write_bands(path, g, all, all_size);
     free(all);
-    info->count = g.n;
-    info->side = g.side;
-    info->columns = g.columns;
     return rc;
+}
+
+int sprite_write_paged(const char *path, nerve_inputs *in, int64_t count, int64_t per_page, sprite_info *info)
+{
+    int64_t H = in->shape[1], W = in->shape[2], total = count < SPRITE_MAX_INPUTS ? count : SPRITE_MAX_INPUTS;
+    grid g = { .channels = in->shape[0] >= 3 ? 3 : 1 };
+    g.side = H > W ? H : W;
+    g.side = g.side < SPRITE_MAX_SIDE ? g.side : SPRITE_MAX_SIDE;
+    /* Every page as wide as a full one: input i's cell is i % per_page of page i / per_page. */
+    g.columns = (int64_t)ceil(sqrt((double)(total < per_page ? total : per_page)));
+    g.columns = g.columns > 0 ? g.columns : 1;
+    int64_t pages = total > 0 ? (total + per_page - 1) / per_page : 1;
+    int rc = 0;
+    for (int64_t p = 0; p < pages && rc == 0; p++) {
+        char page[PATH_MAX];
+        g.first = p * per_page;
+        g.n = total - g.first < per_page ? total - g.first : per_page;
+        g.rows = (g.n + g.columns - 1) / g.columns;
+        g.rows = g.rows > 0 ? g.rows : 1;
+        if ((rc = sprite_page_path(page, sizeof page, path, p)) == 0)
+            rc = write_page(page, in, &g);
+    }
+    *info = (sprite_info){ .count = total, .side = g.side, .columns = g.columns, .per_page = per_page, .pages = pages };
+    return rc;
+}
+
+int sprite_write(const char *path, nerve_inputs *in, int64_t count, sprite_info *info)
+{
+    return sprite_write_paged(path, in, count, SPRITE_PAGE_INPUTS, info);
 }

@@ -41,16 +41,24 @@ int inputs_tokens_open(nerve_inputs *in, const char *path);
 int inputs_tokens_batch(const nerve_inputs *in, int64_t start, int64_t n, nerve_array *batch);
 
 /* The thumbnail sprite of the inputs: the first SPRITE_MAX_INPUTS inputs,
- * each in a square cell of at most SPRITE_MAX_SIDE pixels, row by row. */
-enum { SPRITE_MAX_INPUTS = 10000, SPRITE_MAX_SIDE = 32 };
+ * each in a square cell of at most SPRITE_MAX_SIDE pixels, row by row, in
+ * pages of SPRITE_PAGE_INPUTS (path, then path's "<stem>.1.png", ...): a
+ * browser loads only the pages it shows, and no page passes 3,200 pixels a
+ * side (one sheet of 70,000 inputs would be 7,420). */
+enum { SPRITE_MAX_INPUTS = 100000, SPRITE_PAGE_INPUTS = 10000, SPRITE_MAX_SIDE = 32 };
 
 typedef struct sprite_info {
-    int64_t count, side, columns;
+    int64_t count, side, columns;   /* count: thumbnails over all pages */
+    int64_t per_page, pages;
 } sprite_info;
 
 /* Every rank calls it and draws its share of the rows of cells (the PNG's
- * bands); rank 0 writes the file. */
+ * bands); rank 0 writes the files. */
 int sprite_write(const char *path, nerve_inputs *in, int64_t count, sprite_info *info);
+/* The same with per_page inputs a page (tests use small pages). */
+int sprite_write_paged(const char *path, nerve_inputs *in, int64_t count, int64_t per_page, sprite_info *info);
+/* The file of page p of the sprite at path (page 0: path itself). */
+int sprite_page_path(char *out, size_t cap, const char *path, int64_t page);
 
 /* Writes root as indented JSON to path (through a temporary file) and
  * releases root. */
