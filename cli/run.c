@@ -105,6 +105,8 @@ static const cli_option options[] = {
     { CLI_OPT("tsne-iters", 0, CLI_INT, "N", "t-SNE's iterations in all", AT(o.tsne.iters)), CLI_MIN(1) },
     { CLI_OPT("metrics", 0, CLI_CUSTOM, "LIST", "the layer x layer similarity metrics", AT(metrics)),
       .parse = parse_metrics, .default_text = "cka,svcca,pwcca", .section = "similarity:" },
+    { CLI_OPT("dft-inputs", 0, CLI_INT, "N", "SVCCA-DFT of whole conv maps over the first N inputs\n"
+              "(at most 1 GB of maps; 0: none)", AT(o.dft_inputs)), CLI_MIN(0) },
     { CLI_OPT("serve", 0, CLI_FLAG, NULL, "then serve the study's viewer until Ctrl-C (as nerve\n"
               "serve)", AT(serve)), .section = "afterwards:" },
     { CLI_OPT("host", 0, CLI_STRING, "ADDR", "with --serve: the address to bind", AT(host)),

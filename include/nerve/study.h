@@ -227,6 +227,17 @@ int nerve_train_cached(const nerve_train_options *o, int force, struct json_t **
 int nerve_study_similarity(const char *dir, const nerve_sim_metric *metrics, int n_metrics,
                            const nerve_sim_options *o, int *skipped);
 
+/* SVCCA of whole conv maps through the DFT between the layers of DIR/sim
+ * (the study of averaged maps, DIR = study/mean), from the whole maps of
+ * its first inputs in DIR/maps (a flatten extraction): DIR/sim/svcca-dft.npy,
+ * named in DIR/sim/index.json, NaN for a layer that is not a map and a
+ * pair the method refuses, each with its reason. */
+int nerve_study_similarity_dft(const char *dir, const nerve_sim_options *o);
+/* How many inputs' whole maps DIR/maps should hold: `wanted`, fewer when
+ * the study has fewer or all its maps would pass a gigabyte; 0 when it has
+ * fewer than two conv maps. */
+int nerve_study_maps_inputs(int64_t *count, const char *mean_dir, int64_t wanted);
+
 /* The same between two studies over the same inputs (two models, or two
  * checkpoints of one model), inputs matched by id (their place in the
  * inputs both were extracted from; the first min(N_a, N_b)): writes
@@ -378,6 +389,7 @@ typedef struct nerve_study_run_options {
     int          n_metrics;      /* the similarity metrics; 0: the study's default set */
     nerve_sim_metric metrics[NERVE_SIM_METRIC_COUNT];
     nerve_sim_options sim;
+    int64_t      dft_inputs;     /* svcca-dft of whole conv maps over this many inputs (the mean stage); 0: none */
     nerve_study_findings_options findings;
     nerve_study_featvis_options featvis;
     struct json_t *owned;        /* holds the strings a study file gave */

@@ -73,6 +73,19 @@ static int check_rows(const char *manifest, const char *dir, const study_layer *
     return rc;
 }
 
+/* A layer's (C, H, W) when its shape is a conv map's; zeros otherwise. */
+static void read_map_shape(int64_t map[3], const json_t *shape)
+{
+    map[0] = map[1] = map[2] = 0;
+    if (json_array_size(shape) != 3)
+        return;
+    for (int k = 0; k < 3; k++)
+        if (json_integer_value(json_array_get(shape, (size_t)k)) < 1)
+            return;
+    for (int k = 0; k < 3; k++)
+        map[k] = json_integer_value(json_array_get(shape, (size_t)k));
+}
+
 int study_manifest_read(study_manifest *m, const char *dir)
 {
     memset(m, 0, sizeof *m);
@@ -109,6 +122,7 @@ int study_manifest_read(study_manifest *m, const char *dir)
         e->name = strdup(name);
         e->file = strdup(file);
         e->rows = rows;
+        read_map_shape(e->map, json_object_get(l, "shape"));
         if (!e->name || !e->file)
             rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
         if (rc == 0)

@@ -85,6 +85,7 @@ void nerve_study_run_defaults(nerve_study_run_options *o)
     nerve_tsne_defaults(&o->tsne);
     o->n_metrics = nerve_sim_study_defaults(o->metrics);
     nerve_sim_defaults(&o->sim);
+    o->dft_inputs = 1000;
     nerve_study_findings_defaults(&o->findings);
     nerve_study_featvis_defaults(&o->featvis);
 }
@@ -185,7 +186,8 @@ static int key_mean(run_ctx *c, char *key)
 {
     char inputs[1200], params[1200 + 9000];
     int rc = inputs_key(inputs, sizeof inputs, c);
-    snprintf(params, sizeof params, "extract mean %s layers %.8000s", inputs, c->o->layers);
+    snprintf(params, sizeof params, "extract mean %s layers %.8000s maps %lld", inputs, c->o->layers,
+             (long long)c->o->dft_inputs);
     chain(key, params, c->model_key);
     return rc;
 }
@@ -280,6 +282,24 @@ static int run_extract(run_ctx *c)
     return nerve_extract(&e);
 }
 
+/* The whole maps of the first inputs (DIR/mean/maps) for svcca-dft, as
+ * many as fit; none when the model has fewer than two conv maps. */
+static int extract_maps(run_ctx *c, const char *mean_dir)
+{
+    char dir[PATH_MAX];
+    int64_t count = 0;
+    int rc = nerve_path(dir, sizeof dir, "%s/maps", mean_dir);
+    if (rc == 0 && c->o->dft_inputs > 0)
+        rc = nerve_study_maps_inputs(&count, mean_dir, c->o->dft_inputs);
+    if (rc < 0 || count == 0)
+        return rc;
+    nerve_extract_options e;
+    extract_settings(&e, c, c->model, dir, NERVE_MODE_FLATTEN);
+    e.limit = count;
+    e.no_sprite = 1;
+    return nerve_extract(&e);
+}
+
 static int run_mean(run_ctx *c)
 {
     char dir[PATH_MAX];
@@ -289,7 +309,9 @@ static int run_mean(run_ctx *c)
     nerve_extract_options e;
     extract_settings(&e, c, c->model, dir, NERVE_MODE_MEAN);
     e.no_sprite = 1;   /* the viewer's thumbnails are the main study's */
-    return nerve_extract(&e);
+    if ((rc = nerve_extract(&e)) == 0)
+        rc = extract_maps(c, dir);
+    return rc;
 }
 
 static int run_mapper(run_ctx *c)
@@ -323,6 +345,10 @@ static int run_sim(run_ctx *c)
     int rc = nerve_study_similarity(c->o->out, c->o->metrics, c->o->n_metrics, &c->o->sim, &skipped);
     if (rc == 0 && stage_on(c->o, NERVE_STAGE_MEAN) && (rc = nerve_path(dir, sizeof dir, "%s/mean", c->o->out)) == 0)
         rc = nerve_study_similarity(dir, c->o->metrics, c->o->n_metrics, &c->o->sim, &skipped);
+    char maps[PATH_MAX];
+    if (rc == 0 && stage_on(c->o, NERVE_STAGE_MEAN) && c->o->dft_inputs > 0 &&
+        (rc = nerve_path(maps, sizeof maps, "%s/maps/manifest.json", dir)) == 0 && access(maps, R_OK) == 0)
+        rc = nerve_study_similarity_dft(dir, &c->o->sim);
     return rc;
 }
 

@@ -114,6 +114,7 @@ static const setting settings[] = {
     { "sim", "metrics", S_METRICS, AT(metrics), COUNT(n_metrics) },
     { "sim", "keep", S_REAL, AT(sim.keep), RANGE(1e-9, 1) },
     { "sim", "epsilon", S_REAL, AT(sim.epsilon), RANGE(0, 1) },
+    { "sim", "dft_inputs", S_INT, AT(dft_inputs), RANGE(0, 1e9) },
     { "findings", "neighbours", S_INT, AT(findings.k), RANGE(1, 1000) },
     { "findings", "max_dims", S_INT, AT(findings.max_dims), RANGE(1, 4096) },
     { "featvis", "layers", S_TEXT, AT(featvis.layers) },

@@ -76,6 +76,7 @@ typedef struct study_layer {
     char   *name;     /* the tap name */
     char   *file;     /* relative to the study: acts/<name>.npy */
     int64_t rows;     /* inputs x rows per input */
+    int64_t map[3];   /* C, H, W when the layer's output is a conv map (its "shape" has rank 3), else 0s */
 } study_layer;
 
 typedef struct study_manifest {

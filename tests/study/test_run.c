@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,48 @@ static json_t *load(const char *dir, const char *rel)
     json_t *j = json_load_file(path, 0, &e);
     cr_assert(j, "%s: %s", path, e.text);
     return j;
+}
+
+static int listed(const json_t *names, const char *name)
+{
+    for (size_t i = 0; i < json_array_size(names); i++)
+        if (strcmp(json_string_value(json_array_get(names, i)), name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The averaged study's matrices include svcca-dft of the whole conv maps:
+ * each map against itself near 1, every value a mean correlation, and a
+ * vector layer NaN and named with the reason. */
+static void expect_whole_map_svcca(const char *dir)
+{
+    json_t *index = load(dir, "mean/sim/index.json");
+    const json_t *layers = json_object_get(index, "layers");
+    const json_t *vectors = json_object_get(json_object_get(json_object_get(json_object_get(index, "null_cells"),
+                                                                            "not_maps"), "svcca-dft"), "layers");
+    cr_assert(json_object_get(json_object_get(index, "matrices"), "svcca-dft"), "no svcca-dft matrix");
+    cr_assert(json_array_size(vectors) > 0 && json_array_size(vectors) < json_array_size(layers),
+              "the fixture has conv maps and vectors both");
+    char path[4400];
+    snprintf(path, sizeof path, "%s/mean/sim/svcca-dft.npy", dir);
+    nerve_array m;
+    cr_assert_eq(nerve_npy_read(&m, NULL, path, NERVE_F32), 0, "%s", nerve_error());
+    int64_t n = (int64_t)json_array_size(layers);
+    cr_assert(m.ndim == 2 && m.shape[0] == n && m.shape[1] == n);
+    const float *v = m.data;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++) {
+            int vector = listed(vectors, json_string_value(json_array_get(layers, (size_t)i))) ||
+                         listed(vectors, json_string_value(json_array_get(layers, (size_t)j)));
+            float x = v[i * n + j];
+            if (vector)
+                cr_assert(isnan(x), "[%lld][%lld] = %g with a vector layer", (long long)i, (long long)j, (double)x);
+            else
+                cr_assert(i == j ? x > 0.95f && x <= 1.0001f : x > 0 && x <= 1.0001f, "[%lld][%lld] = %g",
+                          (long long)i, (long long)j, (double)x);
+        }
+    nerve_array_free(&m);
+    json_decref(index);
 }
 
 Test(run, reduced_study_end_to_end_then_up_to_date, .timeout = 600)
@@ -66,6 +109,7 @@ Test(run, reduced_study_end_to_end_then_up_to_date, .timeout = 600)
                                                              "display"));
         cr_assert(name && strstr(out, name), "%s missing from the table:\n%s", name ? name : "(no display name)", out);
     }
+    expect_whole_map_svcca(dir);
     json_t *dynamics = load(dir, "checkpoints/index.json");
     cr_assert_eq(json_array_size(json_object_get(dynamics, "checkpoints")), 1);
     /* Layers against classes, for the final model and the checkpoint: the
