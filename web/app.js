@@ -277,8 +277,11 @@ function classMatcher(g, text) {
 // max-pool of a ReLU read 0.0 against it by CKA).
 function heatmapSources() {
   const s = state.study, out = [];
+  // svcca-dft sits with the averaged metrics but reads whole maps (study/mean/maps)
+  const vectorsOf = (index, m, vectors) => m === "svcca-dft" && index.svcca_dft
+    ? `whole maps of ${index.svcca_dft.inputs} inputs` : vectors;
   const add = (index, vectors) => Object.entries(index.matrices).forEach(([m, f]) =>
-    out.push({ name: `${m.toUpperCase()} · ${vectors}`, file: f, layers: index.layers,
+    out.push({ name: `${m.toUpperCase()} · ${vectorsOf(index, m, vectors)}`, file: f, layers: index.layers,
                missing: missingReason(index.null_cells, m) }));
   if (s.mean_sim) add(s.mean_sim, "positions averaged");
   if (s.sim) add(s.sim, s.mean_sim ? "one random position" : "as extracted");
@@ -300,6 +303,11 @@ function missingReason(nulls, metric) {
   return (layerA, layerB) => {
     if (!nulls) return "not computed";
     if (nulls.unavailable && nulls.unavailable[metric]) return nulls.unavailable[metric];
+    const vectors = nulls.not_maps && nulls.not_maps[metric];   // svcca-dft: whole conv maps only
+    if (vectors && (vectors.layers.includes(layerA) || vectors.layers.includes(layerB))) return vectors.reason;
+    const refused = ((nulls.refused_pairs || {})[metric] || []).find(([a, b]) =>
+      (a === layerA && b === layerB) || (a === layerB && b === layerA));
+    if (refused) return refused[2];
     const constant = nulls.constant_layers || [];
     if (constant.includes(layerA) || constant.includes(layerB)) return nulls.constant_reason || "a constant layer";
     return "not computed";
