@@ -40,6 +40,9 @@ static void make_study(char *study, size_t cap, const char *name)
     cr_assert(json_array_size(json_object_get(json_object_get(json_object_get(fv, "layers"), "relu1_Relu_output_0"),
                                               "nodes")) > 0, "no node images in %s", index);
     json_decref(fv);
+    /* a second embedding method: the viewer offers a switch (PCA: a second) */
+    cr_assert_eq(run_nerve((const char *[]){ "embed", "-q", "--method", "pca", "--study", study, NULL }, &out, &err), 0,
+                 "%s", err);
 }
 
 /* ---- hostile names (row 9 of issue 15) ------------------------------------------ */

@@ -153,8 +153,29 @@ try {
           `clicking point ${at[2]} lists its 12 nearest inputs in ${layerName}`);
   }
   await shot("embedding-neighbours");
-  // A box over the whole canvas selects every input; the Mapper view marks nodes.
+  // The same rectangle as a lasso and as a box (two code paths) selects the same inputs.
+  const rect = [[0.3, 0.3], [0.7, 0.3], [0.7, 0.7], [0.3, 0.7], [0.3, 0.31]].map(([fx, fy]) => [box.x + fx * box.width, box.y + fy * box.height]);
+  const drag = async (points) => {
+    await page.mouse.move(...points[0]);
+    await page.mouse.down();
+    for (const p of points.slice(1)) await page.mouse.move(...p, { steps: 4 });
+    await page.mouse.up();
+    return page.evaluate(() => Array.from(state.selected).sort((a, b) => a - b).join());
+  };
+  await page.click("#embed-modes button[data-mode=lasso]");
+  const lassoed = await drag(rect);
   await page.click("#embed-modes button[data-mode=box]");
+  const boxed = await drag([rect[0], rect[2]]);
+  check(boxed.length > 0 && lassoed === boxed, `a lasso and a box over the same rectangle select the same ${boxed.split(",").length} inputs`);
+  // Every method the study embedded this layer with: a switch (the run's t-SNE, nerve embed's PCA).
+  const methods = await page.$$eval("#embed-method option", (o) => o.map((x) => x.value));
+  if (study.embeds && Object.keys(study.embeds).length > 1) {
+    await page.selectOption("#embed-method", "pca");
+    await page.waitForFunction(() => /PCA/.test($("embed-status").textContent) && embedView.n > 0);
+    check(methods.join() === Object.keys(study.embeds).join(), `the embedding switches between ${methods.join(", ")}`);
+    await shot("embedding-pca");
+  }
+  // A box over the whole canvas selects every input; the Mapper view marks nodes.
   await page.mouse.move(box.x + 2, box.y + 2);
   await page.mouse.down();
   await page.mouse.move(box.x + box.width - 2, box.y + box.height - 2, { steps: 5 });
