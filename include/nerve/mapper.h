@@ -204,6 +204,26 @@ typedef struct nerve_mapper_graph {
 /* Builds the graph of points under a lens. meta may be NULL. */
 int  nerve_mapper_build(nerve_mapper_graph *g, const nerve_mat *points, const nerve_lens *lens,
                         const nerve_mapper_params *p, const nerve_mapper_meta *meta);
+
+/* The clustering of the cover's elements shared by processes that build
+ * the same graph together (the study room's ranks; this room knows
+ * nothing of them). share marks in mine[e] the elements this process
+ * clusters (element e holds points start[e] to start[e + 1]); gather,
+ * called whatever became of that (status: 0 or this process's error),
+ * fills in every element's labels (-1: noise; element e's from labels +
+ * start[e]) and cluster count from the process that clustered it, and
+ * returns 0 only if every process succeeded. Each process ends with the
+ * same graph, or the same error code. */
+typedef struct nerve_mapper_split {
+    void *ctx;
+    int (*share)(void *ctx, const int64_t *start, int64_t n_elements, char *mine);
+    int (*gather)(void *ctx, int32_t *labels, int64_t *n_clusters, const int64_t *start, int64_t n_elements,
+                  const char *mine, int status);
+} nerve_mapper_split;
+/* nerve_mapper_build with the elements shared as split says (NULL: all here). */
+int  nerve_mapper_build_split(nerve_mapper_graph *g, const nerve_mat *points, const nerve_lens *lens,
+                              const nerve_mapper_params *p, const nerve_mapper_meta *meta,
+                              const nerve_mapper_split *split);
 void nerve_mapper_graph_free(nerve_mapper_graph *g);
 
 /* DBSCAN's automatic eps: the knee of the sorted distances to each point's

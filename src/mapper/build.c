@@ -202,10 +202,10 @@ static int elements_in_parallel(const nerve_cover *c, const element_job *job)
     return largest * nerve_threads() <= pair_work(c, 1);
 }
 
-/* Clusters every element with at least min_samples points, the largest
- * first. */
+/* Clusters every element with at least min_samples points (of those
+ * marked in mine, unless it is NULL), the largest first. */
 static int cluster_cover(int32_t *labels, int64_t *n_clusters, const nerve_cover *c, const element_job *job,
-                         nerve_progress *bar)
+                         const char *mine, nerve_progress *bar)
 {
     int64_t m = c->n_elements, done = 0, *order = largest_first(c);
     if (!order)
@@ -220,7 +220,7 @@ static int cluster_cover(int32_t *labels, int64_t *n_clusters, const nerve_cover
         #pragma omp for schedule(dynamic, 1)
         for (int64_t k = 0; k < m; k++) {
             int64_t e = order[k], s = c->start[e], n = c->start[e + 1] - s, r = 0;
-            if (n >= job->p->min_samples && rc == 0)
+            if (n >= job->p->min_samples && rc == 0 && (!mine || mine[e]))
                 r = job->nn && !local ? nerve_error_set(NERVE_ENOMEM, "mapper: out of memory")
                                       : cluster_element(labels + s, c->points + s, n, job, local);
             #pragma omp critical(mapper_progress)
@@ -288,8 +288,33 @@ static int choose_neighbours(nerve_knn *nn, element_job *job, const nerve_cover 
     return rc;
 }
 
+/* The elements clustered here, every element's results afterwards: with
+ * a split, this process clusters its share and the split fills in the
+ * others'. */
+static int cluster_shared(int32_t *labels, int64_t *n_clusters, const nerve_cover *c, const element_job *job,
+                          const nerve_mapper_split *split, nerve_progress *bar)
+{
+    char *mine = split ? calloc((size_t)c->n_elements + 1, 1) : NULL;
+    if (split && !mine)
+        return nerve_error_set(NERVE_ENOMEM, "mapper: out of memory");
+    int rc = split ? split->share(split->ctx, c->start, c->n_elements, mine) : 0;
+    if (rc == 0)
+        rc = cluster_cover(labels, n_clusters, c, job, mine, bar);
+    if (split)   /* even after an error: the others wait for this process */
+        rc = split->gather(split->ctx, labels, n_clusters, c->start, c->n_elements, mine, rc);
+    free(mine);
+    return rc;
+}
+
 int nerve_mapper_build(nerve_mapper_graph *g, const nerve_mat *points, const nerve_lens *lens,
                        const nerve_mapper_params *p, const nerve_mapper_meta *meta)
+{
+    return nerve_mapper_build_split(g, points, lens, p, meta, NULL);
+}
+
+int nerve_mapper_build_split(nerve_mapper_graph *g, const nerve_mat *points, const nerve_lens *lens,
+                             const nerve_mapper_params *p, const nerve_mapper_meta *meta,
+                             const nerve_mapper_split *split)
 {
     memset(g, 0, sizeof *g);
     int rc = check_params(p, points, lens);
@@ -316,7 +341,7 @@ int nerve_mapper_build(nerve_mapper_graph *g, const nerve_mat *points, const ner
     if (rc == 0) {
         nerve_progress bar;
         nerve_progress_begin(&bar, "mapper", c.n_elements);
-        rc = cluster_cover(labels, n_clusters, &c, &job, &bar);
+        rc = cluster_shared(labels, n_clusters, &c, &job, split, &bar);
         nerve_progress_end(&bar);
         for (int64_t e = 0; e < c.n_elements; e++)
             g->clustered += c.start[e + 1] - c.start[e] >= p->min_samples;

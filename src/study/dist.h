@@ -56,12 +56,20 @@ void study_dist_owners(int *owner, const int64_t *cost, int n, int size);
  * other ranks' slots stay as they are. */
 struct json_t;
 int  study_dist_merge(struct json_t *slots);
+/* The same, and then rank 0's slots, every one filled, on every rank. */
+int  study_dist_merge_all(struct json_t *slots);
 
 /* owner[i]: the rank that computes layer i of a study, its rows for its
  * cost (study_dist_owners); malloc'd, the caller frees it; NULL when out
  * of memory. */
 struct study_manifest;
 int *study_dist_layer_owners(const struct study_manifest *m);
+
+/* A Mapper graph's cover elements shared by the ranks, which all build
+ * the same graph (dist_mapper.c): the callbacks nerve_mapper_build_split
+ * takes. */
+struct nerve_mapper_split;
+void study_dist_mapper_split(struct nerve_mapper_split *s);
 
 /* With NERVE_DIST_CLOCK set in the environment: the wall and CPU seconds
  * since this rank's previous mark, printed to stderr as `phase`'s

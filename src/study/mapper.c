@@ -129,10 +129,11 @@ static int layer_files_of(layer_files *f, const char *dir, const study_layer *l)
 }
 
 /* One layer: its graph written (unless `write` is 0: a layer another rank
- * owns, mapped again for the link into this rank's first), kept in *g for
- * the links to the next. */
+ * owns, mapped again for the link into this rank's first, or mapped with
+ * rank 0), kept in *g for the links to the next. split: the cover's
+ * elements shared by all ranks, or NULL. */
 static int map_layer(nerve_mapper_graph *g, const layer_files *f, const char *lens_spec, const nerve_mapper_params *p,
-                     const nerve_mapper_meta *meta, int write)
+                     const nerve_mapper_meta *meta, int write, const nerve_mapper_split *split)
 {
     nerve_mat x;
     nerve_lens lens = { 0 };
@@ -140,7 +141,7 @@ static int map_layer(nerve_mapper_graph *g, const layer_files *f, const char *le
     if (rc < 0)
         return rc;
     if ((rc = nerve_lens_compute(&lens, lens_spec, &x, meta)) == 0)
-        rc = nerve_mapper_build(g, &x, &lens, p, meta);
+        rc = nerve_mapper_build_split(g, &x, &lens, p, meta, split);
     if (rc == 0 && write)
         rc = nerve_mapper_write(f->graph, NERVE_GRAPH_JSON, g, p, &lens);
     nerve_lens_free(&lens);
@@ -202,12 +203,33 @@ int nerve_study_mapper_layer(struct json_t **out, const char *dir, const char *l
     return rc;
 }
 
+/* Whether the ranks share each layer's cover elements (all ranks map every
+ * layer, rank 0 writes) rather than the layers: when there are more ranks
+ * than layers to map, or for the tests (NERVE_TEST_MAPPER_ELEMENTS=1).
+ * Split by layers, the work each layer repeats on every rank (its points
+ * read, its lens and DBSCAN's automatic eps) is done once. */
+static int by_elements(const study_manifest *m)
+{
+    int mapped = 0;
+    for (int i = 0; i < m->count; i++)
+        mapped += m->layers[i].rows % m->inputs == 0;
+    const char *test = getenv("NERVE_TEST_MAPPER_ELEMENTS");
+    return study_dist_size() > 1 && (study_dist_size() > mapped || (test && strcmp(test, "1") == 0));
+}
+
 /* Where this rank starts: with several ranks each maps a contiguous run of
  * layers [*first, last), and the link into its first layer needs the graph
- * of the layer mapped before it, which it maps again from *from. */
+ * of the layer mapped before it, which it maps again from *from. Sharing
+ * the elements, rank 0 owns every layer and the others help with each. */
 static void layer_share(const study_manifest *m, int *from, int *first, int *last)
 {
     int64_t a, b;
+    if (by_elements(m)) {
+        *from = 0;
+        *first = study_dist_rank() == 0 ? 0 : m->count;
+        *last = m->count;
+        return;
+    }
     study_dist_share(m->count, 1, study_dist_rank(), study_dist_size(), &a, &b);
     *first = (int)a;
     *last = (int)b;
@@ -257,6 +279,8 @@ int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mappe
     const study_layer *prev_layer = NULL;
     int from, first, last;
     layer_share(&m, &from, &first, &last);
+    nerve_mapper_split split;
+    study_dist_mapper_split(&split);
     for (int i = 0; i < first; i++)
         json_array_append_new(slots, json_null());
     for (int i = from; rc == 0 && i < last; i++) {
@@ -276,7 +300,7 @@ int nerve_study_mapper(const char *dir, const char *lens_spec, const nerve_mappe
         layer_files f;
         if ((rc = layer_files_of(&f, dir, l)) < 0 || (rc = layer_meta(&meta, &sm, m.inputs, l->rows / m.inputs)) < 0)
             break;
-        if ((rc = map_layer(&g, &f, lens_spec, p, &meta, own)) == NERVE_EINPUT) {
+        if ((rc = map_layer(&g, &f, lens_spec, p, &meta, own, by_elements(&m) ? &split : NULL)) == NERVE_EINPUT) {
             /* This layer's data defeats these parameters (all points equal, say):
              * the others still get their graphs, and the index says why. */
             json_t *why = json_array();

@@ -4,7 +4,8 @@
 # CNN made by 1, 2 and 3 ranks is byte for byte the single process's
 # (manifest.json aside: its timings and run.ranks); a rank killed during
 # extraction stops the job with the rank named, and the rerun resumes its
-# shards and ends with the same study; studies of 3 and 12 inputs, where
+# shards and ends with the same study; Mapper by cover elements at 2 and 3
+# ranks is the single process's; studies of 3 and 12 inputs, where
 # stages skip layers, are the same at 3 ranks; a rank's bad input ends the
 # job with one error naming the rank. Prints PASS/FAIL lines and a summary.
 #
@@ -78,6 +79,24 @@ else
     else
         pass killed_rank_resumes
     fi
+fi
+
+# Mapper by cover elements (all ranks map each layer, each clustering its
+# share of the elements; chosen when ranks outnumber the layers, forced
+# here): the same graphs, links and index at 2 and 3 ranks.
+if [ -d "$tmp/one/mapper" ]; then
+    for k in 2 3; do
+        mkdir -p "$tmp/el$k"
+        cp -r "$tmp/one/acts" "$tmp/one/inputs" "$tmp/one/manifest.json" "$tmp/el$k/"
+        if ! NERVE_TEST_MAPPER_ELEMENTS=1 mpirun_k $k mapper -q --study "$tmp/el$k" \
+            >/dev/null 2>"$tmp/el.log"; then
+            fail "mapper_by_elements_$k" "mpirun -n $k failed: $(tail -n 5 "$tmp/el.log")"
+        elif ! diff -r "$tmp/one/mapper" "$tmp/el$k/mapper" >"$tmp/diff" 2>&1; then
+            fail "mapper_by_elements_$k" "differs from one process: $(head -n 5 "$tmp/diff")"
+        else
+            pass "mapper_by_elements_$k"
+        fi
+    done
 fi
 
 # Studies too small for some stages (3 and 12 inputs: Mapper and t-SNE
