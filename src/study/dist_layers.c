@@ -62,6 +62,32 @@ int study_dist_merge(json_t *slots)
     return rc;
 }
 
+int study_dist_merge_all(json_t *slots)
+{
+    int rc = study_dist_merge(slots);
+    if (study_dist_size() == 1)
+        return rc;
+    char *text = rc == 0 && study_dist_rank() == 0 ? json_dumps(slots, JSON_COMPACT) : NULL;
+    int64_t bytes = text ? (int64_t)strlen(text) + 1 : -1;
+    study_dist_broadcast(&bytes, sizeof bytes);   /* -1: rank 0 failed, every rank stops */
+    if (bytes < 0)
+        return rc < 0 ? rc : nerve_error_set(NERVE_EINTERNAL, "rank 0 could not send a stage's results");
+    if (study_dist_rank() != 0 && !(text = malloc((size_t)bytes)))
+        rc = nerve_error_set(NERVE_ENOMEM, "out of memory receiving a stage's results");
+    if (rc == 0) {
+        study_dist_broadcast(text, (size_t)bytes);
+        json_error_t err;
+        json_t *all = study_dist_rank() == 0 ? NULL : json_loads(text, 0, &err);
+        if (study_dist_rank() != 0 && !all)
+            rc = nerve_error_set(NERVE_EINTERNAL, "rank 0's results do not parse: %s", err.text);
+        for (size_t i = 0; all && i < json_array_size(slots) && i < json_array_size(all); i++)
+            json_array_set(slots, i, json_array_get(all, i));
+        json_decref(all);
+    }
+    free(text);
+    return rc;
+}
+
 int *study_dist_layer_owners(const study_manifest *m)
 {
     int *owner = malloc(((size_t)m->count + 1) * sizeof *owner);

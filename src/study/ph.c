@@ -89,8 +89,8 @@ static int layer_diagrams(nerve_ph *ph, json_t **entry, const char *dir, const s
     return rc;
 }
 
-static int pair_distance(double *out, int metric, const nerve_diagram *a, const nerve_diagram *b,
-                         const nerve_study_ph_options *o)
+int study_ph_pair_distance(double *out, int metric, const nerve_diagram *a, const nerve_diagram *b,
+                           const nerve_study_ph_options *o)
 {
     if (metric == 0)
         return nerve_diagram_bottleneck(out, a, b);
@@ -117,15 +117,18 @@ int study_ph_distance_matrix(nerve_mat *m, const nerve_ph *ph, int64_t layers, i
             before += i++;
         int64_t j = p - before;
         double d = 0;
-        failed |= pair_distance(&d, metric, &ph[i].dgm[dim], &ph[j].dgm[dim], o) < 0;
+        failed |= study_ph_pair_distance(&d, metric, &ph[i].dgm[dim], &ph[j].dgm[dim], o) < 0;
         v[i * layers + j] = v[j * layers + i] = (float)d;
     }
     return failed ? nerve_error_set(NERVE_ENOMEM, "persistence distances: out of memory") : 0;
 }
 
-static int write_distances(json_t *index, const char *dir, const nerve_ph *ph, int64_t layers,
+/* The matrices of `values` (study_ph_shared_distances), one a metric
+ * and dimension. */
+static int write_distances(json_t *index, const char *dir, const float *values, int64_t layers,
                            const nerve_study_ph_options *o)
 {
+    int64_t pairs = layers * (layers - 1) / 2;
     json_t *all = json_object();
     json_object_set_new(index, "distances", all);
     for (int metric = 0; metric < STUDY_PH_METRICS; metric++) {
@@ -137,7 +140,11 @@ static int write_distances(json_t *index, const char *dir, const nerve_ph *ph, i
             nerve_mat m = { 0 };
             int rc = nerve_path(path, sizeof path, "%s/%s", dir, rel);
             if (rc == 0)
-                rc = study_ph_distance_matrix(&m, ph, layers, d, metric, o);
+                rc = nerve_mat_alloc(&m, layers, layers);
+            const float *v = values + (int64_t)(metric * (o->ph.max_dim + 1) + d) * pairs;
+            for (int64_t i = 1, p = 0; rc == 0 && i < layers; i++)
+                for (int64_t j = 0; j < i; j++, p++)
+                    m.data[i * layers + j] = m.data[j * layers + i] = v[p];
             if (rc == 0)
                 rc = nerve_mat_write_npy(path, &m);
             nerve_mat_free(&m);
@@ -174,8 +181,9 @@ int nerve_study_ph(const char *dir, const nerve_study_ph_options *o, int *layers
     rc = ph ? nerve_path(path, sizeof path, "%s/ph", dir) : nerve_error_set(NERVE_ENOMEM, "out of memory");
     if (rc == 0)
         rc = nerve_dir_create(path);
-    /* With several ranks each computes its share of the layers' diagrams;
-     * rank 0 reads the others' from their files for the distances. */
+    /* With several ranks each computes its share of the layers' diagrams
+     * and reads the others' from their files; then each computes its share
+     * of the distances (ph_pairs.c), which rank 0 writes. */
     int *owner = rc == 0 ? study_dist_layer_owners(&m) : NULL, rank = study_dist_rank();
     if (rc == 0 && !owner)
         rc = NERVE_ENOMEM;
@@ -193,13 +201,16 @@ int nerve_study_ph(const char *dir, const nerve_study_ph_options *o, int *layers
         }
     }
     if (rc == 0)
-        rc = study_dist_merge(layers);
-    for (int i = 0; rc == 0 && rank == 0 && i < m.count; i++)
-        if (owner[i] != 0) {
+        rc = study_dist_merge_all(layers);
+    for (int i = 0; rc == 0 && i < m.count; i++)
+        if (owner[i] != rank) {
             rc = study_ph_read_layer(&ph[i], dir, json_array_get(layers, (size_t)i));
             (*layers_done)++;
         }
     free(owner);
+    float *values = NULL;
+    if (rc == 0)
+        rc = study_ph_shared_distances(&values, ph, m.count, o->ph.max_dim + 1, o);
     if (rank != 0) {   /* the index and the distances are rank 0's */
         json_decref(layers);
         layers = NULL;
@@ -209,7 +220,8 @@ int nerve_study_ph(const char *dir, const nerve_study_ph_options *o, int *layers
                               nerve_subsample_name(o->subsample), "seed", (json_int_t)o->seed, "normalisation",
                               nerve_scale_name(o->scale), "order", o->order, "layers", layers);
     if (rc == 0 && layers)
-        rc = write_distances(index, dir, ph, m.count, o);
+        rc = write_distances(index, dir, values, m.count, o);
+    free(values);
     if (rc == 0)
         rc = nerve_path(path, sizeof path, "%s/ph/index.json", dir);
     if (rc == 0 && layers) {

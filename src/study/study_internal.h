@@ -101,6 +101,16 @@ extern const char *const study_ph_metric_names[STUDY_PH_METRICS];
 int study_ph_distance_matrix(nerve_mat *m, const nerve_ph *ph, int64_t layers, int dim, int metric,
                              const nerve_study_ph_options *o);
 int study_ph_read_layer(nerve_ph *ph, const char *dir, const struct json_t *entry);
+/* One distance between two diagrams by metric (0 bottleneck, 1
+ * Wasserstein, 2 sliced Wasserstein) as the stage's options say (ph.c). */
+int study_ph_pair_distance(double *out, int metric, const nerve_diagram *a, const nerve_diagram *b,
+                           const nerve_study_ph_options *o);
+/* Every (metric, dimension < dims, pair of layers) distance, the work
+ * shared by the ranks (ph_pairs.c): on rank 0 *values (malloc'd) holds
+ * item t = (metric * dims + dim) * pairs + pair, pairs in
+ * study_ph_distance_matrix's order; NULL on the others. */
+int study_ph_shared_distances(float **values, const nerve_ph *ph, int64_t layers, int dims,
+                              const nerve_study_ph_options *o);
 
 /* The path of `to` seen from the folder `from` (both absolute and
  * resolved): "../photos", "inputs/x.npy", "."; NULL when out of memory.
