@@ -154,6 +154,19 @@ int64_t nn_pad_mirror(int64_t i, int64_t size, int mode);
 /* Naive twins of the fast kernels, for the tests. */
 void nn_pad_naive(nerve_array *out, const nerve_array *x, const int64_t *pads, int mode, const void *value);
 void nn_matmul_naive(float *c, const float *a, const float *b, int64_t m, int64_t n, int64_t k);
+/* sgemm's C = alpha op(A) op(B) + beta C (row-major) in blocks of
+ * NN_GEMM_ROWS rows on nerve's threads (ops_linear.c). */
+enum { NN_GEMM_ROWS = 64 };
+/* y = x transposed: output axis i is x's axis of stride ostride[i]
+ * (elements), es bytes an element (ops_shape.c); and its naive twin. */
+void nn_transpose(void *y, const void *x, size_t es, int ndim, const int64_t *shape, const int64_t *ostride);
+void nn_transpose_naive(void *y, const void *x, size_t es, int ndim, const int64_t *shape, const int64_t *ostride);
+/* Softmax (or log-softmax) of len elements stride apart (ops_norm.c); and
+ * its naive twin in double precision. */
+void nn_softmax_line(float *y, const float *x, int64_t len, int64_t stride, int log_softmax);
+void nn_softmax_line_naive(float *y, const float *x, int64_t len, int64_t stride, int log_softmax);
+void nn_gemm_rows(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 /* Einsum by the loop over every letter, whatever the equation. */
 int nn_einsum_naive(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out);
 void nn_conv_naive(float *y, const float *x, const float *w, const float *b, const nn_geometry *g,

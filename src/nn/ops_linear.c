@@ -1,6 +1,7 @@
 /*
- * ops_linear.c — Gemm and MatMul through OpenBLAS sgemm, with a naive twin
- * of the matrix product that the tests compare against.
+ * ops_linear.c — Gemm and MatMul through OpenBLAS sgemm on nerve's own
+ * threads (BLAS itself runs single-threaded: core/lazy_blas.c), with a
+ * naive twin of the matrix product that the tests compare against.
  */
 #include <cblas.h>
 #include <string.h>
@@ -18,6 +19,23 @@ void nn_matmul_naive(float *c, const float *a, const float *b, int64_t m, int64_
                 s += (double)a[i * k + p] * b[p * n + j];
             c[i * n + j] = (float)s;
         }
+}
+
+/* C (M x N) = alpha op(A) op(B) + beta C, row-major, as blocks of
+ * NN_GEMM_ROWS rows of C, each a single-threaded sgemm, shared by nerve's
+ * threads: a transformer's Linear layers are most of its time and would
+ * otherwise run on one core. The blocks do not depend on the thread count,
+ * so neither do the results. */
+void nn_gemm_rows(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    int64_t blocks = (m + NN_GEMM_ROWS - 1) / NN_GEMM_ROWS;
+    #pragma omp parallel for schedule(dynamic, 1) if (blocks > 1 && m * n * k > (1 << 21))
+    for (int64_t bi = 0; bi < blocks; bi++) {
+        int64_t i0 = bi * NN_GEMM_ROWS, rows = m - i0 < NN_GEMM_ROWS ? m - i0 : NN_GEMM_ROWS;
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)rows, (int)n,
+                    (int)k, alpha, ta ? a + i0 : a + i0 * lda, (int)lda, b, (int)ldb, beta, c + i0 * ldc, (int)ldc);
+    }
 }
 
 static int op_gemm(const op_context *c, const nerve_array *const *in, int n_in, nerve_array *out, int n_out)
@@ -56,10 +74,27 @@ static int op_gemm(const op_context *c, const nerve_array *const *in, int n_in, 
         beta = 0;
     }
     if (m && n && k)
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    (int)m, (int)n, (int)k, alpha, a->data, (int)a->shape[1], b->data, (int)b->shape[1],
-                    bias ? 1.0f : 0.0f, y, (int)n);
+        nn_gemm_rows(ta, tb, m, n, k, alpha, a->data, a->shape[1], b->data, b->shape[1], bias ? 1.0f : 0.0f, y, n);
     return 0;
+}
+
+/* The matrices of batch t in A and B (their batch shapes ba and bb,
+ * broadcast to shape[0..bnd)). */
+static void batch_offsets(int64_t t, int bnd, const int64_t *shape, const nerve_array *ba, const nerve_array *bb,
+                          int64_t *ia, int64_t *ib)
+{
+    int64_t rem = t, sa = 1, sb = 1;
+    *ia = *ib = 0;
+    for (int d = bnd - 1; d >= 0; d--) {
+        int64_t i = rem % shape[d];
+        rem /= shape[d];
+        int da = d - (bnd - ba->ndim), db = d - (bnd - bb->ndim);
+        int64_t na = da >= 0 ? ba->shape[da] : 1, nb = db >= 0 ? bb->shape[db] : 1;
+        *ia += (na == 1 ? 0 : i) * sa;
+        *ib += (nb == 1 ? 0 : i) * sb;
+        sa *= na;
+        sb *= nb;
+    }
 }
 
 /* numpy.matmul: 1-D operands are promoted and the added axis dropped; the
@@ -108,29 +143,26 @@ static int op_matmul(const op_context *c, const nerve_array *const *in, int n_in
      * as a transformer's Linear layers on (tokens, 1, C): one GEMM of all
      * the rows, not one per batch that repacks B each time. */
     if (bb.ndim == 0 && m && n && k) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(batches * m), (int)n, (int)k, 1.0f,
-                    a.data, (int)k, b.data, (int)n, 0.0f, out->data, (int)n);
+        nn_gemm_rows(0, 0, batches * m, n, k, 1.0f, a.data, k, b.data, n, 0.0f, out->data, n);
         return 0;
     }
-    for (int64_t t = 0; t < batches && m && n; t++) {
-        /* The batch index of each operand under broadcasting. */
-        int64_t rem = t, ia = 0, ib = 0, sa = 1, sb = 1;
-        for (int d = bnd - 1; d >= 0; d--) {
-            int64_t i = rem % shape[d];
-            rem /= shape[d];
-            int da = d - (bnd - ba.ndim), db = d - (bnd - bb.ndim);
-            int64_t na = da >= 0 ? ba.shape[da] : 1, nb = db >= 0 ? bb.shape[db] : 1;
-            ia += (na == 1 ? 0 : i) * sa;
-            ib += (nb == 1 ? 0 : i) * sb;
-            sa *= na;
-            sb *= nb;
-        }
+    /* Attention's many small products (a batch of heads): one a thread;
+     * a few large ones: each split by rows. */
+    int few = batches < 4;
+    #pragma omp parallel for schedule(dynamic, 1) if (!few && batches * m * n * k > (1 << 20))
+    for (int64_t t = 0; t < batches; t++) {
+        if (!m || !n)
+            continue;
+        int64_t ia, ib;
+        batch_offsets(t, bnd, shape, &ba, &bb, &ia, &ib);
         float *y = (float *)out->data + t * m * n;
+        const float *at = (const float *)a.data + ia * m * k, *bt = (const float *)b.data + ib * k * n;
         if (k == 0)
             memset(y, 0, (size_t)(m * n) * sizeof *y);
+        else if (few)
+            nn_gemm_rows(0, 0, m, n, k, 1.0f, at, k, bt, n, 0.0f, y, n);
         else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
-                        (const float *)a.data + ia * m * k, (int)k, (const float *)b.data + ib * k * n,
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, at, (int)k, bt,
                         (int)n, 0.0f, y, (int)n);
     }
     return 0;

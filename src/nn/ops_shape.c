@@ -162,11 +162,19 @@ static int op_transpose(const op_context *c, const nerve_array *const *in, int n
         ostride[i] = stride[perm[i]];   /* input stride of output axis i */
     }
     int rc = nn_alloc_raw(c, out, x->dtype, x->ndim, shape);   /* every element written below */
-    int64_t n = nerve_array_count(out), index[NERVE_MAX_DIMS] = { 0 }, off = 0;
-    size_t es = elem(x);
-    for (int64_t k = 0; rc == 0 && k < n; k++) {
-        memcpy((char *)out->data + (size_t)k * es, (const char *)x->data + (size_t)off * es, es);
-        for (int d = x->ndim - 1; d >= 0; d--) {
+    if (rc == 0)
+        nn_transpose(out->data, x->data, elem(x), x->ndim, shape, ostride);
+    return rc;
+}
+
+void nn_transpose_naive(void *y, const void *x, size_t es, int ndim, const int64_t *shape, const int64_t *ostride)
+{
+    int64_t n = 1, index[NERVE_MAX_DIMS] = { 0 }, off = 0;
+    for (int d = 0; d < ndim; d++)
+        n *= shape[d];
+    for (int64_t k = 0; k < n; k++) {
+        memcpy((char *)y + (size_t)k * es, (const char *)x + (size_t)off * es, es);
+        for (int d = ndim - 1; d >= 0; d--) {
             off += ostride[d];
             if (++index[d] < shape[d])
                 break;
@@ -174,7 +182,36 @@ static int op_transpose(const op_context *c, const nerve_array *const *in, int n
             index[d] = 0;
         }
     }
-    return rc;
+}
+
+/* Row by row of the output's last axis: a memcpy where that axis stays
+ * last (a transformer's head split and merge), else a strided gather;
+ * rows shared by nerve's threads. */
+void nn_transpose(void *y, const void *x, size_t es, int ndim, const int64_t *shape, const int64_t *ostride)
+{
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        n *= shape[d];
+    int64_t inner = ndim ? shape[ndim - 1] : 1, step = ndim ? ostride[ndim - 1] : 1;
+    int64_t rows = inner ? n / inner : 0;
+    #pragma omp parallel for schedule(static) if (n > 1 << 18)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t rem = r, off = 0;
+        for (int d = ndim - 2; d >= 0; d--) {
+            off += rem % shape[d] * ostride[d];
+            rem /= shape[d];
+        }
+        char *dst = (char *)y + (size_t)(r * inner) * es;
+        const char *src = (const char *)x + (size_t)off * es;
+        if (step == 1)
+            memcpy(dst, src, (size_t)inner * es);
+        else if (es == 4)
+            for (int64_t j = 0; j < inner; j++)
+                memcpy(dst + j * 4, src + j * step * 4, 4);
+        else
+            for (int64_t j = 0; j < inner; j++)
+                memcpy(dst + (size_t)j * es, src + (size_t)(j * step) * es, es);
+    }
 }
 
 /* Squeeze and Unsqueeze take axes as an attribute before opset 13. */
