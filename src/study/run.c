@@ -346,9 +346,15 @@ static int run_sim(run_ctx *c)
     if (rc == 0 && stage_on(c->o, NERVE_STAGE_MEAN) && (rc = nerve_path(dir, sizeof dir, "%s/mean", c->o->out)) == 0)
         rc = nerve_study_similarity(dir, c->o->metrics, c->o->n_metrics, &c->o->sim, &skipped);
     char maps[PATH_MAX];
-    if (rc == 0 && stage_on(c->o, NERVE_STAGE_MEAN) && c->o->dft_inputs > 0 &&
-        (rc = nerve_path(maps, sizeof maps, "%s/maps/manifest.json", dir)) == 0 && access(maps, R_OK) == 0)
+    /* The metrics above are shared by the ranks; the DFT's is rank 0's. */
+    if (rc == 0 && study_dist_rank() == 0 && stage_on(c->o, NERVE_STAGE_MEAN) && c->o->dft_inputs > 0 &&
+        (rc = nerve_path(maps, sizeof maps, "%s/maps/manifest.json", dir)) == 0 && access(maps, R_OK) == 0) {
+        study_dist_solo_begin();
         rc = nerve_study_similarity_dft(dir, &c->o->sim);
+        study_dist_solo_end();
+    }
+    if (rc == 0)
+        study_dist_barrier();
     return rc;
 }
 
@@ -553,7 +559,7 @@ static void test_kill_point(const char *stage)
 static int run_ranked(run_ctx *c, const run_stage *s)
 {
     int split = s->id == NERVE_STAGE_EXTRACT || s->id == NERVE_STAGE_MEAN || s->id == NERVE_STAGE_MAPPER ||
-                s->id == NERVE_STAGE_PH || s->id == NERVE_STAGE_EMBED;
+                s->id == NERVE_STAGE_PH || s->id == NERVE_STAGE_EMBED || s->id == NERVE_STAGE_SIM;
     if (split || study_dist_size() == 1)
         return s->run(c);
     int rc = 0;

@@ -18,6 +18,7 @@
 #include "nerve/sim.h"
 #include "nerve/internal/path.h"
 #include "nerve/study.h"
+#include "dist.h"
 #include "study_internal.h"
 
 typedef struct study_layers {
@@ -146,6 +147,89 @@ static int write_index(const char *dir, const study_layers *s, const nerve_sim_m
     return study_write_json(path, root);
 }
 
+/* The metrics this rank computes: with several ranks, each takes its
+ * share (PWCCA, every ordered pair, counts double); NULL when out of
+ * memory. */
+static char *own_metrics(const nerve_sim_metric *metrics, int n_metrics)
+{
+    int *owner = malloc((size_t)n_metrics * sizeof *owner + 1);
+    int64_t *cost = malloc((size_t)n_metrics * sizeof *cost + 1);
+    char *mine = calloc((size_t)n_metrics + 1, 1);
+    if (owner && cost && mine) {
+        for (int k = 0; k < n_metrics; k++)
+            cost[k] = metrics[k] == NERVE_SIM_PWCCA ? 2 : 1;
+        study_dist_owners(owner, cost, n_metrics, study_dist_size());
+        for (int k = 0; k < n_metrics; k++)
+            mine[k] = owner[k] == study_dist_rank();
+    } else {
+        free(mine);
+        mine = NULL;
+    }
+    free(owner);
+    free(cost);
+    return mine;
+}
+
+/* This rank's metrics, metric by metric, so that one the inputs do not
+ * allow (SVCCA with fewer inputs than directions) is NaN with its reason
+ * in why[k], never a failed stage (issue 17 point 4, issue 18's
+ * acceptance). */
+static int compute_own(double **out, char **why, const study_layers *s, const nerve_sim_metric *metrics,
+                       int n_metrics, const char *mine, const nerve_sim_options *o)
+{
+    size_t cells = (size_t)s->count * (size_t)s->count;
+    int64_t pairs = 0;
+    for (int k = 0; k < n_metrics; k++)   /* PWCCA's matrix is not symmetric: every pair */
+        pairs += !mine[k] ? 0 : metrics[k] == NERVE_SIM_PWCCA ? (int64_t)s->count * s->count
+                                                             : (int64_t)s->count * (s->count + 1) / 2;
+    nerve_progress bar;
+    nerve_progress_begin(&bar, "compare", pairs);
+    int rc = 0;
+    for (int k = 0; rc == 0 && k < n_metrics; k++)
+        if (mine[k] && (rc = nerve_sim_matrices(&out[k], s->mats, s->count, &metrics[k], 1, o, &bar)) == NERVE_EINPUT) {
+            why[k] = strdup(nerve_error());
+            for (size_t i = 0; i < cells; i++)
+                out[k][i] = NAN;
+            rc = why[k] ? 0 : nerve_error_set(NERVE_ENOMEM, "out of memory");
+        }
+    nerve_progress_end(&bar);
+    return rc;
+}
+
+/* Each rank's metrics to rank 0: for each, its number, its reason's
+ * length (0: none), the reason and the matrix. */
+static int gather_metrics(double **out, char **why, int n_metrics, size_t cells, const char *mine)
+{
+    size_t bytes = 0, at = 0, all_bytes = 0;
+    for (int k = 0; k < n_metrics; k++)
+        bytes += mine[k] ? 2 * sizeof(int64_t) + (why[k] ? strlen(why[k]) : 0) + cells * sizeof **out : 0;
+    char *own = malloc(bytes + 1), *all = NULL;
+    for (int k = 0; own && k < n_metrics; k++) {
+        if (!mine[k])
+            continue;
+        int64_t head[2] = { k, why[k] ? (int64_t)strlen(why[k]) : 0 };
+        memcpy(own + at, head, sizeof head);
+        memcpy(own + at + sizeof head, why[k] ? why[k] : "", (size_t)head[1]);
+        memcpy(own + at + sizeof head + head[1], out[k], cells * sizeof **out);
+        at += sizeof head + (size_t)head[1] + cells * sizeof **out;
+    }
+    int rc = own ? study_dist_gather((void **)&all, &all_bytes, own, bytes)
+                 : nerve_error_set(NERVE_ENOMEM, "out of memory sending similarities");
+    free(own);
+    for (at = 0; rc == 0 && study_dist_rank() == 0 && at < all_bytes;) {
+        int64_t head[2];
+        memcpy(head, all + at, sizeof head);
+        int k = (int)head[0];
+        if (!mine[k] && head[1] > 0 && !(why[k] = strndup(all + at + sizeof head, (size_t)head[1])))
+            rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
+        if (!mine[k])
+            memcpy(out[k], all + at + sizeof head + head[1], cells * sizeof **out);
+        at += sizeof head + (size_t)head[1] + cells * sizeof **out;
+    }
+    free(all);
+    return rc;
+}
+
 int nerve_study_similarity(const char *dir, const nerve_sim_metric *metrics, int n_metrics,
                            const nerve_sim_options *o, int *skipped)
 {
@@ -159,32 +243,30 @@ int nerve_study_similarity(const char *dir, const nerve_sim_metric *metrics, int
     size_t cells = (size_t)s.count * (size_t)s.count;
     double *all = malloc((size_t)n_metrics * cells * sizeof *all + 1);
     double *out[NERVE_SIM_METRIC_COUNT];
-    if (rc == 0 && (!all || n_metrics > NERVE_SIM_METRIC_COUNT))
+    char *why[NERVE_SIM_METRIC_COUNT] = { 0 }, *mine = own_metrics(metrics, n_metrics);
+    if (rc == 0 && (!all || !mine || n_metrics > NERVE_SIM_METRIC_COUNT))
         rc = nerve_error_set(NERVE_ENOMEM, "out of memory");
     for (int k = 0; rc == 0 && k < n_metrics; k++)
         out[k] = all + (size_t)k * cells;
-    int64_t pairs = 0;
-    for (int k = 0; k < n_metrics; k++)   /* PWCCA's matrix is not symmetric: every pair */
-        pairs += metrics[k] == NERVE_SIM_PWCCA ? (int64_t)s.count * s.count : (int64_t)s.count * (s.count + 1) / 2;
-    nerve_progress bar;
-    nerve_progress_begin(&bar, "compare", pairs);
-    /* Metric by metric, so that one the inputs do not allow (SVCCA with
-     * fewer inputs than directions) is null with its reason, never a
-     * failed stage (issue 17 point 4, issue 18's acceptance). */
-    json_t *unavailable = json_object();
-    for (int k = 0; rc == 0 && k < n_metrics; k++)
-        if ((rc = nerve_sim_matrices(&out[k], s.mats, s.count, &metrics[k], 1, o, &bar)) == NERVE_EINPUT) {
-            json_object_set_new(unavailable, nerve_sim_metric_name(metrics[k]), json_string(nerve_error()));
-            for (size_t i = 0; i < cells; i++)
-                out[k][i] = NAN;
-            rc = 0;
-        }
-    nerve_progress_end(&bar);
-    for (int k = 0; k < n_metrics && rc == 0; k++)
-        rc = write_matrix(dir, metrics[k], out[k], s.count);
+    /* With several ranks each computes its share of the metrics; rank 0
+     * gathers them and writes. */
     if (rc == 0)
+        rc = compute_own(out, why, &s, metrics, n_metrics, mine, o);
+    if (rc == 0)
+        rc = gather_metrics(out, why, n_metrics, cells, mine);
+    json_t *unavailable = json_object();
+    for (int k = 0; k < n_metrics && rc == 0; k++)
+        if (why[k])   /* in the metrics' order, as one process finds them */
+            json_object_set_new(unavailable, nerve_sim_metric_name(metrics[k]), json_string(why[k]));
+    int writes = study_dist_rank() == 0;
+    for (int k = 0; k < n_metrics && rc == 0 && writes; k++)
+        rc = write_matrix(dir, metrics[k], out[k], s.count);
+    if (rc == 0 && writes)
         rc = write_index(dir, &s, metrics, n_metrics, o, null_reasons(&s, out, metrics, n_metrics, unavailable));
     json_decref(unavailable);
+    for (int k = 0; k < NERVE_SIM_METRIC_COUNT; k++)
+        free(why[k]);
+    free(mine);
     free(all);
     layers_free(&s);
     return rc;
