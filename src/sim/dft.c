@@ -343,6 +343,69 @@ static int frequency_cca(double *rho, int64_t *count, int64_t *dims_a, int64_t *
     return rc;
 }
 
+/* Each frequency's Grams gain a block of inputs. The frequencies are the
+ * parallel work items, BLAS single-threaded in each (nerve's default
+ * outside core/linalg.c), so every sum is made in the same order at any
+ * thread count. */
+static void accumulate_grams(side *sa, side *sb, double *cross, int64_t bl, int64_t r)
+{
+    int p2 = (int)(2 * sa->c), q2 = (int)(2 * sb->c);
+    #pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t k = 0; k < r; k++) {
+        const double *wa = sa->wf + k * BLOCK * p2, *wb = sb->wf + k * BLOCK * q2;
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, p2, (int)bl, 1.0, wa, p2, 1.0, sa->gram + k * p2 * p2, p2);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, q2, (int)bl, 1.0, wb, q2, 1.0, sb->gram + k * q2 * q2, q2);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, p2, q2, (int)bl, 1.0, wa, p2, wb, q2, 1.0,
+                    cross + k * p2 * q2, q2);
+    }
+}
+
+/* Every frequency's CCA, the frequencies on the threads with a workspace
+ * each; frequency k's coefficients go to its own slot and are gathered in
+ * order, and the first failing frequency's error is the one returned, so
+ * nothing depends on the thread count. */
+static int every_frequency_cca(nerve_cca *out, const side *sa, const side *sb, const double *cross, const freq *f,
+                               int64_t r, int64_t n, double epsilon)
+{
+    int64_t slot = 2 * (sa->c < sb->c ? sa->c : sb->c);
+    double *rho = nerve_alloc_array((size_t)r, (size_t)slot * sizeof *rho, "svcca-dft coefficients");
+    int64_t *count = nerve_zalloc_array((size_t)r, 3 * sizeof *count, "svcca-dft counts");
+    int64_t first_bad = r;
+    int bad_rc = 0;
+    char why[1024] = "";
+    if (!rho || !count) {
+        free(rho);
+        free(count);
+        return NERVE_ENOMEM;
+    }
+    #pragma omp parallel
+    {
+        workspace w = { 0 };
+        int mine = workspace_init(&w, sa->c, sb->c);
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t k = 0; k < r; k++) {
+            int rc = mine < 0 ? mine : frequency_cca(rho + k * slot, &count[3 * k], &count[3 * k + 1],
+                                                     &count[3 * k + 2], &w, sa, sb, cross, f, k, n, epsilon);
+            #pragma omp critical(dft_error)
+            if (rc < 0 && k < first_bad) {
+                first_bad = k;
+                bad_rc = rc;
+                snprintf(why, sizeof why, "%s", nerve_error());
+            }
+        }
+        workspace_free(&w);
+    }
+    for (int64_t k = 0; first_bad == r && k < r; k++) {
+        memcpy(out->rho + out->k, rho + k * slot, (size_t)count[3 * k] * sizeof *rho);
+        out->k += count[3 * k];
+        out->dims_a += count[3 * k + 1];
+        out->dims_b += count[3 * k + 2];
+    }
+    free(rho);
+    free(count);
+    return first_bad < r ? nerve_error_set(bad_rc, "%s", why) : 0;
+}
+
 static int check_maps(const nerve_array *a, const nerve_array *b)
 {
     const nerve_array *m[2] = { a, b };
@@ -381,28 +444,22 @@ int nerve_sim_svcca_dft(nerve_cca *out, const nerve_array *a, const nerve_array 
         return rc;
     }
     int64_t p2 = 2 * sa.c, q2 = 2 * sb.c;
-    workspace w = { 0 };
     cross = nerve_zalloc_array((size_t)r, (size_t)(p2 * q2) * sizeof *cross, "DFT cross-Grams");
     out->rho = nerve_alloc_array((size_t)(hs * ws), (size_t)(sa.c < sb.c ? sa.c : sb.c) * sizeof *out->rho,
                                  "svcca-dft coefficients");
-    rc = cross && out->rho ? workspace_init(&w, sa.c, sb.c) : NERVE_ENOMEM;
+    rc = cross && out->rho ? 0 : NERVE_ENOMEM;
     for (int64_t i0 = 0; rc == 0 && i0 < n; i0 += BLOCK) {
         int64_t bl = n - i0 < BLOCK ? n - i0 : BLOCK;
         side_transform(&sa, i0, bl, r);
         side_transform(&sb, i0, bl, r);
-        for (int64_t k = 0; k < r; k++) {
-            const double *wa = sa.wf + k * BLOCK * p2, *wb = sb.wf + k * BLOCK * q2;
-            nerve_linalg_gram_add(sa.gram + k * p2 * p2, wa, wa, bl, p2, p2);
-            nerve_linalg_gram_add(sb.gram + k * q2 * q2, wb, wb, bl, q2, q2);
-            nerve_linalg_gram_add(cross + k * p2 * q2, wa, wb, bl, p2, q2);
-        }
+        accumulate_grams(&sa, &sb, cross, bl, r);
     }
     for (int64_t k = 0; rc == 0 && k < r; k++) {   /* the Grams' upper triangles, mirrored */
         mirror_upper(sa.gram + k * p2 * p2, p2);
         mirror_upper(sb.gram + k * q2 * q2, q2);
     }
-    for (int64_t k = 0; rc == 0 && k < r; k++)
-        rc = frequency_cca(out->rho, &out->k, &out->dims_a, &out->dims_b, &w, &sa, &sb, cross, f, k, n, o->epsilon);
+    if (rc == 0)
+        rc = every_frequency_cca(out, &sa, &sb, cross, f, r, n, o->epsilon);
     if (rc == 0) {
         double sum = 0;
         qsort(out->rho, (size_t)out->k, sizeof *out->rho, by_decreasing);
@@ -412,7 +469,6 @@ int nerve_sim_svcca_dft(nerve_cca *out, const nerve_array *a, const nerve_array 
     } else {
         nerve_cca_free(out);
     }
-    workspace_free(&w);
     side_free(&sa);
     side_free(&sb);
     free(cross);

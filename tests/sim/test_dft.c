@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "nerve/sim.h"
@@ -112,6 +113,27 @@ Test(svcca_dft, maps_of_different_sizes_keep_the_shared_frequencies)
     nerve_array_free(&a);
     nerve_array_free(&b);
     nerve_array_free(&small);
+}
+
+/* The frequencies run on the threads: one thread or two, the same bits. */
+Test(svcca_dft, the_same_coefficients_at_any_thread_count)
+{
+    nerve_array a, b;
+    translation_invariant(&a, &b);
+    nerve_sim_options o;
+    nerve_sim_defaults(&o);
+    nerve_cca one, two;
+    omp_set_num_threads(1);
+    cr_assert_eq(nerve_sim_svcca_dft(&one, &a, &b, &o), 0, "%s", nerve_error());
+    omp_set_num_threads(2);
+    cr_assert_eq(nerve_sim_svcca_dft(&two, &a, &b, &o), 0, "%s", nerve_error());
+    cr_assert(one.k == two.k && one.dims_a == two.dims_a && one.dims_b == two.dims_b);
+    cr_assert_eq(memcmp(one.rho, two.rho, (size_t)one.k * sizeof *one.rho), 0, "the coefficients differ");
+    cr_assert_eq(memcmp(&one.mean, &two.mean, sizeof one.mean), 0, "mean %.17g and %.17g", one.mean, two.mean);
+    nerve_cca_free(&one);
+    nerve_cca_free(&two);
+    nerve_array_free(&a);
+    nerve_array_free(&b);
 }
 
 Test(svcca_dft, bad_maps)
