@@ -649,6 +649,19 @@ static int stage_wanted(const run_ctx *c, nerve_study_stage s)
     return s == NERVE_STAGE_EXTRACT || stage_on(c->o, s);
 }
 
+/* Every later stage compares inputs: one input (a folder of one image,
+ * -n 1) is a clear stop after extraction, not a failure deep in one. */
+static int enough_inputs(const run_ctx *c)
+{
+    study_manifest m;
+    int rc = study_manifest_read(&m, c->o->out);
+    if (rc == 0 && m.inputs < 2)
+        rc = nerve_error_set(NERVE_EINPUT, "%s: %lld input: a study compares inputs, it needs at least 2",
+                             c->o->data, (long long)m.inputs);
+    study_manifest_free(&m);
+    return rc;
+}
+
 static int run_stages(run_ctx *c)
 {
     int rc = 0;
@@ -656,6 +669,8 @@ static int run_stages(run_ctx *c)
         if (!stage_wanted(c, stages[i].id))
             continue;
         rc = run_one(c, &stages[i]);
+        if (rc == 0 && stages[i].id == NERVE_STAGE_EXTRACT)
+            rc = enough_inputs(c);
         if (rc == 0 && nerve_interrupted())
             rc = nerve_error_set(NERVE_EINTERRUPTED, "interrupted; run the same command again to resume");
     }

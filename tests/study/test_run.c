@@ -171,6 +171,13 @@ Test(run, bad_input_exits_2)
     cr_assert_eq(run_nerve((const char *[]){ "run", "extra", NULL }, &out, &err), 2);
     cr_assert_eq(run_nerve((const char *[]){ "run", "--port", "9000", NULL }, &out, &err), 2);
     cr_assert(strstr(err, "go with --serve"), "%s", err);
+    /* One input: stopped after extraction, which stays. */
+    char model[4096], dir[4096];
+    snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
+    snprintf(dir, sizeof dir, "%s", temp_path("one_input"));
+    cr_assert_eq(run_nerve((const char *[]){ "run", "-q", "-m", model, "-n", "1", "-o", dir, NULL }, &out, &err), 2);
+    cr_assert(strstr(err, "1 input: a study compares inputs, it needs at least 2"), "%s", err);
+    json_decref(load(dir, "manifest.json"));
 }
 
 Test(run, serve_flag_serves_the_finished_study, .timeout = 300)
