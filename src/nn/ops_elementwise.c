@@ -333,7 +333,7 @@ static int op_identity(const op_context *c, const nerve_array *const *in, int n_
     (void)n_out;
     if (n_in < 1 || !in[0])
         return node_error(c, NERVE_EINPUT, "needs an input");
-    return nn_copy(out, in[0]);
+    return nn_take_or_copy(c, out, in[0]);   /* moved when no later node reads it */
 }
 
 /* Dropout at inference is the identity; the optional mask is all true. */

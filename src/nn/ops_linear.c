@@ -54,7 +54,7 @@ static int op_gemm(const op_context *c, const nerve_array *const *in, int n_in, 
         return node_error(c, NERVE_EINPUT, "A is %lldx%lld and B %lldx%lld: inner sizes differ",
                           (long long)m, (long long)k, (long long)kb, (long long)n);
     int64_t shape[2] = { m, n };
-    int rc = nn_alloc(c, out, NERVE_F32, 2, shape);
+    int rc = nn_alloc_raw(c, out, NERVE_F32, 2, shape);   /* every element written below */
     if (rc < 0)
         return rc;
     float *y = out->data;
@@ -72,9 +72,12 @@ static int op_gemm(const op_context *c, const nerve_array *const *in, int n_in, 
                 y[i * n + j] = beta * cb[(bm == 1 ? 0 : i) * bn + (bn == 1 ? 0 : j)];
     } else {
         beta = 0;
+        if (!k)   /* no product to write them */
+            memset(y, 0, (size_t)(m * n) * sizeof *y);
     }
     if (m && n && k)
-        nn_gemm_rows(ta, tb, m, n, k, alpha, a->data, a->shape[1], b->data, b->shape[1], bias ? 1.0f : 0.0f, y, n);
+        nn_gemm_rows(ta, tb, m, n, k, alpha, a->data, a->shape[1], b->data, b->shape[1], beta != 0 ? 1.0f : 0.0f, y,
+                     n);
     return 0;
 }
 
@@ -134,7 +137,7 @@ static int op_matmul(const op_context *c, const nerve_array *const *in, int n_in
         shape[ndim++] = m;
     if (!b_vec)
         shape[ndim++] = n;
-    if ((rc = nn_alloc(c, out, NERVE_F32, ndim, shape)) < 0)
+    if ((rc = nn_alloc_raw(c, out, NERVE_F32, ndim, shape)) < 0)   /* every element written below */
         return rc;
     int64_t batches = 1;
     for (int d = 0; d < bnd; d++)

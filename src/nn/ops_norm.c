@@ -173,7 +173,7 @@ static int softmax(const op_context *c, const nerve_array *x, nerve_array *out, 
         axis = x->ndim;   /* coerced to (everything, 1) */
     else if ((rc = nn_axis(c, a, x->ndim ? x->ndim : 1, &axis)) < 0)
         return rc;
-    if ((rc = nn_alloc(c, out, NERVE_F32, x->ndim, x->shape)) < 0)
+    if ((rc = nn_alloc_raw(c, out, NERVE_F32, x->ndim, x->shape)) < 0)   /* every line written */
         return rc;
     int64_t outer = 1, len = 1, inner = 1;
     for (int d = 0; d < x->ndim; d++) {
