@@ -151,9 +151,11 @@ function renderEmbedding() {
     if (n !== l.rows)   // its points would stand for the wrong inputs
       throw new Error(`${entry.file} has ${n} rows and layer ${l.display} ${l.rows}: the embedding is of another ` +
                       "extraction (run nerve embed --study again)");
-    const xs = new Float32Array(n), ys = new Float32Array(n), d = shape[1];
-    for (let i = 0; i < n; i++) { xs[i] = data[d * i]; ys[i] = data[d * i + 1]; }
-    scatter.setPoints(xs, ys);
+    const d = shape[1], column = (c) => Float32Array.from({ length: n }, (_, i) => data[d * i + c]);
+    const xs = column(0), ys = column(1), zs = d >= 3 ? column(2) : null;   // three columns: a cloud to turn
+    scatter.setPoints(xs, ys, zs);
+    $("embed-rotate").classList.toggle("hidden", !zs);
+    if (!zs && embedView.mode === "rotate") $("embed-modes").querySelector("[data-mode=pan]").click();
     // The middle 99.8% fills the view: t-SNE leaves a few stragglers far out.
     const robust = (v) => { const s = v.slice().sort(); return [s[Math.floor(0.001 * (n - 1))], s[Math.ceil(0.999 * (n - 1))]]; };
     scatter.fit(...robust(xs), ...robust(ys));
@@ -174,7 +176,8 @@ function renderEmbedding() {
 
 // ---- events ---------------------------------------------------------------
 
-// Drag: pan (or, in box and lasso mode or with Shift, select); wheel: zoom;
+// Drag: pan (or, in box and lasso mode or with Shift, select; in rotate
+// mode, turn a 3-D cloud); wheel: zoom;
 // a click without a drag: the point's nearest neighbours.
 function initEmbeddingEvents() {
   const canvas = $("embed-canvas"), box = $("embed-box"), lasso = $("embed-lasso"), s = embedView.scatter;
@@ -190,6 +193,7 @@ function initEmbeddingEvents() {
     if (!drag) { embedHover(ev, x, y); return; }
     drag.moved = drag.moved || Math.abs(x - drag.start[0]) + Math.abs(y - drag.start[1]) > 3;
     if (drag.mode === "pan") { s.pan(x - drag.last[0], y - drag.last[1]); requestEmbedFrame(); }
+    else if (drag.mode === "rotate") { s.rotate(x - drag.last[0], y - drag.last[1]); requestEmbedFrame(); }
     else if (drag.mode === "box")
       Object.assign(box.style, { display: "block", left: Math.min(x, drag.start[0]) + "px", top: Math.min(y, drag.start[1]) + "px",
                                  width: Math.abs(x - drag.start[0]) + "px", height: Math.abs(y - drag.start[1]) + "px" });
@@ -203,7 +207,7 @@ function initEmbeddingEvents() {
     box.style.display = "none";
     lasso.setAttribute("points", "");
     if (!d.moved) { if (ev.target === canvas) embedPick(s.nearest(x, y, 8)); return; }
-    if (d.mode === "pan") { document.dispatchEvent(new CustomEvent("embedview")); return; }
+    if (d.mode === "pan" || d.mode === "rotate") { document.dispatchEvent(new CustomEvent("embedview")); return; }
     const rows = d.mode === "box" ? s.inBox(d.start[0], d.start[1], x, y) : d.path.length > 2 ? s.inPolygon(d.path) : [];
     setSelection(rows.map((i) => Math.floor(i / state.perInput)), "the embedding");
   });

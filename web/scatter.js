@@ -10,21 +10,27 @@
 // faded ones grey, the picked one ringed, so the selection stands out
 // without sorting the points.
 //
+// A cloud of three columns (PCA with -k 3) turns under a drag: the GPU
+// applies the rotation, the CPU projects the points again for its searches.
+//
 // createScatter(canvas) returns {setPoints, setColours, setFlags, fit, draw,
-// pan, zoomAt, toData, nearest, inBox, inPolygon, stats}. No dependency.
+// pan, zoomAt, rotate, toData, nearest, inBox, inPolygon, stats}. No dependency.
 "use strict";
 
 const scatterShaders = {
   vertex: `
-    attribute vec2 a_pos;
+    attribute vec3 a_pos;
     attribute vec4 a_colour;
     attribute float a_flag;
     uniform vec2 u_centre, u_scale;
+    uniform mat3 u_rot;
+    uniform vec3 u_origin;
     uniform float u_size;
     varying vec4 v_colour;
     varying float v_ring;
     void main() {
-      gl_Position = vec4((a_pos - u_centre) * u_scale, a_flag > 2.5 ? -0.9 : a_flag > 1.5 ? -0.5 : 0.5, 1.0);
+      vec3 p = u_rot * (a_pos - u_origin);   // 3-D: turned about the cloud's centre; 2-D: as it is
+      gl_Position = vec4((p.xy - u_centre) * u_scale, a_flag > 2.5 ? -0.9 : a_flag > 1.5 ? -0.5 : 0.5, 1.0);
       gl_PointSize = a_flag > 2.5 ? u_size + 10.0 : a_flag > 1.5 ? u_size + 1.0 : u_size;
       v_colour = a_flag > 0.5 && a_flag < 1.5 ? vec4(0.70, 0.73, 0.77, 0.45) : a_colour;
       v_ring = a_flag > 2.5 ? 1.0 : 0.0;
@@ -80,14 +86,23 @@ function scatterGrid(x, y, cells) {
 }
 
 function createScatter(canvas) {
-  const gl = canvas.getContext("webgl", { antialias: false, preserveDrawingBuffer: true });
+  // An opaque canvas: blended points leave an alpha below 1 in the buffer, which the
+  // page's compositor (premultiplied alpha) would show washed out or not at all.
+  const gl = canvas.getContext("webgl", { alpha: false, antialias: false, preserveDrawingBuffer: true });
   if (!gl) throw new Error("this browser has no WebGL: the embedding view needs it");
   const program = scatterProgram(gl);
   const attr = (name) => gl.getAttribLocation(program, name), uni = (name) => gl.getUniformLocation(program, name);
   const buffers = { pos: gl.createBuffer(), colour: gl.createBuffer(), flag: gl.createBuffer() };
-  const view = { cx: 0, cy: 0, zoom: 1, base: 1 };   // data units per CSS pixel at zoom 1: 1 / base
+  const view = { cx: 0, cy: 0, zoom: 1, base: 1, yaw: 0, pitch: 0 };   // data units per CSS pixel at zoom 1: 1 / base
+  // x, y: the points as the screen shows them (in 3-D, projected after the turn), for the CPU's searches.
   let n = 0, x = null, y = null, grid = null, frames = 0, lastDraw = 0;
+  const solid = { z: null, origin: [0, 0, 0], rot: [1, 0, 0, 0, 1, 0, 0, 0, 1], stale: false, raw: null };
 
+  const turn = () => {   // Rx(pitch) Ry(yaw), column by column
+    const cy = Math.cos(view.yaw), sy = Math.sin(view.yaw), cp = Math.cos(view.pitch), sp = Math.sin(view.pitch);
+    solid.rot = [cy, sp * sy, -cp * sy, 0, cp, sp, sy, -sp * cy, cp * cy];
+  };
+  const current = () => { if (solid.stale) s.project(); };
   const upload = (buffer, data) => { gl.bindBuffer(gl.ARRAY_BUFFER, buffer); gl.bufferData(gl.ARRAY_BUFFER, data, gl.STATIC_DRAW); };
   const bind = (buffer, name, size, type, normalised) => {
     gl.bindBuffer(gl.ARRAY_BUFFER, buffer);
@@ -101,21 +116,48 @@ function createScatter(canvas) {
   };
 
   const s = {
-    // x, y: Float32Arrays of data coordinates.
-    setPoints(xs, ys) {
+    // xs, ys (and zs for a 3-D cloud): Float32Arrays of data coordinates.
+    setPoints(xs, ys, zs) {
       n = xs.length; x = xs; y = ys;
-      const xy = new Float32Array(2 * n);
-      for (let i = 0; i < n; i++) { xy[2 * i] = xs[i]; xy[2 * i + 1] = ys[i]; }
-      upload(buffers.pos, xy);
+      const xyz = new Float32Array(3 * n), o = [0, 0, 0];
+      for (let i = 0; i < n; i++) { xyz[3 * i] = xs[i]; xyz[3 * i + 1] = ys[i]; xyz[3 * i + 2] = zs ? zs[i] : 0; }
+      if (zs) for (let i = 0; i < n; i++) { o[0] += xs[i] / n; o[1] += ys[i] / n; o[2] += zs[i] / n; }
+      Object.assign(solid, { z: zs || null, origin: o, raw: zs ? [xs, ys, zs] : null });
+      view.yaw = 0; view.pitch = 0;
+      upload(buffers.pos, xyz);
       upload(buffers.flag, new Uint8Array(n));
-      grid = scatterGrid(xs, ys, Math.max(1, Math.min(512, Math.round(Math.sqrt(n / 4)))));
+      s.project();
+    },
+    solid: () => solid.z !== null,
+    // Turns a 3-D cloud by (dx, dy) CSS pixels of a drag (about the screen's vertical and horizontal axes).
+    rotate(dx, dy) {
+      if (!solid.z) return;
+      view.yaw += dx * 0.01; view.pitch = Math.max(-1.55, Math.min(1.55, view.pitch + dy * 0.01));
+      solid.stale = true;
+    },
+    // The screen's coordinates of every point after the turn, and the hover
+    // grid over them: before a search, not every frame of a drag.
+    project() {
+      turn();
+      if (solid.z) {
+        const [xs, ys, zs] = solid.raw, [ox, oy, oz] = solid.origin, r = solid.rot;
+        x = new Float32Array(n); y = new Float32Array(n);
+        for (let i = 0; i < n; i++) {
+          const dx = xs[i] - ox, dy = ys[i] - oy, dz = zs[i] - oz;
+          x[i] = r[0] * dx + r[3] * dy + r[6] * dz;
+          y[i] = r[1] * dx + r[4] * dy + r[7] * dz;
+        }
+      }
+      solid.stale = false;
+      grid = scatterGrid(x, y, Math.max(1, Math.min(512, Math.round(Math.sqrt(n / 4)))));
     },
     setColours(rgba) { upload(buffers.colour, rgba); },    // Uint8Array, 4 a point
     setFlags(flags) { upload(buffers.flag, flags); },      // Uint8Array, 1 a point
     // Frames [x0, x1] x [y0, y1] (the middle of the cloud) with a margin.
     fit(x0, x1, y0, y1) {
       resize();
-      view.cx = (x0 + x1) / 2; view.cy = (y0 + y1) / 2; view.zoom = 1;
+      view.cx = (x0 + x1) / 2 - solid.origin[0]; view.cy = (y0 + y1) / 2 - solid.origin[1]; view.zoom = 1;
+      if (view.yaw || view.pitch) { view.yaw = 0; view.pitch = 0; s.project(); }
       view.base = 0.92 * Math.min(canvas.clientWidth / ((x1 - x0) || 1), canvas.clientHeight / ((y1 - y0) || 1));
     },
     draw() {
@@ -131,11 +173,14 @@ function createScatter(canvas) {
       gl.depthFunc(gl.LEQUAL);
       gl.enable(gl.BLEND);
       gl.blendFunc(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA);
-      bind(buffers.pos, "a_pos", 2, gl.FLOAT, false);
+      bind(buffers.pos, "a_pos", 3, gl.FLOAT, false);
       bind(buffers.colour, "a_colour", 4, gl.UNSIGNED_BYTE, true);
       bind(buffers.flag, "a_flag", 1, gl.UNSIGNED_BYTE, false);
       const k = view.base * view.zoom;   // CSS pixels per data unit
+      turn();
       gl.uniform2f(uni("u_centre"), view.cx, view.cy);
+      gl.uniformMatrix3fv(uni("u_rot"), false, solid.rot);
+      gl.uniform3f(uni("u_origin"), ...solid.origin);
       gl.uniform2f(uni("u_scale"), 2 * k / canvas.clientWidth, 2 * k / canvas.clientHeight);
       // Points grow a little as one zooms in, and shrink where they crowd.
       const crowd = n > 100000 ? 3 : n > 20000 ? 4 : 6;
@@ -163,6 +208,7 @@ function createScatter(canvas) {
     },
     // The point nearest CSS pixel (px, py) within r pixels, or -1.
     nearest(px, py, r) {
+      current();
       if (!grid || !n) return -1;
       const [qx, qy] = s.toData(px, py), rd = r / (view.base * view.zoom), g = grid;
       const c0 = Math.max(0, Math.floor((qx - rd - g.x0) / g.w)), c1 = Math.min(g.cells - 1, Math.floor((qx + rd - g.x0) / g.w));
@@ -178,12 +224,14 @@ function createScatter(canvas) {
     },
     // The points inside a box or a polygon given in CSS pixels.
     inBox(px0, py0, px1, py1) {
+      current();
       const [ax, ay] = s.toData(Math.min(px0, px1), Math.max(py0, py1)), [bx, by] = s.toData(Math.max(px0, px1), Math.min(py0, py1));
       const out = [];
       for (let i = 0; i < n; i++) if (x[i] >= ax && x[i] <= bx && y[i] >= ay && y[i] <= by) out.push(i);
       return out;
     },
     inPolygon(pixels) {
+      current();
       const poly = pixels.map(([px, py]) => s.toData(px, py)), out = [];
       const xs = poly.map((p) => p[0]), ys = poly.map((p) => p[1]);
       const bx0 = Math.min(...xs), bx1 = Math.max(...xs), by0 = Math.min(...ys), by1 = Math.max(...ys);

@@ -77,7 +77,7 @@ function writeUrlState() {
     });
     if (embedView.scatter && embedView.n) {
       const v = embedView.scatter.view;
-      q.set("ez", [v.cx, v.cy, v.zoom].map((x) => +x.toPrecision(6)).join(","));
+      q.set("ez", [v.cx, v.cy, v.zoom, v.yaw, v.pitch].map((x) => +x.toPrecision(6)).join(","));
     }
     const ids = Array.from(state.selected).sort((a, b) => a - b), count = state.study.manifest.inputs.count;
     const runs = encodeRuns(ids), sel = runs.length > count / 6 ? encodeBits(ids, count) : runs;
@@ -140,8 +140,9 @@ function restoreEmbedding(ez) {
       return renderEmbedding();
     }
   }).then(() => {
-    if (frame.length === 3 && frame.every(Number.isFinite) && embedView.n && frame[2] > 0) {
+    if (frame.length >= 3 && frame.every(Number.isFinite) && embedView.n && frame[2] > 0) {
       Object.assign(embedView.scatter.view, { cx: frame[0], cy: frame[1], zoom: frame[2] });
+      if (frame.length === 5 && embedView.scatter.solid()) embedView.scatter.rotate(frame[3] * 100, frame[4] * 100);
       requestEmbedFrame();
     }
   });

@@ -173,6 +173,19 @@ try {
     await page.selectOption("#embed-method", "pca");
     await page.waitForFunction(() => /PCA/.test($("embed-status").textContent) && embedView.n > 0);
     check(methods.join() === Object.keys(study.embeds).join(), `the embedding switches between ${methods.join(", ")}`);
+    if (await page.isVisible("#embed-rotate")) {   // a 3-D PCA turns; the searches follow the turned projection
+      const before = await page.evaluate(() => embedView.scatter.paintedPixels());
+      await page.click("#embed-rotate");
+      await drag([[box.x + 300, box.y + 300], [box.x + 420, box.y + 360]]);
+      const turned = await page.evaluate(() => [embedView.scatter.view.yaw, embedView.scatter.view.pitch]);
+      await page.click("#embed-modes button[data-mode=lasso]");
+      const lassoed3 = await drag(rect);
+      await page.click("#embed-modes button[data-mode=box]");
+      const boxed3 = await drag([rect[0], rect[2]]);
+      check(turned[0] > 0.5 && turned[1] > 0.2 && boxed3.length > 0 && lassoed3 === boxed3,
+            `a 3-D PCA turns (yaw ${turned[0].toFixed(2)}, pitch ${turned[1].toFixed(2)}; ${before} painted pixels before); ` +
+            `lasso and box still agree on ${boxed3.split(",").length} inputs`);
+    }
     await shot("embedding-pca");
   }
   // A box over the whole canvas selects every input; the Mapper view marks nodes.
@@ -282,7 +295,8 @@ try {
     const got = await again.evaluate(() => [state.layers[+$("mapper-layer").value].name, $("mapper-colour").value,
                                            $("mapper-intervals").value, state.selected.size]);
     // (a report has only the stored graphs: its sliders show theirs)
-    check(got[0] === linked && got[1] === "purity" && (offline || got[2] === "8") && got[3] === 6,
+    const linkedSel = [0, 1, 2, 3, 4, 9].filter((i) => i < study.manifest.inputs.count).length;   // the inputs it has
+    check(got[0] === linked && got[1] === "purity" && (offline || got[2] === "8") && got[3] === linkedSel,
           `a link reopens the Mapper view of ${got[0]}, coloured by ${got[1]}, ${got[2]} intervals` +
           (offline ? "" : " (recomputed)") + `, ${got[3]} inputs selected`);
     await again.close();
