@@ -6,9 +6,22 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "nerve/core.h"
 #include "nerve/internal/alloc.h"
+
+void nerve_alloc_keep_heap(size_t bytes)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, (int)bytes);
+    mallopt(M_TRIM_THRESHOLD, (int)(2 * bytes));
+#else
+    (void)bytes;
+#endif
+}
 
 static int out_of_memory(size_t count, size_t size, const char *what)
 {

@@ -5,7 +5,6 @@
  * Adam at 0.05). Every per-image step runs on one thread for the whole
  * image, so the result does not depend on the thread count.
  */
-#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,10 +411,7 @@ int nerve_featvis_render(nerve_featvis_result *r, nerve_model *m, const nerve_fe
     int rc = check_options(m, o);
     if (rc < 0)
         return rc;
-    /* Every step frees and re-allocates the same tensors (as training
-     * does): keep them in the heap rather than mapping pages each time. */
-    mallopt(M_MMAP_THRESHOLD, 256 << 20);
-    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    nerve_alloc_keep_heap(256u << 20);   /* every step re-allocates the same tensors, as training does */
     if (n < 1)
         return nerve_error_set(NERVE_EINPUT, "feature visualisation: no objective");
     const int64_t shape[4] = { n, o->channels, o->height, o->width };

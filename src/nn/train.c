@@ -7,13 +7,13 @@
  */
 #define _DEFAULT_SOURCE   /* M_PI */
 #include <limits.h>
-#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nerve/nn.h"
+#include "nerve/internal/alloc.h"
 #include "nerve/internal/path.h"
 
 const char NERVE_DATASET_NAMES[] = "fashion-mnist";
@@ -336,10 +336,7 @@ int nerve_train(const nerve_train_options *o, nerve_train_result *res)
     int rc = check_options(o);
     if (rc < 0)
         return rc;
-    /* Every step frees and re-allocates the same large tensors: keep them in
-     * the heap instead of mapping and unmapping them each time. */
-    mallopt(M_MMAP_THRESHOLD, 256 << 20);
-    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    nerve_alloc_keep_heap(256u << 20);   /* every step re-allocates the same tensors */
     run r = { .o = o };
     if ((rc = dataset_load(&r.train, o->dataset, "train")) < 0)
         return rc;

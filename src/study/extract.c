@@ -7,7 +7,6 @@
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <limits.h>
-#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "nerve/study.h"
+#include "nerve/internal/alloc.h"
 #include "nerve/internal/path.h"
 #include "dist.h"
 #include "extract_internal.h"
@@ -674,25 +674,17 @@ static int model_channels(const nerve_model *m)
 }
 
 /* Each batch allocates the same large buffers (the layers' outputs) and
- * frees them again. glibc maps a block above its mmap threshold afresh
- * each time, and the kernel clears every page of it on first touch: page
- * faults were most of a small model's extraction (2.7x its time at 4,000
- * Fashion-MNIST inputs), and the threshold glibc adapts on its own made
- * the cost depend on what was freed before (the test split cost twice the
- * training split). A fixed threshold keeps such blocks on the heap, reused
- * batch after batch; blocks above it (a batch of ImageNet-size maps) are
- * few and large enough for their faults not to count. */
-static void keep_batch_buffers(void)
-{
-#ifdef __GLIBC__
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
-#endif
-}
+ * frees them again: page faults were most of a small model's extraction
+ * (2.7x its time at 4,000 Fashion-MNIST inputs), and the threshold glibc
+ * adapts on its own made the cost depend on what was freed before (the
+ * test split cost twice the training split). Blocks above 32 MB (a batch
+ * of ImageNet-size maps) are few and large enough for their faults not to
+ * count. */
+enum { BATCH_BUFFERS_KEPT = 32 << 20 };
 
 int nerve_extract(const nerve_extract_options *o)
 {
-    keep_batch_buffers();
+    nerve_alloc_keep_heap(BATCH_BUFFERS_KEPT);
     double t0 = nerve_now();
     extraction x = { .o = o };
     study_dist_clock("extract: start");

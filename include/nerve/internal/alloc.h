@@ -58,6 +58,15 @@ int   nerve_vec_append(nerve_vec *v, const void *items, size_t n);
 void *nerve_vec_detach(nerve_vec *v, size_t *len);
 void  nerve_vec_free(nerve_vec *v);
 
+/* Freed blocks up to `bytes` stay in the heap for the next allocation
+ * rather than going back to the system (glibc's mmap and trim thresholds;
+ * elsewhere nothing). For loops that free and re-allocate the same large
+ * tensors every step (training, feature visualisation, extraction's
+ * batches): a block mapped afresh has every page cleared by the kernel on
+ * first touch, and those faults were most of a small model's extraction.
+ * Process-wide, the last call's value holds. */
+void  nerve_alloc_keep_heap(size_t bytes);
+
 /* ---- a bounded heap: the k best (key, id) pairs -----------------------------
  * Keeps the k smallest keys seen, ties broken by the smaller id so the
  * result never depends on the order of the pushes (kNN, candidates); a NaN
