@@ -52,6 +52,8 @@ static void serve_help(void)
            "routes: /  (the viewer)   /api/study   /api/mapper?layer=L&intervals=N&overlap=P\n"
            "        &eps=E&min_samples=M (a layer's graph recomputed)\n"
            "        /api/activations?input=N (every layer's maps of input N)   /study/<file>\n"
+           "        /api/neighbours?layer=L&row=I&k=K&metric=M (the exact K nearest rows of\n"
+           "        row I in layer L's activations, K <= 100)\n"
            "A recompute whose estimated size passes the server's limit is refused (400,\n"
            "with the limit); one recompute runs at a time per client (429 meanwhile).\n"
            "\n");
