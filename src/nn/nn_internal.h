@@ -161,6 +161,9 @@ enum { NN_GEMM_ROWS = 64 };
  * (elements), es bytes an element (ops_shape.c); and its naive twin. */
 void nn_transpose(void *y, const void *x, size_t es, int ndim, const int64_t *shape, const int64_t *ostride);
 void nn_transpose_naive(void *y, const void *x, size_t es, int ndim, const int64_t *shape, const int64_t *ostride);
+/* The naive twin of a broadcast row of Add, Sub, Mul, Div (op 0 to 3) of
+ * floats, a and b stepped by sa and sb (ops_elementwise.c). */
+void nn_binary_row_naive(int op, float *o, const float *a, int64_t sa, const float *b, int64_t sb, int64_t n);
 /* Softmax (or log-softmax) of len elements stride apart (ops_norm.c); and
  * its naive twin in double precision. */
 void nn_softmax_line(float *y, const float *x, int64_t len, int64_t stride, int log_softmax);

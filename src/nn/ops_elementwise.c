@@ -45,9 +45,33 @@ typedef enum { ADD, SUB, MUL, DIV } binop;
         (out)[j] = (EXPR);                                                   \
     }
 
+/* The rows a transformer makes most: both contiguous, or one operand a
+ * single value along the row (a bias per row, GELU's constants); written
+ * out so that the compiler vectorises them. */
+#define BINARY_FAST(o, a, sa, b, sb, n, EXPR)                                      \
+    if ((sa) == 1 && (sb) == 1)                                                      \
+        BINARY_LOOP(float, o, a, 1, b, 1, n, EXPR)                                   \
+    else if ((sa) == 1 && (sb) == 0)                                                 \
+        BINARY_LOOP(float, o, a, 1, b, 0, n, EXPR)                                   \
+    else if ((sa) == 0 && (sb) == 1)                                                 \
+        BINARY_LOOP(float, o, a, 0, b, 1, n, EXPR)                                   \
+    else                                                                             \
+        BINARY_LOOP(float, o, a, sa, b, sb, n, EXPR)
+
 static void binary_row_f32(binop op, float *o, const float *a, int64_t sa, const float *b, int64_t sb, int64_t n)
 {
     switch (op) {
+    case ADD: BINARY_FAST(o, a, sa, b, sb, n, x + y); break;
+    case SUB: BINARY_FAST(o, a, sa, b, sb, n, x - y); break;
+    case MUL: BINARY_FAST(o, a, sa, b, sb, n, x * y); break;
+    case DIV: BINARY_FAST(o, a, sa, b, sb, n, x / y); break;
+    }
+}
+
+/* The naive twin: any strides, one loop. */
+void nn_binary_row_naive(int op, float *o, const float *a, int64_t sa, const float *b, int64_t sb, int64_t n)
+{
+    switch ((binop)op) {
     case ADD: BINARY_LOOP(float, o, a, sa, b, sb, n, x + y); break;
     case SUB: BINARY_LOOP(float, o, a, sa, b, sb, n, x - y); break;
     case MUL: BINARY_LOOP(float, o, a, sa, b, sb, n, x * y); break;
@@ -108,32 +132,39 @@ static int binary(const op_context *c, const nerve_array *const *in, int n_in, n
     int ndim;
     int64_t shape[NERVE_MAX_DIMS], sa[NERVE_MAX_DIMS], sb[NERVE_MAX_DIMS];
     int rc = nn_broadcast_shape(c, a, b, &ndim, shape);
-    if (rc < 0 || (rc = nn_alloc_raw(c, out, a->dtype, ndim, shape)) < 0)
+    if (rc < 0)
+        return rc;
+    nn_broadcast_strides(a, ndim, shape, sa);
+    nn_broadcast_strides(b, ndim, shape, sb);
+    /* A bias added to a tensor no later node reads: in place. */
+    int whole = a->ndim == ndim;
+    for (int d = 0; whole && d < ndim; d++)
+        whole = a->shape[d] == shape[d];
+    const void *adata = a->data, *bdata = b->data;
+    nerve_dtype dtype = a->dtype;
+    rc = whole && c->consumable == a ? nn_take_or_copy(c, out, a) : nn_alloc_raw(c, out, dtype, ndim, shape);
+    if (rc < 0)
         return rc;
     int64_t total = nerve_array_count(out);
     if (total == 0)
         return 0;
-    nn_broadcast_strides(a, ndim, shape, sa);
-    nn_broadcast_strides(b, ndim, shape, sb);
     int64_t inner = ndim ? shape[ndim - 1] : 1;
     int64_t ia = ndim ? sa[ndim - 1] : 0, ib = ndim ? sb[ndim - 1] : 0;
-    int64_t index[NERVE_MAX_DIMS] = { 0 }, oa = 0, ob = 0;
+    int f32 = dtype == NERVE_F32;
+    #pragma omp parallel for schedule(static) if (f32 && total > 1 << 16)
     for (int64_t row = 0; row < total / inner; row++) {
-        if (a->dtype == NERVE_F32)
-            binary_row_f32(op, (float *)out->data + row * inner, (const float *)a->data + oa, ia,
-                           (const float *)b->data + ob, ib, inner);
-        else
-            binary_row_i64(op, (int64_t *)out->data + row * inner, (const int64_t *)a->data + oa, ia,
-                           (const int64_t *)b->data + ob, ib, inner);
-        for (int d = ndim - 2; d >= 0; d--) {   /* odometer over the outer dimensions */
-            oa += sa[d];
-            ob += sb[d];
-            if (++index[d] < shape[d])
-                break;
-            oa -= sa[d] * shape[d];
-            ob -= sb[d] * shape[d];
-            index[d] = 0;
+        int64_t rem = row, oa = 0, ob = 0;   /* the row's place in each operand */
+        for (int d = ndim - 2; d >= 0; d--) {
+            oa += rem % shape[d] * sa[d];
+            ob += rem % shape[d] * sb[d];
+            rem /= shape[d];
         }
+        if (f32)
+            binary_row_f32(op, (float *)out->data + row * inner, (const float *)adata + oa, ia,
+                           (const float *)bdata + ob, ib, inner);
+        else
+            binary_row_i64(op, (int64_t *)out->data + row * inner, (const int64_t *)adata + oa, ia,
+                           (const int64_t *)bdata + ob, ib, inner);
     }
     return 0;
 }

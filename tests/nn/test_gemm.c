@@ -167,3 +167,57 @@ Test(gemm, softmax_in_float_matches_the_double_twin)
                           log_softmax, (long long)stride, i, y[i], ref[i]);
         }
 }
+
+/* Element i of a broadcast operand of shape s (rank r) inside out's rank-4
+ * index: numpy's rule, written out. */
+static int64_t broadcast_index(const int64_t *s, int r, const int64_t *at)
+{
+    int64_t off = 0;
+    for (int d = 0; d < r; d++) {
+        int64_t i = at[4 - r + d];
+        off = off * s[d] + (s[d] == 1 ? 0 : i);
+    }
+    return off;
+}
+
+Test(gemm, broadcast_rows_match_the_naive_twin)
+{
+    struct { int ra, rb; int64_t a[4], b[4]; } cases[] = {
+        { 4, 1, { 2, 3, 5, 8 }, { 8 } },               /* a bias per channel */
+        { 4, 4, { 2, 3, 5, 8 }, { 2, 1, 5, 1 } },      /* one value along each row */
+        { 4, 4, { 1, 3, 1, 8 }, { 2, 1, 5, 1 } },      /* both broadcast */
+        { 2, 2, { 5, 1 }, { 1, 8 } },                  /* an outer product */
+        { 4, 0, { 2, 3, 5, 8 }, { 0 } },               /* a scalar (GELU's 0.5) */
+    };
+    const char *ops[4] = { "Add", "Sub", "Mul", "Div" };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+        for (int op = 0; op < 4; op++) {
+            nerve_array a, b, y;
+            cr_assert_eq(nerve_array_alloc(&a, NERVE_F32, cases[k].ra, cases[k].a), 0);
+            cr_assert_eq(nerve_array_alloc(&b, NERVE_F32, cases[k].rb, cases[k].b), 0);
+            fill(a.data, nerve_array_count(&a), 8 + k);
+            fill(b.data, nerve_array_count(&b), 9 + k);
+            nerve_node node = { .op = (char *)ops[op], .name = (char *)"n" };
+            nerve_model model = { .path = (char *)"test", .opset = 17 };
+            op_context ctx = { &model, &node, 17, NULL };
+            const nerve_array *in[2] = { &a, &b };
+            cr_assert_eq(nn_op(nn_op_find(ops[op]))->run(&ctx, in, 2, &y, 1), 0, "%s", nerve_error());
+            int64_t at[4] = { 0 }, out[4] = { 1, 1, 1, 1 };
+            for (int d = 0; d < y.ndim; d++)
+                out[4 - y.ndim + d] = y.shape[d];
+            for (int64_t e = 0; e < nerve_array_count(&y); e++) {
+                int64_t rem = e;
+                for (int d = 3; d >= 0; d--) {
+                    at[d] = rem % out[d];
+                    rem /= out[d];
+                }
+                float want;
+                nn_binary_row_naive(op, &want, (float *)a.data + broadcast_index(cases[k].a, cases[k].ra, at), 1,
+                                    (float *)b.data + broadcast_index(cases[k].b, cases[k].rb, at), 1, 1);
+                cr_assert(((float *)y.data)[e] == want, "case %zu, %s, element %lld", k, ops[op], (long long)e);
+            }
+            nerve_array_free(&a);
+            nerve_array_free(&b);
+            nerve_array_free(&y);
+        }
+}
