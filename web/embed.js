@@ -17,6 +17,9 @@ const embedView = {
   frame: 0,           // requestAnimationFrame handle of the pending frame
   picked: -1,         // the row whose neighbours are listed
   pending: null,      // {key, promise} of the embedding being loaded
+  frame0: null,       // [x0, x1, y0, y1]: the framing Fit returns to
+  moving: false,      // a drag or the wheel under way: frames draw a sample
+  still: 0,           // the timer that draws every point once the motion stops
 };
 
 // The study's embedding indexes by method ({tsne: index, umap: ...}).
@@ -97,11 +100,17 @@ function recolourEmbedding() {
 
 // ---- drawing --------------------------------------------------------------
 
-function requestEmbedFrame() {
+// A frame; `moving` (a drag or the wheel under way): a sample of the
+// points, the full picture once the motion has stopped for 150 ms.
+const embedMotionBudget = 40000;   // software WebGL: about 1 ms a thousand points on this loaded machine
+function requestEmbedFrame(moving) {
+  clearTimeout(embedView.still);
+  if (moving) embedView.still = setTimeout(() => requestEmbedFrame(false), 150);
+  embedView.moving = !!moving;
   if (embedView.frame) return;
   embedView.frame = requestAnimationFrame(() => {
     embedView.frame = 0;
-    embedView.scatter.draw();
+    embedView.scatter.draw(embedView.moving ? embedMotionBudget : 0);
     if (embedView.drawnAt == null) embedView.drawnAt = performance.now();
   });
 }
@@ -151,14 +160,19 @@ function renderEmbedding() {
     if (n !== l.rows)   // its points would stand for the wrong inputs
       throw new Error(`${entry.file} has ${n} rows and layer ${l.display} ${l.rows}: the embedding is of another ` +
                       "extraction (run nerve embed --study again)");
-    const d = shape[1], column = (c) => Float32Array.from({ length: n }, (_, i) => data[d * i + c]);
+    const d = shape[1], column = (c) => {
+      const v = new Float32Array(n);
+      for (let i = 0; i < n; i++) v[i] = data[d * i + c];
+      return v;
+    };
     const xs = column(0), ys = column(1), zs = d >= 3 ? column(2) : null;   // three columns: a cloud to turn
     scatter.setPoints(xs, ys, zs);
     $("embed-rotate").classList.toggle("hidden", !zs);
     if (!zs && embedView.mode === "rotate") $("embed-modes").querySelector("[data-mode=pan]").click();
     // The middle 99.8% fills the view: t-SNE leaves a few stragglers far out.
     const robust = (v) => { const s = v.slice().sort(); return [s[Math.floor(0.001 * (n - 1))], s[Math.ceil(0.999 * (n - 1))]]; };
-    scatter.fit(...robust(xs), ...robust(ys));
+    embedView.frame0 = [...robust(xs), ...robust(ys)];
+    scatter.fit(...embedView.frame0);
     Object.assign(embedView, { n, key, drawnAt: null, picked: -1 });
     status.textContent = `${n.toLocaleString("en")} points, ${embedMethodNames[method] || method}`;
     $("embed-neighbours").replaceChildren();
@@ -192,8 +206,8 @@ function initEmbeddingEvents() {
     const [x, y] = pos(ev);
     if (!drag) { embedHover(ev, x, y); return; }
     drag.moved = drag.moved || Math.abs(x - drag.start[0]) + Math.abs(y - drag.start[1]) > 3;
-    if (drag.mode === "pan") { s.pan(x - drag.last[0], y - drag.last[1]); requestEmbedFrame(); }
-    else if (drag.mode === "rotate") { s.rotate(x - drag.last[0], y - drag.last[1]); requestEmbedFrame(); }
+    if (drag.mode === "pan") { s.pan(x - drag.last[0], y - drag.last[1]); requestEmbedFrame(true); }
+    else if (drag.mode === "rotate") { s.rotate(x - drag.last[0], y - drag.last[1]); requestEmbedFrame(true); }
     else if (drag.mode === "box")
       Object.assign(box.style, { display: "block", left: Math.min(x, drag.start[0]) + "px", top: Math.min(y, drag.start[1]) + "px",
                                  width: Math.abs(x - drag.start[0]) + "px", height: Math.abs(y - drag.start[1]) + "px" });
@@ -207,7 +221,11 @@ function initEmbeddingEvents() {
     box.style.display = "none";
     lasso.setAttribute("points", "");
     if (!d.moved) { if (ev.target === canvas) embedPick(s.nearest(x, y, 8)); return; }
-    if (d.mode === "pan" || d.mode === "rotate") { document.dispatchEvent(new CustomEvent("embedview")); return; }
+    if (d.mode === "pan" || d.mode === "rotate") {
+      requestEmbedFrame(false);   // every point again
+      document.dispatchEvent(new CustomEvent("embedview"));
+      return;
+    }
     const rows = d.mode === "box" ? s.inBox(d.start[0], d.start[1], x, y) : d.path.length > 2 ? s.inPolygon(d.path) : [];
     setSelection(rows.map((i) => Math.floor(i / state.perInput)), "the embedding");
   });
@@ -215,7 +233,7 @@ function initEmbeddingEvents() {
     ev.preventDefault();
     const [x, y] = pos(ev);
     s.zoomAt(x, y, Math.exp(-ev.deltaY * 0.0015));
-    requestEmbedFrame();
+    requestEmbedFrame(true);
     document.dispatchEvent(new CustomEvent("embedview"));
   }, { passive: false });
   canvas.addEventListener("mouseleave", () => tooltip(null));
@@ -228,7 +246,12 @@ function initEmbeddingEvents() {
   $("embed-clear").onclick = () => setSelection([], "");
   $("embed-colour").onchange = recolourEmbedding;
   $("embed-method").onchange = renderEmbedding;
-  $("embed-fit").onclick = () => { embedView.key = null; renderEmbedding(); };
+  $("embed-fit").onclick = () => {   // the first framing again (and a 3-D cloud unturned)
+    if (!embedView.n) return;
+    s.fit(...embedView.frame0);
+    requestEmbedFrame();
+    document.dispatchEvent(new CustomEvent("embedview"));
+  };
 }
 
 function embedHover(ev, x, y) {
