@@ -30,7 +30,11 @@
 #include "nerve/internal/linalg.h"
 #include "sim_internal.h"
 
-enum { BLOCK = 384 };   /* inputs per DFT block: big enough for BLAS to run at speed */
+/* Inputs per DFT block: enough for BLAS to run at speed, fewer when a
+ * block of large maps would pass BLOCK_BYTES (a 64 x 56 x 56 map is 1.6 MB
+ * an input before its coefficients). */
+enum { BLOCK = 384 };
+#define BLOCK_BYTES (256.0 * 1024 * 1024)
 
 /* A frequency (u, v), and whether it also stands for its conjugate. */
 typedef struct freq {
@@ -43,9 +47,10 @@ typedef struct side {
     const float *data;   /* (N, C, H, W) */
     int64_t c, h, w;
     double *table;       /* (H*W, 2R): cos, -sin per frequency */
-    double *block;       /* (BLOCK*C, H*W) */
-    double *coef;        /* (BLOCK*C, 2R) */
-    double *wf;          /* (R, BLOCK, 2C): [Re | Im] per frequency */
+    int64_t bn;          /* inputs per block */
+    double *block;       /* (bn*C, H*W) */
+    double *coef;        /* (bn*C, 2R) */
+    double *wf;          /* (R, bn, 2C): [Re | Im] per frequency */
     double *sums;        /* (R, 2C) */
     double *gram;        /* (R, 2C, 2C) */
 } side;
@@ -120,18 +125,31 @@ static void side_free(side *s)
     free(s->gram);
 }
 
-static int side_init(side *s, const nerve_array *a, const freq *f, int64_t r)
+/* The bytes a block holds per input, both sides. */
+static double bytes_per_input(const nerve_array *a, int64_t r)
+{
+    return 8.0 * (double)a->shape[1] * (double)(a->shape[2] * a->shape[3] + 4 * r);
+}
+
+static int64_t inputs_per_block(const nerve_array *a, const nerve_array *b, int64_t r)
+{
+    double fit = BLOCK_BYTES / (bytes_per_input(a, r) + bytes_per_input(b, r));
+    return fit >= BLOCK ? BLOCK : fit >= 1 ? (int64_t)fit : 1;
+}
+
+static int side_init(side *s, const nerve_array *a, const freq *f, int64_t r, int64_t bn)
 {
     memset(s, 0, sizeof *s);
+    s->bn = bn;
     s->data = a->data;
     s->c = a->shape[1];
     s->h = a->shape[2];
     s->w = a->shape[3];
     int64_t hw = s->h * s->w, c2 = 2 * s->c;
     s->table = nerve_alloc_array((size_t)hw, (size_t)(2 * r) * sizeof(double), "DFT table");
-    s->block = nerve_alloc_array((size_t)(BLOCK * s->c), (size_t)hw * sizeof(double), "DFT input block");
-    s->coef = nerve_alloc_array((size_t)(BLOCK * s->c), (size_t)(2 * r) * sizeof(double), "DFT coefficients");
-    s->wf = nerve_alloc_array((size_t)r, (size_t)(BLOCK * c2) * sizeof(double), "DFT coefficients by frequency");
+    s->block = nerve_alloc_array((size_t)(bn * s->c), (size_t)hw * sizeof(double), "DFT input block");
+    s->coef = nerve_alloc_array((size_t)(bn * s->c), (size_t)(2 * r) * sizeof(double), "DFT coefficients");
+    s->wf = nerve_alloc_array((size_t)r, (size_t)(bn * c2) * sizeof(double), "DFT coefficients by frequency");
     s->sums = nerve_zalloc_array((size_t)r, (size_t)c2 * sizeof(double), "DFT sums");
     s->gram = nerve_zalloc_array((size_t)r, (size_t)(c2 * c2) * sizeof(double), "DFT Grams");
     if (!s->table || !s->block || !s->coef || !s->wf || !s->sums || !s->gram) {
@@ -160,7 +178,7 @@ static void side_transform(side *s, int64_t i0, int64_t b, int64_t r)
         s->block[i] = x[i];
     nerve_linalg_matmul(s->coef, s->block, s->table, b * c, hw, 2 * r);
     for (int64_t k = 0; k < r; k++) {
-        double *w = s->wf + k * BLOCK * c2, *sum = s->sums + k * c2;
+        double *w = s->wf + k * s->bn * c2, *sum = s->sums + k * c2;
         for (int64_t n = 0; n < b; n++)
             for (int64_t j = 0; j < c; j++) {
                 const double *z = s->coef + (n * c + j) * 2 * r + 2 * k;
@@ -352,7 +370,7 @@ static void accumulate_grams(side *sa, side *sb, double *cross, int64_t bl, int6
     int p2 = (int)(2 * sa->c), q2 = (int)(2 * sb->c);
     #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t k = 0; k < r; k++) {
-        const double *wa = sa->wf + k * BLOCK * p2, *wb = sb->wf + k * BLOCK * q2;
+        const double *wa = sa->wf + k * sa->bn * p2, *wb = sb->wf + k * sb->bn * q2;
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, p2, (int)bl, 1.0, wa, p2, 1.0, sa->gram + k * p2 * p2, p2);
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, q2, (int)bl, 1.0, wb, q2, 1.0, sb->gram + k * q2 * q2, q2);
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, p2, q2, (int)bl, 1.0, wa, p2, wb, q2, 1.0,
@@ -436,8 +454,9 @@ int nerve_sim_svcca_dft(nerve_cca *out, const nerve_array *a, const nerve_array 
     freq *f = frequencies(hs, ws, &r);
     side sa = { 0 }, sb = { 0 };
     double *cross = NULL;
-    rc = f ? side_init(&sa, a, f, r) : NERVE_ENOMEM;
-    if (rc == 0 && (rc = side_init(&sb, b, f, r)) < 0)
+    int64_t bn = f ? inputs_per_block(a, b, r) : 0;
+    rc = f ? side_init(&sa, a, f, r, bn) : NERVE_ENOMEM;
+    if (rc == 0 && (rc = side_init(&sb, b, f, r, bn)) < 0)
         side_free(&sa);
     if (rc < 0) {
         free(f);
@@ -448,8 +467,8 @@ int nerve_sim_svcca_dft(nerve_cca *out, const nerve_array *a, const nerve_array 
     out->rho = nerve_alloc_array((size_t)(hs * ws), (size_t)(sa.c < sb.c ? sa.c : sb.c) * sizeof *out->rho,
                                  "svcca-dft coefficients");
     rc = cross && out->rho ? 0 : NERVE_ENOMEM;
-    for (int64_t i0 = 0; rc == 0 && i0 < n; i0 += BLOCK) {
-        int64_t bl = n - i0 < BLOCK ? n - i0 : BLOCK;
+    for (int64_t i0 = 0; rc == 0 && i0 < n; i0 += bn) {
+        int64_t bl = n - i0 < bn ? n - i0 : bn;
         side_transform(&sa, i0, bl, r);
         side_transform(&sb, i0, bl, r);
         accumulate_grams(&sa, &sb, cross, bl, r);

@@ -89,34 +89,82 @@ typedef struct dft_matrix {
     json_t      *refused;   /* [[a, b, reason], ...] */
 } dft_matrix;
 
-/* Every pair of maps, both orders alike (CCA is symmetric). */
+/* About how many floating-point operations svcca-dft takes on two maps of
+ * n inputs: the DFT at the shared frequencies (a product with a table of
+ * H*W x 2R), the Grams of each frequency, and its CCA. */
+static double pair_cost(const nerve_array *a, const nerve_array *b)
+{
+    double n = (double)a->shape[0], ca = (double)a->shape[1], cb = (double)b->shape[1];
+    double hs = (double)(a->shape[2] < b->shape[2] ? a->shape[2] : b->shape[2]);
+    double ws = (double)(a->shape[3] < b->shape[3] ? a->shape[3] : b->shape[3]), r = hs * ws / 2 + 1;
+    double transform = 4 * n * r * (ca * (double)(a->shape[2] * a->shape[3]) + cb * (double)(b->shape[2] * b->shape[3]));
+    double c2 = 2 * (ca + cb);
+    return transform + r * n * c2 * c2 + r * c2 * c2 * c2;
+}
+
+/* The stage's share of work: about a minute on two cores. The cheapest
+ * pairs go first; the rest are refused, saying so. */
+#define DFT_BUDGET 1.5e12
+
+typedef struct dft_pair {
+    int    i, j;
+    double cost;
+} dft_pair;
+
+static int by_cost(const void *x, const void *y)
+{
+    const dft_pair *a = x, *b = y;
+    if (a->cost != b->cost)
+        return a->cost < b->cost ? -1 : 1;
+    return a->i != b->i ? a->i - b->i : a->j - b->j;   /* ties in index order */
+}
+
+/* One pair, both orders alike (CCA is symmetric); a pair the method
+ * refuses is NaN with its reason. */
+static int one_pair(dft_matrix *d, const json_t *names, int i, int j, const nerve_sim_options *o)
+{
+    nerve_cca c;
+    double v = NAN;
+    int rc = nerve_sim_svcca_dft(&c, &d->maps[i], &d->maps[j], o);
+    if (rc == 0)
+        v = c.mean;
+    else if (rc == NERVE_EINPUT) {   /* this pair only: say why */
+        json_array_append_new(d->refused, json_pack("[O, O, s]", json_array_get(names, (size_t)i),
+                                                    json_array_get(names, (size_t)j), nerve_error()));
+        rc = 0;
+    }
+    nerve_cca_free(&c);
+    d->value[i * d->count + j] = d->value[j * d->count + i] = v;
+    return rc;
+}
+
 static int fill_pairs(dft_matrix *d, const json_t *names, const nerve_sim_options *o)
 {
-    int64_t pairs = 0, done = 0;
+    dft_pair *pairs = calloc((size_t)d->count * (size_t)d->count + 1, sizeof *pairs);
+    int64_t count = 0;
+    if (!pairs)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
     for (int i = 0; i < d->count; i++)
         for (int j = i; j < d->count; j++)
-            pairs += d->maps[i].ndim && d->maps[j].ndim;
+            if (d->maps[i].ndim && d->maps[j].ndim)
+                pairs[count++] = (dft_pair){ i, j, pair_cost(&d->maps[i], &d->maps[j]) };
+    qsort(pairs, (size_t)count, sizeof *pairs, by_cost);
     nerve_progress bar;
-    nerve_progress_begin(&bar, "svcca-dft", pairs);
+    nerve_progress_begin(&bar, "svcca-dft", count);
+    double spent = 0;
     int rc = 0;
-    for (int i = 0; rc == 0 && i < d->count; i++)
-        for (int j = i; rc == 0 && j < d->count; j++) {
-            double v = NAN;
-            if (!d->maps[i].ndim || !d->maps[j].ndim)
-                continue;
-            nerve_cca c;
-            if ((rc = nerve_sim_svcca_dft(&c, &d->maps[i], &d->maps[j], o)) == 0)
-                v = c.mean;
-            else if (rc == NERVE_EINPUT) {   /* this pair only: say why */
-                json_array_append_new(d->refused, json_pack("[O, O, s]", json_array_get(names, (size_t)i),
-                                                            json_array_get(names, (size_t)j), nerve_error()));
-                rc = 0;
-            }
-            nerve_cca_free(&c);
-            d->value[i * d->count + j] = d->value[j * d->count + i] = v;
-            nerve_progress_update(&bar, ++done);
-        }
+    for (int64_t k = 0; rc == 0 && k < count; k++) {
+        const dft_pair *p = &pairs[k];
+        if ((spent += p->cost) <= DFT_BUDGET)
+            rc = one_pair(d, names, p->i, p->j, o);
+        else
+            json_array_append_new(d->refused, json_pack("[O, O, s]", json_array_get(names, (size_t)p->i),
+                json_array_get(names, (size_t)p->j), "not computed: the stage's share of svcca-dft work (about a "
+                "minute) went to cheaper pairs; fewer inputs (sim.dft_inputs) or layers make room"));
+        nerve_progress_update(&bar, k + 1);
+    }
     nerve_progress_end(&bar);
+    free(pairs);
     return rc;
 }
 
