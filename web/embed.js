@@ -170,7 +170,13 @@ function renderEmbedding() {
     $("embed-rotate").classList.toggle("hidden", !zs);
     if (!zs && embedView.mode === "rotate") $("embed-modes").querySelector("[data-mode=pan]").click();
     // The middle 99.8% fills the view: t-SNE leaves a few stragglers far out.
-    const robust = (v) => { const s = v.slice().sort(); return [s[Math.floor(0.001 * (n - 1))], s[Math.ceil(0.999 * (n - 1))]]; };
+    // Quantiles of a strided sample of at most 50,000: sorting 300,000 twice cost 0.2 s.
+    const robust = (v) => {
+      const step = Math.max(1, Math.floor(n / 50000)), s = new Float32Array(Math.ceil(n / step));
+      for (let i = 0, k = 0; i < n; i += step) s[k++] = v[i];
+      s.sort();
+      return [s[Math.floor(0.001 * (s.length - 1))], s[Math.ceil(0.999 * (s.length - 1))]];
+    };
     embedView.frame0 = [...robust(xs), ...robust(ys)];
     scatter.fit(...embedView.frame0);
     Object.assign(embedView, { n, key, drawnAt: null, picked: -1 });

@@ -149,7 +149,7 @@ function createScatter(canvas) {
         }
       }
       solid.stale = false;
-      grid = scatterGrid(x, y, Math.max(1, Math.min(512, Math.round(Math.sqrt(n / 4)))));
+      grid = null;   // built by the first hover (0.1 s at 300,000 points), not before the first frame
     },
     setColours(rgba) { upload(buffers.colour, rgba); },    // Uint8Array, 4 a point
     setFlags(flags) { upload(buffers.flag, flags); },      // Uint8Array, 1 a point
@@ -216,7 +216,8 @@ function createScatter(canvas) {
     // The point nearest CSS pixel (px, py) within r pixels, or -1.
     nearest(px, py, r) {
       current();
-      if (!grid || !n) return -1;
+      if (!n) return -1;
+      if (!grid) grid = scatterGrid(x, y, Math.max(1, Math.min(512, Math.round(Math.sqrt(n / 4)))));
       const [qx, qy] = s.toData(px, py), rd = r / (view.base * view.zoom), g = grid;
       const c0 = Math.max(0, Math.floor((qx - rd - g.x0) / g.w)), c1 = Math.min(g.cells - 1, Math.floor((qx + rd - g.x0) / g.w));
       const r0 = Math.max(0, Math.floor((qy - rd - g.y0) / g.h)), r1 = Math.min(g.cells - 1, Math.floor((qy + rd - g.y0) / g.h));
