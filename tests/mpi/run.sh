@@ -2,7 +2,9 @@
 # tests/mpi/run.sh NERVE NERVE_MPI — nerve-mpi (make MPI=1) against nerve:
 # the study of 2,000 Fashion-MNIST test images through the committed small
 # CNN made by 1, 2 and 3 ranks is byte for byte the single process's
-# (manifest.json aside: its timings and run.ranks); a rank killed during
+# (manifest.json aside: its timings and run.ranks; among what the ranks
+# split are the sprite's bands, ph's distances by pairs and sim's metrics,
+# and at 2 ranks Mapper's cover elements); a rank killed during
 # extraction stops the job with the rank named, and the rerun resumes its
 # shards and ends with the same study; Mapper by cover elements at 2 and 3
 # ranks is the single process's; studies of 3 and 12 inputs, where
