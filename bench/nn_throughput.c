@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "nerve/nn.h"
+#include "nerve/internal/alloc.h"
 
 int main(int argc, char **argv)
 {
@@ -25,6 +26,10 @@ int main(int argc, char **argv)
     }
     int runs = argc > 3 ? atoi(argv[3]) : 3;
     nerve_threads_init(0);
+    /* As nerve's commands do (extract, train, featvis): the tensors each
+     * run allocates again stay on the heap instead of being mapped afresh
+     * (and faulted in page by page) every time. */
+    nerve_alloc_keep_heap(256u << 20);
     nerve_model m;
     if (nerve_onnx_load(&m, argv[1]) < 0) {
         fprintf(stderr, "nerve: error: %s\n", nerve_error());

@@ -3,7 +3,7 @@
 # googlenet (batch 16, opset 13) and the transformers vit_b_16 and swin_t
 # (batch 8, opset 17, where LayerNorm is one node) with random weights
 # (weights=None), 224x224, the same thread count for both (default 2), in
-# the same run. Prints images/s for each, the ratio nerve/PyTorch (the
+# the same run: two rounds of PyTorch then nerve, the best of RUNS each. Prints images/s for each, the ratio nerve/PyTorch (the
 # goals: at least 1.0 for the convnets, 0.8 for the transformers), and how
 # far nerve's outputs are from PyTorch's (largest difference over the
 # largest magnitude; the goal: under 1e-4), and the load average.
@@ -50,16 +50,21 @@ for name in sys.argv[3].split(","):
     np.save("bench/data/%s.input.npy" % name, x.numpy())
     with torch.no_grad():
         np.save("bench/data/%s.output.npy" % name, model(x).numpy())
-        best = 1e30
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            model(x)
-            best = min(best, time.perf_counter() - t0)
-    torch_rate = batch / best
-    out = subprocess.run(["build/bench/nn_throughput", path, "%d,3,224,224" % batch, str(runs),
-                          "bench/data/%s.input.npy" % name, "bench/data/%s.output.npy" % name],
-                         check=True, capture_output=True, text=True).stdout.split()
-    nerve_rate, difference = float(out[2]), float(out[3])
+    # Two rounds of PyTorch then nerve, each side's best kept: on a shared
+    # machine the load moves between the two otherwise.
+    torch_rate = nerve_rate = 0
+    for _ in range(2):
+        with torch.no_grad():
+            best = 1e30
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                model(x)
+                best = min(best, time.perf_counter() - t0)
+        torch_rate = max(torch_rate, batch / best)
+        out = subprocess.run(["build/bench/nn_throughput", path, "%d,3,224,224" % batch, str(runs),
+                              "bench/data/%s.input.npy" % name, "bench/data/%s.output.npy" % name],
+                             check=True, capture_output=True, text=True).stdout.split()
+        nerve_rate, difference = max(nerve_rate, float(out[2])), float(out[3])
     print("%-10s PyTorch %6.2f img/s   nerve %6.2f img/s   ratio nerve/PyTorch %.2f (goal >= %.1f)   "
           "output difference %.1e (goal < 1e-4)" % (name, torch_rate, nerve_rate, nerve_rate / torch_rate,
                                                     0.8 if transformer else 1.0, difference), flush=True)
