@@ -90,16 +90,20 @@ typedef struct dft_matrix {
 } dft_matrix;
 
 /* About how many floating-point operations svcca-dft takes on two maps of
- * n inputs: the DFT at the shared frequencies (a product with a table of
- * H*W x 2R), the Grams of each frequency, and its CCA. */
+ * n inputs: the separable DFT at the shared frequencies (hs x ws), the
+ * Grams of each frequency, and its CCA. */
+static double transform_cost(const nerve_array *a, double hs, double ws)
+{
+    double n = (double)a->shape[0], c = (double)a->shape[1], h = (double)a->shape[2], w = (double)a->shape[3];
+    return 4 * n * c * h * ws * (w + 2 * hs);
+}
+
 static double pair_cost(const nerve_array *a, const nerve_array *b)
 {
-    double n = (double)a->shape[0], ca = (double)a->shape[1], cb = (double)b->shape[1];
     double hs = (double)(a->shape[2] < b->shape[2] ? a->shape[2] : b->shape[2]);
     double ws = (double)(a->shape[3] < b->shape[3] ? a->shape[3] : b->shape[3]), r = hs * ws / 2 + 1;
-    double transform = 4 * n * r * (ca * (double)(a->shape[2] * a->shape[3]) + cb * (double)(b->shape[2] * b->shape[3]));
-    double c2 = 2 * (ca + cb);
-    return transform + r * n * c2 * c2 + r * c2 * c2 * c2;
+    double n = (double)a->shape[0], c2 = 2 * (double)(a->shape[1] + b->shape[1]);
+    return transform_cost(a, hs, ws) + transform_cost(b, hs, ws) + r * n * c2 * c2 + r * c2 * c2 * c2;
 }
 
 /* The stage's share of work: about a minute on two cores. The cheapest
