@@ -159,7 +159,18 @@ static int fill_pairs(dft_matrix *d, const json_t *names, const nerve_sim_option
     int rc = 0;
     for (int64_t k = 0; rc == 0 && k < count; k++) {
         const dft_pair *p = &pairs[k];
-        if ((spent += p->cost) <= DFT_BUDGET)
+        int64_t inputs = d->maps[p->i].shape[0];
+        int64_t channels = d->maps[p->i].shape[1] > d->maps[p->j].shape[1] ? d->maps[p->i].shape[1]
+                                                                            : d->maps[p->j].shape[1];
+        char why[200];
+        /* cca_core's assertion at every frequency (dead channels aside), known before any work */
+        if (channels >= inputs) {
+            snprintf(why, sizeof why, "svcca-dft: %lld inputs' maps are too few for %lld channels: each "
+                     "frequency's CCA needs more inputs than channels (raise sim.dft_inputs)", (long long)inputs,
+                     (long long)channels);
+            json_array_append_new(d->refused, json_pack("[O, O, s]", json_array_get(names, (size_t)p->i),
+                                                        json_array_get(names, (size_t)p->j), why));
+        } else if ((spent += p->cost) <= DFT_BUDGET)
             rc = one_pair(d, names, p->i, p->j, o);
         else
             json_array_append_new(d->refused, json_pack("[O, O, s]", json_array_get(names, (size_t)p->i),
