@@ -34,7 +34,7 @@ static const cli_option options[] = {
     { CLI_OPT("input-shape", 's', CLI_CUSTOM, "DIMS", "shape of the first input, e.g. 1,3,224,224", AT(shape)),
       .parse = parse_input_shape, .default_text = "as declared, symbolic sizes set to 1" },
     { CLI_OPT("all", 'a', CLI_FLAG, NULL, "every tap, also of a transformer's blocks", AT(all)) },
-    { CLI_OPT("json", 'j', CLI_FLAG, NULL, "one JSON object on stdout (every tap, each with its block)",
+    { CLI_OPT("json", 'j', CLI_FLAG, NULL, "one JSON object on stdout (each tap with its block)",
               AT(json)) },
     { CLI_OPT("ops", 0, CLI_FLAG, NULL, "list the operators nerve runs and exit", AT(ops)) },
     { 0 },

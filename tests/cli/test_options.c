@@ -110,7 +110,9 @@ Test(cli_options, extract_serve_report_values_are_checked_by_their_tables)
     const char *limit[] = { "extract", "--limit", "-1", "-m", "m.onnx", "-d", "x.npy", NULL };
     expect_refusal(limit, "--limit wants a whole number >= 0, not '-1'");
     const char *mode[] = { "extract", "--mode", "median", "-m", "m.onnx", "-d", "x.npy", NULL };
-    expect_refusal(mode, "unknown --mode 'median' (random-position, foreground-position, max-norm, mean, max, flatten, center, all)");
+    /* (the message wraps at 80 columns after "cls,") */
+    expect_refusal(mode, "unknown --mode 'median' (random-position, foreground-position, max-norm, mean, max, flatten, "
+                         "center, all, tokens, cls,");
     const char *mean[] = { "extract", "--mean", "1,2,3,4,5", "-m", "m.onnx", "-d", "x.npy", NULL };
     expect_refusal(mean, "--mean wants 1 to 4 numbers like 0.5,0.5,0.5, not '1,2,3,4,5'");
     const char *std[] = { "extract", "--std", "0.5,0", "-m", "m.onnx", "-d", "x.npy", NULL };
