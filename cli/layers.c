@@ -125,8 +125,12 @@ static int is_transformer(const nerve_model *m, const nerve_tap_info *taps, int 
     return 0;
 }
 
-static void print_table(const nerve_model *m, const nerve_tap_info *taps, int count)
+static int print_table(const nerve_model *m, const nerve_tap_info *taps, int count)
 {
+    int *block_output = malloc(((size_t)count + 1) * sizeof *block_output);
+    if (!block_output)
+        return nerve_error_set(NERVE_ENOMEM, "out of memory");
+    nerve_nn_block_outputs(m, taps, count, block_output);
     int wname = 4, wop = 2;
     for (int i = 0; i < count; i++) {
         int ln = (int)strlen(m->values[taps[i].value].name), lo = (int)strlen(m->nodes[taps[i].node].op);
@@ -138,20 +142,18 @@ static void print_table(const nerve_model *m, const nerve_tap_info *taps, int co
     printf("%s: %d nodes, opset %lld, producer '%s'\n\n", m->path, m->n_nodes, (long long)m->opset,
            m->producer);
     printf("  %-4s %-*s  %-*s  %-22s %12s\n", "#", wname, "name", wop, "op", "output shape", "params");
-    int *block_output = malloc(((size_t)count + 1) * sizeof *block_output);   /* NULL: no marks for them */
-    if (block_output)
-        nerve_nn_block_outputs(m, taps, count, block_output);
     for (int i = 0; i < count; i++) {
         const nerve_node *n = &m->nodes[taps[i].node];
         char shape[256];
         shape_text(shape, sizeof shape, taps[i].ndim, taps[i].shape);
-        int mark = extracted(m, &taps[i], block_output && block_output[i]);
+        int mark = extracted(m, &taps[i], block_output[i]);
         printf("%c %-4d %-*s  %-*s  %-22s %12lld\n", mark ? '*' : ' ', i + 1, wname, m->values[taps[i].value].name,
                wop, n->op, shape, (long long)taps[i].params);
         total += taps[i].params;
     }
     free(block_output);
     printf("\n%d taps, %lld parameters\n", count, (long long)total);
+    return 0;
 }
 
 static int print_json(const nerve_model *m, const nerve_tap_info *taps, int count)
@@ -209,7 +211,7 @@ static int layers_run(int argc, char **argv)
         else if (!set.all && is_transformer(&m, taps, count))
             rc = print_outline(&m, taps, count);
         else
-            print_table(&m, taps, count);
+            rc = print_table(&m, taps, count);
         free(taps);
     }
     nerve_model_free(&m);

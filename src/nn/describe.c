@@ -135,8 +135,15 @@ int nerve_nn_describe_batched(nerve_model *m, int ndim, const int64_t *input_sha
         memcpy(shape, input_shape, (size_t)ndim * sizeof *shape);
         shape[0] = 2;
         /* An export that baked batch 1 into its reshapes fails here and
-         * reads as a fixed batch. */
-        fixed = nerve_nn_describe(m, ndim, shape, &two, &n_two) < 0;
+         * reads as a fixed batch; running out of memory is not that. */
+        int rc2 = nerve_nn_describe(m, ndim, shape, &two, &n_two);
+        if (rc2 == NERVE_ENOMEM) {
+            free(*taps);
+            *taps = NULL;
+            *count = 0;
+            return rc2;
+        }
+        fixed = rc2 < 0;
     }
     for (int i = 0; i < *count; i++)
         (*taps)[i].batch_axis = fixed ? axis_of_one(&(*taps)[i])
