@@ -86,14 +86,17 @@ typedef struct nerve_model {
     int         *outputs;
 } nerve_model;
 
-/* Loads an .onnx file (opsets 7 to 17). Errors name the file and the node.
+/* Loads an .onnx file (opsets 7 to 17), weights kept in external data
+ * files (models past protobuf's 2 GB) read from the model's folder, which
+ * their paths may not leave. Errors name the file and the node.
  * The graph is checked once here (every input defined or explicitly
  * omitted where the operator allows it, attribute values in range, Conv
  * kernels against their weights, shapes within the tensor limit), so a
  * hostile model is refused with NERVE_EINPUT rather than run. */
 int  nerve_onnx_load(nerve_model *m, const char *path);
 /* The same from len bytes of a serialized ModelProto (the caller keeps
- * data); label stands for the file name in errors and in m->path. */
+ * data); label stands for the file name in errors and in m->path. External
+ * data is refused: there is no folder to read it from. */
 int  nerve_onnx_load_memory(nerve_model *m, const void *data, size_t len, const char *label);
 void nerve_model_free(nerve_model *m);
 

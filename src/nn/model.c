@@ -106,7 +106,7 @@ static int copy_list(void **dst, const void *src, size_t n, size_t size, const c
     return 0;
 }
 
-static int copy_attribute(nerve_attr *a, const Onnx__AttributeProto *p, const char *label)
+static int copy_attribute(nerve_attr *a, const Onnx__AttributeProto *p, const char *label, const char *dir)
 {
     memset(a, 0, sizeof *a);
     a->name = strdup(p->name ? p->name : "");
@@ -127,7 +127,7 @@ static int copy_attribute(nerve_attr *a, const Onnx__AttributeProto *p, const ch
         return a->s ? 0 : oom(label);
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
         a->type = NERVE_ATTR_TENSOR;
-        return p->t ? onnx_tensor_from_proto(&a->tensor, p->t, label)
+        return p->t ? onnx_tensor_from_proto(&a->tensor, p->t, label, dir)
                     : nerve_error_set(NERVE_EINPUT, "%s: attribute '%s' has no tensor", label, a->name);
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
         a->type = NERVE_ATTR_FLOATS;
@@ -194,7 +194,8 @@ static int resolve_input(nerve_model *m, const name_map *names, int node, const 
     return 0;
 }
 
-static int copy_node(nerve_model *m, name_map *names, int index, const Onnx__NodeProto *p, int capacity)
+static int copy_node(nerve_model *m, name_map *names, int index, const Onnx__NodeProto *p, int capacity,
+                     const char *dir)
 {
     nerve_node *n = &m->nodes[index];
     /* Counted before anything is allocated, so that nerve_model_free frees
@@ -217,7 +218,7 @@ static int copy_node(nerve_model *m, name_map *names, int index, const Onnx__Nod
         return nerve_error_set(NERVE_EUNSUPPORTED, "%s: node '%s' uses op '%s', which nerve does not "
                                "run (supported: %s)", m->path, n->name, n->op, nerve_nn_supported_ops());
     for (size_t i = 0; i < p->n_attribute; i++) {
-        int rc = copy_attribute(&n->attr[i], p->attribute[i], m->path);
+        int rc = copy_attribute(&n->attr[i], p->attribute[i], m->path, dir);
         n->n_attr = (int)i + 1;
         if (rc < 0)
             return rc;
@@ -245,7 +246,7 @@ static int copy_node(nerve_model *m, name_map *names, int index, const Onnx__Nod
     return 0;
 }
 
-static int copy_graph(nerve_model *m, const Onnx__GraphProto *g)
+static int copy_graph(nerve_model *m, const Onnx__GraphProto *g, const char *dir)
 {
     size_t capacity = g->n_initializer + g->n_input;
     for (size_t i = 0; i < g->n_node; i++)
@@ -268,7 +269,7 @@ static int copy_graph(nerve_model *m, const Onnx__GraphProto *g)
             break;
         }
         m->values[v].constant = 1;
-        rc = onnx_tensor_from_proto(&m->values[v].data, t, m->path);
+        rc = onnx_tensor_from_proto(&m->values[v].data, t, m->path, dir);
     }
     for (size_t i = 0; i < g->n_input && rc == 0; i++) {
         const char *name = g->input[i]->name ? g->input[i]->name : "";
@@ -283,7 +284,7 @@ static int copy_graph(nerve_model *m, const Onnx__GraphProto *g)
         m->inputs[m->n_inputs++] = v;
     }
     for (size_t i = 0; i < g->n_node && rc == 0; i++)
-        rc = copy_node(m, &names, (int)i, g->node[i], (int)capacity);
+        rc = copy_node(m, &names, (int)i, g->node[i], (int)capacity, dir);
     for (size_t i = 0; i < g->n_output && rc == 0; i++) {
         int v = map_get(&names, g->output[i]->name ? g->output[i]->name : "");
         if (v < 0)
@@ -297,8 +298,9 @@ static int copy_graph(nerve_model *m, const Onnx__GraphProto *g)
 }
 
 /* Decodes and copies the model out of the protobuf bytes: the one path
- * behind the file and memory loaders. m->path is set. */
-static int load_bytes(nerve_model *m, const void *data, size_t len)
+ * behind the file and memory loaders. m->path is set; external data is
+ * read from dir (NULL: refused). */
+static int load_bytes(nerve_model *m, const void *data, size_t len, const char *dir)
 {
     const char *path = m->path;
     int rc = 0;
@@ -319,7 +321,7 @@ static int load_bytes(nerve_model *m, const void *data, size_t len)
                                  (long long)m->opset, OPSET_MIN, OPSET_MAX);
     }
     if (rc == 0)
-        rc = copy_graph(m, p->graph);
+        rc = copy_graph(m, p->graph, dir);
     if (p)
         onnx__model_proto__free_unpacked(p, NULL);
     if (rc == 0)
@@ -330,27 +332,36 @@ static int load_bytes(nerve_model *m, const void *data, size_t len)
     return rc;
 }
 
-int nerve_onnx_load_memory(nerve_model *m, const void *data, size_t len, const char *label)
+static int load_labelled(nerve_model *m, const void *data, size_t len, const char *label, const char *dir)
 {
     memset(m, 0, sizeof *m);
-    m->path = strdup(label ? label : "(memory)");
+    m->path = strdup(label);
     if (!m->path)
-        return oom(label ? label : "(memory)");
-    int rc = load_bytes(m, data, len);
+        return oom(label);
+    int rc = load_bytes(m, data, len, dir);
     if (rc < 0)
         nerve_model_free(m);
     return rc;
+}
+
+int nerve_onnx_load_memory(nerve_model *m, const void *data, size_t len, const char *label)
+{
+    return load_labelled(m, data, len, label ? label : "(memory)", NULL);
 }
 
 int nerve_onnx_load(nerve_model *m, const char *path)
 {
     nerve_storage map;
     memset(m, 0, sizeof *m);
+    char *dir = onnx_folder_of(path);
+    if (!dir)
+        return oom(path);
     int rc = nerve_file_map(&map, path);
-    if (rc < 0)
-        return rc;
-    rc = nerve_onnx_load_memory(m, map.base, map.len, path);
-    nerve_storage_free(&map);
+    if (rc == 0) {
+        rc = load_labelled(m, map.base, map.len, path, dir);
+        nerve_storage_free(&map);
+    }
+    free(dir);
     return rc;
 }
 

@@ -8,7 +8,12 @@
 #include "nerve/nn.h"
 
 struct Onnx__TensorProto;
-int onnx_tensor_from_proto(nerve_array *out, const struct Onnx__TensorProto *t, const char *label);
+/* A TensorProto's values as float32 or int64; external data is read from
+ * the folder dir (NULL: refused, as for a model loaded from memory). */
+int onnx_tensor_from_proto(nerve_array *out, const struct Onnx__TensorProto *t, const char *label,
+                           const char *dir);
+/* The folder part of a path ("." for a bare name); NULL when out of memory. */
+char *onnx_folder_of(const char *path);
 
 /* An operator: reads in[0..n_in) (NULL for omitted optional inputs) and
  * fills out[0..n_out) (an output the graph does not use is still computed

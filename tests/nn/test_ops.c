@@ -376,10 +376,47 @@ Test(loader, float16_and_float64_tensors_become_float32)
     }
 }
 
-Test(loader, external_data_is_refused_with_a_way_out)
+Test(loader, external_data_is_read_from_the_models_folder)
 {
     nerve_model m;
-    cr_assert_eq(nerve_onnx_load(&m, fixture("nn/external.onnx")), NERVE_EUNSUPPORTED);
-    cr_assert(strstr(nerve_error(), "external") && strstr(nerve_error(), "save_as_external_data=False"),
-              "%s", nerve_error());
+    cr_assert_eq(nerve_onnx_load(&m, fixture("nn/external.onnx")), 0, "%s", nerve_error());
+    int64_t shape[2] = { 1, 4 };
+    nerve_array x, y;
+    cr_assert_eq(nerve_array_alloc(&x, NERVE_F32, 2, shape), 0);
+    float *xv = x.data;
+    for (int i = 0; i < 4; i++)
+        xv[i] = (float)(i + 1);
+    cr_assert_eq(nerve_nn_run(&m, &x, 1, &y, 1, NULL), 0, "%s", nerve_error());
+    const float *yv = y.data;
+    for (int i = 0; i < 4; i++)
+        cr_assert_float_eq(yv[i], 10.0f, 0, "y[%d] = %g: x times a 4 x 4 of ones", i, yv[i]);
+    nerve_array_free(&x);
+    nerve_array_free(&y);
+    nerve_model_free(&m);
+}
+
+Test(loader, external_data_outside_the_folder_or_the_file_is_refused)
+{
+    const struct { const char *file, *says; } cases[] = {
+        { "nn/external_outside.onnx", "not a path inside the model's folder" },
+        { "nn/external_absolute.onnx", "not a path inside the model's folder" },
+        { "nn/external_short.onnx", "truncated data file" },
+        { "nn/external_missing.onnx", "cannot be read" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        nerve_model m;
+        cr_assert_eq(nerve_onnx_load(&m, fixture(cases[i].file)), NERVE_EINPUT, "%s", cases[i].file);
+        cr_assert(strstr(nerve_error(), cases[i].says) && strstr(nerve_error(), "tensor 'w'"),
+                  "%s: %s", cases[i].file, nerve_error());
+    }
+}
+
+Test(loader, external_data_in_memory_is_refused)
+{
+    nerve_storage map;
+    cr_assert_eq(nerve_file_map(&map, fixture("nn/external.onnx")), 0);
+    nerve_model m;
+    cr_assert_eq(nerve_onnx_load_memory(&m, map.base, map.len, "external.onnx"), NERVE_EUNSUPPORTED);
+    cr_assert(strstr(nerve_error(), "loaded from a file"), "%s", nerve_error());
+    nerve_storage_free(&map);
 }
