@@ -234,12 +234,13 @@ static int grad_gemm(const grad_args *a)
     return 0;
 }
 
-/* MatMul of A (..., M, K) by a matrix B (K, N): A's leading axes are rows. */
+/* MatMul of A (..., M, K) by a matrix B (K, N): A's leading axes are rows,
+ * one GEMM each way; any other shapes go batch by batch. */
 static int grad_matmul(const grad_args *a)
 {
     const nerve_array *A = a->in[0], *B = a->in[1];
     if (B->ndim != 2 || A->ndim < 2)
-        return node_error(a->c, NERVE_EUNSUPPORTED, "gradients of MatMul need a 2-D second operand");
+        return nn_grad_matmul_batched(a);
     int64_t k = B->shape[0], n = B->shape[1], m = nerve_array_count(A) / k;
     int rc;
     if (want(a, 0)) {
@@ -606,6 +607,9 @@ static const struct {
     { "Sqrt", grad_unary },             { "Exp", grad_unary },            { "Log", grad_unary },
     { "Neg", grad_unary },              { "Abs", grad_unary },            { "Reciprocal", grad_unary },
     { "Softplus", grad_unary },         { "Elu", grad_unary },
+    { "Transpose", nn_grad_by_index },  { "Gather", nn_grad_by_index },   { "Slice", nn_grad_by_index },
+    { "Split", nn_grad_by_index },      { "Expand", nn_grad_by_index },   { "Tile", nn_grad_by_index },
+    { "Pad", nn_grad_by_index },
 };
 
 grad_fn nn_grad_find(const char *op)
@@ -613,5 +617,5 @@ grad_fn nn_grad_find(const char *op)
     for (size_t i = 0; i < sizeof GRADS / sizeof GRADS[0]; i++)
         if (strcmp(GRADS[i].op, op) == 0)
             return GRADS[i].fn;
-    return NULL;
+    return nn_grad_math_find(op);
 }

@@ -105,6 +105,20 @@ void nn_broadcast_strides(const nerve_array *t, int ndim, const int64_t *shape, 
 int nn_broadcast_shape(const op_context *c, const nerve_array *a, const nerve_array *b,
                        int *ndim, int64_t *shape);
 /* An axis attribute in [-rank, rank) made non-negative, or an error. */
+/* The elements of the broadcast of up to NN_WALK_MAX arrays, in order,
+ * with each array's element offset (a broadcast axis has stride 0):
+ * nn_walk_init, then nn_walk_next after each element. */
+enum { NN_WALK_MAX = 3 };
+typedef struct nn_walk {
+    int     ndim, n;
+    int64_t shape[NERVE_MAX_DIMS], index[NERVE_MAX_DIMS];
+    int64_t stride[NN_WALK_MAX][NERVE_MAX_DIMS], off[NN_WALK_MAX];
+} nn_walk;
+int  nn_walk_init(const op_context *c, nn_walk *w, const nerve_array *const *in, int n);
+void nn_walk_next(nn_walk *w);
+/* The axes a Reduce* node reduces, as flags (flag[rank], zeroed by the
+ * caller); *none when it reduces nothing (ReduceSum's noop_with_empty_axes). */
+int nn_reduced_axes(const op_context *c, const nerve_array *const *in, int n_in, int rank, int *flag, int *none);
 int nn_axis(const op_context *c, int64_t axis, int rank, int *out);
 /* The int64 values of a shape-like input (Reshape's shape, Squeeze's axes). */
 int nn_int_values(const op_context *c, const nerve_array *t, const int64_t **v, int64_t *n);

@@ -13,18 +13,7 @@
 
 /* ---- walking a broadcast output ---------------------------------------- */
 
-enum { WALK_MAX = 3 };
-
-/* The output's elements in order, with each input's element offset (a
- * broadcast axis has stride 0). */
-typedef struct walk {
-    int     ndim, n;
-    int64_t shape[NERVE_MAX_DIMS], index[NERVE_MAX_DIMS];
-    int64_t stride[WALK_MAX][NERVE_MAX_DIMS], off[WALK_MAX];
-} walk;
-
-/* The broadcast shape of in[0..n) into w (and its strides), or an error. */
-static int walk_init(const op_context *c, walk *w, const nerve_array *const *in, int n)
+int nn_walk_init(const op_context *c, nn_walk *w, const nerve_array *const *in, int n)
 {
     memset(w, 0, sizeof *w);
     nerve_array acc = *in[0];
@@ -41,7 +30,7 @@ static int walk_init(const op_context *c, walk *w, const nerve_array *const *in,
     return 0;
 }
 
-static void walk_next(walk *w)
+void nn_walk_next(nn_walk *w)
 {
     for (int d = w->ndim - 1; d >= 0; d--) {
         for (int k = 0; k < w->n; k++)
@@ -89,12 +78,12 @@ static int compare(const op_context *c, const nerve_array *const *in, nerve_arra
                           nerve_dtype_name(in[0]->dtype), nerve_dtype_name(in[1]->dtype));
     if (r >= AND && in[0]->dtype != NERVE_I64)
         return node_error(c, NERVE_EINPUT, "wants boolean inputs");
-    walk w;
-    int rc = walk_init(c, &w, in, 2);
+    nn_walk w;
+    int rc = nn_walk_init(c, &w, in, 2);
     if (rc < 0 || (rc = nn_alloc_raw(c, out, NERVE_I64, w.ndim, w.shape)) < 0)
         return rc;
     int64_t *y = out->data, n = nerve_array_count(out);
-    for (int64_t k = 0; k < n; k++, walk_next(&w))
+    for (int64_t k = 0; k < n; k++, nn_walk_next(&w))
         y[k] = relate(r, in[0], w.off[0], in[1], w.off[1]);
     return 0;
 }
@@ -133,13 +122,13 @@ static int op_where(const op_context *c, const nerve_array *const *in, int n_in,
     (void)n_in; (void)n_out;
     if (in[0]->dtype != NERVE_I64 || in[1]->dtype != in[2]->dtype)
         return node_error(c, NERVE_EINPUT, "wants a boolean condition and X, Y of one type");
-    walk w;
-    int rc = walk_init(c, &w, in, 3);
+    nn_walk w;
+    int rc = nn_walk_init(c, &w, in, 3);
     if (rc < 0 || (rc = nn_alloc_raw(c, out, in[1]->dtype, w.ndim, w.shape)) < 0)
         return rc;
     size_t es = (size_t)nerve_dtype_size(in[1]->dtype);
     int64_t n = nerve_array_count(out);
-    for (int64_t k = 0; k < n; k++, walk_next(&w)) {
+    for (int64_t k = 0; k < n; k++, nn_walk_next(&w)) {
         int pick = get_i(in[0], w.off[0]) ? 1 : 2;
         memcpy((char *)out->data + (size_t)k * es, (const char *)in[pick]->data + (size_t)w.off[pick] * es, es);
     }
@@ -177,8 +166,8 @@ static int op_pow(const op_context *c, const nerve_array *const *in, int n_in, n
 {
     (void)n_in; (void)n_out;
     const nerve_array *x = in[0], *e = in[1];
-    walk w;
-    int rc = walk_init(c, &w, in, 2);
+    nn_walk w;
+    int rc = nn_walk_init(c, &w, in, 2);
     if (rc < 0 || (rc = nn_alloc_raw(c, out, x->dtype, w.ndim, w.shape)) < 0)
         return rc;
     int64_t n = nerve_array_count(out);
@@ -191,7 +180,7 @@ static int op_pow(const op_context *c, const nerve_array *const *in, int n_in, n
             y[k] = p == 2 ? v[k] * v[k] : powf(v[k], p);
         return 0;
     }
-    for (int64_t k = 0; k < n; k++, walk_next(&w)) {
+    for (int64_t k = 0; k < n; k++, nn_walk_next(&w)) {
         if (x->dtype == NERVE_F32)
             ((float *)out->data)[k] = powf((float)get_f(x, w.off[0]), (float)get_f(e, w.off[1]));
         else if (e->dtype == NERVE_I64)
@@ -221,12 +210,12 @@ static int op_mod(const op_context *c, const nerve_array *const *in, int n_in, n
         return node_error(c, NERVE_EINPUT, "inputs of different types");
     if (in[0]->dtype == NERVE_F32 && !c_style)
         return node_error(c, NERVE_EINPUT, "Mod of float tensors needs fmod=1 (ONNX)");
-    walk w;
-    int rc = walk_init(c, &w, in, 2);
+    nn_walk w;
+    int rc = nn_walk_init(c, &w, in, 2);
     if (rc < 0 || (rc = nn_alloc_raw(c, out, in[0]->dtype, w.ndim, w.shape)) < 0)
         return rc;
     int64_t n = nerve_array_count(out);
-    for (int64_t k = 0; k < n; k++, walk_next(&w)) {
+    for (int64_t k = 0; k < n; k++, nn_walk_next(&w)) {
         if (in[0]->dtype == NERVE_F32)
             ((float *)out->data)[k] = fmodf((float)get_f(in[0], w.off[0]), (float)get_f(in[1], w.off[1]));
         else
@@ -242,12 +231,12 @@ static int extreme_pair(const op_context *c, const nerve_array *a, const nerve_a
     if (a->dtype != b->dtype)
         return node_error(c, NERVE_EINPUT, "inputs of different types");
     const nerve_array *pair[2] = { a, b };
-    walk w;
-    int rc = walk_init(c, &w, pair, 2);
+    nn_walk w;
+    int rc = nn_walk_init(c, &w, pair, 2);
     if (rc < 0 || (rc = nn_alloc_raw(c, out, a->dtype, w.ndim, w.shape)) < 0)
         return rc;
     int64_t n = nerve_array_count(out);
-    for (int64_t k = 0; k < n; k++, walk_next(&w)) {
+    for (int64_t k = 0; k < n; k++, nn_walk_next(&w)) {
         if (a->dtype == NERVE_F32) {
             float x = (float)get_f(a, w.off[0]), y = (float)get_f(b, w.off[1]);
             ((float *)out->data)[k] = isnan(x) || isnan(y) ? NAN : max ? fmaxf(x, y) : fminf(x, y);
@@ -298,12 +287,12 @@ static int op_prelu(const op_context *c, const nerve_array *const *in, int n_in,
             slope.shape[d] = 1;
     }
     const nerve_array *pair[2] = { in[0], &slope };
-    walk w;
-    int rc = walk_init(c, &w, pair, 2);
+    nn_walk w;
+    int rc = nn_walk_init(c, &w, pair, 2);
     if (rc < 0 || (rc = nn_alloc_raw(c, out, NERVE_F32, w.ndim, w.shape)) < 0)
         return rc;
     int64_t n = nerve_array_count(out);
-    for (int64_t k = 0; k < n; k++, walk_next(&w)) {
+    for (int64_t k = 0; k < n; k++, nn_walk_next(&w)) {
         float x = (float)get_f(in[0], w.off[0]);
         ((float *)out->data)[k] = x < 0 ? (float)get_f(&slope, w.off[1]) * x : x;
     }
@@ -314,13 +303,13 @@ static int op_prelu(const op_context *c, const nerve_array *const *in, int n_in,
 static int sum_pair(const op_context *c, const nerve_array *a, const nerve_array *b, nerve_array *out)
 {
     const nerve_array *pair[2] = { a, b };
-    walk w;
-    int rc = a->dtype == NERVE_F32 && b->dtype == NERVE_F32 ? walk_init(c, &w, pair, 2)
+    nn_walk w;
+    int rc = a->dtype == NERVE_F32 && b->dtype == NERVE_F32 ? nn_walk_init(c, &w, pair, 2)
                                                             : node_error(c, NERVE_EINPUT, "wants float inputs");
     if (rc < 0 || (rc = nn_alloc_raw(c, out, NERVE_F32, w.ndim, w.shape)) < 0)
         return rc;
     int64_t n = nerve_array_count(out);
-    for (int64_t k = 0; k < n; k++, walk_next(&w))
+    for (int64_t k = 0; k < n; k++, nn_walk_next(&w))
         ((float *)out->data)[k] = (float)get_f(a, w.off[0]) + (float)get_f(b, w.off[1]);
     return 0;
 }

@@ -15,8 +15,7 @@
 
 typedef enum { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_SUM_SQUARE, R_L1, R_L2, R_LOG_SUM, R_LOG_SUM_EXP } reduction;
 
-/* The axes to reduce, as flags; *all when every axis is (no axes given). */
-static int reduced_axes(const op_context *c, const nerve_array *const *in, int n_in, int rank, int *flag,
+int nn_reduced_axes(const op_context *c, const nerve_array *const *in, int n_in, int rank, int *flag,
                         int *none)
 {
     const int64_t *axes = NULL;
@@ -113,7 +112,7 @@ static int reduce(const op_context *c, const nerve_array *const *in, int n_in, n
     if (integer && r != R_SUM && r != R_PROD && r != R_MAX && r != R_MIN)
         return node_error(c, NERVE_EINPUT, "runs on float tensors only");
     int flag[NERVE_MAX_DIMS] = { 0 }, none, keep = attr_int(c->node, "keepdims", 1) != 0;
-    int rc = reduced_axes(c, in, n_in, x->ndim, flag, &none);
+    int rc = nn_reduced_axes(c, in, n_in, x->ndim, flag, &none);
     if (rc < 0)
         return rc;
     if (none)

@@ -229,38 +229,109 @@ static int redirected_relu(const grad_args *a)
     return 0;
 }
 
-static int backward_node(nerve_tape *t, int k)
+/* The gradient of each output of node n (NULL where nothing downstream
+ * needs it); output 0's is made zero when only a later output has one, so
+ * that every backward step has a dout. 1, 0 when no output has a
+ * gradient, or an error. */
+static int output_grads(nerve_tape *t, const nerve_node *n, const nerve_array **douts)
+{
+    int any = 0, n_out = n->n_out < NN_MAX_OUTPUTS ? n->n_out : NN_MAX_OUTPUTS;
+    for (int i = 0; i < n_out; i++) {
+        douts[i] = n->out[i] >= 0 && t->grad[n->out[i]].data ? &t->grad[n->out[i]] : NULL;
+        any |= douts[i] != NULL;
+    }
+    if (!any || douts[0])
+        return any;
+    const nerve_array *y = n->out[0] >= 0 ? t->val[n->out[0]] : NULL;
+    if (!y)
+        return nerve_error_set(NERVE_EUNSUPPORTED, "%s: node '%s': gradients through a later output of %s "
+                               "whose first output is not kept", t->m->path, n->name, n->op);
+    int rc = nerve_array_alloc(&t->grad[n->out[0]], NERVE_F32, y->ndim, y->shape);
+    douts[0] = &t->grad[n->out[0]];
+    return rc < 0 ? rc : 1;
+}
+
+/* The node's backward step: only the element movers (Split) take the
+ * gradients of outputs after the first. */
+static int step_of(const nerve_tape *t, const nerve_node *n, const nerve_array *const *douts, grad_fn *fn)
+{
+    *fn = t->redirect_relu && strcmp(n->op, "Relu") == 0 ? redirected_relu : nn_grad_find(n->op);
+    if (!*fn)
+        return nerve_error_set(NERVE_EUNSUPPORTED, "%s: node '%s': no gradient for %s", t->m->path, n->name, n->op);
+    for (int i = 1; i < n->n_out && i < NN_MAX_OUTPUTS; i++)
+        if (douts[i] && *fn != nn_grad_by_index)
+            return nerve_error_set(NERVE_EUNSUPPORTED, "%s: node '%s': no gradient through output %d of %s",
+                                   t->m->path, n->name, i, n->op);
+    return 0;
+}
+
+static int is_float_value(const nerve_tape *t, int v)
+{
+    return v >= 0 && t->val[v] && t->val[v]->dtype == NERVE_F32;
+}
+
+/* Which values a gradient is wanted for: the float graph inputs when the
+ * tape asks for them, the float initializers unless frozen, and the float
+ * outputs of a node that reads such a value (integers carry none: a
+ * Shape's output does not). A constant subgraph (a Constant node, an
+ * attention mask built from shapes, a position table) has none. */
+static char *wanted_values(const nerve_tape *t)
+{
+    const nerve_model *m = t->m;
+    char *wants = calloc((size_t)m->n_values + 1, 1);
+    if (!wants)
+        return NULL;
+    for (int v = 0; v < m->n_values; v++)
+        if (m->values[v].producer < 0)
+            wants[v] = is_float_value(t, v) && (m->values[v].constant ? !t->frozen : t->input_grads);
+    for (int k = 0; k < m->n_nodes; k++) {
+        const nerve_node *n = &m->nodes[k];
+        int any = 0;
+        for (int i = 0; i < n->n_in; i++)
+            any |= n->in[i] >= 0 && wants[n->in[i]];
+        for (int i = 0; i < n->n_out; i++)
+            if (n->out[i] >= 0)
+                wants[n->out[i]] = (char)(any && is_float_value(t, n->out[i]));
+    }
+    return wants;
+}
+
+static int backward_node(nerve_tape *t, int k, const char *wants)
 {
     nerve_model *m = t->m;
     const nerve_node *n = &m->nodes[k];
-    if (n->n_out < 1 || n->out[0] < 0 || !t->grad[n->out[0]].data)
-        return 0;   /* nothing downstream of this node needs its output */
-    grad_fn fn = t->redirect_relu && strcmp(n->op, "Relu") == 0 ? redirected_relu : nn_grad_find(n->op);
-    if (!fn)
-        return nerve_error_set(NERVE_EUNSUPPORTED, "%s: node '%s': no gradient for %s", m->path, n->name, n->op);
-    const nerve_array *in[64];
-    nerve_array din[64];
-    int need[64];
+    const nerve_array *douts[NN_MAX_OUTPUTS];
+    const nerve_array *in[NN_MAX_INPUTS];
+    nerve_array din[NN_MAX_INPUTS];
+    int need[NN_MAX_INPUTS], any = 0;
     memset(din, 0, sizeof din);
-    for (int i = 0; i < n->n_in && i < 64; i++) {
+    for (int i = 0; i < n->n_in && i < NN_MAX_INPUTS; i++) {
         in[i] = n->in[i] >= 0 ? t->val[n->in[i]] : NULL;
-        int is_input = n->in[i] >= 0 && m->values[n->in[i]].producer < 0 && !m->values[n->in[i]].constant;
-        need[i] = in[i] && in[i]->dtype == NERVE_F32 && (!is_input || t->input_grads) &&
-                  !(t->frozen && m->values[n->in[i]].constant);
+        need[i] = in[i] && in[i]->dtype == NERVE_F32 && wants[n->in[i]];
+        any |= need[i];
     }
-    nerve_array outs[16];
-    for (int i = 0; i < n->n_out && i < 16; i++)
+    int has = n->n_out < 1 || !any ? 0 : output_grads(t, n, douts);
+    if (has <= 0)
+        return has;   /* an error, or no gradient to pass: none wanted upstream or none arriving */
+    grad_fn fn;
+    int rc = step_of(t, n, douts, &fn);
+    if (rc < 0)
+        return rc;
+    nerve_array outs[NN_MAX_OUTPUTS];
+    for (int i = 0; i < n->n_out && i < NN_MAX_OUTPUTS; i++)
         outs[i] = n->out[i] >= 0 && t->val[n->out[i]] ? *t->val[n->out[i]] : (nerve_array){ 0 };
     op_context c = { m, n, m->opset, NULL };
-    grad_args a = { &c, in, n->n_in, outs, &t->grad[n->out[0]], need, din, t->saved[k].data ? &t->saved[k] : NULL };
-    int rc = fn(&a);
+    grad_args a = { &c, in, n->n_in, outs, douts[0], need, din, t->saved[k].data ? &t->saved[k] : NULL,
+                    n->n_out < NN_MAX_OUTPUTS ? n->n_out : NN_MAX_OUTPUTS, douts };
+    rc = fn(&a);
     for (int i = 0; i < n->n_in; i++) {
         if (rc == 0 && din[i].data)
             rc = accumulate(&t->grad[n->in[i]], &din[i]);
         nerve_array_free(&din[i]);
     }
-    if (m->values[n->out[0]].producer >= 0 && !m->values[n->out[0]].constant)
-        nerve_array_free(&t->grad[n->out[0]]);   /* used up */
+    for (int i = 0; i < a.n_out; i++)
+        if (n->out[i] >= 0 && m->values[n->out[i]].producer >= 0 && !m->values[n->out[i]].constant)
+            nerve_array_free(&t->grad[n->out[i]]);   /* used up */
     return rc;
 }
 
@@ -274,8 +345,12 @@ int nerve_tape_backward(nerve_tape *t, int value, const nerve_array *dvalue)
     if (rc < 0)
         return rc;
     memcpy(t->grad[value].data, dvalue->data, (size_t)nerve_array_count(y) * sizeof(float));
+    char *wants = wanted_values(t);
+    if (!wants)
+        return nerve_error_set(NERVE_ENOMEM, "%s: out of memory", t->m->path);
     for (int k = t->m->n_nodes - 1; k >= 0 && rc == 0; k--)
-        rc = backward_node(t, k);
+        rc = backward_node(t, k, wants);
+    free(wants);
     return rc;
 }
 

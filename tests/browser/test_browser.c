@@ -41,8 +41,7 @@ static void make_study(char *study, size_t cap, const char *name)
     snprintf(study, cap, "%s", temp_path(name));
     snprintf(model, sizeof model, "%s", fixture("nn/small_cnn.onnx"));
     /* Feature visualisation of the first layer's nodes, which the viewer
-     * shows first (the fixture's last layer of maps lies past a Pad, which
-     * has no backward step), in few steps. */
+     * shows first, in few steps. */
     snprintf(config, sizeof config, "%s", temp_path("featvis.json"));
     write_literal(config, "{\"featvis\": {\"layers\": \"/relu1/Relu_output_0\", \"steps\": 8, \"channels\": 4}}");
     const char *out, *err;

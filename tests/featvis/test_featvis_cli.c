@@ -84,9 +84,9 @@ Test(featvis_cli, refuses_bad_input_with_exit_2, .timeout = 60)
     expect_refusal((const char *[]){ "featvis", "-m", model, "--layer", "/relu2/Relu_output_0", "--direction", v,
                                      "--steps", "2", "-o", out, NULL },
                    "16 channels, the direction 15 entries");
-    expect_refusal((const char *[]){ "featvis", "-m", model, "--layer", "/fc1/Gemm_output_0", "--channel", "0",
+    expect_refusal((const char *[]){ "featvis", "-m", fixture("featvis/tiny_rounded.onnx"), "--class", "0",
                                      "--steps", "2", "-o", out, NULL },
-                   "no gradient for Pad");
+                   "no gradient for Round");
     expect_refusal((const char *[]){ "featvis", "-m", model, "--channel", "0", "-o", out, NULL }, "need --layer");
     expect_refusal((const char *[]){ "featvis", "-m", model, "--class", "0", "--channel", "1", "-o", out, NULL },
                    "one of --channel");
