@@ -7,18 +7,21 @@ freed before the next): random weights (torch.manual_seed(0)), eval mode,
 one 1x3xSxS input (S = 224, 299 for inception_v3); PyTorch's output of
 every leaf module (forward hooks) keyed by the ONNX value that the last
 node of the module's scope writes (torch 1.13 names nodes
-"/features/features.0/Conv"), and the model's output. Then the helper
-build/bench/zoo_parity runs nerve on the same input and compares every tap.
-Scratch files go to bench/data/zoo/ (not committed); a model whose
-NAME.OPSET.json is there is not exported again (delete it to redo the
+"/features/features.0/Conv"), and the model's output. Models past
+protobuf's 2 GB (vit_h_14, regnet_y_128gf) are exported with their weights
+in one external data file beside the model (NAME.OPSET.onnx.data). Then
+the helper build/bench/zoo_parity runs nerve on the same input and compares
+every tap. Scratch files go to bench/data/zoo/ (not committed); a model
+whose NAME.OPSET.json is there is not exported again (delete it to redo the
 PyTorch side).
 
     bench/zoo_parity.py [--models a,b,...] [--opsets 13,17] [--runs N]
 
-Prints one row per model and opset: ok / FAIL / skipped, the largest error
-of any tap relative to that tensor's largest magnitude (goal < 1e-4), the
-taps compared, and nerve's time per image over PyTorch's (best of N runs
-each, the same thread count).
+Prints one row per model and opset: ok / FAIL, the largest error of any tap
+relative to that tensor's largest magnitude (goal < 1e-4), the taps
+compared, and nerve's time per image over PyTorch's, side by side: PyTorch
+(in a child process, the model built afresh with the same seed) and then
+nerve, one after the other, best of N runs each, the same thread count.
 """
 import argparse, json, os, subprocess, sys, time
 
@@ -26,12 +29,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRATCH = os.path.join(ROOT, "bench", "data", "zoo")
 HELPER = os.environ.get("ZOO_HELPER", os.path.join(ROOT, "build", "bench", "zoo_parity"))
 GOAL = 1e-4
-
-# Models whose weights pass protobuf's 2 GB limit: torch.onnx.export would
-# write them with external data, which nerve does not read.
-TOO_LARGE = {"vit_h_14": "weights 2.5 GB, past protobuf's 2 GB limit",
-             "regnet_y_128gf": "weights 2.6 GB, past protobuf's 2 GB limit"}
-
 
 def input_size(name):
     return 299 if name == "inception_v3" else 224
@@ -56,15 +53,42 @@ def scope_of(model, module_name):
         path = path + "." + p if path else p
     return "/" + "/".join(parts) + "/"
 
-def export_one(name, opset, runs):
-    """Runs in a child process: writes NAME.OPSET.{onnx,input.npy,taps.npz,json}."""
-    import numpy as np, onnx, torch, torchvision
+def build_model(name):
+    import torch, torchvision
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
-    stem = os.path.join(SCRATCH, "%s.%d" % (name, opset))
     torch.manual_seed(0)
     model = torchvision.models.get_model(name, weights=None).eval()
     size = input_size(name)
-    x = torch.randn(1, 3, size, size)
+    return model, torch.randn(1, 3, size, size)
+
+
+def export_onnx(model, x, opset, path):
+    """torch.onnx.export into a folder of its own (past 2 GB it writes each
+    weight to a file of its own beside the model); such weights are then
+    gathered into one data file, PATH.data, beside PATH."""
+    import shutil, onnx, torch
+    folder = path + ".export"
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    inside = os.path.join(folder, "model.onnx")
+    torch.onnx.export(model, x, inside, opset_version=opset, input_names=["input"], output_names=["output"])
+    if os.listdir(folder) == ["model.onnx"]:
+        os.replace(inside, path)
+    else:
+        whole = onnx.load(inside)   # reads the per-weight files
+        if os.path.exists(path + ".data"):
+            os.remove(path + ".data")   # onnx.save appends to it
+        onnx.save(whole, path + ".tmp", save_as_external_data=True, all_tensors_to_one_file=True,
+                  location=os.path.basename(path) + ".data")
+        os.replace(path + ".tmp", path)
+    shutil.rmtree(folder)
+
+
+def export_one(name, opset):
+    """Runs in a child process: writes NAME.OPSET.{onnx,input.npy,taps.npz,json}."""
+    import numpy as np, onnx, torch
+    stem = os.path.join(SCRATCH, "%s.%d" % (name, opset))
+    model, x = build_model(name)
     outputs = {}
 
     def hook(module_name):
@@ -80,16 +104,8 @@ def export_one(name, opset, runs):
         final = model(x).numpy()
     for module in model.modules():
         module._forward_hooks.clear()
-    best = float("inf")
-    with torch.no_grad():
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            model(x)
-            best = min(best, time.perf_counter() - t0)
     if not os.path.exists(stem + ".onnx"):
-        torch.onnx.export(model, x, stem + ".onnx.tmp", opset_version=opset, input_names=["input"],
-                          output_names=["output"])
-        os.replace(stem + ".onnx.tmp", stem + ".onnx")
+        export_onnx(model, x, opset, stem + ".onnx")
     graph = onnx.load(stem + ".onnx", load_external_data=False).graph
     # In the order the modules ran. The exporter folds an eval-mode
     # BatchNorm into the convolution before it, leaving the norm's scope
@@ -108,22 +124,40 @@ def export_one(name, opset, runs):
     np.savez(stem + ".taps.npz", **taps)
     ops = sorted({n.op_type for n in graph.node})
     with open(stem + ".json", "w") as f:
-        json.dump({"torch_seconds": best, "ops": ops}, f)
+        json.dump({"ops": ops}, f)
+
+
+def time_one(name, runs):
+    """Runs in a child process: PyTorch's best time of one forward pass."""
+    import torch
+    model, x = build_model(name)
+    best = float("inf")
+    with torch.no_grad():
+        model(x)   # warm-up, as nerve's helper loads before it times
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            model(x)
+            best = min(best, time.perf_counter() - t0)
+    print(best)
+
+
+def child(*args):
+    done = subprocess.run([sys.executable, os.path.abspath(__file__)] + list(args), capture_output=True, text=True)
+    last = (done.stderr.strip().splitlines() or ["?"])[-1]
+    return done.returncode, done.stdout, last[:100]
 
 
 def run_one(name, opset, runs):
-    """Exports if needed (child process), runs nerve; returns the row."""
-    if name in TOO_LARGE:
-        return {"status": "skipped: " + TOO_LARGE[name]}
+    """Exports if needed (child process), times PyTorch (child) then nerve; returns the row."""
     stem = os.path.join(SCRATCH, "%s.%d" % (name, opset))
     if not os.path.exists(stem + ".json"):
-        child = subprocess.run([sys.executable, os.path.abspath(__file__), "--export-one", name, str(opset),
-                                "--runs", str(runs)], capture_output=True, text=True)
-        if child.returncode != 0:
-            last = (child.stderr.strip().splitlines() or ["?"])[-1]
-            return {"status": "skipped: export failed: " + last[:100]}
-    with open(stem + ".json") as f:
-        meta = json.load(f)
+        rc, _, why = child("--export-one", name, str(opset))
+        if rc != 0:
+            return {"status": "FAIL", "note": "export failed: " + why}
+    rc, out, why = child("--time-one", name, "--runs", str(runs))
+    if rc != 0:
+        return {"status": "FAIL", "note": "PyTorch failed: " + why}
+    torch_seconds = float(out.split()[-1])
     done = subprocess.run([HELPER, stem + ".onnx", stem + ".input.npy", stem + ".taps.npz", str(runs)],
                           capture_output=True, text=True)
     words = done.stdout.split()
@@ -135,7 +169,7 @@ def run_one(name, opset, runs):
     if mismatched:
         note += (" " if note else "") + "%d taps of another shape (hook mapping)" % mismatched
     return {"status": "ok" if ok else "FAIL", "error": worst, "taps": compared,
-            "ratio": seconds / meta["torch_seconds"], "note": note}
+            "ratio": seconds / torch_seconds, "note": note}
 
 
 def main():
@@ -144,10 +178,14 @@ def main():
     p.add_argument("--opsets", default="13,17")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--export-one", nargs=2, metavar=("MODEL", "OPSET"))
+    p.add_argument("--time-one", metavar="MODEL")
     a = p.parse_args()
     os.makedirs(SCRATCH, exist_ok=True)
     if a.export_one:
-        export_one(a.export_one[0], int(a.export_one[1]), a.runs)
+        export_one(a.export_one[0], int(a.export_one[1]))
+        return
+    if a.time_one:
+        time_one(a.time_one, a.runs)
         return
     import torchvision
     names = a.models.split(",") if a.models else torchvision.models.list_models(module=torchvision.models)
