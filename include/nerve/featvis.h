@@ -111,7 +111,11 @@ typedef struct nerve_featvis_result {
 } nerve_featvis_result;
 
 /* Optimises one image per objective (n of them). Objectives that read one
- * value share tape passes, `batch` at a time. NERVE_EINPUT naming the
+ * value share tape passes, `batch` at a time (one at a time for a model
+ * that cannot run at a batch of 2). A layer of a transformer's tokens
+ * (N, T, C) is read as C channels over its tokens: a ViT's patch tokens on
+ * their grid (positions y, x; the class token left out), other sequences
+ * as a row. NERVE_EINPUT naming the
  * layer for a channel, position or direction length the layer does not
  * have; NERVE_EUNSUPPORTED naming the node and operator when the model
  * has no backward step for an operator between the input and the layer. */

@@ -170,6 +170,16 @@ int nerve_nn_describe_batched(nerve_model *m, int ndim, const int64_t *input_sha
  * (N, C, L) is a conv map, takes rank 3). */
 int nerve_nn_tap_is_tokens(const nerve_model *m, const nerve_tap_info *t);
 
+/* Where T tokens lie: a ViT's patch tokens (T = g * g, after one class
+ * token or none) on their g x g grid (*prefix the tokens before it), other
+ * sequences as a 1 x T row (*prefix 0). */
+void nerve_nn_token_grid(int64_t T, int64_t *prefix, int64_t *h, int64_t *w);
+
+/* 1 when the model runs at a batch of 2 (input_shape's first axis is
+ * replaced), 0 when its first input is declared with another fixed batch
+ * or its reshapes bake batch 1 in, NERVE_ENOMEM when trying ran out. */
+int nerve_nn_runs_batched(nerve_model *m, int ndim, const int64_t *input_shape);
+
 /* The block a node belongs to, from the module path torch.onnx.export
  * writes into node names: the path up to its first numbered module
  * ("/encoder/layers/encoder_layer_3/mlp/mlp.0/MatMul" ->

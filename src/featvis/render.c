@@ -108,7 +108,9 @@ typedef struct batch {
     uint64_t    first;          /* id of image 0 (its random stream) */
     float      *param, *m1, *m2, *grad, *image, *dimage;
     nerve_array x;              /* (nb, C, H, W): what the model takes */
-    nerve_array dact;           /* the layer's gradient */
+    nerve_array dact;           /* the layer's gradient (channels first) */
+    nerve_array maps, dtokens;  /* a layer of tokens (N, T, C) as (N, C, h, w) maps, and its gradient as tokens */
+    int64_t     prefix;         /* the tokens before the grid (a class token), which the maps leave out */
     double     *gram, *norm;    /* diversity's scratch */
 } batch;
 
@@ -117,6 +119,8 @@ static void batch_free(batch *b)
     free(b->param);
     nerve_array_free(&b->x);
     nerve_array_free(&b->dact);
+    nerve_array_free(&b->maps);
+    nerve_array_free(&b->dtokens);
     free(b->gram);
     memset(b, 0, sizeof *b);
 }
@@ -253,8 +257,51 @@ static int update(batch *b, const nerve_array *dx, int64_t step, const nerve_fea
     return failed ? nerve_error_set(NERVE_ENOMEM, "out of memory for feature visualisation's gradients") : 0;
 }
 
+static int is_tokens(const nerve_model *m, const nerve_array *a)
+{
+    nerve_tap_info info = { .ndim = a->ndim };
+    return a->ndim == 3 && nerve_nn_tap_is_tokens(m, &info);
+}
+
+/* A transformer's tokens (N, T, C) as channels over positions, as a conv
+ * layer's maps are: the patch tokens on their grid (a ViT's class token
+ * left out), or the sequence as a row. */
+static int tokens_as_maps(batch *b, const nerve_array *tokens)
+{
+    int64_t N = tokens->shape[0], T = tokens->shape[1], C = tokens->shape[2], h, w;
+    nerve_nn_token_grid(T, &b->prefix, &h, &w);
+    const int64_t shape[4] = { N, C, h, w };
+    int rc = b->maps.data ? 0 : nerve_array_alloc_raw(&b->maps, NERVE_F32, 4, shape);
+    if (rc < 0)
+        return rc;
+    const float *x = tokens->data;
+    float *y = b->maps.data;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t p = 0; p < h * w; p++)
+            for (int64_t c = 0; c < C; c++)
+                y[(n * C + c) * h * w + p] = x[(n * T + b->prefix + p) * C + c];
+    return 0;
+}
+
+/* The maps' gradient (b->dact) back onto the tokens: the class token's is 0. */
+static int maps_gradient_to_tokens(batch *b, const nerve_array *tokens)
+{
+    int64_t N = tokens->shape[0], T = tokens->shape[1], C = tokens->shape[2], P = b->maps.shape[2] * b->maps.shape[3];
+    int rc = b->dtokens.data ? 0 : nerve_array_alloc(&b->dtokens, NERVE_F32, 3, tokens->shape);
+    if (rc < 0)
+        return rc;
+    const float *d = b->dact.data;
+    float *g = b->dtokens.data;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t p = 0; p < P; p++)
+            for (int64_t c = 0; c < C; c++)
+                g[(n * T + b->prefix + p) * C + c] = d[(n * C + c) * P + p];
+    return 0;
+}
+
 /* The batch's inputs at a step (-1: no warp) through the model: the
- * objectives' layer *a, with its channels, positions and map width. */
+ * objectives' layer *a (a layer of tokens as maps), with its channels,
+ * positions and map width. */
 static int forward(const nerve_array **a, int64_t *C, int64_t *P, int64_t *Wl, batch *b, nerve_tape *t, int value,
                    const nerve_featvis_objective *obj, int64_t step, const nerve_featvis_options *o)
 {
@@ -264,6 +311,11 @@ static int forward(const nerve_array **a, int64_t *C, int64_t *P, int64_t *Wl, b
     if (rc < 0)
         return rc;
     *a = t->val[value];
+    if (is_tokens(t->m, *a)) {
+        if ((rc = tokens_as_maps(b, *a)) < 0)
+            return rc;
+        *a = &b->maps;
+    }
     return layer_shape(t->m, *a, obj, b->nb, C, P, Wl);
 }
 
@@ -318,7 +370,15 @@ static int one_step(batch *b, nerve_tape *t, int value, const nerve_featvis_obje
     const nerve_array *a;
     int64_t C, P, Wl;
     int rc = forward(&a, &C, &P, &Wl, b, t, value, obj, step, o);
-    if (rc < 0 || (rc = layer_gradient(b, a, obj, C, P, Wl, o)) < 0 || (rc = backward(t, value, &b->dact, o)) < 0)
+    if (rc < 0 || (rc = layer_gradient(b, a, obj, C, P, Wl, o)) < 0)
+        return rc;
+    nerve_array *dlayer = &b->dact;
+    if (a == &b->maps) {
+        if ((rc = maps_gradient_to_tokens(b, t->val[value])) < 0)
+            return rc;
+        dlayer = &b->dtokens;
+    }
+    if ((rc = backward(t, value, dlayer, o)) < 0)
         return rc;
     const nerve_array *dx = &t->grad[t->m->inputs[0]];
     if (!dx->data)
@@ -404,11 +464,29 @@ static int render_batches(nerve_featvis_result *r, nerve_model *m, const nerve_f
     return failed_rc < 0 ? nerve_error_set(failed_rc, "%s", why) : 0;
 }
 
+/* The options at a batch of 1 when the model cannot run at 2 (its input
+ * declared with batch 1, or batch 1 baked into its reshapes). */
+static int batch_the_model_takes(nerve_model *m, const nerve_featvis_options *given, nerve_featvis_options *o)
+{
+    *o = *given;
+    if (o->batch < 2)
+        return 0;
+    const int64_t two[4] = { 2, o->channels, o->height, o->width };
+    int rc = nerve_nn_runs_batched(m, 4, two);
+    if (rc == 0)
+        o->batch = 1;
+    return rc < 0 ? rc : 0;
+}
+
 int nerve_featvis_render(nerve_featvis_result *r, nerve_model *m, const nerve_featvis_objective *obj, int64_t n,
-                         const nerve_featvis_options *o)
+                         const nerve_featvis_options *given)
 {
     memset(r, 0, sizeof *r);
-    int rc = check_options(m, o);
+    nerve_featvis_options options;
+    const nerve_featvis_options *o = &options;
+    int rc = check_options(m, given);
+    if (rc == 0)
+        rc = batch_the_model_takes(m, given, &options);
     if (rc < 0)
         return rc;
     nerve_alloc_keep_heap(256u << 20);   /* every step re-allocates the same tensors, as training does */

@@ -4,6 +4,7 @@
  * inference to keep in step with the operators.
  */
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,23 +121,44 @@ static int axis_of_one(const nerve_tap_info *t)
     return -1;
 }
 
+static int declared_fixed_batch(const nerve_model *m)
+{
+    const nerve_value *first = &m->values[m->inputs[0]];
+    return first->ndim > 0 && first->shape[0] > 0 && first->shape[0] != 2;
+}
+
+/* The model described at a batch of 2: 0, NERVE_ENOMEM, or another error
+ * when it cannot run so (an export that baked batch 1 into its reshapes). */
+static int describe_at_two(nerve_model *m, int ndim, const int64_t *input_shape, nerve_tap_info **two, int *n_two)
+{
+    int64_t shape[NERVE_MAX_DIMS];
+    memcpy(shape, input_shape, (size_t)ndim * sizeof *shape);
+    shape[0] = 2;
+    return nerve_nn_describe(m, ndim, shape, two, n_two);
+}
+
+int nerve_nn_runs_batched(nerve_model *m, int ndim, const int64_t *input_shape)
+{
+    if (ndim < 1 || declared_fixed_batch(m))
+        return 0;
+    nerve_tap_info *two = NULL;
+    int n_two = 0, rc = describe_at_two(m, ndim, input_shape, &two, &n_two);
+    free(two);
+    return rc == NERVE_ENOMEM ? rc : rc == 0;
+}
+
 int nerve_nn_describe_batched(nerve_model *m, int ndim, const int64_t *input_shape,
                               nerve_tap_info **taps, int *count)
 {
     int rc = nerve_nn_describe(m, ndim, input_shape, taps, count);
     if (rc < 0 || ndim < 1 || input_shape[0] != 1)
         return rc;
-    const nerve_value *first = &m->values[m->inputs[0]];
-    int fixed = first->ndim > 0 && first->shape[0] > 0 && first->shape[0] != 2;
+    int fixed = declared_fixed_batch(m);
     nerve_tap_info *two = NULL;
     int n_two = 0;
     if (!fixed) {
-        int64_t shape[NERVE_MAX_DIMS];
-        memcpy(shape, input_shape, (size_t)ndim * sizeof *shape);
-        shape[0] = 2;
-        /* An export that baked batch 1 into its reshapes fails here and
-         * reads as a fixed batch; running out of memory is not that. */
-        int rc2 = nerve_nn_describe(m, ndim, shape, &two, &n_two);
+        /* A failure here reads as a fixed batch; running out of memory is not that. */
+        int rc2 = describe_at_two(m, ndim, input_shape, &two, &n_two);
         if (rc2 == NERVE_ENOMEM) {
             free(*taps);
             *taps = NULL;
@@ -169,6 +191,21 @@ int nerve_nn_tap_is_tokens(const nerve_model *m, const nerve_tap_info *t)
 {
     int input_rank = m->n_inputs > 0 ? m->values[m->inputs[0]].ndim : -1;
     return t->ndim == 3 && input_rank != 3;
+}
+
+void nerve_nn_token_grid(int64_t T, int64_t *prefix, int64_t *h, int64_t *w)
+{
+    *prefix = 0;
+    *h = 1;
+    *w = T;
+    for (int64_t k = 1; k >= 0; k--) {
+        int64_t g = (int64_t)lrint(sqrt((double)(T - k)));
+        if (T - k >= 4 && g * g == T - k) {
+            *prefix = k;
+            *h = *w = g;
+            return;
+        }
+    }
 }
 
 /* Whether a module name is numbered: "encoder_layer_3", "layers.1", "features.4". */

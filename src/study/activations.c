@@ -38,17 +38,7 @@ static int token_maps(float **maps, int64_t *channels, int64_t *h, int64_t *w, i
                       const nerve_array *t)
 {
     int64_t T = t->shape[0] == 1 ? t->shape[1] : t->shape[0], C = t->shape[2];
-    *prefix = 0;
-    *h = 1;
-    *w = T;
-    for (int64_t k = 1; k >= 0; k--) {
-        int64_t g = (int64_t)lrint(sqrt((double)(T - k)));
-        if (T - k >= 4 && g * g == T - k) {
-            *prefix = k;
-            *h = *w = g;
-            break;
-        }
-    }
+    nerve_nn_token_grid(T, prefix, h, w);
     *channels = C;
     *maps = malloc((size_t)(C * *h * *w + 1) * sizeof **maps);
     if (!*maps)

@@ -233,6 +233,36 @@ Test(featvis, raises_channel_objectives_and_is_the_same_at_any_batch)
     nerve_model_free(&m);
 }
 
+/* A ViT's block output (N, 17, 32: a class token and a 4 x 4 grid of
+ * patches of its 32 x 32 images): channels over the patch tokens, raised; a neuron at a patch;
+ * several objectives at once of a model exported with batch 1 baked into
+ * its reshapes (rendered one at a time). */
+Test(featvis, raises_a_vit_blocks_channels_over_its_patch_tokens)
+{
+    nerve_model m;
+    cr_assert_eq(nerve_onnx_load(&m, fixture("zoo/vit_two_layers.17.onnx")), 0, "%s", nerve_error());
+    int layer;
+    cr_assert_eq(nerve_featvis_find_layer(&m, "/encoder/layers/encoder_layer_1/Add_1_output_0", &layer), 0);
+    nerve_featvis_objective obj[3] = { { .value = layer, .channel = 0 }, { .value = layer, .channel = 1 },
+                                       { .kind = NERVE_FEATVIS_NEURON, .value = layer, .channel = 2, .y = 1, .x = 3 } };
+    nerve_featvis_options o;
+    nerve_featvis_defaults(&o, 3, 32, 32);
+    o.steps = 1;
+    nerve_featvis_result start, end;
+    cr_assert_eq(nerve_featvis_render(&start, &m, obj, 3, &o), 0, "%s", nerve_error());
+    o.steps = 48;
+    cr_assert_eq(nerve_featvis_render(&end, &m, obj, 3, &o), 0, "%s", nerve_error());
+    for (int i = 0; i < 3; i++)
+        cr_assert_gt(end.value[i], start.value[i] + 0.5, "objective %d: %g after 48 steps, %g after 1", i,
+                     end.value[i], start.value[i]);
+    nerve_featvis_result_free(&start);
+    nerve_featvis_result_free(&end);
+    nerve_featvis_objective outside = { .kind = NERVE_FEATVIS_NEURON, .value = layer, .channel = 0, .y = 4, .x = 0 };
+    cr_assert_eq(nerve_featvis_render(&start, &m, &outside, 1, &o), NERVE_EINPUT);
+    cr_assert(strstr(nerve_error(), "is 4 x 4, no position (4, 0)"), "%s", nerve_error());
+    nerve_model_free(&m);
+}
+
 Test(featvis, a_direction_is_reached)
 {
     nerve_model m = fixture_model();
