@@ -427,8 +427,8 @@ static int run_batches(extraction *x)
     nerve_progress bar;
     nerve_progress_begin(&bar, "extract", count - x->first);
     nerve_progress_update(&bar, done - x->first);
-    for (int64_t start = done; start < count && rc == 0; start += x->o->batch) {
-        int64_t n = count - start < x->o->batch ? count - start : x->o->batch;
+    for (int64_t start = done; start < count && rc == 0; start += x->batch) {
+        int64_t n = count - start < x->batch ? count - start : x->batch;
         nerve_array batch[2] = { 0 }, y;   /* the inputs, or token ids and their attention mask */
         if ((rc = nerve_inputs_batch(&x->inputs, start, n, &batch[0])) < 0)
             break;
@@ -652,6 +652,25 @@ static int check_options(const nerve_extract_options *o)
     return 0;
 }
 
+/* The batch: o->batch, or 1 for a model that cannot run at 2 (its input
+ * declared with batch 1, as torch.onnx.export writes without dynamic axes,
+ * or batch 1 baked into its reshapes), said once on stderr. */
+static int batch_the_model_takes(extraction *x, const int64_t *one, int ndim)
+{
+    x->batch = x->o->batch;
+    if (x->o->batch < 2)
+        return 0;
+    int rc = nerve_nn_runs_batched(&x->model, ndim, one);
+    if (rc == 0) {
+        x->batch = 1;
+        if (study_dist_rank() == 0)
+            fprintf(stderr, "nerve: extract: %s runs one input at a time (exported with a fixed batch; "
+                            "torch.onnx.export(..., dynamic_axes={'input': {0: 'N'}}) lets it run %lld)\n",
+                    x->o->model, (long long)x->o->batch);
+    }
+    return rc < 0 ? rc : 0;
+}
+
 /* One input, or token ids and their attention mask. */
 static int check_model_inputs(const extraction *x)
 {
@@ -706,6 +725,8 @@ int nerve_extract(const nerve_extract_options *o)
         if (v->ndim == 2)   /* features, or token ids (N, T) */
             one[1] *= one[2] * one[3];
         rc = choose_layers(&x, one, v->ndim == 2 || x.inputs.token_ids ? 2 : 4);
+        if (rc == 0)
+            rc = batch_the_model_takes(&x, one, v->ndim == 2 || x.inputs.token_ids ? 2 : 4);
     }
     if (rc == 0)
         rc = make_folders(o->out);

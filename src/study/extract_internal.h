@@ -40,6 +40,7 @@ typedef struct extraction {
     int           sharded;           /* several ranks write the same files */
     writer_phase  phase;
     int64_t       predicted;         /* this rank wrote predictions (a classifier) */
+    int64_t       batch;             /* inputs a model run: o->batch, or 1 for a model that runs no other */
     int64_t       batch_start;       /* global index of the current batch's first input */
     double        saved_at;          /* when the resume state was last saved */
     int           blank_pass;        /* the run is the blank input's: taps keep its maps */

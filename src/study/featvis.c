@@ -212,16 +212,20 @@ static int classes(fv_study *s)
         obj[k] = (nerve_featvis_objective){ .kind = NERVE_FEATVIS_CHANNEL, .value = value, .channel = k, .group = -1 };
     nerve_featvis_result r = { 0 };
     json_t *list = render_all(s, obj, K, "classes", "class", &r, &rc);
-    if (list && (rc = nerve_nn_run(&s->m, &r.inputs, 1, &y, 1, NULL)) == 0) {
-        for (int64_t k = 0; k < K; k++) {
-            const float *z = (const float *)y.data + k * K;
-            double top = z[0], sum = 0;
-            for (int64_t j = 1; j < K; j++)
-                top = fmax(top, z[j]);
-            for (int64_t j = 0; j < K; j++)
-                sum += exp(z[j] - top);
-            json_object_set_new(json_array_get(list, (size_t)k), "probability", json_real(exp(z[k] - top) / sum));
-        }
+    /* one image a run: a model exported with batch 1 baked in runs no other */
+    nerve_array one = r.inputs;   /* a view of image k */
+    one.shape[0] = 1;
+    for (int64_t k = 0; list && rc == 0 && k < K; k++) {
+        one.data = (float *)r.inputs.data + k * (nerve_array_count(&r.inputs) / K);
+        if ((rc = nerve_nn_run(&s->m, &one, 1, &y, 1, NULL)) < 0)
+            break;
+        const float *z = y.data;
+        double top = z[0], sum = 0;
+        for (int64_t j = 1; j < K; j++)
+            top = fmax(top, z[j]);
+        for (int64_t j = 0; j < K; j++)
+            sum += exp(z[j] - top);
+        json_object_set_new(json_array_get(list, (size_t)k), "probability", json_real(exp(z[k] - top) / sum));
         nerve_array_free(&y);
     }
     nerve_featvis_result_free(&r);

@@ -316,3 +316,43 @@ Test(tokens, vit_patch_tokens_are_activation_maps_on_the_patch_grid)
     nerve_array_free(&want);
     json_decref(maps);
 }
+
+/* 24 inputs for the ViT fixture (3 x 32 x 32) and their labels, in a
+ * temporary folder. */
+static void write_vit_inputs(char *images, char *labels, size_t cap)
+{
+    snprintf(images, cap, "%s", temp_path("vit_images.npy"));
+    snprintf(labels, cap, "%s", temp_path("vit_labels.npy"));
+    const int64_t shape[4] = { 24, 3, 32, 32 }, n = 24;
+    nerve_array x, y;
+    cr_assert_eq(nerve_array_alloc(&x, NERVE_F32, 4, shape), 0);
+    cr_assert_eq(nerve_array_alloc(&y, NERVE_I64, 1, &n), 0);
+    for (int64_t i = 0; i < nerve_array_count(&x); i++)
+        ((float *)x.data)[i] = (float)((i * 7919) % 1000) / 1000.0f;
+    for (int64_t i = 0; i < n; i++)
+        ((int64_t *)y.data)[i] = i % 10;
+    cr_assert_eq(nerve_npy_write(images, &x), 0, "%s", nerve_error());
+    cr_assert_eq(nerve_npy_write(labels, &y), 0, "%s", nerve_error());
+    nerve_array_free(&x);
+    nerve_array_free(&y);
+}
+
+/* The fixture ViT was exported without dynamic axes (batch 1 baked into
+ * its reshapes), as the README's one-line export is: nerve run at its
+ * default batch runs it one input at a time, says so, and every stage
+ * ends (feature visualisation's class images included). */
+Test(tokens, nerve_run_of_a_model_exported_with_batch_1, .timeout = 180)
+{
+    char dir[4096], model[4096], images[4096], labels[4096];
+    snprintf(dir, sizeof dir, "%s", temp_path("vit_run"));
+    snprintf(model, sizeof model, "%s", fixture("zoo/vit_two_layers.17.onnx"));
+    write_vit_inputs(images, labels, sizeof images);
+    const char *out, *err;
+    int status = run_nerve((const char *[]){ "run", "-m", model, "-d", images, "--labels", labels, "-o", dir, NULL },
+                           &out, &err);
+    cr_assert_eq(status, 0, "%s", err);
+    cr_assert(strstr(err, "runs one input at a time"), "%s", err);
+    json_t *featvis = load(dir, "featvis/index.json");
+    cr_assert_eq(json_array_size(json_object_get(featvis, "classes")), 10, "%s", json_dumps(featvis, 0));
+    json_decref(featvis);
+}
