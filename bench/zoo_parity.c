@@ -1,10 +1,14 @@
 /*
  * zoo_parity.c — one model of bench/zoo_parity.sh: runs MODEL.onnx on
  * INPUT.npy, compares every tap that TAPS.npz holds (PyTorch's forward-hook
- * outputs keyed by ONNX value name) and times the forward pass.
- *   build/bench/zoo_parity MODEL.onnx INPUT.npy TAPS.npz [RUNS]
+ * outputs keyed by ONNX value name) and times the forward pass; given
+ * GRAD.npy (PyTorch's gradient of output element 0 with respect to the
+ * input), also the tape's input gradient against it.
+ *   build/bench/zoo_parity MODEL.onnx INPUT.npy TAPS.npz [RUNS [GRAD.npy]]
  * Prints "taps <compared> <shape mismatches> worst <relative error> <worst tap> seconds <best run>"
- * on stdout (ZOO_VERBOSE=1: each tap's error on stderr), or "error <message>" and exits 1 (2 for usage).
+ * and then " grad <relative error>" or " grad-error <message>" on one line of
+ * stdout (ZOO_VERBOSE=1: each tap's error on stderr), or "error <message>"
+ * and exits 1 (2 for usage).
  */
 #include <math.h>
 #include <stdio.h>
@@ -79,6 +83,38 @@ static int compare_tap(void *ctx, const nerve_model *m, int value, const nerve_a
     return 0;
 }
 
+/* The tape's gradient of output element 0 with respect to the input,
+ * against PyTorch's: printed as " grad E" or " grad-error MESSAGE". */
+static void compare_gradient(nerve_model *m, const nerve_array *x, const char *path)
+{
+    nerve_array want, dy = { 0 };
+    nerve_tape t;
+    int rc = nerve_npy_read(&want, NULL, path, NERVE_F32);
+    if (rc == 0 && (rc = nerve_tape_init(&t, m, 0, 0)) == 0) {
+        t.input_grads = 1;
+        t.frozen = 1;
+        int out = m->outputs[0];
+        if ((rc = nerve_tape_forward(&t, x, 1)) == 0 &&
+            (rc = nerve_array_alloc(&dy, NERVE_F32, t.val[out]->ndim, t.val[out]->shape)) == 0) {
+            ((float *)dy.data)[0] = 1;
+            rc = nerve_tape_backward(&t, out, &dy);
+        }
+        const nerve_array *got = &t.grad[m->inputs[0]];
+        if (rc == 0 && (!got->data || nerve_array_count(got) != nerve_array_count(&want)))
+            rc = nerve_error_set(NERVE_EINTERNAL, "no input gradient of the input's size");
+        if (rc == 0)
+            printf(" grad %.3g", relative_error(got, &want));
+        nerve_tape_free(&t);
+        nerve_array_free(&want);
+    }
+    if (rc < 0) {
+        printf(" grad-error ");
+        for (const char *p = nerve_error(); *p; p++)   /* one word for the table's parser */
+            putchar(*p == ' ' ? '_' : *p);
+    }
+    nerve_array_free(&dy);
+}
+
 static int fail(void)
 {
     printf("error %s\n", nerve_error());
@@ -88,7 +124,7 @@ static int fail(void)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: zoo_parity MODEL.onnx INPUT.npy TAPS.npz [RUNS]\n");
+        fprintf(stderr, "usage: zoo_parity MODEL.onnx INPUT.npy TAPS.npz [RUNS [GRAD.npy]]\n");
         return 2;
     }
     int runs = argc > 4 ? atoi(argv[4]) : 3;
@@ -116,7 +152,10 @@ int main(int argc, char **argv)
         best = fmin(best, nerve_now() - t0);
         nerve_array_free(&y);
     }
-    printf("taps %d %d worst %.3g %s seconds %.4f\n", c.compared, c.mismatched, c.worst, c.worst_name, best);
+    printf("taps %d %d worst %.3g %s seconds %.4f", c.compared, c.mismatched, c.worst, c.worst_name, best);
+    if (argc > 5)
+        compare_gradient(&m, &x, argv[5]);
+    printf("\n");
     free(taps);
     nerve_npz_close(&c.npz);
     nerve_array_free(&x);

@@ -21,7 +21,10 @@ Prints one row per model and opset: ok / FAIL, the largest error of any tap
 relative to that tensor's largest magnitude (goal < 1e-4), the taps
 compared, and nerve's time per image over PyTorch's, side by side: PyTorch
 (in a child process, the model built afresh with the same seed) and then
-nerve, one after the other, best of N runs each, the same thread count.
+nerve, one after the other, best of N runs each, the same thread count;
+and the input gradient of output element 0 from nerve's tape against
+PyTorch's (relative to its largest magnitude): every backward step the
+model needs, as feature visualisation uses them.
 """
 import argparse, json, os, subprocess, sys, time
 
@@ -89,12 +92,13 @@ def export_one(name, opset):
     import numpy as np, onnx, torch
     stem = os.path.join(SCRATCH, "%s.%d" % (name, opset))
     model, x = build_model(name)
-    outputs = {}
+    outputs, calls = [], {}   # (module name, call number, output) in the order the modules ran
 
     def hook(module_name):
         def record(module, args, out):
             if isinstance(out, torch.Tensor):
-                outputs[module_name] = out.detach().numpy().copy()
+                k = calls[module_name] = calls.get(module_name, -1) + 1
+                outputs.append((module_name, k, out.detach().numpy().copy()))
         return record
 
     for module_name, module in model.named_modules():
@@ -107,14 +111,18 @@ def export_one(name, opset):
     if not os.path.exists(stem + ".onnx"):
         export_onnx(model, x, opset, stem + ".onnx")
     graph = onnx.load(stem + ".onnx", load_external_data=False).graph
-    # In the order the modules ran. The exporter folds an eval-mode
-    # BatchNorm into the convolution before it, leaving the norm's scope
-    # empty: then the convolution node's output is the norm's output, and
-    # PyTorch's norm output is what it must equal.
+    # In the order the modules ran. A module called again (a ResNet block's
+    # one ReLU) has a scope per call: "relu/", "relu_1/", ... The exporter
+    # folds an eval-mode BatchNorm into the convolution before it, leaving
+    # the norm's scope empty: then the convolution node's output is the
+    # norm's output, and PyTorch's norm output is what it must equal.
     taps, last, last_kind = {"output": final}, None, None
     kinds = dict(model.named_modules())
-    for module_name, value in outputs.items():
-        inside = [n for n in graph.node if n.name.startswith(scope_of(model, module_name))]
+    for module_name, k, value in outputs:
+        scope = scope_of(model, module_name)
+        if k:
+            scope = scope[:-1] + "_%d/" % k
+        inside = [n for n in graph.node if n.name.startswith(scope)]
         if inside:
             last, last_kind = inside[-1].output[0], inside[-1].op_type
             taps.setdefault(last, value)
@@ -125,6 +133,16 @@ def export_one(name, opset):
     ops = sorted({n.op_type for n in graph.node})
     with open(stem + ".json", "w") as f:
         json.dump({"ops": ops}, f)
+
+
+def grad_one(name):
+    """Runs in a child process: PyTorch's gradient of output element 0 with
+    respect to the input (eval mode), as NAME.grad.npy (one for both opsets)."""
+    import numpy as np
+    model, x = build_model(name)
+    x.requires_grad_(True)
+    model(x)[0, 0].backward()
+    np.save(os.path.join(SCRATCH, name + ".grad.npy"), x.grad.numpy())
 
 
 def time_one(name, runs):
@@ -154,12 +172,15 @@ def run_one(name, opset, runs):
         rc, _, why = child("--export-one", name, str(opset))
         if rc != 0:
             return {"status": "FAIL", "note": "export failed: " + why}
+    grad = os.path.join(SCRATCH, name + ".grad.npy")
+    if not os.path.exists(grad):
+        child("--grad-one", name)   # a failure leaves no file: the gradient column says so
     rc, out, why = child("--time-one", name, "--runs", str(runs))
     if rc != 0:
         return {"status": "FAIL", "note": "PyTorch failed: " + why}
     torch_seconds = float(out.split()[-1])
-    done = subprocess.run([HELPER, stem + ".onnx", stem + ".input.npy", stem + ".taps.npz", str(runs)],
-                          capture_output=True, text=True)
+    done = subprocess.run([HELPER, stem + ".onnx", stem + ".input.npy", stem + ".taps.npz", str(runs)]
+                          + ([grad] if os.path.exists(grad) else []), capture_output=True, text=True)
     words = done.stdout.split()
     if done.returncode != 0 or not words or words[0] != "taps":
         return {"status": "FAIL", "note": (done.stdout + done.stderr).strip()[:160]}
@@ -168,8 +189,13 @@ def run_one(name, opset, runs):
     note = "" if ok else "worst tap " + worst_tap
     if mismatched:
         note += (" " if note else "") + "%d taps of another shape (hook mapping)" % mismatched
+    grad_text = "-"
+    if len(words) > 9 and words[8] == "grad":
+        grad_text = "%.1e" % float(words[9])
+    elif len(words) > 9 and words[8] == "grad-error":
+        grad_text = "none: " + words[9].replace("_", " ")[-90:]
     return {"status": "ok" if ok else "FAIL", "error": worst, "taps": compared,
-            "ratio": seconds / torch_seconds, "note": note}
+            "ratio": seconds / torch_seconds, "grad": grad_text, "note": note}
 
 
 def main():
@@ -179,6 +205,7 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--export-one", nargs=2, metavar=("MODEL", "OPSET"))
     p.add_argument("--time-one", metavar="MODEL")
+    p.add_argument("--grad-one", metavar="MODEL")
     a = p.parse_args()
     os.makedirs(SCRATCH, exist_ok=True)
     if a.export_one:
@@ -187,20 +214,24 @@ def main():
     if a.time_one:
         time_one(a.time_one, a.runs)
         return
+    if a.grad_one:
+        grad_one(a.grad_one)
+        return
     import torchvision
     names = a.models.split(",") if a.models else torchvision.models.list_models(module=torchvision.models)
     opsets = [int(o) for o in a.opsets.split(",")]
-    print("| model | opset | result | max rel. error | taps | nerve / PyTorch time | note |")
-    print("|---|---|---|---|---|---|---|", flush=True)
+    print("| model | opset | result | max rel. error | taps | nerve / PyTorch time | input gradient rel. error | note |")
+    print("|---|---|---|---|---|---|---|---|", flush=True)
     counts = {}
     for name in names:
         for opset in opsets:
             r = run_one(name, opset, a.runs)
             key = r["status"].split(":")[0]
             counts[key] = counts.get(key, 0) + 1
-            print("| %s | %d | %s | %s | %s | %s | %s |" % (
+            print("| %s | %d | %s | %s | %s | %s | %s | %s |" % (
                 name, opset, r["status"], "%.1e" % r["error"] if "error" in r else "-",
-                r.get("taps", "-"), "%.2f" % r["ratio"] if "ratio" in r else "-", r.get("note", "")), flush=True)
+                r.get("taps", "-"), "%.2f" % r["ratio"] if "ratio" in r else "-", r.get("grad", "-"),
+                r.get("note", "")), flush=True)
     print("\n" + ", ".join("%d %s" % (v, k) for k, v in sorted(counts.items())))
 
 
