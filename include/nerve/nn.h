@@ -59,6 +59,8 @@ typedef struct nerve_node {
     int        *in, *out;       /* value indices; -1 for an omitted optional input */
     int         n_attr;
     nerve_attr *attr;
+    void       *derived;        /* what an operator derives once from its constant inputs (Conv's Winograd
+                                   weights), made on first run; freed with the model */
 } nerve_node;
 
 typedef struct nerve_value {
@@ -84,6 +86,8 @@ typedef struct nerve_model {
     int          n_inputs, n_outputs;
     int         *inputs;        /* graph inputs that are not initializers */
     int         *outputs;
+    uint64_t     weights_version; /* moved by whatever changes the initializers (training), so that what
+                                     nodes derived from them is made again */
 } nerve_model;
 
 /* Loads an .onnx file (opsets 7 to 17), weights kept in external data

@@ -30,8 +30,7 @@ int nn_conv_winograd_applies(const nn_geometry *g, int64_t groups, int64_t M)
            g->channels >= MIN_CHANNELS && M >= MIN_CHANNELS && g->in[1] >= MIN_SIDE && g->in[2] >= MIN_SIDE;
 }
 
-/* U = G g G^T for every (m, c), stored as 16 planes of M x C. */
-static void transform_weights(float *u, const float *w, int64_t M, int64_t C)
+void nn_winograd_weights(float *u, const float *w, int64_t M, int64_t C)
 {
     #pragma omp parallel for schedule(static)
     for (int64_t m = 0; m < M; m++)
@@ -177,24 +176,19 @@ static int64_t plan_groups(tile_group *out, const wino_shape *s, int64_t batch)
     return count;
 }
 
-int nn_conv_winograd(float *y, const float *x, const float *w, const float *b, const nn_geometry *g, int64_t M)
+int nn_conv_winograd(float *y, const float *x, const float *u, const float *b, const nn_geometry *g, int64_t M)
 {
     wino_shape s = { g->channels, M, g->in[1], g->in[2], (g->in[1] + 1) / 2, (g->in[2] + 1) / 2 };
     int64_t n_groups = plan_groups(NULL, &s, g->batch);
     int64_t max_tiles = 0;
     tile_group *groups = malloc((size_t)n_groups * sizeof *groups);
-    float *u = malloc((size_t)(16 * M * s.C) * sizeof *u);
-    if (!groups || !u) {
-        free(groups);
-        free(u);
+    if (!groups)
         return nerve_error_set(NERVE_ENOMEM, "out of memory for a convolution");
-    }
     plan_groups(groups, &s, g->batch);
     for (int64_t i = 0; i < n_groups; i++) {
         int64_t T = (groups[i].n1 - groups[i].n0) * (groups[i].ty1 - groups[i].ty0) * s.tw;
         max_tiles = T > max_tiles ? T : max_tiles;
     }
-    transform_weights(u, w, M, s.C);
     int failed = 0;
     #pragma omp parallel reduction(|:failed)
     {
@@ -222,6 +216,5 @@ int nn_conv_winograd(float *y, const float *x, const float *w, const float *b, c
         free(tmp);
     }
     free(groups);
-    free(u);
     return failed ? nerve_error_set(NERVE_ENOMEM, "out of memory for a convolution") : 0;
 }

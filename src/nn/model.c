@@ -380,6 +380,7 @@ void nerve_model_free(nerve_model *m)
         free(n->out);
         free(n->name);
         free(n->op);
+        free(n->derived);
     }
     free(m->values);
     free(m->nodes);

@@ -155,7 +155,19 @@ int nn_conv_shifted(float *y, const float *x, const float *w, const float *b, co
 /* 3 x 3, stride-1, pad-1 convolution by Winograd's F(2 x 2, 3 x 3), for
  * layers of at least 16 channels in and out in one group. */
 int nn_conv_winograd_applies(const nn_geometry *g, int64_t groups, int64_t M);
-int nn_conv_winograd(float *y, const float *x, const float *w, const float *b, const nn_geometry *g, int64_t M);
+int nn_conv_winograd(float *y, const float *x, const float *u, const float *b, const nn_geometry *g, int64_t M);
+/* The weights w (M, C, 3, 3) as Winograd's U = G g G^T, 16 planes of M x C
+ * (u holds 16 M C floats): what nn_conv_winograd multiplies by. */
+void nn_winograd_weights(float *u, const float *w, int64_t M, int64_t C);
+
+/* Data an operator derives from a node's constant inputs (Conv's Winograd
+ * weights), kept on the node across runs: made by make(out, arg) on first
+ * use and again once m->weights_version moves. Several threads may run a
+ * model whose weights stay (the first install wins); a model whose weights
+ * change (training) is run by one thread at a time. NULL when memory runs
+ * out: the caller derives into a buffer of its own. */
+const float *nn_derived(const op_context *c, int64_t count, void (*make)(float *out, const void *arg),
+                        const void *arg);
 
 /* Pad (pad.c). out has x's shape plus pads (pads[d] before axis d,
  * pads[ndim + d] after; negative ones crop); value is one element of x's

@@ -1,8 +1,10 @@
 /*
  * ops.c — the operator table: every family's operators in one searchable
- * list, and the list users see in errors and `nerve layers --ops`.
+ * list, and the list users see in errors and `nerve layers --ops`; and the
+ * cache of what an operator derives from a node's constant inputs.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nerve/nn.h"
@@ -83,4 +85,37 @@ const char *nerve_nn_supported_ops(void)
                                       families[f][i].name);
     }
     return list;
+}
+
+/* ---- data derived from a node's constant inputs ------------------------- */
+
+typedef struct derived_data {
+    uint64_t version;   /* the model's weights_version it was made from */
+    int64_t  count;
+    float    data[];
+} derived_data;
+
+const float *nn_derived(const op_context *c, int64_t count, void (*make)(float *out, const void *arg),
+                        const void *arg)
+{
+    void **slot = (void **)&((nerve_node *)c->node)->derived;   /* the node's one mutable part: a cache */
+    uint64_t version = c->model->weights_version;
+    derived_data *have = __atomic_load_n((derived_data **)slot, __ATOMIC_ACQUIRE);
+    if (have && have->version == version && have->count == count)
+        return have->data;
+    size_t bytes;
+    if (count < 0 || nerve_mul_size((size_t)count, sizeof(float), &bytes) < 0)
+        return NULL;
+    derived_data *made = malloc(sizeof *made + bytes);
+    if (!made)
+        return NULL;
+    made->version = version;
+    made->count = count;
+    make(made->data, arg);
+    if (__atomic_compare_exchange_n((derived_data **)slot, &have, made, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        free(have);   /* stale: weights change only where one thread runs the model */
+        return made->data;
+    }
+    free(made);   /* another thread installed its own first */
+    return have->version == version && have->count == count ? have->data : NULL;
 }

@@ -168,6 +168,40 @@ static int conv_forward(float *y, const float *x, const float *w, const float *b
     return failed ? nerve_error_set(NERVE_ENOMEM, "out of memory for a convolution's columns") : 0;
 }
 
+typedef struct winograd_arg {
+    const float *w;
+    int64_t      M, C;
+} winograd_arg;
+
+static void make_winograd_weights(float *u, const void *arg)
+{
+    const winograd_arg *a = arg;
+    nn_winograd_weights(u, a->w, a->M, a->C);
+}
+
+/* Winograd's convolution; the transformed weights of a constant W are
+ * made once and kept on the node (at batch 1 making them took as long as
+ * the convolution). */
+static int conv_winograd(const op_context *c, float *y, const float *x, const float *w, const float *b,
+                         const nn_geometry *g, int64_t M)
+{
+    winograd_arg arg = { w, M, g->channels };
+    int64_t count = 16 * M * g->channels;
+    const nerve_node *n = c->node;
+    int constant = c->model && n->n_in > 1 && n->in && n->in[1] >= 0 && c->model->values[n->in[1]].constant;
+    const float *u = constant ? nn_derived(c, count, make_winograd_weights, &arg) : NULL;
+    float *own = NULL;
+    if (!u) {
+        if (!(own = malloc((size_t)count * sizeof *own)))
+            return nerve_error_set(NERVE_ENOMEM, "out of memory for a convolution");
+        make_winograd_weights(own, &arg);
+        u = own;
+    }
+    int rc = nn_conv_winograd(y, x, u, b, g, M);
+    free(own);
+    return rc;
+}
+
 /* The direct definition, for tests: one output element at a time. */
 void nn_conv_naive(float *y, const float *x, const float *w, const float *b, const nn_geometry *g,
                    int64_t M, int64_t groups)
@@ -259,7 +293,7 @@ static int op_conv(const op_context *c, const nerve_array *const *in, int n_in, 
     if ((rc = nn_window_output(c, out, &g, M)) < 0)
         return rc;
     if (nn_conv_winograd_applies(&g, groups, M))
-        rc = nn_conv_winograd(out->data, x->data, w->data, b ? b->data : NULL, &g, M);
+        rc = conv_winograd(c, out->data, x->data, w->data, b ? b->data : NULL, &g, M);
     else if (nn_conv_shifted_applies(&g, groups))
         rc = nn_conv_shifted(out->data, x->data, w->data, b ? b->data : NULL, &g, M);
     else

@@ -87,6 +87,7 @@ static void optimiser_step(optimiser *o, nerve_model *m, const int *params, cons
 {
     double lr = scheduled(o, o->t, total);
     o->t++;
+    m->weights_version++;   /* what nodes derived from the weights is stale */
     double c1 = 1 - pow(o->beta1, (double)o->t), c2 = 1 - pow(o->beta2, (double)o->t);
     for (int i = 0; i < o->n; i++) {
         const nerve_array *g = &t->grad[params[i]];

@@ -420,3 +420,49 @@ Test(loader, external_data_in_memory_is_refused)
     cr_assert(strstr(nerve_error(), "loaded from a file"), "%s", nerve_error());
     nerve_storage_free(&map);
 }
+
+/* Runs the fixture once on its input: the first output. */
+static nerve_array run_fixture(nerve_model *m, const char *input)
+{
+    nerve_array x, y;
+    cr_assert_eq(nerve_npy_read(&x, NULL, fixture(input), NERVE_F32), 0, "%s", nerve_error());
+    cr_assert_eq(nerve_nn_run(m, &x, 1, &y, 1, NULL), 0, "%s", nerve_error());
+    nerve_array_free(&x);
+    return y;
+}
+
+/* Every float initializer of 4 dimensions (the conv weights) times -1.5. */
+static void change_conv_weights(nerve_model *m)
+{
+    for (int v = 0; v < m->n_values; v++)
+        if (m->values[v].constant && m->values[v].data.ndim == 4 && m->values[v].data.dtype == NERVE_F32)
+            for (int64_t i = 0; i < nerve_array_count(&m->values[v].data); i++)
+                ((float *)m->values[v].data.data)[i] *= -1.5f;
+    m->weights_version++;
+}
+
+/* A Winograd convolution keeps its transformed weights on the node; once
+ * the weights change (weights_version moves, as training moves it) they
+ * are made again: the run equals a fresh model's with the same weights. */
+Test(model, derived_weights_follow_a_change_of_the_weights)
+{
+    nerve_model used, fresh;
+    cr_assert_eq(nerve_onnx_load(&used, fixture("nn/resnet_block.onnx")), 0, "%s", nerve_error());
+    cr_assert_eq(nerve_onnx_load(&fresh, fixture("nn/resnet_block.onnx")), 0, "%s", nerve_error());
+    nerve_array before = run_fixture(&used, "nn/resnet_block.input.npy");
+    int kept = 0;
+    for (int k = 0; k < used.n_nodes; k++)
+        kept += used.nodes[k].derived != NULL;
+    cr_assert_gt(kept, 0, "no node kept Winograd weights: the fixture no longer exercises the cache");
+    change_conv_weights(&used);
+    change_conv_weights(&fresh);
+    nerve_array after = run_fixture(&used, "nn/resnet_block.input.npy"), want = run_fixture(&fresh, "nn/resnet_block.input.npy");
+    cr_assert_eq(memcmp(after.data, want.data, (size_t)nerve_array_count(&want) * sizeof(float)), 0,
+                 "the run after the change differs from a fresh model's");
+    cr_assert_neq(memcmp(after.data, before.data, (size_t)nerve_array_count(&want) * sizeof(float)), 0);
+    nerve_array_free(&before);
+    nerve_array_free(&after);
+    nerve_array_free(&want);
+    nerve_model_free(&used);
+    nerve_model_free(&fresh);
+}
