@@ -120,23 +120,36 @@ static double share_close(const nerve_featvis_result *r)
     return r->count ? (double)close / (double)r->count : 0;
 }
 
-/* A layer of maps: (C, H, W) with more than one position. */
-static int is_maps(const json_t *layer)
+/* The channels of a layer whose channels lie over positions, 0 for any
+ * other: maps (C, H, W) with more than one position, or a transformer's
+ * tokens (T, C) taken per token or averaged over them (feature
+ * visualisation reads them over the patch grid; a class token alone,
+ * "cls", is not on it). */
+static int64_t spread_channels(const json_t *layer)
 {
     const json_t *shape = json_object_get(layer, "shape");
-    return json_array_size(shape) == 3 &&
-           json_integer_value(json_array_get(shape, 1)) * json_integer_value(json_array_get(shape, 2)) > 1;
+    const char *mode = json_string_value(json_object_get(layer, "mode"));
+    int64_t a = json_integer_value(json_array_get(shape, 0)), b = json_integer_value(json_array_get(shape, 1));
+    if (json_array_size(shape) == 3)
+        return b * json_integer_value(json_array_get(shape, 2)) > 1 ? a : 0;
+    int tokens = mode && (strcmp(mode, "tokens") == 0 || strcmp(mode, "random-token") == 0 || strcmp(mode, "mean") == 0);
+    return json_array_size(shape) == 2 && tokens && a > 1 ? b : 0;
+}
+
+static int is_maps(const json_t *layer)
+{
+    return spread_channels(layer) > 0;
 }
 
 /* One layer's node images. A layer whose vectors are one position of its
- * maps (random-, foreground-, max-norm, center) is matched at the centre
- * of the image's map; averaged layers over all positions. */
+ * maps or one token (random-, foreground-, max-norm, center, tokens,
+ * random-token) is matched at the centre of the image's map or patch grid;
+ * averaged layers over all positions. */
 static int layer_nodes(fv_study *s, json_t *entry, const json_t *layer, const char *stem, int value)
 {
     char path[4096];
     const char *mode = json_string_value(json_object_get(layer, "mode"));
-    int at = json_array_size(json_object_get(layer, "shape")) == 3 && mode && strcmp(mode, "mean") != 0 &&
-             strcmp(mode, "max") != 0;
+    int at = is_maps(layer) && mode && strcmp(mode, "mean") != 0 && strcmp(mode, "max") != 0;
     nerve_mapper_graph g;
     nerve_array acts = { 0 };
     int rc = nerve_path(path, sizeof path, "%s/mapper/%s.json", s->dir, stem);
@@ -172,13 +185,12 @@ static int layer_nodes(fv_study *s, json_t *entry, const json_t *layer, const ch
     return rc;
 }
 
-/* The first K channels of a layer of maps. */
+/* The first K channels of a layer of maps or tokens. */
 static int layer_gallery(fv_study *s, json_t *entry, const json_t *layer, const char *stem, int value)
 {
-    json_t *shape = json_object_get(layer, "shape");
-    if (!is_maps(layer) || s->o->channels < 1)
+    int64_t k = spread_channels(layer);
+    if (k < 1 || s->o->channels < 1)
         return 0;
-    int64_t k = json_integer_value(json_array_get(shape, 0));
     k = k < s->o->channels ? k : s->o->channels;
     nerve_featvis_objective obj[k];
     for (int64_t c = 0; c < k; c++)

@@ -338,9 +338,9 @@ static void write_vit_inputs(char *images, char *labels, size_t cap)
 }
 
 /* The fixture ViT was exported without dynamic axes (batch 1 baked into
- * its reshapes), as the README's one-line export is: nerve run at its
- * default batch runs it one input at a time, says so, and every stage
- * ends (feature visualisation's class images included). */
+ * its reshapes), as a one-line export is: nerve run at its default batch
+ * runs it one input at a time, says so, and every stage ends, feature
+ * visualisation's class images and token layers included. */
 Test(tokens, nerve_run_of_a_model_exported_with_batch_1, .timeout = 180)
 {
     char dir[4096], model[4096], images[4096], labels[4096];
@@ -354,5 +354,12 @@ Test(tokens, nerve_run_of_a_model_exported_with_batch_1, .timeout = 180)
     cr_assert(strstr(err, "runs one input at a time"), "%s", err);
     json_t *featvis = load(dir, "featvis/index.json");
     cr_assert_eq(json_array_size(json_object_get(featvis, "classes")), 10, "%s", json_dumps(featvis, 0));
+    /* the blocks' tokens read as channels over the patch grid: a gallery
+     * each, and node images for the last, matched at its centre patch */
+    json_t *last = json_object_get(json_object_get(featvis, "layers"), "encoder_layers_encoder_layer_1_Add_1_output_0");
+    cr_assert(last, "%s", json_dumps(featvis, 0));
+    cr_assert_gt(json_array_size(json_object_get(last, "channels")), 0);
+    cr_assert_gt(json_array_size(json_object_get(last, "nodes")), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(last, "nodes_at")), "centre");
     json_decref(featvis);
 }
