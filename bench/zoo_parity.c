@@ -2,9 +2,9 @@
  * zoo_parity.c — one model of bench/zoo_parity.sh: runs MODEL.onnx on
  * INPUT.npy, compares every tap that TAPS.npz holds (PyTorch's forward-hook
  * outputs keyed by ONNX value name) and times the forward pass; given
- * GRAD.npy (PyTorch's gradient of output element 0 with respect to the
- * input), also the tape's input gradient against it.
- *   build/bench/zoo_parity MODEL.onnx INPUT.npy TAPS.npz [RUNS [GRAD.npy]]
+ * GRAD.npy (PyTorch's gradient of element 0 of VALUE, default the output,
+ * with respect to the input), also the tape's input gradient against it.
+ *   build/bench/zoo_parity MODEL.onnx INPUT.npy TAPS.npz [RUNS [GRAD.npy [VALUE]]]
  * Prints "taps <compared> <shape mismatches> worst <relative error> <worst tap> seconds <best run>"
  * and then " grad <relative error>" or " grad-error <message>" on one line of
  * stdout (ZOO_VERBOSE=1: each tap's error on stderr), or "error <message>"
@@ -83,9 +83,18 @@ static int compare_tap(void *ctx, const nerve_model *m, int value, const nerve_a
     return 0;
 }
 
-/* The tape's gradient of output element 0 with respect to the input,
- * against PyTorch's: printed as " grad E" or " grad-error MESSAGE". */
-static void compare_gradient(nerve_model *m, const nerve_array *x, const char *path)
+static int value_named(const nerve_model *m, const char *name)
+{
+    for (int v = 0; v < m->n_values; v++)
+        if (strcmp(m->values[v].name, name) == 0)
+            return v;
+    return -1;
+}
+
+/* The tape's gradient of element 0 of value `of` ("output": the first
+ * output) with respect to the input, against PyTorch's: printed as
+ * " grad E" or " grad-error MESSAGE". */
+static void compare_gradient(nerve_model *m, const nerve_array *x, const char *path, const char *of)
 {
     nerve_array want, dy = { 0 };
     nerve_tape t;
@@ -93,8 +102,10 @@ static void compare_gradient(nerve_model *m, const nerve_array *x, const char *p
     if (rc == 0 && (rc = nerve_tape_init(&t, m, 0, 0)) == 0) {
         t.input_grads = 1;
         t.frozen = 1;
-        int out = m->outputs[0];
-        if ((rc = nerve_tape_forward(&t, x, 1)) == 0 &&
+        int out = strcmp(of, "output") == 0 ? m->outputs[0] : value_named(m, of);
+        if (out < 0)
+            rc = nerve_error_set(NERVE_EINPUT, "no value named %s", of);
+        else if ((rc = nerve_tape_forward(&t, x, 1)) == 0 &&
             (rc = nerve_array_alloc(&dy, NERVE_F32, t.val[out]->ndim, t.val[out]->shape)) == 0) {
             ((float *)dy.data)[0] = 1;
             rc = nerve_tape_backward(&t, out, &dy);
@@ -124,7 +135,7 @@ static int fail(void)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: zoo_parity MODEL.onnx INPUT.npy TAPS.npz [RUNS [GRAD.npy]]\n");
+        fprintf(stderr, "usage: zoo_parity MODEL.onnx INPUT.npy TAPS.npz [RUNS [GRAD.npy [VALUE]]]\n");
         return 2;
     }
     int runs = argc > 4 ? atoi(argv[4]) : 3;
@@ -154,7 +165,7 @@ int main(int argc, char **argv)
     }
     printf("taps %d %d worst %.3g %s seconds %.4f", c.compared, c.mismatched, c.worst, c.worst_name, best);
     if (argc > 5)
-        compare_gradient(&m, &x, argv[5]);
+        compare_gradient(&m, &x, argv[5], argc > 6 ? argv[6] : "output");
     printf("\n");
     free(taps);
     nerve_npz_close(&c.npz);

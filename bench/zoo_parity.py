@@ -22,9 +22,10 @@ relative to that tensor's largest magnitude (goal < 1e-4), the taps
 compared, and nerve's time per image over PyTorch's, side by side: PyTorch
 (in a child process, the model built afresh with the same seed) and then
 nerve, one after the other, best of N runs each, the same thread count;
-and the input gradient of output element 0 from nerve's tape against
-PyTorch's (relative to its largest magnitude): every backward step the
-model needs, as feature visualisation uses them.
+and the input gradient of output element 0 (or, where the output does not
+depend on the input, of the last module output that does) from nerve's
+tape against PyTorch's (relative to its largest magnitude): every backward
+step the model needs, as feature visualisation uses them.
 """
 import argparse, json, os, subprocess, sys, time
 
@@ -87,6 +88,15 @@ def export_onnx(model, x, opset, path):
     shutil.rmtree(folder)
 
 
+def nodes_of_call(graph, model, module_name, k):
+    """The ONNX nodes of call k of a module. A module called again (a ResNet
+    block's one ReLU) has a scope per call: "relu/", "relu_1/", ..."""
+    scope = scope_of(model, module_name)
+    if k:
+        scope = scope[:-1] + "_%d/" % k
+    return [n for n in graph.node if n.name.startswith(scope)]
+
+
 def export_one(name, opset):
     """Runs in a child process: writes NAME.OPSET.{onnx,input.npy,taps.npz,json}."""
     import numpy as np, onnx, torch
@@ -119,10 +129,7 @@ def export_one(name, opset):
     taps, last, last_kind = {"output": final}, None, None
     kinds = dict(model.named_modules())
     for module_name, k, value in outputs:
-        scope = scope_of(model, module_name)
-        if k:
-            scope = scope[:-1] + "_%d/" % k
-        inside = [n for n in graph.node if n.name.startswith(scope)]
+        inside = nodes_of_call(graph, model, module_name, k)
         if inside:
             last, last_kind = inside[-1].output[0], inside[-1].op_type
             taps.setdefault(last, value)
@@ -135,14 +142,43 @@ def export_one(name, opset):
         json.dump({"ops": ops}, f)
 
 
-def grad_one(name):
+def grad_one(name, opset):
     """Runs in a child process: PyTorch's gradient of output element 0 with
-    respect to the input (eval mode), as NAME.grad.npy (one for both opsets)."""
-    import numpy as np
+    respect to the input (eval mode) as NAME.OPSET.grad.npy, and the ONNX
+    value it is of in NAME.OPSET.grad.json. Where the output does not depend
+    on the input (a ViT's head starts at zero) the last leaf module's output
+    that does is taken instead, by its ONNX value."""
+    import numpy as np, onnx, torch
+    stem = os.path.join(SCRATCH, "%s.%d" % (name, opset))
     model, x = build_model(name)
     x.requires_grad_(True)
-    model(x)[0, 0].backward()
-    np.save(os.path.join(SCRATCH, name + ".grad.npy"), x.grad.numpy())
+    outputs, calls = [], {}
+
+    def record(module_name):
+        def hook(module, args, out):
+            if isinstance(out, torch.Tensor):
+                k = calls[module_name] = calls.get(module_name, -1) + 1
+                outputs.append((module_name, k, out))
+        return hook
+
+    for module_name, module in model.named_modules():
+        if module_name and not list(module.children()):
+            module.register_forward_hook(record(module_name))
+    y = model(x)
+    value, (g,) = "output", torch.autograd.grad(y[0, 0], x, retain_graph=True, allow_unused=True)
+    if g is None or not float(g.abs().max()) > 0:
+        graph = onnx.load(stem + ".onnx", load_external_data=False).graph
+        for module_name, k, out in reversed(outputs):
+            inside = nodes_of_call(graph, model, module_name, k)
+            if not inside or not out.requires_grad:
+                continue
+            (g,) = torch.autograd.grad(out.flatten()[0], x, retain_graph=True, allow_unused=True)
+            if g is not None and float(g.abs().max()) > 0:
+                value = inside[-1].output[0]
+                break
+    np.save(stem + ".grad.npy", g.detach().numpy())
+    with open(stem + ".grad.json", "w") as f:
+        json.dump({"value": value}, f)
 
 
 def time_one(name, runs):
@@ -172,15 +208,16 @@ def run_one(name, opset, runs):
         rc, _, why = child("--export-one", name, str(opset))
         if rc != 0:
             return {"status": "FAIL", "note": "export failed: " + why}
-    grad = os.path.join(SCRATCH, name + ".grad.npy")
-    if not os.path.exists(grad):
-        child("--grad-one", name)   # a failure leaves no file: the gradient column says so
+    grad = stem + ".grad.npy"
+    if not os.path.exists(stem + ".grad.json"):
+        child("--grad-one", name, str(opset))   # a failure leaves no file: the gradient column says so
+    of = json.load(open(stem + ".grad.json"))["value"] if os.path.exists(stem + ".grad.json") else "output"
     rc, out, why = child("--time-one", name, "--runs", str(runs))
     if rc != 0:
         return {"status": "FAIL", "note": "PyTorch failed: " + why}
     torch_seconds = float(out.split()[-1])
     done = subprocess.run([HELPER, stem + ".onnx", stem + ".input.npy", stem + ".taps.npz", str(runs)]
-                          + ([grad] if os.path.exists(grad) else []), capture_output=True, text=True)
+                          + ([grad, of] if os.path.exists(grad) else []), capture_output=True, text=True)
     words = done.stdout.split()
     if done.returncode != 0 or not words or words[0] != "taps":
         return {"status": "FAIL", "note": (done.stdout + done.stderr).strip()[:160]}
@@ -191,7 +228,7 @@ def run_one(name, opset, runs):
         note += (" " if note else "") + "%d taps of another shape (hook mapping)" % mismatched
     grad_text = "-"
     if len(words) > 9 and words[8] == "grad":
-        grad_text = "%.1e" % float(words[9])
+        grad_text = "%.1e" % float(words[9]) + ("" if of == "output" else " (of %s)" % of)
     elif len(words) > 9 and words[8] == "grad-error":
         grad_text = "none: " + words[9].replace("_", " ")[-90:]
     return {"status": "ok" if ok else "FAIL", "error": worst, "taps": compared,
@@ -205,7 +242,7 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--export-one", nargs=2, metavar=("MODEL", "OPSET"))
     p.add_argument("--time-one", metavar="MODEL")
-    p.add_argument("--grad-one", metavar="MODEL")
+    p.add_argument("--grad-one", nargs=2, metavar=("MODEL", "OPSET"))
     a = p.parse_args()
     os.makedirs(SCRATCH, exist_ok=True)
     if a.export_one:
@@ -215,7 +252,7 @@ def main():
         time_one(a.time_one, a.runs)
         return
     if a.grad_one:
-        grad_one(a.grad_one)
+        grad_one(a.grad_one[0], int(a.grad_one[1]))
         return
     import torchvision
     names = a.models.split(",") if a.models else torchvision.models.list_models(module=torchvision.models)
