@@ -75,6 +75,10 @@ def export_onnx(model, x, opset, path):
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
     inside = os.path.join(folder, "model.onnx")
+    # torch 1.13's exporter has no symbolic for aten::zero (Swin V2 zeroes a
+    # third of its qkv bias in place): zeroing is multiplying by 0.
+    torch.onnx.register_custom_op_symbolic(
+        "aten::zero", lambda g, self: g.op("Mul", self, g.op("Constant", value_t=torch.tensor(0.0))), opset)
     torch.onnx.export(model, x, inside, opset_version=opset, input_names=["input"], output_names=["output"])
     if os.listdir(folder) == ["model.onnx"]:
         os.replace(inside, path)
