@@ -21,6 +21,24 @@ typedef struct grad_args {
 
 typedef int (*grad_fn)(const grad_args *a);
 
+/* Whether input i's gradient is asked for. */
+static inline int want(const grad_args *a, int i)
+{
+    return i < a->n_in && a->need[i] && a->in[i];
+}
+
+/* A zeroed gradient of like's shape. */
+static inline int alloc_like(nerve_array *out, const nerve_array *like)
+{
+    return nerve_array_alloc(out, NERVE_F32, like->ndim, like->shape);
+}
+
+/* The same for gradients every element of which is written: no zeroing. */
+static inline int alloc_like_raw(nerve_array *out, const nerve_array *like)
+{
+    return nerve_array_alloc_raw(out, NERVE_F32, like->ndim, like->shape);
+}
+
 /* The backward step of an operator, or NULL. */
 grad_fn nn_grad_find(const char *op);
 
@@ -28,9 +46,16 @@ grad_fn nn_grad_find(const char *op);
  * Gather, Slice, Split, Expand, Tile, Pad), through every output. */
 int nn_grad_by_index(const grad_args *a);
 
-/* grad_math.c: MatMul of batches (any operand shapes), and the lookup of
- * the arithmetic, reductions and normalisation there. */
-int     nn_grad_matmul_batched(const grad_args *a);
-grad_fn nn_grad_math_find(const char *op);
+/* grad_math.c: the arithmetic, reductions, normalisation, Einsum and
+ * MatMul of batches (any operand shapes). */
+int nn_grad_matmul_batched(const grad_args *a);
+int nn_grad_div(const grad_args *a);
+int nn_grad_pow(const grad_args *a);
+int nn_grad_where(const grad_args *a);
+int nn_grad_cast(const grad_args *a);
+int nn_grad_clip(const grad_args *a);
+int nn_grad_reduce(const grad_args *a);
+int nn_grad_layer_norm(const grad_args *a);
+int nn_grad_einsum(const grad_args *a);
 
 #endif /* NERVE_GRAD_INTERNAL_H */

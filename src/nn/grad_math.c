@@ -13,16 +13,6 @@
 #include "nerve/nn.h"
 #include "grad_internal.h"
 
-static int want(const grad_args *a, int i)
-{
-    return i < a->n_in && a->need[i] && a->in[i];
-}
-
-static int alloc_like(nerve_array *out, const nerve_array *like)
-{
-    return nerve_array_alloc(out, NERVE_F32, like->ndim, like->shape);   /* zeroed */
-}
-
 /* Allocates the gradients of the wanted inputs among the first n. */
 static int alloc_wanted(const grad_args *a, int n)
 {
@@ -48,7 +38,7 @@ static double value_at(const nerve_array *t, int64_t i)
 /* ---- broadcasting arithmetic -------------------------------------------- */
 
 /* Div: d/da = 1 / b, d/db = -a / b^2 = -y / b. */
-static int grad_div(const grad_args *a)
+int nn_grad_div(const grad_args *a)
 {
     nn_walk w;
     int rc = nn_walk_init(a->c, &w, a->in, 2);
@@ -67,7 +57,7 @@ static int grad_div(const grad_args *a)
 }
 
 /* Pow: d/dx = e x^(e-1), d/de = y ln x (where x > 0). */
-static int grad_pow(const grad_args *a)
+int nn_grad_pow(const grad_args *a)
 {
     nn_walk w;
     int rc = nn_walk_init(a->c, &w, a->in, 2);
@@ -87,7 +77,7 @@ static int grad_pow(const grad_args *a)
 
 /* Where(condition, X, Y): the gradient goes to X where the condition
  * holds, else to Y. */
-static int grad_where(const grad_args *a)
+int nn_grad_where(const grad_args *a)
 {
     nn_walk w;
     int rc = nn_walk_init(a->c, &w, a->in, 3);
@@ -106,7 +96,7 @@ static int grad_where(const grad_args *a)
 }
 
 /* Cast from float to float passes the gradient; an integer input has none. */
-static int grad_cast(const grad_args *a)
+int nn_grad_cast(const grad_args *a)
 {
     if (!want(a, 0) || a->in[0]->dtype != NERVE_F32)
         return 0;
@@ -117,7 +107,7 @@ static int grad_cast(const grad_args *a)
 }
 
 /* Clip passes the gradient where x is strictly inside [min, max]. */
-static int grad_clip(const grad_args *a)
+int nn_grad_clip(const grad_args *a)
 {
     if (!want(a, 0))
         return 0;
@@ -140,7 +130,7 @@ static int grad_clip(const grad_args *a)
 
 /* ReduceSum, ReduceMean, ReduceL2: each input element gets its reduced
  * element's gradient, times 1 (sum), 1 / count (mean) or x / y (L2). */
-static int grad_reduce(const grad_args *a)
+int nn_grad_reduce(const grad_args *a)
 {
     if (!want(a, 0))
         return 0;
@@ -176,7 +166,7 @@ static int grad_reduce(const grad_args *a)
 /* Over each row of the trailing axes: with x^ = (x - mean) / std and
  * g = dy * scale, dx = (g - mean(g) - x^ mean(g x^)) / std; dScale and dB
  * sum dy x^ and dy over the rows. */
-static int grad_layer_norm(const grad_args *a)
+int nn_grad_layer_norm(const grad_args *a)
 {
     const nerve_array *x = a->in[0];
     int axis, rc = nn_axis(a->c, attr_int(a->c->node, "axis", -1), x->ndim, &axis);
@@ -190,13 +180,8 @@ static int grad_layer_norm(const grad_args *a)
     float *dx = grad_of(a, 0), *dscale = grad_of(a, 1), *dbias = grad_of(a, 2);
     for (int64_t r = 0; r < outer; r++) {
         const float *xr = xd + r * inner, *gr = dy + r * inner;
-        double s = 0, q = 0, sg = 0, sgx = 0;
-        for (int64_t i = 0; i < inner; i++)
-            s += xr[i];
-        double mean = inner ? s / (double)inner : 0;
-        for (int64_t i = 0; i < inner; i++)
-            q += (xr[i] - mean) * (xr[i] - mean);
-        double inv = 1 / sqrt((inner ? q / (double)inner : 0) + eps);
+        double mean, inv, sg = 0, sgx = 0;
+        nn_layer_norm_moments(xr, inner, eps, &mean, &inv);
         for (int64_t i = 0; i < inner; i++) {
             double xh = (xr[i] - mean) * inv, g = (double)gr[i] * scale[i];
             sg += g;
@@ -312,7 +297,7 @@ static int einsum_invertible(const einsum_terms *t, int i)
 
 /* d operand i = Einsum("out,<the other operands>-><operand i>") of dy and
  * the other operands. */
-static int grad_einsum(const grad_args *a)
+int nn_grad_einsum(const grad_args *a)
 {
     einsum_terms t;
     if (einsum_terms_of(&t, attr_string(a->c->node, "equation", "")) < 0 || t.n != a->n_in)
@@ -345,21 +330,4 @@ static int grad_einsum(const grad_args *a)
             return rc;
     }
     return 0;
-}
-
-grad_fn nn_grad_math_find(const char *op)
-{
-    static const struct {
-        const char *op;
-        grad_fn     fn;
-    } table[] = {
-        { "Div", grad_div },               { "Pow", grad_pow },               { "Where", grad_where },
-        { "Cast", grad_cast },             { "Clip", grad_clip },             { "ReduceSum", grad_reduce },
-        { "ReduceMean", grad_reduce },     { "ReduceL2", grad_reduce },       { "LayerNormalization", grad_layer_norm },
-        { "Einsum", grad_einsum },
-    };
-    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
-        if (strcmp(table[i].op, op) == 0)
-            return table[i].fn;
-    return NULL;
 }

@@ -17,22 +17,6 @@
 #include "nerve/nn.h"
 #include "grad_internal.h"
 
-static int alloc_like(nerve_array *out, const nerve_array *like)
-{
-    return nerve_array_alloc(out, NERVE_F32, like->ndim, like->shape);   /* zeroed */
-}
-
-/* For gradients every element of which is written: no zeroing. */
-static int alloc_like_raw(nerve_array *out, const nerve_array *like)
-{
-    return nerve_array_alloc_raw(out, NERVE_F32, like->ndim, like->shape);
-}
-
-static int want(const grad_args *a, int i)
-{
-    return i < a->n_in && a->need[i] && a->in[i];
-}
-
 /* ---- pointwise ---------------------------------------------------------- */
 
 static int grad_pointwise(const grad_args *a)
@@ -610,6 +594,10 @@ static const struct {
     { "Transpose", nn_grad_by_index },  { "Gather", nn_grad_by_index },   { "Slice", nn_grad_by_index },
     { "Split", nn_grad_by_index },      { "Expand", nn_grad_by_index },   { "Tile", nn_grad_by_index },
     { "Pad", nn_grad_by_index },
+    { "Div", nn_grad_div },             { "Pow", nn_grad_pow },           { "Where", nn_grad_where },
+    { "Cast", nn_grad_cast },           { "Clip", nn_grad_clip },         { "ReduceSum", nn_grad_reduce },
+    { "ReduceMean", nn_grad_reduce },   { "ReduceL2", nn_grad_reduce },   { "Einsum", nn_grad_einsum },
+    { "LayerNormalization", nn_grad_layer_norm },
 };
 
 grad_fn nn_grad_find(const char *op)
@@ -617,5 +605,5 @@ grad_fn nn_grad_find(const char *op)
     for (size_t i = 0; i < sizeof GRADS / sizeof GRADS[0]; i++)
         if (strcmp(GRADS[i].op, op) == 0)
             return GRADS[i].fn;
-    return nn_grad_math_find(op);
+    return NULL;
 }

@@ -198,6 +198,9 @@ void nn_binary_row_naive(int op, float *o, const float *a, int64_t sa, const flo
 /* Softmax (or log-softmax) of len elements stride apart (ops_norm.c); and
  * its naive twin in double precision. */
 void nn_softmax_line(float *y, const float *x, int64_t len, int64_t stride, int log_softmax);
+/* A LayerNormalization row's mean and 1 / sqrt(variance + eps) (population
+ * variance, in double): what the forward and backward steps share. */
+void nn_layer_norm_moments(const float *x, int64_t inner, double eps, double *mean, double *inv);
 void nn_softmax_line_naive(float *y, const float *x, int64_t len, int64_t stride, int log_softmax);
 void nn_gemm_rows(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                   const float *b, int64_t ldb, float beta, float *c, int64_t ldc);

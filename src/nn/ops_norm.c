@@ -218,8 +218,7 @@ static int layer_norm_params(const op_context *c, const nerve_array *const *in, 
     return 0;
 }
 
-static void layer_norm_row(float *y, const float *x, const float *scale, const float *bias, int64_t inner,
-                           double eps, float *mean_out, float *inv_out)
+void nn_layer_norm_moments(const float *x, int64_t inner, double eps, double *mean_out, double *inv_out)
 {
     double s = 0, q = 0;
     for (int64_t i = 0; i < inner; i++)
@@ -227,7 +226,15 @@ static void layer_norm_row(float *y, const float *x, const float *scale, const f
     double mean = inner ? s / (double)inner : 0;
     for (int64_t i = 0; i < inner; i++)
         q += (x[i] - mean) * (x[i] - mean);
-    double inv = 1 / sqrt((inner ? q / (double)inner : 0) + eps);
+    *mean_out = mean;
+    *inv_out = 1 / sqrt((inner ? q / (double)inner : 0) + eps);
+}
+
+static void layer_norm_row(float *y, const float *x, const float *scale, const float *bias, int64_t inner,
+                           double eps, float *mean_out, float *inv_out)
+{
+    double mean, inv;
+    nn_layer_norm_moments(x, inner, eps, &mean, &inv);
     for (int64_t i = 0; i < inner; i++)
         y[i] = (float)((x[i] - mean) * inv) * scale[i] + (bias ? bias[i] : 0);
     if (mean_out)
